@@ -1,0 +1,44 @@
+"""Printing for the command line: aligned tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from google.protobuf.json_format import MessageToDict
+
+
+def to_plain(message: Any) -> Any:
+    """A proto message as plain JSON-ready values, field names as in the .proto, enums as names."""
+    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    rows = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line.rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:
+    pairs = list(pairs)
+    width = max(len(k) for k, _ in pairs)
+    for key, value in pairs:
+        print(f"{key.ljust(width)}  {value}")
+
+
+def enum_word(name: str) -> str:
+    """"POWER_STATE_POWERED_ON" -> "poweredOn", "MIGRATE_ENCRYPTION_REQUIRED" -> "required"."""
+    for prefix in ("POWER_STATE_", "MIGRATE_ENCRYPTION_", "TASK_STATE_", "HOST_CONNECTION_STATE_"):
+        if name.startswith(prefix):
+            words = name[len(prefix):].lower().split("_")
+            return words[0] + "".join(w.capitalize() for w in words[1:])
+    return name

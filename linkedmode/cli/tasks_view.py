@@ -1,0 +1,54 @@
+"""Following a task to its end on the command line, and printing events."""
+
+from __future__ import annotations
+
+import sys
+
+from ..model.faults import Fault, InvalidArgument
+from ..rpc.faults import fault_from_proto
+from ..v1 import common_pb2, vcenter_pb2
+from .common import CommandError, Session
+from .output import enum_word, print_json, print_table, to_plain
+
+
+def vcenter_of_task(key: str) -> str:
+    """Task keys name their vCenter: "task-vc-a-12" -> "vc-a"."""
+    if not key.startswith("task-") or key.count("-") < 2:
+        raise InvalidArgument(f"{key!r} is not a task key like task-vc-a-12", argument="key")
+    return key[len("task-"):].rsplit("-", 1)[0]
+
+
+def follow(session: Session, vcenter: str, task: common_pb2.Task, *, as_json: bool) -> common_pb2.Task:
+    """Streams the task's changes to stderr (people) and returns it once it has ended."""
+    last = task
+    shown = ""
+    for last in session.vcenter(vcenter).api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key)):
+        line = f"{last.key} {last.description_id} {last.entity_name}: {enum_word(common_pb2.TaskState.Name(last.state))} {last.progress}%"
+        if last.progress_detail:
+            line += f" {last.progress_detail}"
+        if not as_json and line != shown and sys.stderr.isatty():
+            print(line, file=sys.stderr)
+            shown = line
+    return last
+
+
+def report(task: common_pb2.Task, *, as_json: bool) -> None:
+    """Prints the ended task; a failed task becomes a CommandError naming its fault."""
+    if as_json:
+        print_json(to_plain(task))
+    if task.state == common_pb2.TASK_STATE_ERROR:
+        fault: Fault = fault_from_proto(task.error)
+        raise CommandError(f"task {task.key} failed: {fault}")
+    if not as_json:
+        result = ", ".join(f"{k}={v}" for k, v in sorted(task.result.items()) if v)
+        print(f"{task.key} {task.description_id} {task.entity_name}: success" + (f" ({result})" if result else ""))
+
+
+def print_events(events: list[tuple[str, common_pb2.Event]], *, as_json: bool) -> None:
+    if as_json:
+        print_json([{"vcenter": vc, **to_plain(e)} for vc, e in events])
+        return
+    print_table(["VCENTER", "KEY", "TIME", "TYPE", "VM", "HOST", "MESSAGE"], [
+        (vc, e.key, e.created_time.ToDatetime().strftime("%H:%M:%S"), e.type, e.vm_name, e.host, e.message)
+        for vc, e in events
+    ])

@@ -1,0 +1,132 @@
+"""linkedmode vm ... / task ... / events: client commands against a running estate."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..model.settings import MigrateEncryption
+from ..rpc.convert import migrate_encryption_to_proto
+from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
+from .common import CommandError, Session, add_client_options
+from .output import enum_word, print_fields, print_json, print_table, to_plain
+from .tasks_view import follow, print_events, report, vcenter_of_task
+
+
+def find_vm(session: Session, name: str) -> tuple[str, inventory_pb2.VirtualMachine]:
+    """The vCenter that has a VM of that name (or moid), and the VM."""
+    for client in session.all():
+        for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
+            if name in (vm.name, vm.moid):
+                return client.name, vm
+    raise CommandError(f"no VM named {name!r} in {', '.join(session.names)}")
+
+
+def vm_list(session: Session, args: argparse.Namespace) -> None:
+    rows = []
+    for client in session.all():
+        hosts = {h.moid: h.name for h in client.api.ListHosts(inventory_pb2.ListRequest()).hosts}
+        for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
+            rows.append((client.name, vm, hosts.get(vm.host, vm.host)))
+    if args.json:
+        print_json([{"vcenter": vc, "host_name": host, **to_plain(vm)} for vc, vm, host in rows])
+        return
+    print_table(["VCENTER", "VM", "MOID", "POWER", "MIGRATE_ENCRYPTION", "ENCRYPTED", "HOST", "MEMORY_MB"], [
+        (vc, vm.name, vm.moid, enum_word(common_pb2.PowerState.Name(vm.power_state)),
+         enum_word(common_pb2.MigrateEncryption.Name(vm.migrate_encryption)), "yes" if vm.crypto.encrypted else "no",
+         host, vm.memory_mb)
+        for vc, vm, host in rows
+    ])
+
+
+def vm_show(session: Session, args: argparse.Namespace) -> None:
+    vcenter, vm = find_vm(session, args.vm)
+    if args.json:
+        print_json({"vcenter": vcenter, **to_plain(vm)})
+        return
+    print_fields([
+        ("vcenter", vcenter), ("name", vm.name), ("moid", vm.moid), ("instance_uuid", vm.instance_uuid),
+        ("power_state", enum_word(common_pb2.PowerState.Name(vm.power_state))),
+        ("migrate_encryption", enum_word(common_pb2.MigrateEncryption.Name(vm.migrate_encryption))),
+        ("encrypted", f"yes ({vm.crypto.key_provider})" if vm.crypto.encrypted else "no"),
+        ("host", vm.host), ("memory_mb", vm.memory_mb), ("num_cpu", vm.num_cpu),
+        ("guest", f"dirties {vm.workload.dirty_rate_mbps:g} MB/s over {vm.workload.working_set_mb} MB"),
+        *[(d.label, f"{d.capacity_mb} MB on {d.datastore}" + (" (encrypted)" if d.encrypted else "")) for d in vm.disks],
+        *[(n.label, f"{n.mac_address} on {n.network}") for n in vm.nics],
+    ])
+
+
+def _run_task(session: Session, args: argparse.Namespace, call: str, request) -> None:  # type: ignore[no-untyped-def]
+    vcenter, vm = find_vm(session, args.vm)
+    api = session.vcenter(vcenter).api
+    if call == "ReconfigVm":
+        request = vcenter_pb2.ReconfigVmRequest(vm=common_pb2.ObjectRef(moid=vm.moid), spec=request)
+    else:
+        request = common_pb2.ObjectRef(moid=vm.moid)
+    task = getattr(api, call)(request)
+    report(follow(session, vcenter, task, as_json=args.json), as_json=args.json)
+
+
+def vm_power_on(session: Session, args: argparse.Namespace) -> None:
+    _run_task(session, args, "PowerOnVm", None)
+
+
+def vm_power_off(session: Session, args: argparse.Namespace) -> None:
+    _run_task(session, args, "PowerOffVm", None)
+
+
+def vm_set_encryption(session: Session, args: argparse.Namespace) -> None:
+    mode = MigrateEncryption.parse(args.mode)
+    spec = vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=migrate_encryption_to_proto(mode))
+    _run_task(session, args, "ReconfigVm", spec)
+
+
+def task_watch(session: Session, args: argparse.Namespace) -> None:
+    vcenter = vcenter_of_task(args.key)
+    task = session.vcenter(vcenter).api.GetTask(vcenter_pb2.GetTaskRequest(key=args.key))
+    report(follow(session, vcenter, task, as_json=args.json), as_json=args.json)
+
+
+def events(session: Session, args: argparse.Namespace) -> None:
+    request = vcenter_pb2.EventFilter(vm=args.vm or "", limit=args.limit)
+    if args.follow:
+        if len(session.names) != 1:
+            raise CommandError("--follow watches one vCenter: name it with --vcenter")
+        client = session.vcenter(session.names[0])
+        for event in client.api.WatchEvents(request):
+            print_events([(client.name, event)], as_json=args.json)
+        return
+    found = []
+    for client in session.all():
+        if args.vm and args.vm not in {v.name for v in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms}:
+            continue
+        found += [(client.name, e) for e in client.api.QueryEvents(request).events[-args.limit:]]
+    print_events(found, as_json=args.json)
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    vm = commands.add_parser("vm", help="list, show, power and configure VMs").add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, handler, helptext in (
+        ("list", vm_list, "list the VMs of every vCenter of the domain"),
+        ("show", vm_show, "show one VM"),
+        ("power-on", vm_power_on, "power a VM on and wait for the task"),
+        ("power-off", vm_power_off, "power a VM off and wait for the task"),
+        ("set-encryption", vm_set_encryption, "set a VM's migrate_encryption (only while powered off)"),
+    ):
+        parser = vm.add_parser(name, help=helptext)
+        if name != "list":
+            parser.add_argument("vm", help="VM name or moid")
+        if name == "set-encryption":
+            parser.add_argument("mode", help="disabled, opportunistic or required")
+        add_client_options(parser)
+        parser.set_defaults(handler=handler)
+    task = commands.add_parser("task", help="follow tasks").add_subparsers(dest="action", required=True, metavar="ACTION")
+    watch = task.add_parser("watch", help="follow a task until it ends")
+    watch.add_argument("key", help="task key, e.g. task-vc-a-3")
+    add_client_options(watch)
+    watch.set_defaults(handler=task_watch)
+    ev = commands.add_parser("events", help="query or follow events")
+    ev.add_argument("--vm", help="only events about this VM")
+    ev.add_argument("--limit", type=int, default=50, help="at most this many per vCenter (default 50)")
+    ev.add_argument("--follow", action="store_true", help="keep printing new events (needs --vcenter)")
+    add_client_options(ev)
+    ev.set_defaults(handler=events)

@@ -1,0 +1,170 @@
+"""The PKI of an SSO domain: one root CA (the VMCA role) and a leaf certificate per part and user.
+
+Keys are ECDSA P-256: fast to make and to handshake. On disk (a state directory):
+
+    DIR/<domain>/ca.pem, ca.key
+    DIR/<domain>/<kind>/<name>.pem, <name>.key
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .identity import Identity
+
+LEAF_LIFETIME = dt.timedelta(days=825)
+CA_LIFETIME = dt.timedelta(days=3650)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A leaf certificate with its key and the CA that vouches for it: what a TLS endpoint needs."""
+
+    identity: Identity
+    cert_pem: bytes
+    key_pem: bytes
+    ca_pem: bytes
+
+    @property
+    def thumbprint(self) -> str:
+        return certificate_thumbprint(self.cert_pem)
+
+
+def certificate_thumbprint(cert_pem: bytes) -> str:
+    """SHA-256 of the DER certificate as vSphere shows it: "AB:CD:..."."""
+    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+class CertificateAuthority:
+    def __init__(self, domain: str, cert_pem: bytes, key_pem: bytes) -> None:
+        self.domain = domain
+        self.cert_pem = cert_pem
+        self._cert = x509.load_pem_x509_certificate(cert_pem)
+        self._key = serialization.load_pem_private_key(key_pem, password=None)
+        self._key_pem = key_pem
+
+    @classmethod
+    def create(cls, domain: str) -> "CertificateAuthority":
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([
+            x509.NameAttribute(NameOID.COMMON_NAME, f"CA {domain}"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"linkedmode SSO domain {domain}"),
+        ])
+        now = _now()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + CA_LIFETIME)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(domain, cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+    def issue(
+        self,
+        identity: Identity,
+        *,
+        not_valid_before: dt.datetime | None = None,
+        not_valid_after: dt.datetime | None = None,
+    ) -> Credential:
+        if identity.domain != self.domain:
+            raise ValueError(f"CA of {self.domain} cannot issue for {identity}")
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = not_valid_before or _now() - dt.timedelta(minutes=5)
+        end = not_valid_after or start + LEAF_LIFETIME
+        sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.uri)]
+        usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+        if identity.kind != "user":
+            sans += [
+                x509.DNSName(identity.dns_name),
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                x509.IPAddress(ipaddress.ip_address("::1")),
+            ]
+            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([
+                x509.NameAttribute(NameOID.COMMON_NAME, identity.name),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, identity.kind),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, identity.domain),
+            ]))
+            .issuer_name(self._cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._cert.public_key()), critical=False
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        return Credential(identity, cert.public_bytes(serialization.Encoding.PEM), _key_pem(key), self.cert_pem)
+
+    # -- on disk ---------------------------------------------------------------------------------
+
+    def save(self, root: Path) -> None:
+        folder = Path(root) / self.domain
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "ca.pem").write_bytes(self.cert_pem)
+        _write_private(folder / "ca.key", self._key_pem)
+
+    @classmethod
+    def load(cls, root: Path, domain: str) -> "CertificateAuthority":
+        folder = Path(root) / domain
+        return cls(domain, (folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes())
+
+
+def credential_paths(root: Path, identity: Identity) -> tuple[Path, Path, Path]:
+    """(certificate, key, CA certificate) of an identity under a PKI root."""
+    folder = Path(root) / identity.domain
+    return folder / identity.kind / f"{identity.name}.pem", folder / identity.kind / f"{identity.name}.key", folder / "ca.pem"
+
+
+def save_credential(root: Path, credential: Credential) -> None:
+    cert, key, _ = credential_paths(root, credential.identity)
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    cert.write_bytes(credential.cert_pem)
+    _write_private(key, credential.key_pem)
+
+
+def load_credential(root: Path, identity: Identity) -> Credential:
+    cert, key, ca = credential_paths(root, identity)
+    missing = [p for p in (cert, key, ca) if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"no certificate for {identity} under {root}: {missing[0]} is missing")
+    return Credential(identity, cert.read_bytes(), key.read_bytes(), ca.read_bytes())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

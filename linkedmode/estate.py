@@ -1,0 +1,117 @@
+"""An estate: every part of a topology started in this process, each behind its own listener.
+
+Parts talk to each other only over gRPC, so the same topology can later be spread over processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .crypto.domain_pki import Pki, ensure_pki
+from .crypto.identity import Identity
+from .host.server import HostServer
+from .topology.spec import Topology
+from .vcenter.server import VCenterServer
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS_FILE = "endpoints.json"
+
+
+@dataclass
+class Estate:
+    topology: Topology
+    state_dir: Path
+    persistent: bool
+    hosts: dict[str, HostServer] = field(default_factory=dict)
+    vcenters: dict[str, VCenterServer] = field(default_factory=dict)
+    _temp: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.state_dir / "pki"
+
+    def credential(self, domain: str, kind: str, name: str):  # type: ignore[no-untyped-def]
+        return Pki(self.pki_dir).credential(Identity(domain, kind, name))
+
+    def endpoints(self) -> dict:
+        """Where each part listens: what clients (and `linkedmode` client commands) need. No secrets."""
+        domains = []
+        for domain in self.topology.sso_domains:
+            domains.append({
+                "name": domain.name,
+                "users": {u.name: u.role for u in domain.users},
+                "vcenters": [
+                    {
+                        "name": vc.name,
+                        "version": str(vc.version),
+                        "address": self.vcenters[vc.name].address,
+                        "instance_uuid": self.vcenters[vc.name].vcenter.instance_uuid,
+                        "hosts": {h.name: self.hosts[h.name].address for h in vc.hosts()},
+                    }
+                    for vc in domain.vcenters
+                ],
+            })
+        return {"pki": str(self.pki_dir), "sso_domains": domains}
+
+    def stop(self) -> None:
+        for vc in self.vcenters.values():
+            vc.stop()
+        for host in self.hosts.values():
+            host.stop()
+        if self.persistent:
+            (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
+        if self._temp is not None:
+            self._temp.cleanup()
+
+    def __enter__(self) -> "Estate":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_estate(topology: Topology, state_dir: Path | None = None) -> Estate:
+    """Starts every host, then every vCenter, then links the vCenters of each SSO domain.
+
+    With a state directory, inventories are SQLite files there and survive a restart; without one,
+    everything lives in a temporary directory and in memory and is gone at stop.
+    """
+    temp = None
+    if state_dir is None:
+        temp = tempfile.TemporaryDirectory(prefix="linkedmode-")
+        state_dir = Path(temp.name)
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp)
+    try:
+        ensure_pki(estate.pki_dir, topology)
+        for domain in topology.sso_domains:
+            for vc in domain.vcenters:
+                for host in vc.hosts():
+                    server = HostServer(host, domain.name, vc.name, estate.credential(domain.name, "host", host.name))
+                    estate.hosts[host.name] = server.start()
+        for domain in topology.sso_domains:
+            for vc in domain.vcenters:
+                database = str(state_dir / "vcenters" / f"{vc.name}.db") if estate.persistent else ":memory:"
+                if estate.persistent:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                server = VCenterServer(
+                    vc, domain, estate.credential(domain.name, "vcenter", vc.name), database=database,
+                    host_addresses={h.name: estate.hosts[h.name].address for h in vc.hosts()},
+                )
+                estate.vcenters[vc.name] = server.start()
+        for domain in topology.sso_domains:
+            peers = {vc.name: estate.vcenters[vc.name].address for vc in domain.vcenters}
+            for vc in domain.vcenters:
+                estate.vcenters[vc.name].link(peers)
+        if estate.persistent:
+            (state_dir / ENDPOINTS_FILE).write_text(json.dumps(estate.endpoints(), indent=2))
+    except BaseException:
+        estate.stop()
+        raise
+    return estate

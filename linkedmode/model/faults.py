@@ -1,0 +1,101 @@
+"""vSphere faults: one hierarchy, each class carrying the gRPC status code it travels as.
+
+The code is a name of grpc.StatusCode, kept as text so that the domain needs no gRPC; the wire layer
+maps it in one place (linkedmode.rpc.faults).
+"""
+
+from __future__ import annotations
+
+
+class Fault(Exception):
+    """vim.fault.VimFault: the root of every fault the emulator reports."""
+
+    code = "UNKNOWN"
+
+    def __init__(self, message: str, *, object: str = "", **arguments: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.object = object
+        self.arguments = {k: str(v) for k, v in arguments.items()}
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+class InvalidArgument(Fault):
+    code = "INVALID_ARGUMENT"
+
+
+class InvalidRequest(InvalidArgument):
+    pass
+
+
+class NotFound(Fault):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(Fault):
+    code = "ALREADY_EXISTS"
+
+
+class NoPermission(Fault):
+    code = "PERMISSION_DENIED"
+
+
+class NotAuthenticated(Fault):
+    code = "UNAUTHENTICATED"
+
+
+class InvalidState(Fault):
+    code = "FAILED_PRECONDITION"
+
+
+class InvalidPowerState(InvalidState):
+    pass
+
+
+class NotSupported(Fault):
+    code = "FAILED_PRECONDITION"
+
+
+class MigrationFault(Fault):
+    code = "FAILED_PRECONDITION"
+
+
+class MigrationFeatureNotSupported(MigrationFault):
+    pass
+
+
+class HostNotConnected(Fault):
+    code = "UNAVAILABLE"
+
+
+class HostCommunication(Fault):
+    code = "UNAVAILABLE"
+
+
+class RequestCanceled(Fault):
+    code = "CANCELLED"
+
+
+class Timedout(Fault):
+    code = "DEADLINE_EXCEEDED"
+
+
+class SystemError(Fault):  # noqa: A001 - vSphere's own name (vmodl.fault.SystemError)
+    code = "INTERNAL"
+
+
+def all_faults() -> dict[str, type[Fault]]:
+    """Every fault class by name, for clients that rebuild faults from the wire."""
+    found: dict[str, type[Fault]] = {}
+    pending: list[type[Fault]] = [Fault]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found

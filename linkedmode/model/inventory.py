@@ -1,0 +1,141 @@
+"""The inventory of one vCenter: plain values, persisted as JSON rows, translated to protos at the edge."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .settings import MigrateEncryption, PowerState
+from .versions import Version, encrypted_vmotion_supported, max_concurrent_vmotions
+
+
+@dataclass
+class ManagedObject:
+    kind: ClassVar[str] = ""
+    moid: str
+    name: str
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ManagedObject":
+        return cls(**row)
+
+
+@dataclass
+class Datacenter(ManagedObject):
+    kind: ClassVar[str] = "datacenter"
+
+
+@dataclass
+class Cluster(ManagedObject):
+    kind: ClassVar[str] = "cluster"
+    datacenter: str = ""
+    hosts: list[str] = field(default_factory=list)
+
+
+HOST_CONNECTED = "connected"
+HOST_DISCONNECTED = "disconnected"
+HOST_NOT_RESPONDING = "notResponding"
+
+
+@dataclass
+class Host(ManagedObject):
+    kind: ClassVar[str] = "host"
+    version: str = "7.0.3"
+    datacenter: str = ""
+    cluster: str = ""
+    aes_ni: bool = True
+    memory_mb: int = 0
+    vmotion_address: str = ""
+    vmotion_bandwidth: str = "10GbE"
+    agent_address: str = ""
+    connection_state: str = HOST_CONNECTED
+    datastores: list[str] = field(default_factory=list)
+
+    @property
+    def encrypted_vmotion_supported(self) -> bool:
+        return encrypted_vmotion_supported(Version.parse(self.version), self.aes_ni)
+
+    @property
+    def max_concurrent_vmotions(self) -> int:
+        return max_concurrent_vmotions(self.vmotion_bandwidth)
+
+
+@dataclass
+class Datastore(ManagedObject):
+    kind: ClassVar[str] = "datastore"
+    type: str = "shared"
+    encrypted: bool = False
+    datacenter: str = ""
+    capacity_mb: int = 0
+    hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Network(ManagedObject):
+    kind: ClassVar[str] = "network"
+    datacenter: str = ""
+
+
+@dataclass
+class Disk:
+    label: str
+    datastore: str
+    capacity_mb: int
+    encrypted: bool = False
+
+
+@dataclass
+class Nic:
+    label: str
+    mac_address: str
+    network: str
+
+
+@dataclass
+class Vm(ManagedObject):
+    kind: ClassVar[str] = "vm"
+    instance_uuid: str = ""
+    bios_uuid: str = ""
+    memory_mb: int = 256
+    num_cpu: int = 1
+    power_state: PowerState = PowerState.POWERED_OFF
+    migrate_encryption: MigrateEncryption = MigrateEncryption.OPPORTUNISTIC
+    encrypted: bool = False
+    key_provider: str = ""
+    key_id: str = ""
+    host: str = ""
+    datacenter: str = ""
+    disks: list[Disk] = field(default_factory=list)
+    nics: list[Nic] = field(default_factory=list)
+    dirty_rate_mbps: float = 0.0
+    working_set_mb: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Vm":
+        row = dict(row)
+        row["power_state"] = PowerState(row["power_state"])
+        row["migrate_encryption"] = MigrateEncryption(row["migrate_encryption"])
+        row["disks"] = [Disk(**d) for d in row.get("disks", [])]
+        row["nics"] = [Nic(**n) for n in row.get("nics", [])]
+        return cls(**row)
+
+    def to_row(self) -> dict[str, Any]:
+        row = dataclasses.asdict(self)
+        row["power_state"] = self.power_state.value
+        row["migrate_encryption"] = self.migrate_encryption.value
+        return row
+
+    @property
+    def mac_addresses(self) -> list[str]:
+        return [n.mac_address for n in self.nics]
+
+
+KINDS: dict[str, type[ManagedObject]] = {
+    cls.kind: cls for cls in (Datacenter, Cluster, Host, Datastore, Network, Vm)
+}
+
+MOID_PREFIX = {"datacenter": "datacenter", "cluster": "domain-c", "host": "host", "datastore": "datastore", "network": "network", "vm": "vm"}

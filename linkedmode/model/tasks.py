@@ -1,0 +1,41 @@
+"""Tasks: long work, created at once, followed to a result or a fault, cancellable (TaskInfo)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .faults import Fault
+
+
+class TaskState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+
+    @property
+    def done(self) -> bool:
+        return self in (TaskState.SUCCESS, TaskState.ERROR)
+
+
+@dataclass
+class Task:
+    key: str
+    description_id: str
+    entity: str
+    entity_name: str
+    user: str = ""
+    state: TaskState = TaskState.QUEUED
+    progress: int = 0
+    progress_detail: str = ""
+    cancelable: bool = False
+    cancel_requested: bool = False
+    cancelled: bool = False
+    error: Fault | None = None
+    result: dict[str, str] = field(default_factory=dict)
+    queue_time: float = field(default_factory=time.time)
+    start_time: float = 0.0
+    complete_time: float = 0.0
+    version: int = 0              # bumps on every change, for watchers

@@ -1,0 +1,53 @@
+"""Product versions and what they allow."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    major: int
+    minor: int
+    patch: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "Version":
+        match = _VERSION.match(str(text).strip())
+        if not match:
+            raise ValueError(f"{text!r} is not a version like 7.0 or 7.0.3")
+        major, minor, patch = match.groups()
+        return cls(int(major), int(minor), int(patch or 0))
+
+    def __lt__(self, other: "Version") -> bool:
+        return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+ENCRYPTED_VMOTION_MIN_ESXI = Version(6, 5)      # row E4
+CROSS_VCENTER_MIN_VCENTER = Version(7, 0)       # row X2
+
+
+def encrypted_vmotion_supported(esxi: Version, aes_ni: bool) -> bool:
+    """HostCapability.encryptedVMotionSupported: ESXi 6.5 or later on a CPU with AES-NI (rows E4, E12)."""
+    return esxi >= ENCRYPTED_VMOTION_MIN_ESXI and aes_ni
+
+
+def max_concurrent_vmotions(bandwidth: str) -> int:
+    """Concurrent vMotions per host: 4 on 1 GbE, 8 on 10 GbE and faster (row V8)."""
+    return 4 if bandwidth == "1GbE" else 8
+
+
+BANDWIDTHS = ("1GbE", "10GbE", "25GbE", "40GbE", "100GbE")
+
+
+def build_number(product: str, version: Version) -> str:
+    """A stable, plausible build number for the about pages."""
+    return str(10_000_000 + version.major * 1_000_000 + version.minor * 10_000 + version.patch * 100 + (7 if product == "vpx" else 3))

@@ -1,0 +1,68 @@
+"""Enum and time conversions between the domain and the protos, shared by every servicer and client."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ..model.faults import InvalidArgument
+from ..model.settings import MigrateEncryption, PowerState
+from ..model.tasks import TaskState
+from ..v1 import common_pb2
+
+_POWER = {
+    PowerState.POWERED_OFF: common_pb2.POWER_STATE_POWERED_OFF,
+    PowerState.POWERED_ON: common_pb2.POWER_STATE_POWERED_ON,
+    PowerState.SUSPENDED: common_pb2.POWER_STATE_SUSPENDED,
+}
+_MIGRATE = {
+    MigrateEncryption.DISABLED: common_pb2.MIGRATE_ENCRYPTION_DISABLED,
+    MigrateEncryption.OPPORTUNISTIC: common_pb2.MIGRATE_ENCRYPTION_OPPORTUNISTIC,
+    MigrateEncryption.REQUIRED: common_pb2.MIGRATE_ENCRYPTION_REQUIRED,
+}
+_TASK = {
+    TaskState.QUEUED: common_pb2.TASK_STATE_QUEUED,
+    TaskState.RUNNING: common_pb2.TASK_STATE_RUNNING,
+    TaskState.SUCCESS: common_pb2.TASK_STATE_SUCCESS,
+    TaskState.ERROR: common_pb2.TASK_STATE_ERROR,
+}
+
+
+def _reverse(table: dict) -> dict:
+    return {v: k for k, v in table.items()}
+
+
+def power_state_to_proto(value: PowerState) -> int:
+    return _POWER[value]
+
+
+def power_state_from_proto(value: int) -> PowerState:
+    return _reverse(_POWER)[value]
+
+
+def migrate_encryption_to_proto(value: MigrateEncryption) -> int:
+    return _MIGRATE[value]
+
+
+def migrate_encryption_from_proto(value: int) -> MigrateEncryption:
+    """Refuses UNSPECIFIED and numbers this API does not define (proto3 enums are open)."""
+    found = _reverse(_MIGRATE).get(value)
+    if found is None:
+        allowed = ", ".join(f"{common_pb2.MigrateEncryption.Name(v)} ({v})" for v in _MIGRATE.values())
+        raise InvalidArgument(f"migrate_encryption {value} is not one of {allowed}", argument="migrate_encryption")
+    return found
+
+
+def task_state_to_proto(value: TaskState) -> int:
+    return _TASK[value]
+
+
+def task_state_from_proto(value: int) -> TaskState:
+    return _reverse(_TASK)[value]
+
+
+def timestamp(seconds: float) -> Timestamp | None:
+    if not seconds:
+        return None
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp

@@ -1,0 +1,60 @@
+"""The one place where faults meet gRPC: a Fault becomes a status with a `Fault` detail, and back."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+
+from ..model import faults
+from ..v1 import common_pb2
+
+
+def fault_to_proto(fault: faults.Fault) -> common_pb2.Fault:
+    return common_pb2.Fault(name=fault.name, object=fault.object, message=fault.message, arguments=fault.arguments)
+
+
+def fault_from_proto(message: common_pb2.Fault) -> faults.Fault:
+    known = faults.all_faults()
+    cls = known.get(message.name, faults.Fault)
+    fault = cls(message.message, object=message.object, **dict(message.arguments))
+    if message.name not in known:   # a fault this client does not know yet: keep its name
+        fault.arguments.setdefault("fault", message.name)
+    return fault
+
+
+def status_code(fault: faults.Fault) -> grpc.StatusCode:
+    return grpc.StatusCode[fault.code]
+
+
+def fault_status(fault: faults.Fault) -> grpc.Status:
+    detail = any_pb2.Any()
+    detail.Pack(fault_to_proto(fault))
+    status = status_pb2.Status(code=status_code(fault).value[0], message=str(fault), details=[detail])
+    return rpc_status.to_status(status)
+
+
+def abort(context: grpc.ServicerContext, fault: faults.Fault) -> None:
+    """Ends the call with the fault's status. Raises, as context.abort does."""
+    context.abort_with_status(fault_status(fault))
+
+
+def fault_from_error(error: grpc.RpcError) -> faults.Fault:
+    """The fault a failed call carried; a transport failure becomes HostCommunication-like faults."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is not None:
+        for detail in status.details:
+            message = common_pb2.Fault()
+            if detail.Unpack(message):
+                return fault_from_proto(message)
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    text = error.details() if hasattr(error, "details") else str(error)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return faults.HostCommunication(
+            f"no connection ({text}): the server is down, or the TLS handshake failed "
+            "(a client certificate from another SSO domain's CA, an expired one, or none)"
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return faults.Timedout(f"the call timed out: {text}")
+    return faults.SystemError(f"{code.name}: {text}")

@@ -1,0 +1,68 @@
+"""Who may call what, per part. Each policy raises NoPermission / NotAuthenticated or returns."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..crypto.identity import Identity
+from ..model.faults import NoPermission, NotAuthenticated
+from .auth import Policy, is_health_or_reflection, method_name, service_of
+
+VCENTER = "linkedmode.v1.VCenter"
+LINKED_MODE = "linkedmode.v1.LinkedMode"
+EMULATOR = "linkedmode.v1.Emulator"
+HOST_AGENT = "linkedmode.v1.HostAgent"
+
+# VCenter methods a read-only user may call; every other method needs the admin role.
+READ_ONLY_METHODS = frozenset({
+    "GetAbout", "ListLinkedVCenters", "ListDatacenters", "ListClusters", "ListHosts", "ListDatastores", "ListNetworks", "ListVms",
+    "GetDatacenter", "GetCluster", "GetHost", "GetDatastore", "GetNetwork", "GetVm",
+    "GetTask", "ListTasks", "WaitTask", "QueryEvents", "WatchEvents",
+})
+
+
+def _authenticated(principal: Identity | None, domain: str, method: str) -> Identity:
+    if principal is None:
+        raise NotAuthenticated(f"{method_name(method)} needs a client certificate with an identity of {domain}")
+    if principal.domain != domain:
+        raise NoPermission(f"{principal} is not a principal of the SSO domain {domain}", object=str(principal))
+    return principal
+
+
+def vcenter_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
+    """The listener of vCenter `name`: VCenter and Emulator by user role, LinkedMode for peer vCenters."""
+
+    def authorize(principal: Identity | None, method: str) -> None:
+        who = _authenticated(principal, domain, method)
+        service, call = service_of(method), method_name(method)
+        if is_health_or_reflection(method):
+            return
+        if service == LINKED_MODE:
+            if who.kind != "vcenter" or who.name == name:
+                raise NoPermission(f"LinkedMode.{call} is only for the other vCenters of {domain}; {who} is not one", object=str(who))
+            return
+        if service in (VCENTER, EMULATOR):
+            if who.kind != "user":
+                raise NoPermission(f"{service.rsplit('.', 1)[1]}.{call} is for users of {domain}; {who} is not a user", object=str(who))
+            role = roles.get(who.name)
+            if role is None:
+                raise NoPermission(f"user {who.name} has no role on {name}", object=str(who))
+            if role == "admin" or (service == VCENTER and call in READ_ONLY_METHODS):
+                return
+            raise NoPermission(f"user {who.name} ({role}) may not call {call}: it needs the admin role", object=str(who), privilege="admin")
+        raise NoPermission(f"{service} is not served here", object=str(who))
+
+    return authorize
+
+
+def host_policy(domain: str, host: str, managed_by: str) -> Policy:
+    """The listener of a host: HostAgent only for the vCenter that manages it."""
+
+    def authorize(principal: Identity | None, method: str) -> None:
+        who = _authenticated(principal, domain, method)
+        if is_health_or_reflection(method):
+            return
+        if who.kind != "vcenter" or who.name != managed_by:
+            raise NoPermission(f"host {host} is managed by {managed_by}; {who} may not call {method_name(method)}", object=str(who))
+
+    return authorize

@@ -1,0 +1,38 @@
+"""Mutual TLS for every listener but the vMotion one: credentials for servers and channels."""
+
+from __future__ import annotations
+
+import grpc
+
+from ..crypto.identity import Identity
+from ..crypto.pki import Credential
+
+# Long-lived watch streams: keep connections alive through idle periods.
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+def server_credentials(credential: Credential) -> grpc.ServerCredentials:
+    """Requires a client certificate and verifies it against the SSO domain's CA."""
+    return grpc.ssl_server_credentials(
+        [(credential.key_pem, credential.cert_pem)],
+        root_certificates=credential.ca_pem,
+        require_client_auth=True,
+    )
+
+
+def secure_channel(address: str, credential: Credential, server: Identity, *, trust: bytes | None = None) -> grpc.Channel:
+    """A channel to `server` at `address`, presenting `credential`.
+
+    The server is checked against `trust` (default: the credential's own CA) under its identity's DNS
+    name, so addresses may be bare IPs and ports.
+    """
+    channel_credentials = grpc.ssl_channel_credentials(
+        root_certificates=trust or credential.ca_pem,
+        private_key=credential.key_pem,
+        certificate_chain=credential.cert_pem,
+    )
+    options = CHANNEL_OPTIONS + [("grpc.ssl_target_name_override", server.dns_name)]
+    return grpc.secure_channel(address, channel_credentials, options=options)

@@ -1,0 +1,311 @@
+"""Reading a topology from YAML: its shape, its types and the rules that tie its parts together."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..model.settings import MigrateEncryption, PowerState
+from ..model.versions import BANDWIDTHS
+from .fields import Names, Node, TopologyError, describe, spec_keys
+from .spec import (
+    ROLES,
+    ClusterSpec,
+    DatacenterSpec,
+    DatastoreSpec,
+    DiskSpec,
+    GuestSpec,
+    HostSpec,
+    NetworkSpec,
+    NicSpec,
+    SsoDomainSpec,
+    Topology,
+    UserSpec,
+    VCenterSpec,
+    VMotionSpec,
+    VmSpec,
+)
+
+DEFAULT_USERS = (UserSpec("administrator", "admin"), UserSpec("auditor", "read-only"))
+NATIVE_KEY_PROVIDER = "native-key-provider"
+DATASTORE_TYPES = ("local", "shared", "vsan")
+_MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
+_DEFAULT_SOURCE = "<built-in default>"
+_MODES = tuple(m.value for m in MigrateEncryption)
+_POWER_STATES = tuple(p.value for p in PowerState)
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Reads and validates a topology file; any problem with it is a TopologyError."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TopologyError(source, "", "no such file") from None
+    except UnicodeDecodeError:
+        raise TopologyError(source, "", "not UTF-8 text") from None
+    except OSError as error:
+        raise TopologyError(source, "", f"cannot read it: {error.strerror or error}") from None
+    return parse_topology(_parse_yaml(text, source), source)
+
+
+def default_topology_text() -> str:
+    """The built-in default topology as YAML, to copy as a starting point."""
+    return resources.files(__package__).joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def default_topology() -> Topology:
+    return parse_topology(_parse_yaml(default_topology_text(), _DEFAULT_SOURCE), _DEFAULT_SOURCE)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """yaml.safe_load's loader, except that a key given twice in one mapping is an error, not a silent overwrite."""
+
+
+def _mapping_without_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:   # an unhashable key: the mapping constructor reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+    return (yield from loader.construct_yaml_map(node))
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicate_keys)
+
+
+def _parse_yaml(text: str, source: str) -> object:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise TopologyError(source, where, f"invalid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise TopologyError(source, "", f"invalid YAML: {error}") from None
+
+
+def parse_topology(data: object, source: str) -> Topology:
+    """Validates an already-parsed YAML document and makes the Topology it describes."""
+    if data is None:
+        raise TopologyError(source, "", "the document is empty; expected a mapping with sso_domains")
+    root = Node(data, "", source, spec_keys(Topology, without=("source",)))
+    names = _TopologyNames()
+    domains = tuple(_domain(node, names) for node in root.mappings("sso_domains", spec_keys(SsoDomainSpec)))
+    if not domains:
+        raise root.fail("sso_domains", "expected at least one SSO domain")
+    return Topology(domains, source)
+
+
+class _TopologyNames:
+    """What must be unique across the whole topology."""
+
+    def __init__(self) -> None:
+        self.domains = Names("SSO domain name")
+        self.vcenters = Names("vCenter name")
+        self.hosts = Names("host name")
+        self.macs = Names("MAC address")
+
+
+class _VCenterNames:
+    """What must be unique within one vCenter."""
+
+    def __init__(self) -> None:
+        self.datacenters = Names("datacenter name")
+        self.clusters = Names("cluster name")
+        self.datastores = Names("datastore name")
+        self.networks = Names("network name")
+        self.vms = Names("VM name")
+
+
+@dataclass(frozen=True)
+class _Datacenter:
+    """What a VM of a datacenter may refer to."""
+
+    name: str
+    hosts: frozenset[str]
+    datastores: dict[str, DatastoreSpec]
+    networks: frozenset[str]
+
+
+def _domain(node: Node, names: _TopologyNames) -> SsoDomainSpec:
+    name = node.identity_name("name", "an SSO domain")
+    names.domains.claim(node, "name", name)
+    users = _users(node)
+    vcenters = tuple(_vcenter(n, names) for n in node.mappings("vcenters", spec_keys(VCenterSpec)))
+    return SsoDomainSpec(name, vcenters, users)
+
+
+def _users(domain: Node) -> tuple[UserSpec, ...]:
+    user_names = Names("user name")
+    users = []
+    for node in domain.mappings("users", spec_keys(UserSpec)):
+        name = node.identity_name("name", "a user")
+        user_names.claim(node, "name", name)
+        users.append(UserSpec(name, node.choice("role", ROLES, UserSpec.role)))
+    if not users:
+        return DEFAULT_USERS
+    if not any(u.role == "admin" for u in users):
+        raise domain.fail("users", "at least one user must have role admin")
+    return tuple(users)
+
+
+def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
+    name = node.identity_name("name", "a vCenter")
+    names.vcenters.claim(node, "name", name)
+    version = node.version("version")
+    address = node.address("address", VCenterSpec.address)
+    scope = _VCenterNames()
+    datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
+    return VCenterSpec(name, version, address, datacenters)
+
+
+def _datacenter(node: Node, names: _TopologyNames, scope: _VCenterNames) -> DatacenterSpec:
+    name = node.text("name")
+    scope.datacenters.claim(node, "name", name)
+    clusters = tuple(_cluster(n, names, scope) for n in node.mappings("clusters", spec_keys(ClusterSpec)))
+    hosts = frozenset(h.name for c in clusters for h in c.hosts)
+    datastores = tuple(_datastore(n, name, hosts, scope) for n in node.mappings("datastores", spec_keys(DatastoreSpec)))
+    networks = tuple(_network(n, scope) for n in node.mappings("networks", spec_keys(NetworkSpec)))
+    here = _Datacenter(name, hosts, {d.name: d for d in datastores}, frozenset(n.name for n in networks))
+    vms = tuple(_vm(n, here, names, scope) for n in node.mappings("vms", spec_keys(VmSpec)))
+    return DatacenterSpec(name, clusters, datastores, networks, vms)
+
+
+def _cluster(node: Node, names: _TopologyNames, scope: _VCenterNames) -> ClusterSpec:
+    name = node.text("name")
+    scope.clusters.claim(node, "name", name)
+    return ClusterSpec(name, tuple(_host(n, names) for n in node.mappings("hosts", spec_keys(HostSpec))))
+
+
+def _host(node: Node, names: _TopologyNames) -> HostSpec:
+    name = node.identity_name("name", "a host")
+    names.hosts.claim(node, "name", name)
+    version = node.version("version")
+    aes_ni = node.boolean("aes_ni", HostSpec.aes_ni)
+    memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
+    address = node.address("address", HostSpec.address)
+    vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
+    if vmotion is None:
+        return HostSpec(name, version, aes_ni, memory_mb, address)
+    interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
+                            vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface)
+
+
+def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCenterNames) -> DatastoreSpec:
+    name = node.text("name")
+    scope.datastores.claim(node, "name", name)
+    kind = node.choice("type", DATASTORE_TYPES, DatastoreSpec.type)
+    mounted_by: list[str] = []
+    for path, host in node.items("hosts"):
+        if not isinstance(host, str):
+            raise TopologyError(node.source, path, f"expected a host name, got {describe(host)}")
+        if host not in hosts:
+            raise TopologyError(node.source, path, f"{host!r} is not a host of datacenter {datacenter!r}")
+        if host in mounted_by:
+            raise TopologyError(node.source, path, f"host {host!r} is listed twice")
+        mounted_by.append(host)
+    if kind == "local" and len(mounted_by) != 1:
+        raise node.fail("hosts", f"a local datastore must name exactly one host, got {len(mounted_by)}")
+    encrypted = node.boolean("encrypted", DatastoreSpec.encrypted)
+    if encrypted and kind != "vsan":
+        raise node.fail("encrypted", f"only a vsan datastore can be encrypted, and this one is {kind}")
+    return DatastoreSpec(name, kind, tuple(mounted_by), encrypted, node.integer("capacity_mb", DatastoreSpec.capacity_mb))
+
+
+def _network(node: Node, scope: _VCenterNames) -> NetworkSpec:
+    name = node.text("name")
+    scope.networks.claim(node, "name", name)
+    return NetworkSpec(name)
+
+
+def _vm(node: Node, datacenter: _Datacenter, names: _TopologyNames, scope: _VCenterNames) -> VmSpec:
+    name = node.text("name")
+    scope.vms.claim(node, "name", name)
+    host = node.text("host")
+    if host not in datacenter.hosts:
+        raise node.fail("host", f"{host!r} is not a host of datacenter {datacenter.name!r}")
+    memory_mb = node.integer("memory_mb", VmSpec.memory_mb)
+    num_cpu = node.integer("num_cpu", VmSpec.num_cpu)
+    encrypted = node.boolean("encrypted", VmSpec.encrypted)
+    return VmSpec(
+        name=name,
+        host=host,
+        memory_mb=memory_mb,
+        num_cpu=num_cpu,
+        disks=tuple(_disk(n, host, datacenter) for n in node.mappings("disks", spec_keys(DiskSpec))),
+        nics=tuple(_nic(n, datacenter, names) for n in node.mappings("nics", spec_keys(NicSpec))),
+        migrate_encryption=_migrate_encryption(node, encrypted),
+        power_state=PowerState(node.choice("power_state", _POWER_STATES, VmSpec.power_state.value)),
+        encrypted=encrypted,
+        key_provider=_key_provider(node, encrypted),
+        guest=_guest(node, memory_mb),
+    )
+
+
+def _migrate_encryption(vm: Node, encrypted: bool) -> MigrateEncryption:
+    if not encrypted:
+        return MigrateEncryption(vm.choice("migrate_encryption", _MODES, VmSpec.migrate_encryption.value))
+    mode = vm.choice("migrate_encryption", _MODES, MigrateEncryption.REQUIRED.value)
+    if mode != MigrateEncryption.REQUIRED.value:
+        raise vm.fail("migrate_encryption", f"an encrypted VM's migrate_encryption reads required and cannot be {mode}")
+    return MigrateEncryption.REQUIRED
+
+
+def _key_provider(vm: Node, encrypted: bool) -> str | None:
+    if encrypted:
+        return vm.text("key_provider", NATIVE_KEY_PROVIDER)
+    if vm.has("key_provider"):
+        raise vm.fail("key_provider", "only an encrypted VM (encrypted: true) has a key provider")
+    return None
+
+
+def _guest(vm: Node, memory_mb: int) -> GuestSpec:
+    node = vm.mapping("guest", spec_keys(GuestSpec))
+    if node is None:
+        return GuestSpec()
+    dirty_rate_mbps = node.number("dirty_rate_mbps", GuestSpec.dirty_rate_mbps)
+    working_set_mb = node.integer("working_set_mb", GuestSpec.working_set_mb, minimum=0)
+    if working_set_mb > memory_mb:
+        raise node.fail("working_set_mb", f"{working_set_mb} MB is more than the VM's memory_mb ({memory_mb})")
+    return GuestSpec(dirty_rate_mbps, working_set_mb)
+
+
+def _disk(node: Node, host: str, datacenter: _Datacenter) -> DiskSpec:
+    name = node.text("datastore")
+    datastore = datacenter.datastores.get(name)
+    if datastore is None:
+        raise node.fail("datastore", f"no datastore {name!r} in datacenter {datacenter.name!r}")
+    if datastore.hosts and host not in datastore.hosts:
+        raise node.fail("datastore", f"datastore {name!r} is not mounted by the VM's host {host!r} "
+                                     f"(only by {', '.join(datastore.hosts)})")
+    return DiskSpec(name, node.integer("capacity_mb"), node.boolean("encrypted", DiskSpec.encrypted))
+
+
+def _nic(node: Node, datacenter: _Datacenter, names: _TopologyNames) -> NicSpec:
+    network = node.text("network")
+    if network not in datacenter.networks:
+        raise node.fail("network", f"no network {network!r} in datacenter {datacenter.name!r}")
+    given = node.data.get("mac_address")
+    if isinstance(given, int) and not isinstance(given, bool):
+        # YAML 1.1 reads an all-digit MAC such as 10:20:30:40:50:59 as a base-60 number.
+        raise node.fail("mac_address", f"YAML read this MAC address as the number {given}; quote it")
+    mac = node.text("mac_address", None)
+    if mac is None:
+        return NicSpec(network)
+    if not _MAC.fullmatch(mac.lower()):
+        raise node.fail("mac_address", f"{mac!r} is not a MAC address like 00:50:56:3a:00:01")
+    names.macs.claim(node, "mac_address", mac.lower())
+    return NicSpec(network, mac.lower())

@@ -1,0 +1,141 @@
+"""The topology: which SSO domains, vCenters, hosts, datastores, networks and VMs an estate has.
+
+Plain frozen values, made by `linkedmode.topology.load` from YAML and validated there; every part is
+started from them. Addresses are "host:port"; port 0 means "any free port", resolved at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model.settings import MigrateEncryption, PowerState
+from ..model.versions import Version
+
+
+@dataclass(frozen=True)
+class GuestSpec:
+    """How the emulated guest writes its memory (what makes pre-copy real)."""
+
+    dirty_rate_mbps: float = 0.0
+    working_set_mb: int = 0
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    datastore: str
+    capacity_mb: int
+    encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class NicSpec:
+    network: str
+    mac_address: str | None = None   # None: the vCenter assigns one
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    name: str
+    host: str
+    memory_mb: int = 256
+    num_cpu: int = 1
+    disks: tuple[DiskSpec, ...] = ()
+    nics: tuple[NicSpec, ...] = ()
+    migrate_encryption: MigrateEncryption = MigrateEncryption.OPPORTUNISTIC
+    power_state: PowerState = PowerState.POWERED_ON
+    encrypted: bool = False            # VM encryption (its mode then reads `required`)
+    key_provider: str | None = None    # for encrypted VMs
+    guest: GuestSpec = field(default_factory=GuestSpec)
+
+
+@dataclass(frozen=True)
+class VMotionSpec:
+    address: str = "127.0.0.1:0"
+    bandwidth: str = "10GbE"
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    name: str
+    version: Version
+    aes_ni: bool = True
+    memory_mb: int = 65536
+    address: str = "127.0.0.1:0"       # the HostAgent listener
+    vmotion: VMotionSpec = field(default_factory=VMotionSpec)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    hosts: tuple[HostSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatastoreSpec:
+    name: str
+    type: str = "shared"               # "local", "shared" or "vsan"
+    hosts: tuple[str, ...] = ()        # host names that mount it; empty: every host of the datacenter
+    encrypted: bool = False            # vSAN encryption (row D4)
+    capacity_mb: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+
+
+@dataclass(frozen=True)
+class DatacenterSpec:
+    name: str
+    clusters: tuple[ClusterSpec, ...] = ()
+    datastores: tuple[DatastoreSpec, ...] = ()
+    networks: tuple[NetworkSpec, ...] = ()
+    vms: tuple[VmSpec, ...] = ()
+
+    def hosts(self) -> tuple[HostSpec, ...]:
+        return tuple(h for c in self.clusters for h in c.hosts)
+
+
+@dataclass(frozen=True)
+class VCenterSpec:
+    name: str
+    version: Version
+    address: str = "127.0.0.1:0"
+    datacenters: tuple[DatacenterSpec, ...] = ()
+
+    def hosts(self) -> tuple[HostSpec, ...]:
+        return tuple(h for dc in self.datacenters for h in dc.hosts())
+
+    def vms(self) -> tuple[VmSpec, ...]:
+        return tuple(vm for dc in self.datacenters for vm in dc.vms)
+
+
+ROLES = ("admin", "read-only")
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    name: str
+    role: str = "admin"
+
+
+@dataclass(frozen=True)
+class SsoDomainSpec:
+    name: str
+    vcenters: tuple[VCenterSpec, ...] = ()
+    users: tuple[UserSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topology:
+    sso_domains: tuple[SsoDomainSpec, ...]
+    source: str = "<built-in default>"   # where it was read from, for messages
+
+    def vcenters(self) -> tuple[tuple[SsoDomainSpec, VCenterSpec], ...]:
+        return tuple((d, vc) for d in self.sso_domains for vc in d.vcenters)
+
+    def domain(self, name: str) -> SsoDomainSpec:
+        for d in self.sso_domains:
+            if d.name == name:
+                return d
+        raise KeyError(name)

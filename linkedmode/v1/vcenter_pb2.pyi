@@ -1,0 +1,132 @@
+from linkedmode.v1 import common_pb2 as _common_pb2
+from linkedmode.v1 import inventory_pb2 as _inventory_pb2
+from linkedmode.v1 import linked_mode_pb2 as _linked_mode_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetAboutRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AboutInfo(_message.Message):
+    __slots__ = ("name", "full_name", "version", "build", "api_type", "instance_uuid", "sso_domain", "url", "thumbprint")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FULL_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUILD_FIELD_NUMBER: _ClassVar[int]
+    API_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    SSO_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    full_name: str
+    version: str
+    build: str
+    api_type: str
+    instance_uuid: str
+    sso_domain: str
+    url: str
+    thumbprint: str
+    def __init__(self, name: _Optional[str] = ..., full_name: _Optional[str] = ..., version: _Optional[str] = ..., build: _Optional[str] = ..., api_type: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ...) -> None: ...
+
+class ListDatacentersResponse(_message.Message):
+    __slots__ = ("datacenters",)
+    DATACENTERS_FIELD_NUMBER: _ClassVar[int]
+    datacenters: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Datacenter]
+    def __init__(self, datacenters: _Optional[_Iterable[_Union[_inventory_pb2.Datacenter, _Mapping]]] = ...) -> None: ...
+
+class ListClustersResponse(_message.Message):
+    __slots__ = ("clusters",)
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    clusters: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Cluster]
+    def __init__(self, clusters: _Optional[_Iterable[_Union[_inventory_pb2.Cluster, _Mapping]]] = ...) -> None: ...
+
+class ListHostsResponse(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.HostSystem]
+    def __init__(self, hosts: _Optional[_Iterable[_Union[_inventory_pb2.HostSystem, _Mapping]]] = ...) -> None: ...
+
+class ListDatastoresResponse(_message.Message):
+    __slots__ = ("datastores",)
+    DATASTORES_FIELD_NUMBER: _ClassVar[int]
+    datastores: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Datastore]
+    def __init__(self, datastores: _Optional[_Iterable[_Union[_inventory_pb2.Datastore, _Mapping]]] = ...) -> None: ...
+
+class ListNetworksResponse(_message.Message):
+    __slots__ = ("networks",)
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    networks: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Network]
+    def __init__(self, networks: _Optional[_Iterable[_Union[_inventory_pb2.Network, _Mapping]]] = ...) -> None: ...
+
+class ListVmsRequest(_message.Message):
+    __slots__ = ("datacenter", "host")
+    DATACENTER_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    datacenter: str
+    host: str
+    def __init__(self, datacenter: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
+class ListVmsResponse(_message.Message):
+    __slots__ = ("vms",)
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    vms: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.VirtualMachine]
+    def __init__(self, vms: _Optional[_Iterable[_Union[_inventory_pb2.VirtualMachine, _Mapping]]] = ...) -> None: ...
+
+class VirtualMachineConfigSpec(_message.Message):
+    __slots__ = ("migrate_encryption",)
+    MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    migrate_encryption: _common_pb2.MigrateEncryption
+    def __init__(self, migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ...) -> None: ...
+
+class ReconfigVmRequest(_message.Message):
+    __slots__ = ("vm", "spec")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    vm: _common_pb2.ObjectRef
+    spec: VirtualMachineConfigSpec
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineConfigSpec, _Mapping]] = ...) -> None: ...
+
+class GetTaskRequest(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ("entity", "limit")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    limit: int
+    def __init__(self, entity: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[_common_pb2.Task]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[_common_pb2.Task, _Mapping]]] = ...) -> None: ...
+
+class EventFilter(_message.Message):
+    __slots__ = ("after_key", "vm", "types", "limit")
+    AFTER_KEY_FIELD_NUMBER: _ClassVar[int]
+    VM_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after_key: int
+    vm: str
+    types: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    def __init__(self, after_key: _Optional[int] = ..., vm: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class QueryEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_common_pb2.Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[_common_pb2.Event, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,96 @@
+"""How a vCenter speaks to the hosts it manages: HostAgent over mutual TLS, errors as Faults."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from ..crypto.identity import Identity
+from ..crypto.pki import Credential
+from ..model.faults import HostCommunication, HostNotConnected
+from ..model.inventory import Host, Vm
+from ..model.settings import PowerState
+from ..rpc.convert import power_state_from_proto
+from ..rpc.faults import fault_from_error
+from ..rpc.tls import secure_channel
+from ..v1 import host_agent_pb2 as pb
+from ..v1 import host_agent_pb2_grpc, inventory_pb2
+
+CALL_TIMEOUT = 10.0
+
+
+def vm_config(vm: Vm) -> inventory_pb2.VmConfig:
+    return inventory_pb2.VmConfig(
+        instance_uuid=vm.instance_uuid, name=vm.name, memory_mb=vm.memory_mb, num_cpu=vm.num_cpu,
+        workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=vm.dirty_rate_mbps, working_set_mb=vm.working_set_mb),
+        mac_addresses=vm.mac_addresses, encrypted=vm.encrypted,
+    )
+
+
+class HostAgentClient:
+    def __init__(self, host: Host, stub: host_agent_pb2_grpc.HostAgentStub) -> None:
+        self.host = host
+        self._stub = stub
+
+    def _call(self, method: str, request, timeout: float = CALL_TIMEOUT):  # type: ignore[no-untyped-def]
+        try:
+            return getattr(self._stub, method)(request, timeout=timeout)
+        except grpc.RpcError as error:
+            fault = fault_from_error(error)
+            if isinstance(fault, HostCommunication):
+                raise HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid) from None
+            raise fault from None
+
+    def about(self, timeout: float = CALL_TIMEOUT) -> pb.HostAbout:
+        return self._call("GetAbout", pb.HostAboutRequest(), timeout)
+
+    def register(self, vm: Vm) -> pb.RunningVm:
+        return self._call("RegisterVm", vm_config(vm))
+
+    def unregister(self, vm: Vm) -> None:
+        self._call("UnregisterVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+
+    def power_on(self, vm: Vm) -> pb.RunningVm:
+        return self._call("PowerOnVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+
+    def power_off(self, vm: Vm) -> pb.RunningVm:
+        return self._call("PowerOffVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+
+    def running(self) -> dict[str, PowerState]:
+        """instance UUID -> power state of every VM the host holds."""
+        return {vm.instance_uuid: power_state_from_proto(vm.power_state) for vm in self._call("ListVms", pb.ListHostVmsRequest()).vms}
+
+    def reset(self) -> None:
+        self._call("Reset", pb.HostResetRequest())
+
+
+class HostConnections:
+    """One channel per managed host, made on first use, remade when the host's address changes."""
+
+    def __init__(self, credential: Credential) -> None:
+        self._credential = credential
+        self._channels: dict[str, tuple[str, grpc.Channel]] = {}
+        self._lock = threading.Lock()
+
+    def agent(self, host: Host) -> HostAgentClient:
+        if not host.agent_address:
+            raise HostNotConnected(f"host {host.name} has no management address", object=host.moid)
+        with self._lock:
+            known = self._channels.get(host.name)
+            if known is None or known[0] != host.agent_address:
+                if known:
+                    known[1].close()
+                server = Identity(self._credential.identity.domain, "host", host.name)
+                known = (host.agent_address, secure_channel(host.agent_address, self._credential, server))
+                self._channels[host.name] = known
+        return HostAgentClient(host, host_agent_pb2_grpc.HostAgentStub(known[1]))
+
+    def close(self) -> None:
+        with self._lock:
+            for _, channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
+
+
+

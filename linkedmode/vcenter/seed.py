@@ -1,0 +1,82 @@
+"""A vCenter's first inventory, made from its part of the topology."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from ..model.events import VM_REGISTERED, Event
+from ..model.inventory import Cluster, Datacenter, Datastore, Disk, Host, ManagedObject, Network, Nic, Vm
+from ..topology.spec import DatacenterSpec, VCenterSpec
+from .macs import vcenter_mac
+from .state import VCenterState
+
+
+def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[str, str]) -> None:
+    """Writes the topology's inventory for this vCenter. The state must be empty."""
+    objects: list[ManagedObject] = []
+    events: list[Event] = []
+    macs = _MacAllocator(state)
+    for dc_spec in spec.datacenters:
+        dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs)
+        objects += dc_objects
+        events += dc_events
+    state.update(put=objects, events=events, meta={"seeded": "1", "next_mac": str(macs.counter), "blocked_macs": json.dumps([])})
+
+
+class _MacAllocator:
+    def __init__(self, state: VCenterState) -> None:
+        self.instance_uuid = state.meta("instance_uuid") or ""
+        self.counter = int(state.meta("next_mac") or "0")
+
+    def next(self) -> str:
+        mac = vcenter_mac(self.instance_uuid, self.counter)
+        self.counter += 1
+        return mac
+
+
+def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str], macs: _MacAllocator):
+    dc = Datacenter(state.next_moid("datacenter"), spec.name)
+    objects: list[ManagedObject] = [dc]
+    hosts: dict[str, Host] = {}
+    for cluster_spec in spec.clusters:
+        cluster = Cluster(state.next_moid("cluster"), cluster_spec.name, datacenter=dc.moid)
+        for h in cluster_spec.hosts:
+            hosts[h.name] = Host(
+                state.next_moid("host"), h.name, version=str(h.version), datacenter=dc.moid, cluster=cluster.moid,
+                aes_ni=h.aes_ni, memory_mb=h.memory_mb, vmotion_address=h.vmotion.address,
+                vmotion_bandwidth=h.vmotion.bandwidth, agent_address=addresses.get(h.name, h.address),
+            )
+            cluster.hosts.append(hosts[h.name].moid)
+        objects.append(cluster)
+    datastores: dict[str, Datastore] = {}
+    for ds in spec.datastores:
+        mounted = [hosts[n].moid for n in (ds.hosts or hosts.keys())]
+        datastores[ds.name] = Datastore(
+            state.next_moid("datastore"), ds.name, type=ds.type, encrypted=ds.encrypted,
+            datacenter=dc.moid, capacity_mb=ds.capacity_mb, hosts=mounted,
+        )
+        for moid in mounted:
+            next(h for h in hosts.values() if h.moid == moid).datastores.append(datastores[ds.name].moid)
+    networks = {n.name: Network(state.next_moid("network"), n.name, datacenter=dc.moid) for n in spec.networks}
+    objects += [*hosts.values(), *datastores.values(), *networks.values()]
+    events = []
+    for vm_spec in spec.vms:
+        vm = Vm(
+            state.next_moid("vm"), vm_spec.name,
+            instance_uuid=str(uuid.uuid4()), bios_uuid=str(uuid.uuid4()),
+            memory_mb=vm_spec.memory_mb, num_cpu=vm_spec.num_cpu, power_state=vm_spec.power_state,
+            migrate_encryption=vm_spec.migrate_encryption, encrypted=vm_spec.encrypted,
+            key_provider=(vm_spec.key_provider or "") if vm_spec.encrypted else "",
+            key_id=str(uuid.uuid4()) if vm_spec.encrypted else "",
+            host=hosts[vm_spec.host].moid, datacenter=dc.moid,
+            disks=[Disk(f"Hard disk {i}", datastores[d.datastore].moid, d.capacity_mb, d.encrypted)
+                   for i, d in enumerate(vm_spec.disks, 1)],
+            nics=[Nic(f"Network adapter {i}", n.mac_address or macs.next(), networks[n.network].moid)
+                  for i, n in enumerate(vm_spec.nics, 1)],
+            dirty_rate_mbps=vm_spec.guest.dirty_rate_mbps, working_set_mb=vm_spec.guest.working_set_mb,
+        )
+        objects.append(vm)
+        events.append(Event(VM_REGISTERED, f"Registered {vm.name} on {vm_spec.host} in {dc.name}",
+                            vm=vm.moid, vm_name=vm.name, host=vm_spec.host, datacenter=dc.name))
+    return objects, events

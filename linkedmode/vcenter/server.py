@@ -1,0 +1,82 @@
+"""One vCenter as a running part: VCenter, LinkedMode and Emulator behind one mutual-TLS listener."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+
+from ..crypto.identity import Identity
+from ..crypto.pki import Credential
+from ..model.faults import Fault
+from ..rpc.faults import fault_from_error
+from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, vcenter_policy
+from ..rpc.server import RunningServer, serve
+from ..rpc.tls import secure_channel
+from ..topology.spec import SsoDomainSpec, VCenterSpec
+from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
+from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
+from .servicer import VCenterServicer
+from .store import InventoryStore
+from .vcenter import PeerInfo, VCenter
+
+log = logging.getLogger(__name__)
+
+
+class VCenterServer:
+    def __init__(self, spec: VCenterSpec, domain: SsoDomainSpec, credential: Credential, *,
+                 database: str = ":memory:", host_addresses: dict[str, str] | None = None) -> None:
+        self.domain = domain
+        self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {})
+        self._server: RunningServer | None = None
+
+    @property
+    def name(self) -> str:
+        return self.vcenter.name
+
+    @property
+    def address(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"vCenter {self.name} is not started")
+        return self._server.address
+
+    def start(self, address: str | None = None) -> "VCenterServer":
+        vc = self.vcenter
+        roles = {u.name: u.role for u in self.domain.users}
+        self._server = serve(
+            address or vc.spec.address,
+            vc.credential,
+            vcenter_policy(self.domain.name, vc.name, roles),
+            [
+                (vcenter_pb2_grpc.add_VCenterServicer_to_server, VCenterServicer(vc), VCENTER),
+                (linked_mode_pb2_grpc.add_LinkedModeServicer_to_server, LinkedModeServicer(vc), LINKED_MODE),
+                (emulator_pb2_grpc.add_EmulatorServicer_to_server, EmulatorServicer(vc), EMULATOR),
+            ],
+        )
+        vc.url = self._server.address
+        vc.connect_hosts()
+        return self
+
+    def link(self, peers: dict[str, str]) -> list[str]:
+        """Says hello to each peer vCenter (name -> address) of the SSO domain; returns who answered."""
+        answered = []
+        for name, address in peers.items():
+            if name == self.name:
+                continue
+            server = Identity(self.domain.name, "vcenter", name)
+            with secure_channel(address, self.vcenter.credential, server) as channel:
+                try:
+                    reply = linked_mode_pb2_grpc.LinkedModeStub(channel).Hello(peer_to_proto(self.vcenter.me_as_peer()), timeout=5)
+                except grpc.RpcError as error:
+                    fault: Fault = fault_from_error(error)
+                    log.warning("%s could not link with %s: %s", self.name, name, fault)
+                    continue
+            self.vcenter.add_peer(PeerInfo(reply.name, reply.instance_uuid, reply.version, reply.sso_domain, reply.url, reply.thumbprint))
+            answered.append(name)
+        return answered
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.vcenter.close()

@@ -1,0 +1,145 @@
+"""The VCenter service: translation only. The VCenter instance and its state decide."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
+from ..rpc.auth import current_principal
+from ..rpc.convert import migrate_encryption_from_proto
+from ..v1 import linked_mode_pb2
+from ..v1 import vcenter_pb2 as pb
+from ..v1 import vcenter_pb2_grpc
+from . import translate
+from .peer_servicers import peer_to_proto
+from .vcenter import VCenter
+
+T = TypeVar("T", bound=ManagedObject)
+
+DEFAULT_TASK_LIMIT = 100
+DEFAULT_EVENT_LIMIT = 1000
+
+
+class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
+    def __init__(self, vc: VCenter) -> None:
+        self.vc = vc
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _find(self, cls: type[T], ref) -> T:  # type: ignore[no-untyped-def]
+        return self.vc.state.find(cls, moid=ref.moid, name=ref.name)
+
+    def _in_datacenter(self, cls: type[T], datacenter: str) -> list[T]:
+        found = self.vc.state.all(cls)
+        if not datacenter:
+            return found
+        dc = self.vc.state.find(Datacenter, moid=datacenter if datacenter.startswith("datacenter-") else "", name=datacenter)
+        return [o for o in found if getattr(o, "datacenter", o.moid) == dc.moid]
+
+    def _host(self, h: Host):  # type: ignore[no-untyped-def]
+        return translate.host(h, [v.moid for v in self.vc.state.all(Vm) if v.host == h.moid])
+
+    @staticmethod
+    def _user() -> str:
+        return current_principal().name
+
+    # -- about and inventory ---------------------------------------------------------------------
+
+    def GetAbout(self, request, context):
+        vc = self.vc
+        return pb.AboutInfo(
+            name=vc.name, full_name=f"VMware vCenter Server {vc.version} build-{vc.build} (linkedmode)",
+            version=vc.version, build=vc.build, api_type="VirtualCenter", instance_uuid=vc.instance_uuid,
+            sso_domain=vc.domain, url=vc.url, thumbprint=vc.thumbprint,
+        )
+
+    def ListLinkedVCenters(self, request, context):
+        return linked_mode_pb2.ListPeersResponse(peers=[peer_to_proto(p) for p in self.vc.peers()])
+
+    def ListDatacenters(self, request, context):
+        return pb.ListDatacentersResponse(datacenters=[translate.datacenter(d) for d in self._in_datacenter(Datacenter, request.datacenter)])
+
+    def ListClusters(self, request, context):
+        return pb.ListClustersResponse(clusters=[translate.cluster(c) for c in self._in_datacenter(Cluster, request.datacenter)])
+
+    def ListHosts(self, request, context):
+        return pb.ListHostsResponse(hosts=[self._host(h) for h in self._in_datacenter(Host, request.datacenter)])
+
+    def ListDatastores(self, request, context):
+        return pb.ListDatastoresResponse(datastores=[translate.datastore(d) for d in self._in_datacenter(Datastore, request.datacenter)])
+
+    def ListNetworks(self, request, context):
+        return pb.ListNetworksResponse(networks=[translate.network(n) for n in self._in_datacenter(Network, request.datacenter)])
+
+    def ListVms(self, request, context):
+        vms = self._in_datacenter(Vm, request.datacenter)
+        if request.host:
+            host = self.vc.state.find(Host, moid=request.host if request.host.startswith("host-") else "", name=request.host)
+            vms = [v for v in vms if v.host == host.moid]
+        return pb.ListVmsResponse(vms=[translate.vm(v) for v in vms])
+
+    def GetDatacenter(self, request, context):
+        return translate.datacenter(self._find(Datacenter, request))
+
+    def GetCluster(self, request, context):
+        return translate.cluster(self._find(Cluster, request))
+
+    def GetHost(self, request, context):
+        return self._host(self._find(Host, request))
+
+    def GetDatastore(self, request, context):
+        return translate.datastore(self._find(Datastore, request))
+
+    def GetNetwork(self, request, context):
+        return translate.network(self._find(Network, request))
+
+    def GetVm(self, request, context):
+        return translate.vm(self._find(Vm, request))
+
+    # -- VM operations ---------------------------------------------------------------------------
+
+    def PowerOnVm(self, request, context):
+        return translate.task(self.vc.power_on_vm(self._find(Vm, request), self._user()))
+
+    def PowerOffVm(self, request, context):
+        return translate.task(self.vc.power_off_vm(self._find(Vm, request), self._user()))
+
+    def ReconfigVm(self, request, context):
+        vm = self._find(Vm, request.vm)
+        mode = None
+        if request.spec.HasField("migrate_encryption"):
+            mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
+        return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode))
+
+    # -- tasks and events ------------------------------------------------------------------------
+
+    def GetTask(self, request, context):
+        return translate.task(self.vc.state.task(request.key))
+
+    def ListTasks(self, request, context):
+        tasks = [t for t in self.vc.state.tasks() if not request.entity or t.entity == request.entity]
+        return pb.ListTasksResponse(tasks=[translate.task(t) for t in tasks[: request.limit or DEFAULT_TASK_LIMIT]])
+
+    def WaitTask(self, request, context):
+        self.vc.state.task(request.key)   # NotFound before the stream starts
+        for task in self.vc.state.watch_task(request.key):
+            if not context.is_active():
+                return
+            yield translate.task(task)
+
+    def CancelTask(self, request, context):
+        return translate.task(self.vc.tasks.cancel(request.key))
+
+    def _vm_filter(self, vm: str) -> str:
+        return self.vc.state.find(Vm, moid=vm if vm.startswith("vm-") else "", name=vm).moid if vm else ""
+
+    def QueryEvents(self, request, context):
+        found = self.vc.state.events(after_key=request.after_key, vm=self._vm_filter(request.vm),
+                                     types=list(request.types), limit=request.limit or DEFAULT_EVENT_LIMIT)
+        return pb.QueryEventsResponse(events=[translate.event(e) for e in found])
+
+    def WatchEvents(self, request, context):
+        vm = self._vm_filter(request.vm)
+        for found in self.vc.state.watch_events(after_key=request.after_key, vm=vm, types=list(request.types),
+                                                keep_going=context.is_active):
+            yield translate.event(found)

@@ -1,0 +1,171 @@
+"""The state of one vCenter: its inventory, events and tasks, changed only through `update`.
+
+`update` is the one path every change takes: it writes the objects and events to SQLite in one
+transaction, swaps them into memory, and wakes every watcher (task waits, event streams). Objects are
+replaced, never mutated in place, so a reader always holds a consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Iterable, TypeVar
+
+from ..model.events import Event
+from ..model.faults import InvalidArgument, NotFound
+from ..model.inventory import ManagedObject, MOID_PREFIX
+from ..model.tasks import Task
+from .store import InventoryStore
+
+T = TypeVar("T", bound=ManagedObject)
+
+
+class VCenterState:
+    def __init__(self, name: str, store: InventoryStore) -> None:
+        self.name = name
+        self.store = store
+        self._lock = threading.RLock()
+        self.changed = threading.Condition(self._lock)
+        self._objects: dict[str, ManagedObject] = {o.moid: o for o in store.objects()}
+        self._tasks: dict[str, Task] = {}
+        self._last_event_key = store.last_event_key()
+        self._closed = False
+
+    # -- the one path ----------------------------------------------------------------------------
+
+    def update(
+        self,
+        *,
+        put: Iterable[ManagedObject] = (),
+        delete: Iterable[str] = (),
+        events: Iterable[Event] = (),
+        tasks: Iterable[Task] = (),
+        meta: dict[str, str] | None = None,
+    ) -> list[Event]:
+        put, delete, events, tasks = list(put), list(delete), list(events), list(tasks)
+        with self._lock:
+            posted = []
+            for event in events:
+                self._last_event_key += 1
+                posted.append(replace(event, key=self._last_event_key))
+            self.store.apply(put, delete, posted, meta)
+            for obj in put:
+                self._objects[obj.moid] = obj
+            for moid in delete:
+                self._objects.pop(moid, None)
+            for task in tasks:
+                previous = self._tasks.get(task.key)
+                self._tasks[task.key] = replace(task, version=(previous.version + 1) if previous else 1)
+            self.changed.notify_all()
+            return posted
+
+    def change_task(self, key: str, **changes: object) -> Task:
+        """Read-modify-write of one task, atomic against every other change."""
+        with self._lock:
+            self.update(tasks=[replace(self.task(key), **changes)])  # type: ignore[arg-type]
+            return self.task(key)
+
+    def next_moid(self, kind: str) -> str:
+        """A fresh managed object id ("vm-42"), never reused by this vCenter."""
+        with self._lock:
+            counter = int(self.store.meta("next_moid") or "1")
+            self.store.apply(meta={"next_moid": str(counter + 1)})
+        prefix = MOID_PREFIX[kind]
+        return f"{prefix}{counter}" if prefix.endswith("-c") else f"{prefix}-{counter}"
+
+    def reload(self) -> None:
+        """Takes the store's content as the truth again (after a wipe and reseed)."""
+        with self._lock:
+            self._objects = {o.moid: o for o in self.store.objects()}
+            self._tasks.clear()
+            self._last_event_key = self.store.last_event_key()
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self.changed.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def all(self, cls: type[T]) -> list[T]:
+        with self._lock:
+            found = [o for o in self._objects.values() if isinstance(o, cls)]
+        return sorted(found, key=lambda o: (o.name, o.moid))
+
+    def get(self, moid: str, cls: type[T]) -> T:
+        obj = self._objects.get(moid)
+        if not isinstance(obj, cls):
+            raise NotFound(f"{self.name} has no {cls.kind} {moid!r}", object=moid)
+        return obj
+
+    def find(self, cls: type[T], moid: str = "", name: str = "") -> T:
+        """By moid when given, else by name (ObjectRef)."""
+        if moid:
+            return self.get(moid, cls)
+        if not name:
+            raise InvalidArgument(f"name a {cls.kind} by moid or name", argument="ref")
+        for obj in self.all(cls):
+            if obj.name == name:
+                return obj
+        raise NotFound(f"{self.name} has no {cls.kind} named {name!r}", object=name)
+
+    def meta(self, key: str) -> str | None:
+        return self.store.meta(key)
+
+    # -- tasks and events ------------------------------------------------------------------------
+
+    def task(self, key: str) -> Task:
+        task = self._tasks.get(key)
+        if task is None:
+            raise NotFound(f"{self.name} has no task {key!r}", object=key)
+        return task
+
+    def tasks(self) -> list[Task]:
+        with self._lock:
+            return sorted(self._tasks.values(), key=lambda t: t.queue_time, reverse=True)
+
+    def events(self, **query: object) -> list[Event]:
+        return self.store.events(**query)  # type: ignore[arg-type]
+
+    def wait_for_change(self, timeout: float) -> None:
+        with self._lock:
+            if not self._closed:
+                self.changed.wait(timeout)
+
+    def watch_task(self, key: str, poll: float = 1.0) -> Iterable[Task]:
+        """Yields the task now and at every change, ending once it is done."""
+        seen = -1
+        while True:
+            with self._lock:
+                task = self.task(key)
+                if task.version == seen and not task.state.done and not self._closed:
+                    self.changed.wait(poll)
+                    continue
+            if task.version != seen:
+                seen = task.version
+                yield task
+            if task.state.done or self._closed:
+                return
+
+    def watch_events(self, *, after_key: int, vm: str, types: list[str], keep_going, poll: float = 0.5) -> Iterable[Event]:
+        """Yields the matching events after `after_key`, then each new one, while keep_going()."""
+        batch_size = 500
+        while keep_going() and not self._closed:
+            with self._lock:
+                seen_up_to = self._last_event_key
+            batch = self.store.events(after_key=after_key, vm=vm, types=types, limit=batch_size)
+            for event in batch:
+                after_key = event.key
+                yield event
+            if len(batch) == batch_size:
+                continue
+            after_key = max(after_key, seen_up_to)   # the rest up to there did not match
+            with self._lock:
+                if self._last_event_key <= after_key:
+                    self.changed.wait(poll)
+

@@ -1,0 +1,86 @@
+"""Running tasks: created queued at once, run on a pool, one at a time per entity, ended with a
+result or a fault. Every change of a task goes through VCenterState.update."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from ..model.faults import Fault, InvalidState, RequestCanceled, SystemError
+from ..model.tasks import Task, TaskState
+from .state import VCenterState
+
+log = logging.getLogger(__name__)
+
+
+class TaskControl:
+    """What a running task's work sees: progress reporting and the cancel flag."""
+
+    def __init__(self, runner: "TaskRunner", key: str) -> None:
+        self._runner = runner
+        self.key = key
+
+    def progress(self, percent: int, detail: str = "") -> None:
+        self._runner.state.change_task(self.key, progress=max(0, min(100, percent)), progress_detail=detail)
+
+    def check_cancelled(self) -> None:
+        if self._runner.state.task(self.key).cancel_requested:
+            raise RequestCanceled("the task was cancelled by the user")
+
+
+Work = Callable[[TaskControl], dict[str, str]]
+
+
+class TaskRunner:
+    def __init__(self, state: VCenterState, workers: int = 8) -> None:
+        self.state = state
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{state.name}-task")
+        self._entity_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._counter = 0
+
+    def submit(self, description_id: str, entity: str, entity_name: str, user: str, work: Work, *, cancelable: bool = False) -> Task:
+        with self._locks_guard:
+            self._counter += 1
+            key = f"task-{self.state.name}-{self._counter}"
+        task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable)
+        self.state.update(tasks=[task])
+        self._pool.submit(self._run, key, work)
+        return self.state.task(key)
+
+    def cancel(self, key: str) -> Task:
+        task = self.state.task(key)
+        if task.state.done:
+            raise InvalidState(f"task {key} has already ended ({task.state.value})", object=key)
+        if not task.cancelable:
+            raise InvalidState(f"task {key} ({task.description_id}) cannot be cancelled", object=key)
+        return self.state.change_task(key, cancel_requested=True)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _entity_lock(self, entity: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._entity_locks.setdefault(entity, threading.Lock())
+
+    def _run(self, key: str, work: Work) -> None:
+        control = TaskControl(self, key)
+        with self._entity_lock(self.state.task(key).entity):
+            self._set(key, state=TaskState.RUNNING, start_time=time.time())
+            try:
+                control.check_cancelled()
+                result = work(control)
+            except Fault as fault:
+                self._set(key, state=TaskState.ERROR, error=fault, cancelled=isinstance(fault, RequestCanceled), complete_time=time.time())
+                return
+            except Exception as error:  # a bug in the work: the task says so, the vCenter keeps going
+                log.exception("task %s failed", key)
+                self._set(key, state=TaskState.ERROR, error=SystemError(f"internal error: {type(error).__name__}"), complete_time=time.time())
+                return
+            self._set(key, state=TaskState.SUCCESS, progress=100, result=result or {}, complete_time=time.time())
+
+    def _set(self, key: str, **changes: object) -> None:
+        self.state.change_task(key, **changes)

@@ -1,0 +1,77 @@
+"""Domain values of a vCenter to protos."""
+
+from __future__ import annotations
+
+from ..model.events import Event
+from ..model.inventory import HOST_CONNECTED, HOST_DISCONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
+from ..model.tasks import Task
+from ..rpc.convert import migrate_encryption_to_proto, power_state_to_proto, task_state_to_proto, timestamp
+from ..rpc.faults import fault_to_proto
+from ..v1 import common_pb2, inventory_pb2
+
+_CONNECTION = {
+    HOST_CONNECTED: inventory_pb2.HOST_CONNECTION_STATE_CONNECTED,
+    HOST_DISCONNECTED: inventory_pb2.HOST_CONNECTION_STATE_DISCONNECTED,
+    HOST_NOT_RESPONDING: inventory_pb2.HOST_CONNECTION_STATE_NOT_RESPONDING,
+}
+
+
+def datacenter(dc: Datacenter) -> inventory_pb2.Datacenter:
+    return inventory_pb2.Datacenter(moid=dc.moid, name=dc.name)
+
+
+def cluster(c: Cluster) -> inventory_pb2.Cluster:
+    return inventory_pb2.Cluster(moid=c.moid, name=c.name, datacenter=c.datacenter, hosts=c.hosts)
+
+
+def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
+    return inventory_pb2.HostSystem(
+        moid=h.moid, name=h.name, version=h.version, cluster=h.cluster, datacenter=h.datacenter,
+        capability=inventory_pb2.HostCapability(
+            encrypted_vmotion_supported=h.encrypted_vmotion_supported, aes_ni=h.aes_ni,
+            max_concurrent_vmotions=h.max_concurrent_vmotions,
+        ),
+        connection_state=_CONNECTION.get(h.connection_state, inventory_pb2.HOST_CONNECTION_STATE_UNSPECIFIED),
+        memory_mb=h.memory_mb,
+        vmotion=inventory_pb2.VMotionInterface(address=h.vmotion_address, bandwidth=h.vmotion_bandwidth),
+        agent_address=h.agent_address, datastores=h.datastores, vms=vms,
+    )
+
+
+def datastore(d: Datastore) -> inventory_pb2.Datastore:
+    return inventory_pb2.Datastore(moid=d.moid, name=d.name, type=d.type, encrypted=d.encrypted,
+                                   datacenter=d.datacenter, capacity_mb=d.capacity_mb, hosts=d.hosts)
+
+
+def network(n: Network) -> inventory_pb2.Network:
+    return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter)
+
+
+def vm(v: Vm) -> inventory_pb2.VirtualMachine:
+    return inventory_pb2.VirtualMachine(
+        moid=v.moid, name=v.name, instance_uuid=v.instance_uuid, bios_uuid=v.bios_uuid,
+        memory_mb=v.memory_mb, num_cpu=v.num_cpu, power_state=power_state_to_proto(v.power_state),
+        migrate_encryption=migrate_encryption_to_proto(v.migrate_encryption),
+        crypto=inventory_pb2.CryptoState(encrypted=v.encrypted, key_provider=v.key_provider, key_id=v.key_id),
+        host=v.host, datacenter=v.datacenter,
+        disks=[inventory_pb2.VirtualDisk(label=d.label, datastore=d.datastore, capacity_mb=d.capacity_mb, encrypted=d.encrypted) for d in v.disks],
+        nics=[inventory_pb2.VirtualEthernetCard(label=n.label, mac_address=n.mac_address, network=n.network) for n in v.nics],
+        workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
+    )
+
+
+def task(t: Task) -> common_pb2.Task:
+    return common_pb2.Task(
+        key=t.key, description_id=t.description_id, entity=t.entity, entity_name=t.entity_name,
+        state=task_state_to_proto(t.state), progress=t.progress, progress_detail=t.progress_detail,
+        cancelable=t.cancelable, cancelled=t.cancelled,
+        error=fault_to_proto(t.error) if t.error else None, result=t.result, user=t.user,
+        queue_time=timestamp(t.queue_time), start_time=timestamp(t.start_time), complete_time=timestamp(t.complete_time),
+    )
+
+
+def event(e: Event) -> common_pb2.Event:
+    return common_pb2.Event(
+        key=e.key, type=e.type, created_time=timestamp(e.created_time), user=e.user, vm=e.vm, vm_name=e.vm_name,
+        host=e.host, datacenter=e.datacenter, message=e.message, arguments=e.arguments, task=e.task,
+    )

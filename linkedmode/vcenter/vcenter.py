@@ -1,0 +1,152 @@
+"""One vCenter Server: its state, its tasks, its hosts and its linked peers, as one instance.
+
+Nothing here is global: two vCenters in one process share nothing but the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, replace
+
+from ..crypto.pki import Credential
+from ..model.faults import Fault
+from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Host, Vm
+from ..model.settings import MigrateEncryption, PowerState
+from ..model.tasks import Task
+from ..model.versions import build_number
+from ..topology.spec import VCenterSpec
+from . import vm_operations
+from .host_client import HostConnections
+from .seed import seed_inventory
+from .state import VCenterState
+from .store import InventoryStore
+from .tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """A linked vCenter of the same SSO domain, as it introduced itself."""
+
+    name: str
+    instance_uuid: str
+    version: str
+    sso_domain: str
+    url: str
+    thumbprint: str
+
+
+class VCenter:
+    def __init__(self, spec: VCenterSpec, domain: str, credential: Credential, store: InventoryStore,
+                 host_addresses: dict[str, str]) -> None:
+        self.spec = spec
+        self.domain = domain
+        self.credential = credential
+        self.url = ""
+        self.state = VCenterState(spec.name, store)
+        self.tasks = TaskRunner(self.state)
+        self.hosts = HostConnections(credential)
+        self._host_addresses = dict(host_addresses)
+        self._peers: dict[str, PeerInfo] = {}
+        self._peers_lock = threading.Lock()
+        if not self.state.meta("instance_uuid"):
+            self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
+        if not self.state.meta("seeded"):
+            seed_inventory(self.state, spec, self._host_addresses)
+
+    # -- identity --------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def instance_uuid(self) -> str:
+        return self.state.meta("instance_uuid") or ""
+
+    @property
+    def version(self) -> str:
+        return str(self.spec.version)
+
+    @property
+    def build(self) -> str:
+        return build_number("vpx", self.spec.version)
+
+    @property
+    def thumbprint(self) -> str:
+        return self.credential.thumbprint
+
+    def me_as_peer(self) -> PeerInfo:
+        return PeerInfo(self.name, self.instance_uuid, self.version, self.domain, self.url, self.thumbprint)
+
+    # -- linked mode -----------------------------------------------------------------------------
+
+    def add_peer(self, peer: PeerInfo) -> None:
+        with self._peers_lock:
+            self._peers[peer.name] = peer
+
+    def peers(self) -> list[PeerInfo]:
+        with self._peers_lock:
+            return sorted(self._peers.values(), key=lambda p: p.name)
+
+    # -- hosts -----------------------------------------------------------------------------------
+
+    def connect_hosts(self) -> None:
+        """Brings every host up to date with the inventory: addresses, reachability, its VMs.
+
+        Hosts keep VMs only in memory, so after a host or vCenter restart the vCenter registers its
+        VMs again and powers on those the inventory says run there.
+        """
+        for host in self.state.all(Host):
+            address = self._host_addresses.get(host.name, host.agent_address)
+            try:
+                about = self.hosts.agent(replace(host, agent_address=address)).about(timeout=5)
+            except Fault as fault:
+                log.warning("host %s does not answer: %s", host.name, fault)
+                self.state.update(put=[replace(host, agent_address=address, connection_state=HOST_NOT_RESPONDING)])
+                continue
+            host = replace(host, agent_address=address, connection_state=HOST_CONNECTED, vmotion_address=about.vmotion.address)
+            self.state.update(put=[host])
+            agent = self.hosts.agent(host)
+            running = agent.running()
+            for vm in self.state.all(Vm):
+                if vm.host != host.moid:
+                    continue
+                agent.register(vm)
+                if vm.power_state == PowerState.POWERED_ON and running.get(vm.instance_uuid) != PowerState.POWERED_ON:
+                    agent.power_on(vm)
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def power_on_vm(self, vm: Vm, user: str) -> Task:
+        return vm_operations.power_on(self, vm, user)
+
+    def power_off_vm(self, vm: Vm, user: str) -> Task:
+        return vm_operations.power_off(self, vm, user)
+
+    def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
+        return vm_operations.reconfigure(self, vm, user, migrate_encryption=migrate_encryption)
+
+    def reset(self) -> int:
+        """Back to the topology's first inventory; the hosts drop their VMs and get the seeded ones."""
+        instance_uuid = self.instance_uuid
+        for host in self.state.all(Host):
+            try:
+                self.hosts.agent(host).reset()
+            except Fault as fault:
+                log.warning("host %s was not reset: %s", host.name, fault)
+        self.state.store.wipe()
+        self.state.store.apply(meta={"instance_uuid": instance_uuid})
+        self.state.reload()
+        seed_inventory(self.state, self.spec, self._host_addresses)
+        self.connect_hosts()
+        return len(self.state.all(Vm))
+
+    def close(self) -> None:
+        self.state.close()
+        self.tasks.shutdown()
+        self.hosts.close()
+        self.state.store.close()

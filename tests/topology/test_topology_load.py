@@ -1,0 +1,424 @@
+"""Reading topologies: the built-in default, and every rule a topology file must keep."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from linkedmode.model.settings import MigrateEncryption, PowerState
+from linkedmode.model.versions import Version, encrypted_vmotion_supported
+from linkedmode.topology import (
+    GuestSpec,
+    HostSpec,
+    Topology,
+    TopologyError,
+    VCenterSpec,
+    VmSpec,
+    default_topology,
+    default_topology_text,
+    load_topology,
+    parse_topology,
+)
+
+# --- the built-in default -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default() -> Topology:
+    return default_topology()
+
+
+def vcenter(topology: Topology, name: str):
+    return next(vc for _, vc in topology.vcenters() if vc.name == name)
+
+
+def vm(topology: Topology, name: str):
+    return next(v for _, vc in topology.vcenters() for v in vc.vms() if v.name == name)
+
+
+def test_default_has_a_linked_domain_and_an_unlinked_one(default):
+    assert [d.name for d in default.sso_domains] == ["vsphere.local", "corp.local"]
+    assert [vc.name for vc in default.domain("vsphere.local").vcenters] == ["vc-a", "vc-b", "vc-legacy"]
+    assert [vc.name for vc in default.domain("corp.local").vcenters] == ["vc-corp"]
+    for domain in default.sso_domains:
+        assert {(u.name, u.role) for u in domain.users} == {("administrator", "admin"), ("auditor", "read-only")}
+
+
+def test_default_versions(default):
+    assert {vc.name: str(vc.version) for _, vc in default.vcenters()} == {
+        "vc-a": "7.0.3", "vc-b": "7.0.3", "vc-legacy": "6.7.0", "vc-corp": "7.0.3"}
+    hosts = {h.name: str(h.version) for _, vc in default.vcenters() for h in vc.hosts()}
+    assert hosts == {"esx-a1": "7.0.3", "esx-a2": "6.7.0", "esx-b1": "7.0.3", "esx-b2": "6.7.0",
+                     "esx-b3": "6.0.0", "esx-l1": "6.7.0", "esx-c1": "7.0.3"}
+    esx_b3 = next(h for h in vcenter(default, "vc-b").hosts() if h.name == "esx-b3")
+    assert not encrypted_vmotion_supported(esx_b3.version, esx_b3.aes_ni)
+
+
+def test_default_vc_a_has_a_vm_per_mode_an_encrypted_vm_and_a_powered_off_vm(default):
+    vms = {v.name: v for v in vcenter(default, "vc-a").vms()}
+    assert vms["app-disabled"].migrate_encryption is MigrateEncryption.DISABLED
+    assert vms["app-opportunistic"].migrate_encryption is MigrateEncryption.OPPORTUNISTIC
+    assert vms["app-required"].migrate_encryption is MigrateEncryption.REQUIRED
+    encrypted = [v for _, vc in default.vcenters() for v in vc.vms() if v.encrypted]
+    assert [v.name for v in encrypted] == ["db-encrypted"]
+    db = encrypted[0]
+    assert db.migrate_encryption is MigrateEncryption.REQUIRED
+    assert db.key_provider == "native-key-provider"
+    assert all(d.encrypted for d in db.disks)
+    assert vms["batch-off"].power_state is PowerState.POWERED_OFF
+    assert vms["batch-off"].migrate_encryption is MigrateEncryption.OPPORTUNISTIC
+    assert all(128 <= v.memory_mb <= 256 for v in vms.values())
+    assert vcenter(default, "vc-b").vms() and vcenter(default, "vc-legacy").vms() and vcenter(default, "vc-corp").vms()
+
+
+def test_default_datastores_and_guests(default):
+    datastores = {d.name: d for d in vcenter(default, "vc-a").datacenters[0].datastores}
+    assert {d.type for d in datastores.values()} == {"shared", "local", "vsan"}
+    assert [d.name for d in datastores.values() if d.encrypted] == ["ds-a-vsan-encrypted"]
+    for _, vc in default.vcenters():
+        for v in vc.vms():
+            assert 0 <= v.guest.dirty_rate_mbps <= 20
+            assert v.guest.working_set_mb <= v.memory_mb
+    macs = [n.mac_address for _, vc in default.vcenters() for v in vc.vms() for n in v.nics if n.mac_address]
+    assert macs == ["00:50:56:3a:00:01"]
+
+
+def test_default_text_is_the_default_topology(default, tmp_path):
+    text = default_topology_text()
+    assert text.startswith("#")
+    assert parse_topology(yaml.safe_load(text), default.source) == default
+    path = tmp_path / "copy.yaml"
+    path.write_text(text)
+    copied = load_topology(path)
+    assert copied.source == str(path)
+    assert copied.sso_domains == default.sso_domains
+
+
+# --- a minimal valid document and ways to break it ------------------------------------------------
+
+def minimal() -> dict:
+    return {"sso_domains": [{
+        "name": "vsphere.local",
+        "users": [{"name": "administrator", "role": "admin"}],
+        "vcenters": [{
+            "name": "vc-a", "version": "7.0.3", "address": "127.0.0.1:0",
+            "datacenters": [{
+                "name": "dc-a",
+                "clusters": [{"name": "cluster-a", "hosts": [
+                    {"name": "esx-a1", "version": "7.0.3", "vmotion": {"address": "127.0.0.1:0", "bandwidth": "10GbE"}},
+                    {"name": "esx-a2", "version": "6.7.0"},
+                ]}],
+                "datastores": [
+                    {"name": "ds-shared", "type": "shared"},
+                    {"name": "ds-a1-local", "type": "local", "hosts": ["esx-a1"]},
+                    {"name": "ds-vsan", "type": "vsan"},
+                ],
+                "networks": [{"name": "VM Network"}],
+                "vms": [{
+                    "name": "vm-1", "host": "esx-a1", "memory_mb": 256,
+                    "disks": [{"datastore": "ds-a1-local", "capacity_mb": 1024}],
+                    "nics": [{"network": "VM Network"}],
+                    "guest": {"dirty_rate_mbps": 10, "working_set_mb": 64},
+                }],
+            }],
+        }],
+    }]}
+
+
+DOMAIN = "sso_domains[0]"
+VC = f"{DOMAIN}.vcenters[0]"
+DC = f"{VC}.datacenters[0]"
+HOST = f"{DC}.clusters[0].hosts[0]"
+DS = f"{DC}.datastores"
+VM = f"{DC}.vms[0]"
+DELETE = object()
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _steps(path: str) -> list[str | int]:
+    return [key if key else int(index) for key, index in _STEP.findall(path)]
+
+
+def changed(*changes: tuple[str, object]) -> dict:
+    """The minimal document with the value at each field path replaced (or deleted)."""
+    data = minimal()
+    for path, value in changes:
+        *parents, last = _steps(path)
+        target = data
+        for step in parents:
+            target = target[step]
+        if value is DELETE:
+            del target[last]
+        else:
+            target[last] = copy.deepcopy(value)
+    return data
+
+
+def appended(path: str, item: object, data: dict | None = None) -> dict:
+    """The minimal document (or data) with item added to the list at path."""
+    data = data if data is not None else minimal()
+    target = data
+    for step in _steps(path):
+        target = target[step]
+    target.append(copy.deepcopy(item))
+    return data
+
+
+def second_vcenter(**overrides: object) -> dict:
+    vc = copy.deepcopy(minimal()["sso_domains"][0]["vcenters"][0])
+    vc.update(name="vc-b")
+    dc = vc["datacenters"][0]
+    dc["clusters"][0]["hosts"] = [{"name": "esx-b1", "version": "7.0.3"}]
+    dc["datastores"] = [{"name": "ds-shared"}]
+    dc["vms"][0].update(host="esx-b1", disks=[{"datastore": "ds-shared", "capacity_mb": 1}])
+    vc.update(overrides)
+    return vc
+
+
+def same_mac_in_two_vcenters(mac: str) -> dict:
+    other = second_vcenter()
+    other["datacenters"][0]["vms"][0]["nics"][0]["mac_address"] = mac
+    return appended(f"{DOMAIN}.vcenters", other, changed((f"{VM}.nics[0].mac_address", mac)))
+
+
+def error_of(data: object) -> TopologyError:
+    with pytest.raises(TopologyError) as caught:
+        parse_topology(data, "topology.yaml")
+    return caught.value
+
+
+def test_the_minimal_document_is_valid():
+    topology = parse_topology(minimal(), "topology.yaml")
+    assert topology.source == "topology.yaml"
+    assert topology.vcenters()[0][1].vms()[0].host == "esx-a1"
+
+
+BROKEN = [
+    # versions
+    ("vcenter version", changed((f"{VC}.version", "7.x")), f"{VC}.version", "is not a version"),
+    ("host version", changed((f"{HOST}.version", "seven")), f"{HOST}.version", "is not a version"),
+    ("version type", changed((f"{HOST}.version", [7])), f"{HOST}.version", "expected a version"),
+    ("version missing", changed((f"{VC}.version", DELETE)), f"{VC}.version", "required"),
+    # unique names
+    ("sso domain twice", appended("sso_domains", {"name": "vsphere.local"}), "sso_domains[1].name", "duplicate SSO domain name"),
+    ("vcenter twice across domains",
+     appended("sso_domains", {"name": "corp.local", "vcenters": [second_vcenter(name="vc-a")]}),
+     "sso_domains[1].vcenters[0].name", "duplicate vCenter name 'vc-a' (first at sso_domains[0].vcenters[0].name)"),
+    ("host twice across vcenters",
+     appended(f"{DOMAIN}.vcenters", second_vcenter(datacenters=[{"name": "dc-b", "clusters": [
+         {"name": "c", "hosts": [{"name": "esx-a2", "version": "7.0.3"}]}]}])),
+     f"{DOMAIN}.vcenters[1].datacenters[0].clusters[0].hosts[0].name", "duplicate host name 'esx-a2'"),
+    ("datacenter twice", appended(f"{VC}.datacenters", {"name": "dc-a"}), f"{VC}.datacenters[1].name", "duplicate datacenter name"),
+    ("cluster twice in a vcenter", appended(f"{VC}.datacenters", {"name": "dc-2", "clusters": [{"name": "cluster-a"}]}),
+     f"{VC}.datacenters[1].clusters[0].name", "duplicate cluster name"),
+    ("datastore twice in a vcenter", appended(f"{VC}.datacenters", {"name": "dc-2", "datastores": [{"name": "ds-vsan"}]}),
+     f"{VC}.datacenters[1].datastores[0].name", "duplicate datastore name"),
+    ("network twice", appended(f"{DC}.networks", {"name": "VM Network"}), f"{DC}.networks[1].name", "duplicate network name"),
+    ("vm twice in a vcenter", appended(f"{VC}.datacenters", {"name": "dc-2", "clusters": [{"name": "c2", "hosts": [
+        {"name": "esx-x", "version": "7.0"}]}], "vms": [{"name": "vm-1", "host": "esx-x"}]}),
+     f"{VC}.datacenters[1].vms[0].name", "duplicate VM name"),
+    ("user twice", appended(f"{DOMAIN}.users", {"name": "administrator"}), f"{DOMAIN}.users[1].name", "duplicate user name"),
+    # a VM's host
+    ("vm host unknown", changed((f"{VM}.host", "esx-nope")), f"{VM}.host", "'esx-nope' is not a host of datacenter 'dc-a'"),
+    ("vm host in another datacenter",
+     appended(f"{VC}.datacenters", {"name": "dc-2", "vms": [{"name": "vm-2", "host": "esx-a1"}]}),
+     f"{VC}.datacenters[1].vms[0].host", "is not a host of datacenter 'dc-2'"),
+    ("vm host missing", changed((f"{VM}.host", DELETE)), f"{VM}.host", "required but missing"),
+    # disks and datastores
+    ("disk datastore unknown", changed((f"{VM}.disks[0].datastore", "ds-nope")), f"{VM}.disks[0].datastore",
+     "no datastore 'ds-nope' in datacenter 'dc-a'"),
+    ("disk datastore not mounted by the host", changed((f"{VM}.host", "esx-a2")), f"{VM}.disks[0].datastore",
+     "not mounted by the VM's host 'esx-a2'"),
+    ("local datastore with no host", changed((f"{DS}[1].hosts", DELETE)), f"{DS}[1].hosts", "exactly one host, got 0"),
+    ("local datastore with two hosts", changed((f"{DS}[1].hosts", ["esx-a1", "esx-a2"])), f"{DS}[1].hosts", "exactly one host, got 2"),
+    ("datastore host unknown", changed((f"{DS}[0].hosts", ["esx-a1", "esx-z"])), f"{DS}[0].hosts[1]",
+     "'esx-z' is not a host of datacenter 'dc-a'"),
+    ("datastore host twice", changed((f"{DS}[0].hosts", ["esx-a1", "esx-a1"])), f"{DS}[0].hosts[1]", "listed twice"),
+    ("datastore host not a string", changed((f"{DS}[0].hosts", [3])), f"{DS}[0].hosts[0]", "expected a host name, got 3 (an integer)"),
+    ("datastore type", changed((f"{DS}[0].type", "nfs")), f"{DS}[0].type", "'nfs' is not one of local, shared, vsan"),
+    ("encrypted shared datastore", changed((f"{DS}[0].encrypted", True)), f"{DS}[0].encrypted",
+     "only a vsan datastore can be encrypted, and this one is shared"),
+    ("datastore capacity", changed((f"{DS}[0].capacity_mb", 0)), f"{DS}[0].capacity_mb", "expected a positive integer, got 0"),
+    # nics
+    ("nic network unknown", changed((f"{VM}.nics[0].network", "Prod")), f"{VM}.nics[0].network", "no network 'Prod' in datacenter 'dc-a'"),
+    ("mac format", changed((f"{VM}.nics[0].mac_address", "00:50:56:3a:00")), f"{VM}.nics[0].mac_address", "is not a MAC address"),
+    ("mac dashes", changed((f"{VM}.nics[0].mac_address", "00-50-56-3a-00-01")), f"{VM}.nics[0].mac_address", "is not a MAC address"),
+    ("mac read as a number", changed((f"{VM}.nics[0].mac_address", 1234)), f"{VM}.nics[0].mac_address", "quote it"),
+    ("mac twice (case aside)",
+     changed((f"{VM}.nics", [{"network": "VM Network", "mac_address": "00:50:56:AA:00:01"},
+                             {"network": "VM Network", "mac_address": "00:50:56:aa:00:01"}])),
+     f"{VM}.nics[1].mac_address", "duplicate MAC address '00:50:56:aa:00:01'"),
+    ("mac twice across vcenters", same_mac_in_two_vcenters("00:50:56:00:00:01"),
+     f"{DOMAIN}.vcenters[1].datacenters[0].vms[0].nics[0].mac_address",
+     f"duplicate MAC address '00:50:56:00:00:01' (first at {VM}.nics[0].mac_address)"),
+    # numbers
+    ("memory zero", changed((f"{VM}.memory_mb", 0)), f"{VM}.memory_mb", "expected a positive integer, got 0 (an integer)"),
+    ("memory negative", changed((f"{VM}.memory_mb", -1)), f"{VM}.memory_mb", "expected a positive integer"),
+    ("memory text", changed((f"{VM}.memory_mb", "256")), f"{VM}.memory_mb", "expected a positive integer, got '256' (a string)"),
+    ("memory boolean", changed((f"{VM}.memory_mb", True)), f"{VM}.memory_mb", "got true (a boolean)"),
+    ("memory fraction", changed((f"{VM}.memory_mb", 1.5)), f"{VM}.memory_mb", "got 1.5 (a number)"),
+    ("num_cpu zero", changed((f"{VM}.num_cpu", 0)), f"{VM}.num_cpu", "expected a positive integer"),
+    ("disk capacity", changed((f"{VM}.disks[0].capacity_mb", -5)), f"{VM}.disks[0].capacity_mb", "expected a positive integer"),
+    ("disk capacity missing", changed((f"{VM}.disks[0].capacity_mb", DELETE)), f"{VM}.disks[0].capacity_mb", "required"),
+    ("host memory", changed((f"{HOST}.memory_mb", 0)), f"{HOST}.memory_mb", "expected a positive integer"),
+    ("dirty rate negative", changed((f"{VM}.guest.dirty_rate_mbps", -0.5)), f"{VM}.guest.dirty_rate_mbps", "expected a number >= 0"),
+    ("dirty rate nan", changed((f"{VM}.guest.dirty_rate_mbps", float("nan"))), f"{VM}.guest.dirty_rate_mbps", "expected a number >= 0"),
+    ("dirty rate text", changed((f"{VM}.guest.dirty_rate_mbps", "fast")), f"{VM}.guest.dirty_rate_mbps", "got 'fast' (a string)"),
+    ("working set negative", changed((f"{VM}.guest.working_set_mb", -1)), f"{VM}.guest.working_set_mb", "expected an integer >= 0"),
+    ("working set above memory", changed((f"{VM}.guest.working_set_mb", 257)), f"{VM}.guest.working_set_mb",
+     "257 MB is more than the VM's memory_mb (256)"),
+    # settings
+    ("migrate_encryption", changed((f"{VM}.migrate_encryption", "sometimes")), f"{VM}.migrate_encryption",
+     "'sometimes' is not one of disabled, opportunistic, required"),
+    ("power_state", changed((f"{VM}.power_state", "on")), f"{VM}.power_state", "'on' is not one of poweredOff, poweredOn, suspended"),
+    ("encrypted vm not required", changed((f"{VM}.encrypted", True), (f"{VM}.migrate_encryption", "opportunistic")),
+     f"{VM}.migrate_encryption", "an encrypted VM's migrate_encryption reads required and cannot be opportunistic"),
+    ("key provider on a plain vm", changed((f"{VM}.key_provider", "kms")), f"{VM}.key_provider", "only an encrypted VM"),
+    ("bandwidth", changed((f"{HOST}.vmotion.bandwidth", "2GbE")), f"{HOST}.vmotion.bandwidth", "'2GbE' is not one of 1GbE, 10GbE"),
+    ("role", changed((f"{DOMAIN}.users[0].role", "root")), f"{DOMAIN}.users[0].role", "'root' is not one of admin, read-only"),
+    ("no admin", changed((f"{DOMAIN}.users[0].role", "read-only")), f"{DOMAIN}.users", "at least one user must have role admin"),
+    # addresses
+    ("vcenter address without port", changed((f"{VC}.address", "localhost")), f"{VC}.address", "is not an address like"),
+    ("vcenter address port too big", changed((f"{VC}.address", "127.0.0.1:65536")), f"{VC}.address", "port 0..65535"),
+    ("vcenter address port not a number", changed((f"{VC}.address", "127.0.0.1:https")), f"{VC}.address", "is not an address"),
+    ("vcenter address without host", changed((f"{VC}.address", ":8443")), f"{VC}.address", "is not an address"),
+    ("host address", changed((f"{HOST}.address", "127.0.0.1:-1")), f"{HOST}.address", "is not an address"),
+    ("vmotion address", changed((f"{HOST}.vmotion.address", 8000)), f"{HOST}.vmotion.address", "expected a non-empty string"),
+    # booleans
+    ("aes_ni quoted", changed((f"{HOST}.aes_ni", "true")), f"{HOST}.aes_ni", "expected a boolean (true or false), got 'true' (a string)"),
+    ("aes_ni number", changed((f"{HOST}.aes_ni", 1)), f"{HOST}.aes_ni", "expected a boolean"),
+    ("vm encrypted", changed((f"{VM}.encrypted", "yes")), f"{VM}.encrypted", "expected a boolean"),
+    ("disk encrypted", changed((f"{VM}.disks[0].encrypted", 0)), f"{VM}.disks[0].encrypted", "expected a boolean"),
+    # names that become certificate names
+    ("host name with a space", changed((f"{HOST}.name", "esx a1")), f"{HOST}.name", "cannot name a host"),
+    ("domain name with a slash", changed((f"{DOMAIN}.name", "vsphere/local")), f"{DOMAIN}.name", "cannot name an SSO domain"),
+    # shape
+    ("unknown key", changed((f"{VM}.memroy_mb", 1)), f"{VM}.memroy_mb",
+     "unknown key; allowed: name, host, memory_mb, num_cpu, disks, nics, migrate_encryption"),
+    ("unknown top key", {"sso_domain": []}, "sso_domain", "unknown key; allowed: sso_domains"),
+    ("list given a mapping", changed((f"{DC}.vms", {"name": "vm-1"})), f"{DC}.vms", "expected a list, got a mapping"),
+    ("entry not a mapping", changed((f"{DC}.networks", ["VM Network"])), f"{DC}.networks[0]",
+     "expected a mapping, got 'VM Network' (a string)"),
+    ("name not a string", changed((f"{DC}.name", 12)), f"{DC}.name", "expected a non-empty string, got 12 (an integer)"),
+    ("name empty", changed((f"{DC}.networks[0].name", " ")), f"{DC}.networks[0].name", "expected a non-empty string"),
+    ("no sso domains", {"sso_domains": []}, "sso_domains", "expected at least one SSO domain"),
+]
+
+@pytest.mark.parametrize(("data", "path", "problem"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+def test_a_broken_document_names_the_field_and_the_problem(data, path, problem):
+    error = error_of(data)
+    message = str(error)
+    assert "\n" not in message
+    assert message.startswith(f"topology.yaml: {path}: "), message
+    assert problem in message
+    assert (error.source, error.path) == ("topology.yaml", path)
+
+
+@pytest.mark.parametrize(("data", "problem"), [
+    (None, "the document is empty"),
+    ([1, 2], "expected a mapping, got a list"),
+    ("sso_domains", "expected a mapping, got 'sso_domains' (a string)"),
+])
+def test_a_document_that_is_not_a_mapping(data, problem):
+    assert str(error_of(data)).startswith(f"topology.yaml: {problem}")
+
+
+# --- what is accepted, and the defaults -----------------------------------------------------------
+
+def test_versions_given_as_numbers_are_read_as_text():
+    topology = parse_topology(changed((f"{VC}.version", 7.0), (f"{HOST}.version", 6.7)), "t")
+    vc = topology.vcenters()[0][1]
+    assert vc.version == Version(7, 0, 0)
+    assert vc.hosts()[0].version == Version(6, 7, 0)
+
+
+def test_the_same_datacenter_and_vm_names_may_be_used_in_two_vcenters():
+    data = appended(f"{DOMAIN}.vcenters", second_vcenter())
+    names = [(vc.datacenters[0].name, vc.vms()[0].name) for _, vc in parse_topology(data, "t").vcenters()]
+    assert names == [("dc-a", "vm-1"), ("dc-a", "vm-1")]
+
+
+def test_a_datastore_without_hosts_is_mounted_by_every_host_of_its_datacenter():
+    data = changed((f"{VM}.host", "esx-a2"), (f"{VM}.disks[0].datastore", "ds-shared"))
+    assert parse_topology(data, "t").vcenters()[0][1].vms()[0].disks[0].datastore == "ds-shared"
+
+
+def test_a_mac_address_is_normalised_to_lower_case():
+    data = changed((f"{VM}.nics[0].mac_address", "00:50:56:AB:CD:EF"))
+    assert parse_topology(data, "t").vcenters()[0][1].vms()[0].nics[0].mac_address == "00:50:56:ab:cd:ef"
+
+
+def test_an_encrypted_vm_defaults_to_required_and_the_native_key_provider():
+    vm_ = parse_topology(changed((f"{VM}.encrypted", True)), "t").vcenters()[0][1].vms()[0]
+    assert (vm_.migrate_encryption, vm_.key_provider) == (MigrateEncryption.REQUIRED, "native-key-provider")
+    explicit = changed((f"{VM}.encrypted", True), (f"{VM}.migrate_encryption", "required"), (f"{VM}.key_provider", "kmip-1"))
+    assert parse_topology(explicit, "t").vcenters()[0][1].vms()[0].key_provider == "kmip-1"
+
+
+def test_an_encrypted_vsan_datastore_is_accepted():
+    data = changed((f"{DS}[2].encrypted", True))
+    assert parse_topology(data, "t").vcenters()[0][1].datacenters[0].datastores[2].encrypted
+
+
+@pytest.mark.parametrize("users", [DELETE, [], None])
+def test_a_domain_without_users_gets_administrator_and_auditor(users):
+    domain = parse_topology(changed((f"{DOMAIN}.users", users)), "t").sso_domains[0]
+    assert [(u.name, u.role) for u in domain.users] == [("administrator", "admin"), ("auditor", "read-only")]
+
+
+def test_absent_fields_take_the_dataclass_defaults():
+    data = {"sso_domains": [{"name": "d", "vcenters": [{"name": "vc", "version": "7.0", "datacenters": [{
+        "name": "dc", "clusters": [{"name": "c", "hosts": [{"name": "h", "version": "7.0"}]}],
+        "vms": [{"name": "v", "host": "h"}]}]}]}]}
+    topology = parse_topology(data, "t")
+    vc = topology.vcenters()[0][1]
+    assert vc == VCenterSpec("vc", Version(7, 0), datacenters=vc.datacenters)
+    assert vc.hosts()[0] == HostSpec("h", Version(7, 0))
+    assert vc.vms()[0] == VmSpec("v", "h", guest=GuestSpec())
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+def test_a_yaml_syntax_error_is_one_line_with_its_position(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("sso_domains:\n  - name: a\n    users: [\n  oops: here\n")
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert re.match(rf"{re.escape(str(path))}: line \d+, column \d+: invalid YAML: ", message), message
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("sso_domains:\n  - name: a\n    name: b\n")
+    with pytest.raises(TopologyError, match=r"twice.yaml: line 3, column 5: invalid YAML: duplicate key 'name'$"):
+        load_topology(path)
+
+
+def test_a_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    assert str(caught.value) == f"{path}: no such file"
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(TopologyError, match=r"list.yaml: expected a mapping, got a list$"):
+        load_topology(str(path))
+
+
+def test_a_validation_error_from_a_file_names_the_file(tmp_path):
+    path = tmp_path / "topology.yaml"
+    data = changed((f"{VM}.migrate_encryption", "sometimes"))
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    assert str(caught.value) == (f"{path}: {VM}.migrate_encryption: "
+                                 "'sometimes' is not one of disabled, opportunistic, required")
