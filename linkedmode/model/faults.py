@@ -70,6 +70,20 @@ class MigrationFeatureNotSupported(MigrationFault):
     pass
 
 
+class MacAddressConflict(MigrationFault):
+    """A MAC address of the VM is already used in the destination vCenter (row X4)."""
+
+
+class InsufficientMemoryResourcesFault(MigrationFault):
+    pass
+
+
+class SSLVerifyFault(Fault):
+    """The target's certificate does not match the thumbprint the caller gave."""
+
+    code = "FAILED_PRECONDITION"
+
+
 class HostNotConnected(Fault):
     code = "UNAVAILABLE"
 

@@ -127,6 +127,7 @@ class _VCenterNames:
         self.datastores = Names("datastore name")
         self.networks = Names("network name")
         self.vms = Names("VM name")
+        self.key_providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,22 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     version = node.version("version")
     address = node.address("address", VCenterSpec.address)
     scope = _VCenterNames()
+    scope.key_providers = _key_providers(node)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
-    return VCenterSpec(name, version, address, datacenters)
+    return VCenterSpec(name, version, address, datacenters, scope.key_providers)
+
+
+def _key_providers(node: Node) -> tuple[str, ...]:
+    if not node.has("key_providers"):
+        return VCenterSpec.key_providers
+    found: list[str] = []
+    for path, provider in node.items("key_providers"):
+        if not isinstance(provider, str) or not provider:
+            raise TopologyError(node.source, path, f"expected a key provider name, got {describe(provider)}")
+        if provider in found:
+            raise TopologyError(node.source, path, f"key provider {provider!r} is listed twice")
+        found.append(provider)
+    return tuple(found)
 
 
 def _datacenter(node: Node, names: _TopologyNames, scope: _VCenterNames) -> DatacenterSpec:
@@ -250,7 +265,7 @@ def _vm(node: Node, datacenter: _Datacenter, names: _TopologyNames, scope: _VCen
         migrate_encryption=_migrate_encryption(node, encrypted),
         power_state=PowerState(node.choice("power_state", _POWER_STATES, VmSpec.power_state.value)),
         encrypted=encrypted,
-        key_provider=_key_provider(node, encrypted),
+        key_provider=_key_provider(node, encrypted, scope.key_providers),
         guest=_guest(node, memory_mb),
     )
 
@@ -264,9 +279,12 @@ def _migrate_encryption(vm: Node, encrypted: bool) -> MigrateEncryption:
     return MigrateEncryption.REQUIRED
 
 
-def _key_provider(vm: Node, encrypted: bool) -> str | None:
+def _key_provider(vm: Node, encrypted: bool, providers: tuple[str, ...]) -> str | None:
     if encrypted:
-        return vm.text("key_provider", NATIVE_KEY_PROVIDER)
+        provider = vm.text("key_provider", NATIVE_KEY_PROVIDER)
+        if provider not in providers:
+            raise vm.fail("key_provider", f"{provider!r} is not a key provider of this vCenter (it has {', '.join(providers) or 'none'})")
+        return provider
     if vm.has("key_provider"):
         raise vm.fail("key_provider", "only an encrypted VM (encrypted: true) has a key provider")
     return None

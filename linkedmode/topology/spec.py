@@ -102,6 +102,9 @@ class VCenterSpec:
     version: Version
     address: str = "127.0.0.1:0"
     datacenters: tuple[DatacenterSpec, ...] = ()
+    # Key providers this vCenter can get keys from; the same name on two vCenters is the same
+    # provider (an external KMS both trust). Default: its own Native Key Provider.
+    key_providers: tuple[str, ...] = ("native-key-provider",)
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())

@@ -47,7 +47,7 @@ def test_reset_puts_the_topology_back(estate):
     vc_a = client_of(estate, "vc-a")
     uuid_before = vc_a.api.GetAbout(vcenter_pb2.GetAboutRequest()).instance_uuid
     wait_task(vc_a, vc_a.api.PowerOffVm(vm_ref("app-disabled")))
-    assert vc_a.emulator.Reset(emulator_pb2.ResetRequest()).vms == 5
+    assert vc_a.emulator.Reset(emulator_pb2.ResetRequest()).vms == 6
     assert vc_a.api.GetVm(vm_ref("app-disabled")).power_state == common_pb2.POWER_STATE_POWERED_ON
     assert vc_a.api.GetAbout(vcenter_pb2.GetAboutRequest()).instance_uuid == uuid_before
     assert [e.type for e in vc_a.api.QueryEvents(vcenter_pb2.EventFilter(vm="app-disabled")).events] == ["VmRegisteredEvent"]

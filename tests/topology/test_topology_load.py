@@ -63,11 +63,13 @@ def test_default_vc_a_has_a_vm_per_mode_an_encrypted_vm_and_a_powered_off_vm(def
     assert vms["app-opportunistic"].migrate_encryption is MigrateEncryption.OPPORTUNISTIC
     assert vms["app-required"].migrate_encryption is MigrateEncryption.REQUIRED
     encrypted = [v for _, vc in default.vcenters() for v in vc.vms() if v.encrypted]
-    assert [v.name for v in encrypted] == ["db-encrypted"]
-    db = encrypted[0]
-    assert db.migrate_encryption is MigrateEncryption.REQUIRED
-    assert db.key_provider == "native-key-provider"
-    assert all(d.encrypted for d in db.disks)
+    assert [v.name for v in encrypted] == ["db-encrypted", "db-nkp"]
+    for db in encrypted:
+        assert db.migrate_encryption is MigrateEncryption.REQUIRED
+        assert all(d.encrypted for d in db.disks)
+    # one key both vc-a and vc-b can get (a shared KMS), one only vc-a can (its Native Key Provider)
+    assert [db.key_provider for db in encrypted] == ["kms-shared", "nkp-vc-a"]
+    assert "kms-shared" in vcenter(default, "vc-b").key_providers and "nkp-vc-a" not in vcenter(default, "vc-b").key_providers
     assert vms["batch-off"].power_state is PowerState.POWERED_OFF
     assert vms["batch-off"].migrate_encryption is MigrateEncryption.OPPORTUNISTIC
     assert all(128 <= v.memory_mb <= 256 for v in vms.values())
@@ -278,6 +280,10 @@ BROKEN = [
     ("encrypted vm not required", changed((f"{VM}.encrypted", True), (f"{VM}.migrate_encryption", "opportunistic")),
      f"{VM}.migrate_encryption", "an encrypted VM's migrate_encryption reads required and cannot be opportunistic"),
     ("key provider on a plain vm", changed((f"{VM}.key_provider", "kms")), f"{VM}.key_provider", "only an encrypted VM"),
+    ("key provider the vcenter lacks", changed((f"{VM}.encrypted", True), (f"{VM}.key_provider", "kms")), f"{VM}.key_provider",
+     "'kms' is not a key provider of this vCenter (it has native-key-provider)"),
+    ("key provider twice", changed((f"{VC}.key_providers", ["kms", "kms"])), f"{VC}.key_providers[1]", "key provider 'kms' is listed twice"),
+    ("key provider not a name", changed((f"{VC}.key_providers", [3])), f"{VC}.key_providers[0]", "expected a key provider name"),
     ("bandwidth", changed((f"{HOST}.vmotion.bandwidth", "2GbE")), f"{HOST}.vmotion.bandwidth", "'2GbE' is not one of 1GbE, 10GbE"),
     ("role", changed((f"{DOMAIN}.users[0].role", "root")), f"{DOMAIN}.users[0].role", "'root' is not one of admin, read-only"),
     ("no admin", changed((f"{DOMAIN}.users[0].role", "read-only")), f"{DOMAIN}.users", "at least one user must have role admin"),
@@ -355,8 +361,10 @@ def test_a_mac_address_is_normalised_to_lower_case():
 def test_an_encrypted_vm_defaults_to_required_and_the_native_key_provider():
     vm_ = parse_topology(changed((f"{VM}.encrypted", True)), "t").vcenters()[0][1].vms()[0]
     assert (vm_.migrate_encryption, vm_.key_provider) == (MigrateEncryption.REQUIRED, "native-key-provider")
-    explicit = changed((f"{VM}.encrypted", True), (f"{VM}.migrate_encryption", "required"), (f"{VM}.key_provider", "kmip-1"))
+    explicit = changed((f"{VC}.key_providers", ["kmip-1"]), (f"{VM}.encrypted", True),
+                       (f"{VM}.migrate_encryption", "required"), (f"{VM}.key_provider", "kmip-1"))
     assert parse_topology(explicit, "t").vcenters()[0][1].vms()[0].key_provider == "kmip-1"
+    assert parse_topology(explicit, "t").vcenters()[0][1].key_providers == ("kmip-1",)
 
 
 def test_an_encrypted_vsan_datastore_is_accepted():

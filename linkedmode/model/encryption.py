@@ -1,0 +1,82 @@
+"""The encryption decision of a migration, taken once, before anything is sent (rows E2-E4, E6, D1-D3).
+
+One pure function over plain values, so that the whole table is tested without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .faults import MigrationFeatureNotSupported
+from .settings import MigrateEncryption
+
+
+@dataclass(frozen=True)
+class HostEncryptionSupport:
+    """What the decision needs to know of a host."""
+
+    name: str
+    encrypted_vmotion_supported: bool   # ESXi >= 6.5 with AES-NI (row E4)
+    version: str = ""
+    aes_ni: bool = True
+
+    def why_not(self) -> str:
+        if self.encrypted_vmotion_supported:
+            return ""
+        if not self.aes_ni:
+            return f"host {self.name} has no AES-NI"
+        return f"host {self.name} runs ESXi {self.version}, before 6.5"
+
+
+@dataclass(frozen=True)
+class EncryptionDecision:
+    asked: MigrateEncryption   # the VM's setting (encrypted VMs read `required`)
+    encrypted: bool            # whether what crosses the network is protected
+    fell_back: bool            # opportunistic, but a host could not: plaintext
+    reason: str                # in words, for the task result
+
+    @property
+    def used(self) -> str:
+        return "encrypted" if self.encrypted else "plaintext"
+
+
+def decide_encryption(
+    mode: MigrateEncryption,
+    *,
+    vm_encrypted: bool,
+    source: HostEncryptionSupport,
+    destination: HostEncryptionSupport,
+    powered_on: bool,
+) -> EncryptionDecision:
+    """How a VM moves from source to destination host, or MigrationFeatureNotSupported.
+
+    A powered-on VM moves hot over the vMotion network, encrypted per the table of the design. A
+    powered-off VM moves cold: no page stream; its disks cross as a plain copy (row D2), which is
+    protected only when the disks themselves are encrypted (rows D1, D3).
+    """
+    asked = MigrateEncryption.REQUIRED if vm_encrypted else mode
+    cannot = [h for h in (source, destination) if not h.encrypted_vmotion_supported]
+    same_host = source.name == destination.name
+
+    if not powered_on:
+        if vm_encrypted:
+            return EncryptionDecision(asked, True, False, "cold move: the encrypted VM's disks cross as ciphertext")
+        if asked == MigrateEncryption.REQUIRED and not same_host:
+            raise MigrationFeatureNotSupported(
+                "migrate_encryption is required but the VM is powered off and its disks are not encrypted: "
+                "a cold move would copy them in the clear",
+                object=destination.name, reason="cold-move-unencrypted-disks",
+            )
+        return EncryptionDecision(asked, False, False, "cold move: disks copied in the clear (NFC)")
+
+    if asked == MigrateEncryption.DISABLED:
+        return EncryptionDecision(asked, False, False, "migrate_encryption is disabled")
+    if not cannot:
+        return EncryptionDecision(asked, True, False, "both hosts support encrypted vMotion")
+    why = "; ".join(h.why_not() for h in cannot)
+    if asked == MigrateEncryption.OPPORTUNISTIC:
+        return EncryptionDecision(asked, False, True, f"fell back to plaintext: {why}")
+    subject = "the VM is encrypted" if vm_encrypted else "migrate_encryption is required"
+    raise MigrationFeatureNotSupported(
+        f"{subject} but {why}: encrypted vMotion is not supported", object=cannot[0].name, host=cannot[0].name,
+    )

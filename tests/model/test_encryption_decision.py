@@ -1,0 +1,65 @@
+"""The encryption decision, row by row of the design's table (rows E2-E4, E6, D1-D3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from linkedmode.model.encryption import HostEncryptionSupport, decide_encryption
+from linkedmode.model.faults import MigrationFeatureNotSupported
+from linkedmode.model.settings import MigrateEncryption as M
+
+ESX70 = HostEncryptionSupport("esx-70", True, "7.0.3")
+ESX67 = HostEncryptionSupport("esx-67", True, "6.7.0")
+ESX60 = HostEncryptionSupport("esx-60", False, "6.0.0")
+NO_AESNI = HostEncryptionSupport("esx-noaes", False, "7.0.3", aes_ni=False)
+
+# mode, vm encrypted, source, destination, powered on -> encrypted, fell back   (None: refused)
+HOT = [
+    (M.DISABLED, False, ESX70, ESX67, True, (False, False)),
+    (M.DISABLED, False, ESX70, ESX60, True, (False, False)),
+    (M.OPPORTUNISTIC, False, ESX70, ESX67, True, (True, False)),
+    (M.OPPORTUNISTIC, False, ESX70, ESX60, True, (False, True)),
+    (M.OPPORTUNISTIC, False, ESX60, ESX70, True, (False, True)),
+    (M.OPPORTUNISTIC, False, ESX70, NO_AESNI, True, (False, True)),
+    (M.REQUIRED, False, ESX70, ESX67, True, (True, False)),
+    (M.REQUIRED, False, ESX70, ESX60, True, None),
+    (M.REQUIRED, False, NO_AESNI, ESX70, True, None),
+    (M.OPPORTUNISTIC, True, ESX70, ESX67, True, (True, False)),   # encrypted VM: always encrypted
+    (M.OPPORTUNISTIC, True, ESX70, ESX60, True, None),            # ... or refused
+    (M.DISABLED, True, ESX70, ESX67, True, (True, False)),
+]
+COLD = [
+    (M.DISABLED, False, ESX70, ESX60, False, (False, False)),
+    (M.OPPORTUNISTIC, False, ESX70, ESX67, False, (False, False)),
+    (M.REQUIRED, False, ESX70, ESX67, False, None),                # its disks would cross in the clear
+    (M.REQUIRED, False, ESX70, ESX70, False, (False, False)),      # same host: nothing crosses
+    (M.REQUIRED, True, ESX70, ESX60, False, (True, False)),        # encrypted disks cross as ciphertext
+]
+
+
+@pytest.mark.parametrize("mode,vm_encrypted,source,destination,powered_on,expected", HOT + COLD)
+def test_the_decision_table(mode, vm_encrypted, source, destination, powered_on, expected):
+    decide = lambda: decide_encryption(mode, vm_encrypted=vm_encrypted, source=source,  # noqa: E731
+                                       destination=destination, powered_on=powered_on)
+    if expected is None:
+        with pytest.raises(MigrationFeatureNotSupported):
+            decide()
+        return
+    decision = decide()
+    assert (decision.encrypted, decision.fell_back) == expected
+    assert decision.asked == (M.REQUIRED if vm_encrypted else mode)
+
+
+def test_a_refusal_names_the_host_that_cannot():
+    with pytest.raises(MigrationFeatureNotSupported) as refused:
+        decide_encryption(M.REQUIRED, vm_encrypted=False, source=ESX70, destination=ESX60, powered_on=True)
+    assert refused.value.object == "esx-60"
+    assert str(refused.value) == ("MigrationFeatureNotSupported: migrate_encryption is required but host esx-60 runs "
+                                  "ESXi 6.0.0, before 6.5: encrypted vMotion is not supported")
+    with pytest.raises(MigrationFeatureNotSupported, match="host esx-noaes has no AES-NI"):
+        decide_encryption(M.REQUIRED, vm_encrypted=False, source=NO_AESNI, destination=ESX70, powered_on=True)
+
+
+def test_a_fallback_says_why():
+    decision = decide_encryption(M.OPPORTUNISTIC, vm_encrypted=False, source=ESX70, destination=ESX60, powered_on=True)
+    assert decision.reason == "fell back to plaintext: host esx-60 runs ESXi 6.0.0, before 6.5" and decision.used == "plaintext"
