@@ -6,15 +6,12 @@ import os
 
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-import grpc  # noqa: E402
 import pytest  # noqa: E402
+from estate_helpers import client_of  # noqa: E402
 
-from linkedmode.client import VCenterClient, connect_vcenter  # noqa: E402
+from linkedmode.client import VCenterClient  # noqa: E402
 from linkedmode.estate import Estate, start_estate  # noqa: E402
-from linkedmode.model.faults import Fault  # noqa: E402
-from linkedmode.rpc.faults import fault_from_error, fault_from_proto  # noqa: E402
 from linkedmode.topology import default_topology  # noqa: E402
-from linkedmode.v1 import common_pb2, vcenter_pb2  # noqa: E402
 
 
 @pytest.fixture
@@ -24,38 +21,8 @@ def estate() -> Estate:
         yield running
 
 
-def client_of(estate: Estate, vcenter: str, user: str = "administrator") -> VCenterClient:
-    server = estate.vcenters[vcenter]
-    credential = estate.credential(server.domain.name, "user", user)
-    return connect_vcenter(server.address, credential, vcenter)
-
-
 @pytest.fixture
 def vc_a(estate: Estate) -> VCenterClient:
     client = client_of(estate, "vc-a")
     yield client
     client.close()
-
-
-def wait_task(client: VCenterClient, task: common_pb2.Task) -> common_pb2.Task:
-    """Follows a task through WaitTask to its end."""
-    last = task
-    for last in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=30):
-        pass
-    return last
-
-
-def task_fault(task: common_pb2.Task) -> Fault:
-    assert task.state == common_pb2.TASK_STATE_ERROR, f"task {task.key} did not fail: {task}"
-    return fault_from_proto(task.error)
-
-
-def call_fault(call, *args, **kwargs) -> tuple[grpc.StatusCode, Fault]:
-    """Makes a call that must fail; returns its status code and the Fault it carried."""
-    with pytest.raises(grpc.RpcError) as failure:
-        call(*args, **kwargs)
-    return failure.value.code(), fault_from_error(failure.value)
-
-
-def vm_ref(name: str) -> common_pb2.ObjectRef:
-    return common_pb2.ObjectRef(name=name)

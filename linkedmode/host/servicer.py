@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+from ..model.faults import InvalidArgument
 from ..rpc.convert import power_state_to_proto
+from ..rpc.faults import fault_to_proto
 from ..v1 import host_agent_pb2 as pb
 from ..v1 import host_agent_pb2_grpc
 from ..v1 import inventory_pb2
+from .migrations import ABORTED, COMPLETED, FAILED, PRECOPY, PREPARED, READY, SWITCHOVER, HostMigrations, MigrationSettings, Snapshot, secrets_of
 from .state import HostState, HostVm, HostVmConfig
+
+_PHASES = {
+    PREPARED: pb.MIGRATION_PHASE_PREPARED, PRECOPY: pb.MIGRATION_PHASE_PRECOPY, SWITCHOVER: pb.MIGRATION_PHASE_SWITCHOVER,
+    READY: pb.MIGRATION_PHASE_READY, COMPLETED: pb.MIGRATION_PHASE_COMPLETED, FAILED: pb.MIGRATION_PHASE_FAILED,
+    ABORTED: pb.MIGRATION_PHASE_ABORTED,
+}
+
+
+def vm_config(request: inventory_pb2.VmConfig) -> HostVmConfig:
+    return HostVmConfig(
+        instance_uuid=request.instance_uuid, name=request.name, memory_mb=request.memory_mb,
+        num_cpu=request.num_cpu or 1, dirty_rate_mbps=request.workload.dirty_rate_mbps,
+        working_set_mb=request.workload.working_set_mb, mac_addresses=tuple(request.mac_addresses),
+        encrypted=request.encrypted,
+    )
+
+
+def progress(snapshot: Snapshot) -> pb.MigrationProgress:
+    message = pb.MigrationProgress(
+        migration_id=snapshot.migration_id, phase=_PHASES[snapshot.phase], round=snapshot.round,
+        pages_left=snapshot.pages_left, bytes_sent=snapshot.bytes_sent, mbps=snapshot.mbps, throttle=snapshot.throttle,
+        stats=pb.MigrationStats(rounds=snapshot.round + 1, bytes_sent=snapshot.bytes_sent, stun_time=snapshot.stun_time,
+                                max_throttle=snapshot.throttle),
+        error=fault_to_proto(snapshot.error) if snapshot.error else None,
+    )
+    if snapshot.result is not None:
+        message.stats.CopyFrom(stats_of(snapshot))
+    return message
+
+
+def stats_of(snapshot: Snapshot) -> pb.MigrationStats:
+    r = snapshot.result
+    assert r is not None
+    return pb.MigrationStats(rounds=r.rounds, bytes_sent=r.bytes_sent, pages_sent=r.pages_sent, zero_pages=r.zero_pages,
+                             duration_ms=r.duration_s * 1e3, stun_time=snapshot.stun_time, encrypted=r.encrypted,
+                             max_throttle=r.throttle)
+
+
+def outcome(snapshot: Snapshot) -> pb.MigrationOutcome:
+    message = pb.MigrationOutcome(migration_id=snapshot.migration_id, phase=_PHASES[snapshot.phase],
+                                  resume_time=snapshot.resume_time,
+                                  error=fault_to_proto(snapshot.error) if snapshot.error else None)
+    if snapshot.result is not None:
+        message.stats.CopyFrom(stats_of(snapshot))
+        message.downtime_ms = snapshot.result.downtime_ms
+    return message
 
 
 def running_vm(vm: HostVm) -> pb.RunningVm:
@@ -17,8 +66,9 @@ def running_vm(vm: HostVm) -> pb.RunningVm:
 
 
 class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
-    def __init__(self, host: HostState) -> None:
+    def __init__(self, host: HostState, migrations: HostMigrations) -> None:
         self.host = host
+        self.migrations = migrations
 
     def GetAbout(self, request, context):
         h = self.host
@@ -28,19 +78,13 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
                 encrypted_vmotion_supported=h.encrypted_vmotion_supported, aes_ni=h.spec.aes_ni,
                 max_concurrent_vmotions=h.max_concurrent_vmotions,
             ),
-            vmotion=inventory_pb2.VMotionInterface(address=h.vmotion_address or h.spec.vmotion.address,
+            vmotion=inventory_pb2.VMotionInterface(address=self.migrations.vmotion_address,
                                                    bandwidth=h.spec.vmotion.bandwidth),
             memory_mb=h.spec.memory_mb,
         )
 
     def RegisterVm(self, request, context):
-        config = HostVmConfig(
-            instance_uuid=request.instance_uuid, name=request.name, memory_mb=request.memory_mb,
-            num_cpu=request.num_cpu or 1, dirty_rate_mbps=request.workload.dirty_rate_mbps,
-            working_set_mb=request.workload.working_set_mb, mac_addresses=tuple(request.mac_addresses),
-            encrypted=request.encrypted,
-        )
-        return running_vm(self.host.register(config))
+        return running_vm(self.host.register(vm_config(request)))
 
     def UnregisterVm(self, request, context):
         self.host.unregister(request.instance_uuid)
@@ -58,3 +102,59 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def Reset(self, request, context):
         self.host.reset()
         return pb.HostResetResponse()
+
+    # -- vMotion ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _settings(spec: pb.MigrationSpec) -> MigrationSettings:
+        s = spec.settings
+        return MigrationSettings(s.switchover_goal_seconds or 0.5, s.max_switchover_seconds or 100.0, s.bandwidth_limit_mbps)
+
+    def PrepareDestination(self, request, context):
+        migration_id, config = request.migration_id, vm_config(request.vm)
+        secrets = secrets_of(migration_id, request.encrypted, request.key, request.nonce)
+        request.Clear()   # the key is in `secrets` now, and only there
+        return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets))
+
+    def PrepareSource(self, request, context):
+        spec = request.spec
+        secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        self.migrations.prepare_source(vm_config(spec.vm), spec.migration_id, secrets,
+                                       request.destination_vmotion_address, self._settings(spec))
+        request.Clear()
+        return pb.PrepareSourceResponse()
+
+    def MigrateVm(self, request, context):
+        for snapshot in self.migrations.migrate(request.migration_id, context.is_active):
+            yield progress(snapshot)
+
+    def CompleteMigration(self, request, context):
+        return outcome(self.migrations.complete(request.migration_id))
+
+    def AbortMigration(self, request, context):
+        return outcome(self.migrations.abort(request.migration_id, request.reason))
+
+    def ListMigrations(self, request, context):
+        return pb.ListMigrationsResponse(migrations=[progress(s) for s in self.migrations.snapshots()])
+
+    # -- the guest's memory ----------------------------------------------------------------------
+
+    def _memory_info(self, instance_uuid: str) -> pb.GuestMemoryInfo:
+        vm = self.host.vm(instance_uuid)
+        guest = self.host.guest(instance_uuid)
+        return pb.GuestMemoryInfo(instance_uuid=instance_uuid, pages=guest.memory.page_count,
+                                  written_pages=guest.memory.written_count(), digest=guest.memory.digest().hex(),
+                                  power_state=power_state_to_proto(vm.power_state))
+
+    def WriteGuestMemory(self, request, context):
+        guest = self.host.guest(request.instance_uuid)
+        if not 0 <= request.random_fraction <= 1:
+            raise InvalidArgument(f"random_fraction {request.random_fraction} is not between 0 and 1", argument="random_fraction")
+        if request.random_fraction:
+            guest.memory.fill_random(request.random_fraction)
+        if request.marker:
+            guest.memory.write_marker(request.marker, request.marker_every_pages or 64)
+        return self._memory_info(request.instance_uuid)
+
+    def GetGuestMemory(self, request, context):
+        return self._memory_info(request.instance_uuid)

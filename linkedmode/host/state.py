@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
-from ..model.faults import InvalidPowerState, NotFound
+from ..model.faults import AlreadyExists, InvalidPowerState, NotFound
 from ..model.settings import PowerState
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
 from ..topology.spec import HostSpec
+from ..vmotion.guest import GuestMemory, GuestWorkload
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,20 @@ class HostVm:
     power_state: PowerState = PowerState.POWERED_OFF
 
 
+class Guest:
+    """A running VM's memory and vCPUs: real memory in this process, written by the guest workload."""
+
+    def __init__(self, config: HostVmConfig, memory: GuestMemory | None = None) -> None:
+        self.memory = memory or GuestMemory(config.memory_mb)
+        self.workload = GuestWorkload(self.memory, config.dirty_rate_mbps, config.working_set_mb or None)
+        if config.dirty_rate_mbps > 0:
+            self.workload.start()
+
+    def stop(self) -> None:
+        self.workload.stop()
+        self.memory.close()
+
+
 @dataclass
 class HostState:
     spec: HostSpec
@@ -40,7 +55,8 @@ class HostState:
     managed_by: str
     vmotion_address: str = ""
     _vms: dict[str, HostVm] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _guests: dict[str, Guest] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def name(self) -> str:
@@ -79,10 +95,50 @@ class HostState:
             del self._vms[instance_uuid]
 
     def power_on(self, instance_uuid: str) -> HostVm:
-        return self._set_power(instance_uuid, PowerState.POWERED_ON)
+        with self._lock:
+            vm = self._set_power(instance_uuid, PowerState.POWERED_ON)
+            self._guests[instance_uuid] = Guest(vm.config)
+            return vm
 
     def power_off(self, instance_uuid: str) -> HostVm:
-        return self._set_power(instance_uuid, PowerState.POWERED_OFF)
+        with self._lock:
+            vm = self._set_power(instance_uuid, PowerState.POWERED_OFF)
+            guest = self._guests.pop(instance_uuid, None)
+        if guest is not None:
+            guest.stop()
+        return vm
+
+    def guest(self, instance_uuid: str) -> Guest:
+        """The running guest of a powered-on VM."""
+        with self._lock:
+            vm = self._get(instance_uuid)
+            guest = self._guests.get(instance_uuid)
+            if guest is None:
+                raise InvalidPowerState(f"{vm.config.name} is {vm.power_state.value} on {self.name}", object=instance_uuid,
+                                        requested_state=PowerState.POWERED_ON.value, existing_state=vm.power_state.value)
+            return guest
+
+    def adopt(self, config: HostVmConfig, memory: GuestMemory) -> HostVm:
+        """A VM that arrived by vMotion: it runs here now, on the memory that crossed."""
+        with self._lock:
+            if config.instance_uuid in self._vms:
+                raise AlreadyExists(f"host {self.name} already has VM {config.name}", object=config.instance_uuid)
+            vm = HostVm(config, PowerState.POWERED_ON)
+            self._vms[config.instance_uuid] = vm
+            self._guests[config.instance_uuid] = Guest(config, memory)
+            return vm
+
+    def drop(self, instance_uuid: str) -> None:
+        """The VM left by vMotion: its copy here is powered off and forgotten."""
+        with self._lock:
+            self._vms.pop(instance_uuid, None)
+            guest = self._guests.pop(instance_uuid, None)
+        if guest is not None:
+            guest.stop()
+
+    def has(self, instance_uuid: str) -> bool:
+        with self._lock:
+            return instance_uuid in self._vms
 
     def vms(self) -> list[HostVm]:
         with self._lock:
@@ -94,7 +150,11 @@ class HostState:
 
     def reset(self) -> None:
         with self._lock:
+            guests = list(self._guests.values())
             self._vms.clear()
+            self._guests.clear()
+        for guest in guests:
+            guest.stop()
 
     def _get(self, instance_uuid: str) -> HostVm:
         vm = self._vms.get(instance_uuid)

@@ -115,7 +115,6 @@ class _TopologyNames:
         self.domains = Names("SSO domain name")
         self.vcenters = Names("vCenter name")
         self.hosts = Names("host name")
-        self.macs = Names("MAC address")
 
 
 class _VCenterNames:
@@ -127,6 +126,9 @@ class _VCenterNames:
         self.datastores = Names("datastore name")
         self.networks = Names("network name")
         self.vms = Names("VM name")
+        # Unique per vCenter, not across vCenters: each hands out its own, and a VM that moves to
+        # another vCenter may meet its MAC there (row X4: the destination checks).
+        self.macs = Names("MAC address")
         self.key_providers: tuple[str, ...] = ()
 
 
@@ -261,7 +263,7 @@ def _vm(node: Node, datacenter: _Datacenter, names: _TopologyNames, scope: _VCen
         memory_mb=memory_mb,
         num_cpu=num_cpu,
         disks=tuple(_disk(n, host, datacenter) for n in node.mappings("disks", spec_keys(DiskSpec))),
-        nics=tuple(_nic(n, datacenter, names) for n in node.mappings("nics", spec_keys(NicSpec))),
+        nics=tuple(_nic(n, datacenter, scope) for n in node.mappings("nics", spec_keys(NicSpec))),
         migrate_encryption=_migrate_encryption(node, encrypted),
         power_state=PowerState(node.choice("power_state", _POWER_STATES, VmSpec.power_state.value)),
         encrypted=encrypted,
@@ -312,7 +314,7 @@ def _disk(node: Node, host: str, datacenter: _Datacenter) -> DiskSpec:
     return DiskSpec(name, node.integer("capacity_mb"), node.boolean("encrypted", DiskSpec.encrypted))
 
 
-def _nic(node: Node, datacenter: _Datacenter, names: _TopologyNames) -> NicSpec:
+def _nic(node: Node, datacenter: _Datacenter, scope: _VCenterNames) -> NicSpec:
     network = node.text("network")
     if network not in datacenter.networks:
         raise node.fail("network", f"no network {network!r} in datacenter {datacenter.name!r}")
@@ -325,5 +327,5 @@ def _nic(node: Node, datacenter: _Datacenter, names: _TopologyNames) -> NicSpec:
         return NicSpec(network)
     if not _MAC.fullmatch(mac.lower()):
         raise node.fail("mac_address", f"{mac!r} is not a MAC address like 00:50:56:3a:00:01")
-    names.macs.claim(node, "mac_address", mac.lower())
+    scope.macs.claim(node, "mac_address", mac.lower())
     return NicSpec(network, mac.lower())

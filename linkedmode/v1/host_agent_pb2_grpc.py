@@ -71,6 +71,46 @@ class HostAgentStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.HostResetRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.HostResetResponse.FromString,
                 _registered_method=True)
+        self.PrepareDestination = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/PrepareDestination',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationSpec.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareDestinationResponse.FromString,
+                _registered_method=True)
+        self.PrepareSource = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/PrepareSource',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceResponse.FromString,
+                _registered_method=True)
+        self.MigrateVm = channel.unary_stream(
+                '/linkedmode.v1.HostAgent/MigrateVm',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationProgress.FromString,
+                _registered_method=True)
+        self.CompleteMigration = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/CompleteMigration',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.FromString,
+                _registered_method=True)
+        self.AbortMigration = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/AbortMigration',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.FromString,
+                _registered_method=True)
+        self.ListMigrations = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/ListMigrations',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsResponse.FromString,
+                _registered_method=True)
+        self.WriteGuestMemory = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/WriteGuestMemory',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                _registered_method=True)
+        self.GetGuestMemory = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/GetGuestMemory',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                _registered_method=True)
 
 
 class HostAgentServicer:
@@ -115,9 +155,62 @@ class HostAgentServicer:
 
     def Reset(self, request, context):
         """Drops every VM this host holds: what a reboot does.
-        Reserved for the vMotion engine: PrepareSource / PrepareDestination (the migration spec with
-        key and nonce), StartMigration, WatchMigration, AbortMigration.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrepareDestination(self, request, context):
+        """vMotion, driven by a vCenter. The migration key arrives only here, over this TLS channel, and the
+        host wipes it when the migration ends, whichever way. Sequence: PrepareDestination (on the
+        destination), PrepareSource (on the source, with the destination's vMotion address), MigrateVm
+        (on the source: pre-copy, stun, last pages, until the destination holds a verified copy), then
+        CompleteMigration on both (destination resumes the VM, source drops its copy) or AbortMigration on
+        both (source resumes the VM, destination drops what it received).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrepareSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MigrateVm(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteMigration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbortMigration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMigrations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WriteGuestMemory(self, request, context):
+        """The emulated guest's memory: fill it, write a marker into it, read its digest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGuestMemory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -159,6 +252,46 @@ def add_HostAgentServicer_to_server(servicer, server):
                     servicer.Reset,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.HostResetRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.HostResetResponse.SerializeToString,
+            ),
+            'PrepareDestination': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareDestination,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationSpec.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareDestinationResponse.SerializeToString,
+            ),
+            'PrepareSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareSource,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceResponse.SerializeToString,
+            ),
+            'MigrateVm': grpc.unary_stream_rpc_method_handler(
+                    servicer.MigrateVm,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationProgress.SerializeToString,
+            ),
+            'CompleteMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.SerializeToString,
+            ),
+            'AbortMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.SerializeToString,
+            ),
+            'ListMigrations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMigrations,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsResponse.SerializeToString,
+            ),
+            'WriteGuestMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.WriteGuestMemory,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+            ),
+            'GetGuestMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGuestMemory,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -351,6 +484,222 @@ class HostAgent:
             '/linkedmode.v1.HostAgent/Reset',
             linkedmode_dot_v1_dot_host__agent__pb2.HostResetRequest.SerializeToString,
             linkedmode_dot_v1_dot_host__agent__pb2.HostResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareDestination(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/PrepareDestination',
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationSpec.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.PrepareDestinationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/PrepareSource',
+            linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.PrepareSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MigrateVm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/MigrateVm',
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/CompleteMigration',
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/AbortMigration',
+            linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationOutcome.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMigrations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/ListMigrations',
+            linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.ListMigrationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteGuestMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/WriteGuestMemory',
+            linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGuestMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/GetGuestMemory',
+            linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,

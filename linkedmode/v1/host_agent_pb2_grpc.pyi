@@ -41,10 +41,23 @@ class HostAgentStub:
     PowerOffVm: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]
     ListVms: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.ListHostVmsRequest, _host_agent_pb2.ListHostVmsResponse]
     Reset: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.HostResetRequest, _host_agent_pb2.HostResetResponse]
-    """Drops every VM this host holds: what a reboot does.
-    Reserved for the vMotion engine: PrepareSource / PrepareDestination (the migration spec with
-    key and nonce), StartMigration, WatchMigration, AbortMigration.
+    """Drops every VM this host holds: what a reboot does."""
+    PrepareDestination: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationSpec, _host_agent_pb2.PrepareDestinationResponse]
+    """vMotion, driven by a vCenter. The migration key arrives only here, over this TLS channel, and the
+    host wipes it when the migration ends, whichever way. Sequence: PrepareDestination (on the
+    destination), PrepareSource (on the source, with the destination's vMotion address), MigrateVm
+    (on the source: pre-copy, stun, last pages, until the destination holds a verified copy), then
+    CompleteMigration on both (destination resumes the VM, source drops its copy) or AbortMigration on
+    both (source resumes the VM, destination drops what it received).
     """
+    PrepareSource: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.PrepareSourceRequest, _host_agent_pb2.PrepareSourceResponse]
+    MigrateVm: _grpc.UnaryStreamMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationProgress]
+    CompleteMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationOutcome]
+    AbortMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _host_agent_pb2.MigrationOutcome]
+    ListMigrations: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.ListMigrationsRequest, _host_agent_pb2.ListMigrationsResponse]
+    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]
+    """The emulated guest's memory: fill it, write a marker into it, read its digest."""
+    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]
 
 @_typing.type_check_only
 class HostAgentAsyncStub(HostAgentStub):
@@ -58,10 +71,23 @@ class HostAgentAsyncStub(HostAgentStub):
     PowerOffVm: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
     ListVms: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.ListHostVmsRequest, _host_agent_pb2.ListHostVmsResponse]  # type: ignore[assignment]
     Reset: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.HostResetRequest, _host_agent_pb2.HostResetResponse]  # type: ignore[assignment]
-    """Drops every VM this host holds: what a reboot does.
-    Reserved for the vMotion engine: PrepareSource / PrepareDestination (the migration spec with
-    key and nonce), StartMigration, WatchMigration, AbortMigration.
+    """Drops every VM this host holds: what a reboot does."""
+    PrepareDestination: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationSpec, _host_agent_pb2.PrepareDestinationResponse]  # type: ignore[assignment]
+    """vMotion, driven by a vCenter. The migration key arrives only here, over this TLS channel, and the
+    host wipes it when the migration ends, whichever way. Sequence: PrepareDestination (on the
+    destination), PrepareSource (on the source, with the destination's vMotion address), MigrateVm
+    (on the source: pre-copy, stun, last pages, until the destination holds a verified copy), then
+    CompleteMigration on both (destination resumes the VM, source drops its copy) or AbortMigration on
+    both (source resumes the VM, destination drops what it received).
     """
+    PrepareSource: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.PrepareSourceRequest, _host_agent_pb2.PrepareSourceResponse]  # type: ignore[assignment]
+    MigrateVm: _aio.UnaryStreamMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationProgress]  # type: ignore[assignment]
+    CompleteMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationOutcome]  # type: ignore[assignment]
+    AbortMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _host_agent_pb2.MigrationOutcome]  # type: ignore[assignment]
+    ListMigrations: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.ListMigrationsRequest, _host_agent_pb2.ListMigrationsResponse]  # type: ignore[assignment]
+    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    """The emulated guest's memory: fill it, write a marker into it, read its digest."""
+    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
 
 class HostAgentServicer(metaclass=_abc_1.ABCMeta):
     """The management API of one ESXi host (hostd/vpxa). Only the vCenter that manages the host may call it."""
@@ -114,9 +140,70 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         request: _host_agent_pb2.HostResetRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_host_agent_pb2.HostResetResponse, _abc.Awaitable[_host_agent_pb2.HostResetResponse]]:
-        """Drops every VM this host holds: what a reboot does.
-        Reserved for the vMotion engine: PrepareSource / PrepareDestination (the migration spec with
-        key and nonce), StartMigration, WatchMigration, AbortMigration.
+        """Drops every VM this host holds: what a reboot does."""
+
+    @_abc_1.abstractmethod
+    def PrepareDestination(
+        self,
+        request: _host_agent_pb2.MigrationSpec,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.PrepareDestinationResponse, _abc.Awaitable[_host_agent_pb2.PrepareDestinationResponse]]:
+        """vMotion, driven by a vCenter. The migration key arrives only here, over this TLS channel, and the
+        host wipes it when the migration ends, whichever way. Sequence: PrepareDestination (on the
+        destination), PrepareSource (on the source, with the destination's vMotion address), MigrateVm
+        (on the source: pre-copy, stun, last pages, until the destination holds a verified copy), then
+        CompleteMigration on both (destination resumes the VM, source drops its copy) or AbortMigration on
+        both (source resumes the VM, destination drops what it received).
         """
+
+    @_abc_1.abstractmethod
+    def PrepareSource(
+        self,
+        request: _host_agent_pb2.PrepareSourceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.PrepareSourceResponse, _abc.Awaitable[_host_agent_pb2.PrepareSourceResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MigrateVm(
+        self,
+        request: _host_agent_pb2.MigrationRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_host_agent_pb2.MigrationProgress], _abc.AsyncIterator[_host_agent_pb2.MigrationProgress]]: ...
+
+    @_abc_1.abstractmethod
+    def CompleteMigration(
+        self,
+        request: _host_agent_pb2.MigrationRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.MigrationOutcome, _abc.Awaitable[_host_agent_pb2.MigrationOutcome]]: ...
+
+    @_abc_1.abstractmethod
+    def AbortMigration(
+        self,
+        request: _host_agent_pb2.AbortMigrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.MigrationOutcome, _abc.Awaitable[_host_agent_pb2.MigrationOutcome]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMigrations(
+        self,
+        request: _host_agent_pb2.ListMigrationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.ListMigrationsResponse, _abc.Awaitable[_host_agent_pb2.ListMigrationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def WriteGuestMemory(
+        self,
+        request: _host_agent_pb2.WriteGuestMemoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+        """The emulated guest's memory: fill it, write a marker into it, read its digest."""
+
+    @_abc_1.abstractmethod
+    def GetGuestMemory(
+        self,
+        request: _host_agent_pb2.VmRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]: ...
 
 def add_HostAgentServicer_to_server(servicer: HostAgentServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

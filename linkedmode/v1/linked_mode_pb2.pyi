@@ -1,3 +1,5 @@
+from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
+from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -31,3 +33,57 @@ class ListPeersResponse(_message.Message):
     PEERS_FIELD_NUMBER: _ClassVar[int]
     peers: _containers.RepeatedCompositeFieldContainer[PeerInfo]
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerInfo, _Mapping]]] = ...) -> None: ...
+
+class IncomingMigrationRequest(_message.Message):
+    __slots__ = ("vm", "source_vcenter", "source_host", "host", "datastore", "pool", "spec", "disk_datastores", "nic_networks", "hot", "encrypted", "migration_id")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_VCENTER_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_HOST_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    DATASTORE_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    DISK_DATASTORES_FIELD_NUMBER: _ClassVar[int]
+    NIC_NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    HOT_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    vm: _inventory_pb2.VirtualMachine
+    source_vcenter: str
+    source_host: str
+    host: str
+    datastore: str
+    pool: str
+    spec: _host_agent_pb2.MigrationSpec
+    disk_datastores: _containers.RepeatedScalarFieldContainer[str]
+    nic_networks: _containers.RepeatedScalarFieldContainer[str]
+    hot: bool
+    encrypted: bool
+    migration_id: int
+    def __init__(self, vm: _Optional[_Union[_inventory_pb2.VirtualMachine, _Mapping]] = ..., source_vcenter: _Optional[str] = ..., source_host: _Optional[str] = ..., host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., spec: _Optional[_Union[_host_agent_pb2.MigrationSpec, _Mapping]] = ..., disk_datastores: _Optional[_Iterable[str]] = ..., nic_networks: _Optional[_Iterable[str]] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., migration_id: _Optional[int] = ...) -> None: ...
+
+class CheckMigrationResponse(_message.Message):
+    __slots__ = ("host", "datacenter")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    DATACENTER_FIELD_NUMBER: _ClassVar[int]
+    host: _inventory_pb2.HostSystem
+    datacenter: str
+    def __init__(self, host: _Optional[_Union[_inventory_pb2.HostSystem, _Mapping]] = ..., datacenter: _Optional[str] = ...) -> None: ...
+
+class PrepareMigrationResponse(_message.Message):
+    __slots__ = ("vmotion_address",)
+    VMOTION_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    vmotion_address: str
+    def __init__(self, vmotion_address: _Optional[str] = ...) -> None: ...
+
+class CommitMigrationResponse(_message.Message):
+    __slots__ = ("vm", "resume_time")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TIME_FIELD_NUMBER: _ClassVar[int]
+    vm: str
+    resume_time: float
+    def __init__(self, vm: _Optional[str] = ..., resume_time: _Optional[float] = ...) -> None: ...
+
+class AbortMigrationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

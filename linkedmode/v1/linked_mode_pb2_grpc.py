@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__pb2
 from linkedmode.v1 import linked_mode_pb2 as linkedmode_dot_v1_dot_linked__mode__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -46,6 +47,26 @@ class LinkedModeStub:
                 request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.FromString,
                 _registered_method=True)
+        self.CheckMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/CheckMigration',
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.FromString,
+                _registered_method=True)
+        self.PrepareMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/PrepareMigration',
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.PrepareMigrationResponse.FromString,
+                _registered_method=True)
+        self.CommitMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/CommitMigration',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
+                _registered_method=True)
+        self.AbortMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/AbortMigration',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.FromString,
+                _registered_method=True)
 
 
 class LinkedModeServicer:
@@ -61,8 +82,36 @@ class LinkedModeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeers(self, request, context):
-        """Reserved for the migration control plane: PrepareMigration (the migration spec with the key,
-        from the source vCenter), CommitMigration, AbortMigration.
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckMigration(self, request, context):
+        """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
+        CheckMigration: the destination's checks, before any secret exists; says what the host can do.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrepareMigration(self, request, context):
+        """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+        answers with where the page stream goes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitMigration(self, request, context):
+        """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbortMigration(self, request, context):
+        """AbortMigration: the destination host drops what it received; nothing joins the inventory.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,6 +129,26 @@ def add_LinkedModeServicer_to_server(servicer, server):
                     servicer.ListPeers,
                     request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.SerializeToString,
+            ),
+            'CheckMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.SerializeToString,
+            ),
+            'PrepareMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.PrepareMigrationResponse.SerializeToString,
+            ),
+            'CommitMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.SerializeToString,
+            ),
+            'AbortMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +207,114 @@ class LinkedMode:
             '/linkedmode.v1.LinkedMode/ListPeers',
             linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.SerializeToString,
             linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/CheckMigration',
+            linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/PrepareMigration',
+            linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.PrepareMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/CommitMigration',
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/AbortMigration',
+            linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

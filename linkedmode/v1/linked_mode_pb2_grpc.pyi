@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
 from linkedmode.v1 import linked_mode_pb2 as _linked_mode_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -38,9 +39,18 @@ class LinkedModeStub:
     Hello: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.PeerInfo, _linked_mode_pb2.PeerInfo]
     """A vCenter announces itself to a peer, and learns the peer's identity in the answer."""
     ListPeers: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.ListPeersRequest, _linked_mode_pb2.ListPeersResponse]
-    """Reserved for the migration control plane: PrepareMigration (the migration spec with the key,
-    from the source vCenter), CommitMigration, AbortMigration.
+    CheckMigration: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.CheckMigrationResponse]
+    """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
+    CheckMigration: the destination's checks, before any secret exists; says what the host can do.
     """
+    PrepareMigration: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.PrepareMigrationResponse]
+    """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+    answers with where the page stream goes.
+    """
+    CommitMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]
+    """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+    AbortMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]
+    """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
 
 @_typing.type_check_only
 class LinkedModeAsyncStub(LinkedModeStub):
@@ -52,9 +62,18 @@ class LinkedModeAsyncStub(LinkedModeStub):
     Hello: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.PeerInfo, _linked_mode_pb2.PeerInfo]  # type: ignore[assignment]
     """A vCenter announces itself to a peer, and learns the peer's identity in the answer."""
     ListPeers: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.ListPeersRequest, _linked_mode_pb2.ListPeersResponse]  # type: ignore[assignment]
-    """Reserved for the migration control plane: PrepareMigration (the migration spec with the key,
-    from the source vCenter), CommitMigration, AbortMigration.
+    CheckMigration: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.CheckMigrationResponse]  # type: ignore[assignment]
+    """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
+    CheckMigration: the destination's checks, before any secret exists; says what the host can do.
     """
+    PrepareMigration: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.PrepareMigrationResponse]  # type: ignore[assignment]
+    """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+    answers with where the page stream goes.
+    """
+    CommitMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
+    """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+    AbortMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]  # type: ignore[assignment]
+    """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
 
 class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
     """The peer API between the vCenters of one SSO domain (Enhanced Linked Mode).
@@ -74,9 +93,42 @@ class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _linked_mode_pb2.ListPeersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_linked_mode_pb2.ListPeersResponse, _abc.Awaitable[_linked_mode_pb2.ListPeersResponse]]:
-        """Reserved for the migration control plane: PrepareMigration (the migration spec with the key,
-        from the source vCenter), CommitMigration, AbortMigration.
+    ) -> _typing.Union[_linked_mode_pb2.ListPeersResponse, _abc.Awaitable[_linked_mode_pb2.ListPeersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckMigration(
+        self,
+        request: _linked_mode_pb2.IncomingMigrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.CheckMigrationResponse, _abc.Awaitable[_linked_mode_pb2.CheckMigrationResponse]]:
+        """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
+        CheckMigration: the destination's checks, before any secret exists; says what the host can do.
         """
+
+    @_abc_1.abstractmethod
+    def PrepareMigration(
+        self,
+        request: _linked_mode_pb2.IncomingMigrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.PrepareMigrationResponse, _abc.Awaitable[_linked_mode_pb2.PrepareMigrationResponse]]:
+        """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+        answers with where the page stream goes.
+        """
+
+    @_abc_1.abstractmethod
+    def CommitMigration(
+        self,
+        request: _host_agent_pb2.MigrationRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.CommitMigrationResponse, _abc.Awaitable[_linked_mode_pb2.CommitMigrationResponse]]:
+        """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+
+    @_abc_1.abstractmethod
+    def AbortMigration(
+        self,
+        request: _host_agent_pb2.AbortMigrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.AbortMigrationResponse, _abc.Awaitable[_linked_mode_pb2.AbortMigrationResponse]]:
+        """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
 
 def add_LinkedModeServicer_to_server(servicer: LinkedModeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -93,6 +93,46 @@ class ReconfigVmRequest(_message.Message):
     spec: VirtualMachineConfigSpec
     def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineConfigSpec, _Mapping]] = ...) -> None: ...
 
+class ServiceLocator(_message.Message):
+    __slots__ = ("instance_uuid", "url", "ssl_thumbprint")
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SSL_THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
+    instance_uuid: str
+    url: str
+    ssl_thumbprint: str
+    def __init__(self, instance_uuid: _Optional[str] = ..., url: _Optional[str] = ..., ssl_thumbprint: _Optional[str] = ...) -> None: ...
+
+class RelocateSpec(_message.Message):
+    __slots__ = ("host", "datastore", "pool", "service")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    DATASTORE_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    host: str
+    datastore: str
+    pool: str
+    service: ServiceLocator
+    def __init__(self, host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., service: _Optional[_Union[ServiceLocator, _Mapping]] = ...) -> None: ...
+
+class RelocateVmRequest(_message.Message):
+    __slots__ = ("vm", "spec")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    vm: _common_pb2.ObjectRef
+    spec: RelocateSpec
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[RelocateSpec, _Mapping]] = ...) -> None: ...
+
+class ListBlockedMacsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBlockedMacsResponse(_message.Message):
+    __slots__ = ("mac_addresses",)
+    MAC_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    mac_addresses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, mac_addresses: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetTaskRequest(_message.Message):
     __slots__ = ("key",)
     KEY_FIELD_NUMBER: _ClassVar[int]

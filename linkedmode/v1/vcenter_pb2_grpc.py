@@ -124,6 +124,16 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ReconfigVmRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
                 _registered_method=True)
+        self.RelocateVm = channel.unary_unary(
+                '/linkedmode.v1.VCenter/RelocateVm',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.ListBlockedMacs = channel.unary_unary(
+                '/linkedmode.v1.VCenter/ListBlockedMacs',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/linkedmode.v1.VCenter/GetTask',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.GetTaskRequest.SerializeToString,
@@ -260,8 +270,21 @@ class VCenterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReconfigVm(self, request, context):
-        """Reserved for the migration control plane: RelocateVM(RelocateVmRequest) returns (Task),
-        with RelocateSpec { host, datastore, pool, ServiceLocator service }.
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RelocateVm(self, request, context):
+        """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
+        spec names one in `service`. Returns the task at once; its result says how the VM moved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlockedMacs(self, request, context):
+        """MAC addresses of VMs that left this vCenter: it never hands them out again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -392,6 +415,16 @@ def add_VCenterServicer_to_server(servicer, server):
                     servicer.ReconfigVm,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ReconfigVmRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'RelocateVm': grpc.unary_unary_rpc_method_handler(
+                    servicer.RelocateVm,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'ListBlockedMacs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlockedMacs,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.SerializeToString,
             ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
@@ -885,6 +918,60 @@ class VCenter:
             '/linkedmode.v1.VCenter/ReconfigVm',
             linkedmode_dot_v1_dot_vcenter__pb2.ReconfigVmRequest.SerializeToString,
             linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RelocateVm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/RelocateVm',
+            linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlockedMacs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/ListBlockedMacs',
+            linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.FromString,
             options,
             channel_credentials,
             insecure,

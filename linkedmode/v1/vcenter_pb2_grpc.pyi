@@ -57,9 +57,12 @@ class VCenterStub:
     """Long work returns a task at once; follow it with WaitTask."""
     PowerOffVm: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]
     ReconfigVm: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ReconfigVmRequest, _common_pb2.Task]
-    """Reserved for the migration control plane: RelocateVM(RelocateVmRequest) returns (Task),
-    with RelocateSpec { host, datastore, pool, ServiceLocator service }.
+    RelocateVm: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.RelocateVmRequest, _common_pb2.Task]
+    """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
+    spec names one in `service`. Returns the task at once; its result says how the VM moved.
     """
+    ListBlockedMacs: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]
+    """MAC addresses of VMs that left this vCenter: it never hands them out again."""
     GetTask: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
     ListTasks: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListTasksRequest, _vcenter_pb2.ListTasksResponse]
     WaitTask: _grpc.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
@@ -95,9 +98,12 @@ class VCenterAsyncStub(VCenterStub):
     """Long work returns a task at once; follow it with WaitTask."""
     PowerOffVm: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]  # type: ignore[assignment]
     ReconfigVm: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ReconfigVmRequest, _common_pb2.Task]  # type: ignore[assignment]
-    """Reserved for the migration control plane: RelocateVM(RelocateVmRequest) returns (Task),
-    with RelocateSpec { host, datastore, pool, ServiceLocator service }.
+    RelocateVm: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RelocateVmRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
+    spec names one in `service`. Returns the task at once; its result says how the VM moved.
     """
+    ListBlockedMacs: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]  # type: ignore[assignment]
+    """MAC addresses of VMs that left this vCenter: it never hands them out again."""
     GetTask: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
     ListTasks: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListTasksRequest, _vcenter_pb2.ListTasksResponse]  # type: ignore[assignment]
     WaitTask: _aio.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
@@ -231,10 +237,25 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _vcenter_pb2.ReconfigVmRequest,
         context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]: ...
+
+    @_abc_1.abstractmethod
+    def RelocateVm(
+        self,
+        request: _vcenter_pb2.RelocateVmRequest,
+        context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
-        """Reserved for the migration control plane: RelocateVM(RelocateVmRequest) returns (Task),
-        with RelocateSpec { host, datastore, pool, ServiceLocator service }.
+        """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
+        spec names one in `service`. Returns the task at once; its result says how the VM moved.
         """
+
+    @_abc_1.abstractmethod
+    def ListBlockedMacs(
+        self,
+        request: _vcenter_pb2.ListBlockedMacsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.ListBlockedMacsResponse, _abc.Awaitable[_vcenter_pb2.ListBlockedMacsResponse]]:
+        """MAC addresses of VMs that left this vCenter: it never hands them out again."""
 
     @_abc_1.abstractmethod
     def GetTask(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Iterator
 
 import grpc
 
@@ -37,10 +38,13 @@ class HostAgentClient:
         try:
             return getattr(self._stub, method)(request, timeout=timeout)
         except grpc.RpcError as error:
-            fault = fault_from_error(error)
-            if isinstance(fault, HostCommunication):
-                raise HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid) from None
-            raise fault from None
+            raise self._fault(error) from None
+
+    def _fault(self, error: grpc.RpcError) -> Exception:
+        fault = fault_from_error(error)
+        if isinstance(fault, HostCommunication):
+            return HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid)
+        return fault
 
     def about(self, timeout: float = CALL_TIMEOUT) -> pb.HostAbout:
         return self._call("GetAbout", pb.HostAboutRequest(), timeout)
@@ -63,6 +67,27 @@ class HostAgentClient:
 
     def reset(self) -> None:
         self._call("Reset", pb.HostResetRequest())
+
+    # -- vMotion ---------------------------------------------------------------------------------
+
+    def prepare_destination(self, spec: pb.MigrationSpec) -> str:
+        return self._call("PrepareDestination", spec).vmotion_address
+
+    def prepare_source(self, spec: pb.MigrationSpec, destination_vmotion_address: str) -> None:
+        self._call("PrepareSource", pb.PrepareSourceRequest(spec=spec, destination_vmotion_address=destination_vmotion_address))
+
+    def migrate(self, migration_id: int, timeout: float) -> Iterator[pb.MigrationProgress]:
+        """The source host's progress, ending with READY (or a FAILED phase) ."""
+        try:
+            yield from self._stub.MigrateVm(pb.MigrationRef(migration_id=migration_id), timeout=timeout)
+        except grpc.RpcError as error:
+            raise self._fault(error) from None
+
+    def complete(self, migration_id: int, timeout: float = CALL_TIMEOUT) -> pb.MigrationOutcome:
+        return self._call("CompleteMigration", pb.MigrationRef(migration_id=migration_id), timeout)
+
+    def abort(self, migration_id: int, reason: str) -> pb.MigrationOutcome:
+        return self._call("AbortMigration", pb.AbortMigrationRequest(migration_id=migration_id, reason=reason))
 
 
 class HostConnections:

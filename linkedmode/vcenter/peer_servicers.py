@@ -5,7 +5,11 @@ from __future__ import annotations
 from ..model.faults import InvalidArgument
 from ..rpc.auth import current_principal
 from ..v1 import emulator_pb2, emulator_pb2_grpc, linked_mode_pb2, linked_mode_pb2_grpc
-from .vcenter import PeerInfo, VCenter
+from ..model.inventory import Datacenter
+from . import translate
+from .incoming import Arrival, MigrationTarget
+from .peers import PeerInfo
+from .vcenter import VCenter
 
 
 def peer_to_proto(peer: PeerInfo) -> linked_mode_pb2.PeerInfo:
@@ -26,6 +30,38 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
 
     def ListPeers(self, request, context):
         return linked_mode_pb2.ListPeersResponse(peers=[peer_to_proto(p) for p in self.vc.peers()])
+
+    # -- cross-vCenter vMotion, this vCenter being the destination -------------------------------
+
+    def _arrival(self, request) -> tuple[Arrival, MigrationTarget]:  # type: ignore[no-untyped-def]
+        caller = current_principal()
+        if request.source_vcenter != caller.name:
+            raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}", argument="source_vcenter")
+        arrival = Arrival(translate.vm_from_proto(request.vm), request.source_vcenter, request.source_host,
+                          tuple(request.disk_datastores), tuple(request.nic_networks), request.hot, request.encrypted)
+        return arrival, MigrationTarget(request.host, request.datastore, request.pool)
+
+    def CheckMigration(self, request, context):
+        host, _ = self.vc.incoming.check(*self._arrival(request))
+        return linked_mode_pb2.CheckMigrationResponse(host=translate.host(host, []),
+                                                      datacenter=self.vc.state.get(host.datacenter, Datacenter).name)
+
+    def PrepareMigration(self, request, context):
+        arrival, target = self._arrival(request)
+        spec = request.spec if request.HasField("spec") else None
+        try:
+            address = self.vc.incoming.prepare(request.migration_id, arrival, target, spec)
+        finally:
+            request.Clear()   # the key crossed in it: keep no reference once the host has it
+        return linked_mode_pb2.PrepareMigrationResponse(vmotion_address=address)
+
+    def CommitMigration(self, request, context):
+        vm = self.vc.incoming.commit(request.migration_id)
+        return linked_mode_pb2.CommitMigrationResponse(vm=vm.moid)
+
+    def AbortMigration(self, request, context):
+        self.vc.incoming.abort(request.migration_id, request.reason)
+        return linked_mode_pb2.AbortMigrationResponse()
 
 
 class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):

@@ -21,18 +21,21 @@ def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[
         dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs)
         objects += dc_objects
         events += dc_events
-    state.update(put=objects, events=events, meta={"seeded": "1", "next_mac": str(macs.counter), "blocked_macs": json.dumps([])})
+    state.update(put=objects, events=events, meta={"seeded": "1", "next_mac": str(macs.counter)})
 
 
 class _MacAllocator:
     def __init__(self, state: VCenterState) -> None:
         self.instance_uuid = state.meta("instance_uuid") or ""
         self.counter = int(state.meta("next_mac") or "0")
+        self.blocked = set(json.loads(state.meta("blocked_macs") or "[]"))
 
     def next(self) -> str:
-        mac = vcenter_mac(self.instance_uuid, self.counter)
-        self.counter += 1
-        return mac
+        while True:
+            mac = vcenter_mac(self.instance_uuid, self.counter)
+            self.counter += 1
+            if mac not in self.blocked:
+                return mac
 
 
 def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str], macs: _MacAllocator):

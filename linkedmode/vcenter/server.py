@@ -18,7 +18,8 @@ from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .servicer import VCenterServicer
 from .store import InventoryStore
-from .vcenter import PeerInfo, VCenter
+from .peers import PeerInfo
+from .vcenter import VCenter
 
 log = logging.getLogger(__name__)
 

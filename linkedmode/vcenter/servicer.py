@@ -12,6 +12,9 @@ from ..v1 import vcenter_pb2 as pb
 from ..v1 import vcenter_pb2_grpc
 from . import translate
 from .peer_servicers import peer_to_proto
+from .incoming import MigrationTarget
+from .locator import ServiceLocator
+from .relocate import RelocateRequest
 from .vcenter import VCenter
 
 T = TypeVar("T", bound=ManagedObject)
@@ -110,6 +113,18 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         if request.spec.HasField("migrate_encryption"):
             mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
         return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode))
+
+    def RelocateVm(self, request, context):
+        vm = self._find(Vm, request.vm)
+        spec = request.spec
+        service = None
+        if spec.HasField("service"):
+            service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
+        relocation = RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
+        return translate.task(self.vc.relocate_vm(vm, relocation, self._user()))
+
+    def ListBlockedMacs(self, request, context):
+        return pb.ListBlockedMacsResponse(mac_addresses=self.vc.blocked_macs())
 
     # -- tasks and events ------------------------------------------------------------------------
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from ..model.events import Event
-from ..model.inventory import HOST_CONNECTED, HOST_DISCONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
+from ..model.inventory import HOST_CONNECTED, HOST_DISCONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Disk, Host, Network, Nic, Vm
 from ..model.tasks import Task
-from ..rpc.convert import migrate_encryption_to_proto, power_state_to_proto, task_state_to_proto, timestamp
+from ..rpc.convert import (
+    migrate_encryption_from_proto,
+    migrate_encryption_to_proto,
+    power_state_from_proto,
+    power_state_to_proto,
+    task_state_to_proto,
+    timestamp,
+)
 from ..rpc.faults import fault_to_proto
 from ..v1 import common_pb2, inventory_pb2
 
@@ -74,4 +81,17 @@ def event(e: Event) -> common_pb2.Event:
     return common_pb2.Event(
         key=e.key, type=e.type, created_time=timestamp(e.created_time), user=e.user, vm=e.vm, vm_name=e.vm_name,
         host=e.host, datacenter=e.datacenter, message=e.message, arguments=e.arguments, task=e.task,
+    )
+
+
+def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
+    """A VM as another vCenter described it (its moids are that vCenter's)."""
+    return Vm(
+        moid=v.moid, name=v.name, instance_uuid=v.instance_uuid, bios_uuid=v.bios_uuid, memory_mb=v.memory_mb,
+        num_cpu=v.num_cpu, power_state=power_state_from_proto(v.power_state),
+        migrate_encryption=migrate_encryption_from_proto(v.migrate_encryption), encrypted=v.crypto.encrypted,
+        key_provider=v.crypto.key_provider, key_id=v.crypto.key_id, host=v.host, datacenter=v.datacenter,
+        disks=[Disk(d.label, d.datastore, d.capacity_mb, d.encrypted) for d in v.disks],
+        nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
+        dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
     )

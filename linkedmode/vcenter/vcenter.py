@@ -5,6 +5,7 @@ Nothing here is global: two vCenters in one process share nothing but the proces
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -19,24 +20,16 @@ from ..model.versions import build_number
 from ..topology.spec import VCenterSpec
 from . import vm_operations
 from .host_client import HostConnections
+from .incoming import Incoming
+from .peers import PeerInfo
+from .relocate import MAX_SWITCHOVER_SECONDS, RelocateRequest, relocate
+from .vmotion_slots import VMotionSlots
 from .seed import seed_inventory
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PeerInfo:
-    """A linked vCenter of the same SSO domain, as it introduced itself."""
-
-    name: str
-    instance_uuid: str
-    version: str
-    sso_domain: str
-    url: str
-    thumbprint: str
 
 
 class VCenter:
@@ -50,6 +43,9 @@ class VCenter:
         self.tasks = TaskRunner(self.state)
         self.hosts = HostConnections(credential)
         self._host_addresses = dict(host_addresses)
+        self.incoming = Incoming(self)
+        self.vmotion_slots = VMotionSlots()
+        self.max_switchover_seconds = MAX_SWITCHOVER_SECONDS
         self._peers: dict[str, PeerInfo] = {}
         self._peers_lock = threading.Lock()
         if not self.state.meta("instance_uuid"):
@@ -129,6 +125,19 @@ class VCenter:
 
     def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
         return vm_operations.reconfigure(self, vm, user, migrate_encryption=migrate_encryption)
+
+    def relocate_vm(self, vm: Vm, request: RelocateRequest, user: str) -> Task:
+        return relocate(self, vm, request, user)
+
+    # -- MAC addresses ---------------------------------------------------------------------------
+
+    def blocked_macs(self) -> list[str]:
+        return json.loads(self.state.meta("blocked_macs") or "[]")
+
+    def block_macs(self, macs: list[str]) -> None:
+        """Row X4: MACs of a VM that left are never handed out by this vCenter again."""
+        blocked = sorted(set(self.blocked_macs()) | set(macs))
+        self.state.update(meta={"blocked_macs": json.dumps(blocked)})
 
     def reset(self) -> int:
         """Back to the topology's first inventory; the hosts drop their VMs and get the seeded ones."""

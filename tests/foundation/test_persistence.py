@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from conftest import client_of, vm_ref, wait_task
+from estate_helpers import client_of, vm_ref, wait_task
 from test_tasks_and_events import running_on_host
 
 from linkedmode.estate import ENDPOINTS_FILE, start_estate

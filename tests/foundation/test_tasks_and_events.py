@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import grpc
-from conftest import call_fault, client_of, task_fault, vm_ref, wait_task
+from estate_helpers import call_fault, client_of, task_fault, vm_ref, wait_task
 
 from linkedmode.client import connect_host
 from linkedmode.model.faults import InvalidArgument, InvalidPowerState, InvalidState, NotFound

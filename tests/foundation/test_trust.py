@@ -6,7 +6,7 @@ import datetime as dt
 
 import grpc
 import pytest
-from conftest import call_fault, client_of
+from estate_helpers import call_fault, client_of
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from linkedmode.client import connect_host, connect_vcenter

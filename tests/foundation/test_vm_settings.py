@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from conftest import call_fault, client_of, task_fault, vm_ref, wait_task
+from estate_helpers import call_fault, client_of, task_fault, vm_ref, wait_task
 
 from linkedmode.estate import start_estate
 from linkedmode.model.faults import InvalidArgument, InvalidPowerState, InvalidState

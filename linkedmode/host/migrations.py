@@ -1,0 +1,268 @@
+"""The host's side of vMotion: the engine driven by its vCenter's HostAgent calls.
+
+Source: PrepareSource keeps the spec; MigrateVm runs pre-copy and switchover until the destination
+holds a verified copy (READY), then waits, the guest stunned, for the vCenter's decision: Complete
+(END goes out, the destination resumes, this copy is dropped) or Abort (the guest resumes here). A
+vCenter that says nothing within max_switchover_seconds is an abort (row V4).
+Destination: PrepareDestination expects the stream on the vMotion listener; a VM that arrives whole
+runs here; one that does not is dropped. The keys live in MigrationSecrets, wiped at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..crypto.secrets import MigrationSecrets
+from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, RequestCanceled, Timedout
+from ..vmotion.convergence import PrecopyPolicy, Step
+from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
+from ..vmotion.receiver import IncomingMigration, VMotionListener
+from .state import HostState, HostVmConfig
+
+log = logging.getLogger(__name__)
+
+PREPARED, PRECOPY, SWITCHOVER, READY, COMPLETED, FAILED, ABORTED = (
+    "prepared", "precopy", "switchover", "ready", "completed", "failed", "aborted")
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    switchover_goal_seconds: float = 0.5
+    max_switchover_seconds: float = 100.0
+    bandwidth_limit_mbps: float = 0.0
+
+
+@dataclass
+class Snapshot:
+    """What a vCenter sees of a migration on this host."""
+
+    migration_id: int
+    phase: str
+    round: int = 0
+    pages_left: int = 0
+    bytes_sent: int = 0
+    mbps: float = 0.0
+    throttle: float = 0.0
+    stun_time: float = 0.0
+    result: MigrationResult | None = None
+    error: Fault | None = None
+    resume_time: float = 0.0
+
+
+def secrets_of(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> MigrationSecrets | None:
+    if not encrypted:
+        return None
+    if len(key) != 32 or len(nonce) != 8:
+        raise InvalidArgument("an encrypted migration needs a 32-byte key and an 8-byte nonce", argument="spec.key")
+    return MigrationSecrets(migration_id, key, nonce)
+
+
+class OutgoingVm:
+    """One VM leaving this host."""
+
+    def __init__(self, host: HostState, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
+                 destination: tuple[str, int], settings: MigrationSettings) -> None:
+        self.host = host
+        self.config = config
+        self._secrets = secrets
+        self.snapshot = Snapshot(migration_id, PREPARED)
+        self.updates: queue.Queue[Snapshot] = queue.Queue()
+        self._decision = threading.Event()
+        self._commit = False
+        self._done = threading.Event()
+        guest = host.guest(config.instance_uuid)
+        options = MigrationOptions(
+            policy=PrecopyPolicy(switchover_goal_s=settings.switchover_goal_seconds),
+            max_switchover_seconds=settings.max_switchover_seconds,
+            bandwidth_limit_mbps=settings.bandwidth_limit_mbps or None,
+        )
+        self.engine = OutgoingMigration(guest.memory, destination, secrets, migration_id=migration_id,
+                                        workload=guest.workload, options=options, progress=self._progress,
+                                        switchover=self._await_decision)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def migration_id(self) -> int:
+        return self.snapshot.migration_id
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise InvalidState(f"migration {self.migration_id:016x} has already started", object=self.config.instance_uuid)
+        self._thread = threading.Thread(target=self._run, name=f"vmotion-out-{self.migration_id:016x}", daemon=True)
+        self._thread.start()
+
+    def decide(self, commit: bool, reason: str = "") -> Snapshot:
+        """The vCenter's word after READY (or an abort at any time); waits for the migration to end."""
+        if not commit:
+            self.engine.abort(reason or "the vCenter aborted the migration")
+        self._commit = commit
+        self._decision.set()
+        if self._thread is None:
+            self._set(ABORTED, error=RequestCanceled(reason or "aborted before it started"))
+            if self._secrets is not None:
+                self._secrets.wipe()
+            self._done.set()
+        self._done.wait()
+        return self.snapshot
+
+    def _await_decision(self, seconds_left: float) -> None:
+        self._set(READY)
+        if not self._decision.wait(seconds_left):
+            raise Timedout(f"no switchover decision from the vCenter within max_switchover_seconds; "
+                           f"{self.config.name} continues on the source", object=self.config.instance_uuid)
+        if not self._commit:
+            raise RequestCanceled("the vCenter aborted the migration at switchover", object=self.config.instance_uuid)
+
+    def _progress(self, progress: MigrationProgress) -> None:
+        phase = SWITCHOVER if progress.phase is Step.SWITCHOVER else PRECOPY
+        self._set(phase, round=progress.round, pages_left=progress.pages_left, bytes_sent=progress.bytes_sent,
+                  mbps=progress.bandwidth_mbps, throttle=progress.throttle,
+                  stun_time=time.time() if phase == SWITCHOVER else 0.0)
+
+    def _run(self) -> None:
+        try:
+            result = self.engine.run()
+        except Fault as fault:
+            self._set(ABORTED if isinstance(fault, RequestCanceled) else FAILED, error=fault)
+        except Exception as error:   # a bug: the VM must still be safe here
+            log.exception("migration %016x failed", self.migration_id)
+            self._set(FAILED, error=Fault(f"internal error: {type(error).__name__}"))
+        else:
+            self.host.drop(self.config.instance_uuid)
+            self._set(COMPLETED, result=result, resume_time=time.time())
+        finally:
+            self._done.set()
+
+    def _set(self, phase: str, **changes: object) -> None:
+        for key, value in changes.items():
+            setattr(self.snapshot, key, value)
+        self.snapshot.phase = phase
+        self.updates.put(Snapshot(**self.snapshot.__dict__))
+
+
+@dataclass
+class IncomingVm:
+    config: HostVmConfig
+    engine: IncomingMigration
+    snapshot: Snapshot
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class HostMigrations:
+    """Every migration this host takes part in, by migration id."""
+
+    def __init__(self, host: HostState, listener: VMotionListener, advertised_host: str) -> None:
+        self.host = host
+        self.listener = listener
+        self.vmotion_address = f"{advertised_host}:{listener.address[1]}"
+        self._outgoing: dict[int, OutgoingVm] = {}
+        self._incoming: dict[int, IncomingVm] = {}
+        self._lock = threading.Lock()
+
+    # -- destination -----------------------------------------------------------------------------
+
+    def prepare_destination(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None) -> str:
+        if self.host.has(config.instance_uuid):
+            raise AlreadyExists(f"host {self.host.name} already holds {config.name}", object=config.instance_uuid)
+        engine = self.listener.prepare(secrets, config.memory_mb, migration_id)
+        incoming = IncomingVm(config, engine, Snapshot(migration_id, PREPARED))
+        with self._lock:
+            self._incoming[migration_id] = incoming
+        threading.Thread(target=self._receive, args=(incoming,), name=f"vmotion-in-{migration_id:016x}", daemon=True).start()
+        return self.vmotion_address
+
+    def _receive(self, incoming: IncomingVm) -> None:
+        try:
+            memory = incoming.engine.wait()
+            self.host.adopt(incoming.config, memory)
+            incoming.snapshot.phase, incoming.snapshot.resume_time = COMPLETED, time.time()
+        except Fault as fault:
+            incoming.snapshot.phase, incoming.snapshot.error = (ABORTED if isinstance(fault, RequestCanceled) else FAILED), fault
+        finally:
+            incoming.done.set()
+            with self._lock:
+                self._incoming.pop(incoming.snapshot.migration_id, None)
+
+    # -- source ----------------------------------------------------------------------------------
+
+    def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
+                       destination: str, settings: MigrationSettings) -> None:
+        host, _, port = destination.rpartition(":")
+        if not host or not port.isdigit():
+            raise InvalidArgument(f"destination vMotion address {destination!r} is not host:port", argument="destination_vmotion_address")
+        with self._lock:
+            if migration_id in self._outgoing:
+                raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
+            if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
+                raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
+            self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, (host, int(port)), settings)
+
+    def migrate(self, migration_id: int, is_active=lambda: True):  # type: ignore[no-untyped-def]
+        """Starts the page stream; yields snapshots until READY or the end."""
+        outgoing = self._outgoing_vm(migration_id)
+        outgoing.start()
+        while is_active():
+            try:
+                snapshot = outgoing.updates.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            yield snapshot
+            if snapshot.phase in (READY, COMPLETED, FAILED, ABORTED):
+                if snapshot.phase != READY:
+                    self._forget(migration_id)
+                return
+
+    def complete(self, migration_id: int) -> Snapshot:
+        with self._lock:
+            outgoing = self._outgoing.get(migration_id)
+            incoming = self._incoming.get(migration_id)
+        if outgoing is not None:
+            try:
+                return outgoing.decide(True)
+            finally:
+                self._forget(migration_id)
+        if incoming is not None:
+            incoming.done.wait(30)
+            return incoming.snapshot
+        raise NotFound(f"no migration {migration_id:016x} on host {self.host.name}", object=f"{migration_id:016x}")
+
+    def abort(self, migration_id: int, reason: str) -> Snapshot:
+        with self._lock:
+            outgoing = self._outgoing.get(migration_id)
+            incoming = self._incoming.get(migration_id)
+        if outgoing is not None:
+            try:
+                return outgoing.decide(False, reason)
+            finally:
+                self._forget(migration_id)
+        if incoming is not None:
+            incoming.engine.abort(reason or "the vCenter aborted the migration")
+            incoming.done.wait(30)
+            return incoming.snapshot
+        return Snapshot(migration_id, ABORTED)   # nothing here (any more): nothing to undo
+
+    def snapshots(self) -> list[Snapshot]:
+        with self._lock:
+            return [o.snapshot for o in self._outgoing.values()] + [i.snapshot for i in self._incoming.values()]
+
+    def close(self) -> None:
+        with self._lock:
+            outgoing = list(self._outgoing.values())
+        for o in outgoing:
+            o.engine.abort("the host is shutting down")
+        self.listener.close()
+
+    def _outgoing_vm(self, migration_id: int) -> OutgoingVm:
+        with self._lock:
+            outgoing = self._outgoing.get(migration_id)
+        if outgoing is None:
+            raise NotFound(f"no migration {migration_id:016x} is prepared on host {self.host.name}", object=f"{migration_id:016x}")
+        return outgoing
+
+    def _forget(self, migration_id: int) -> None:
+        with self._lock:
+            self._outgoing.pop(migration_id, None)

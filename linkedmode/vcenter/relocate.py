@@ -1,0 +1,237 @@
+"""RelocateVM_Task on the source vCenter: one migration, inside this vCenter or to a linked one.
+
+The steps of the design, in order: checks (the destination's first), the encryption decision, fresh
+secrets in memory, the spec with the key to the destination vCenter and host, then to the source host,
+the page stream (progress into the task), the commit through the destination, the source's copy
+dropped. Before the commit any failure puts the VM back on its feet on the source (row V5).
+"""
+
+from __future__ import annotations
+
+import secrets as random_source
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ..crypto.secrets import MigrationSecrets
+from ..model import events as ev
+from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
+from ..model.events import Event
+from ..model.faults import Fault, InvalidArgument, MigrationFault, NotSupported, RequestCanceled
+from ..model.inventory import Datacenter, Host, Vm
+from ..model.settings import PowerState
+from ..model.tasks import Task, TaskState
+from ..rpc.faults import fault_from_proto
+from ..v1 import host_agent_pb2
+from .destinations import Destination, LocalDestination, RemoteDestination, TargetHost, arrival_of
+from .host_client import vm_config
+from .incoming import Arrival, MigrationTarget
+from .locator import ServiceLocator, resolve_locator
+from .tasks import TaskControl
+
+if TYPE_CHECKING:
+    from .vcenter import VCenter
+
+SWITCHOVER_GOAL_SECONDS = 0.5        # row V2
+MAX_SWITCHOVER_SECONDS = 100.0       # row V4
+MIGRATION_TIMEOUT_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class RelocateRequest:
+    target: MigrationTarget
+    service: ServiceLocator | None = None
+
+
+def check_request(request: RelocateRequest) -> None:
+    """What can be refused before a task exists: the shape of the spec (row X3)."""
+    if request.service is not None:
+        for field, value in (("host", request.target.host), ("datastore", request.target.datastore), ("pool", request.target.pool)):
+            if not value:
+                raise InvalidArgument(f"spec.{field} is required when spec.service names another vCenter", argument=f"spec.{field}")
+    elif not request.target.host and not request.target.datastore:
+        raise InvalidArgument("give spec.host, spec.datastore or both", argument="spec.host")
+
+
+def relocate(vc: "VCenter", vm: Vm, request: RelocateRequest, user: str) -> Task:
+    check_request(request)
+
+    def work(control: TaskControl) -> dict[str, str]:
+        return _Migration(vc, vm.moid, request, user, control).run()
+
+    return vc.tasks.submit("VirtualMachine.relocate", vm.moid, vm.name, user, work, cancelable=True)
+
+
+def _figures(stats: host_agent_pb2.MigrationStats) -> dict[str, str]:
+    return {
+        "encrypted_stream": str(stats.encrypted).lower(), "rounds": str(stats.rounds), "bytes_sent": str(stats.bytes_sent),
+        "pages_sent": str(stats.pages_sent), "zero_pages": str(stats.zero_pages), "duration_ms": f"{stats.duration_ms:.1f}",
+        "MBps": f"{stats.bytes_sent / max(stats.duration_ms, 1e-3) / 1e3:.1f}", "max_throttle": f"{stats.max_throttle:.2f}",
+    }
+
+
+class _Migration:
+    def __init__(self, vc: "VCenter", moid: str, request: RelocateRequest, user: str, control: TaskControl) -> None:
+        self.vc, self.moid, self.request, self.user, self.control = vc, moid, request, user, control
+        self.destination_name = vc.name
+
+    def run(self) -> dict[str, str]:
+        vc = self.vc
+        vm = vc.state.get(self.moid, Vm)
+        if vm.power_state == PowerState.SUSPENDED:
+            raise NotSupported(f"{vm.name} is suspended: power it on or off before moving it", object=vm.moid)
+        destination: Destination
+        if self.request.service is not None:
+            destination = RemoteDestination(vc, resolve_locator(vc, self.request.service))
+        else:
+            destination = LocalDestination(vc)
+        try:
+            return self._run(vm, destination)
+        finally:
+            if isinstance(destination, RemoteDestination):
+                destination.close()
+
+    def _run(self, vm: Vm, destination: Destination) -> dict[str, str]:
+        vc, control = self.vc, self.control
+        self.destination_name = destination.vcenter
+        source = vc.state.get(vm.host, Host)
+        target = self.request.target
+        if not target.host:
+            target = replace(target, host=source.moid)
+        arrival = arrival_of(vc, vm, cross=destination.remote)
+        control.progress(2, f"checking {destination.vcenter}")
+        dest_host = destination.check(arrival, target)
+        if not destination.remote and dest_host.moid == source.moid and not self.request.target.datastore:
+            raise InvalidArgument(f"{vm.name} is already on {source.name}", argument="spec.host")
+        decision = decide_encryption(
+            vm.migrate_encryption, vm_encrypted=vm.encrypted, powered_on=arrival.hot,
+            source=HostEncryptionSupport(source.name, source.encrypted_vmotion_supported, source.version, source.aes_ni),
+            destination=dest_host.support,
+        )
+        arrival = replace(arrival, encrypted=decision.encrypted)
+        self._post_start(vm, source, dest_host, destination, decision, arrival.hot)
+        control.progress(5, f"waiting for a vMotion slot on {source.name}")
+        with vc.vmotion_slots.held(source.moid, source.max_concurrent_vmotions,
+                                   on_wait=lambda: vc.state.change_task(control.key, state=TaskState.QUEUED,
+                                                                        progress_detail=f"queued: {source.name} runs its maximum of vMotions"),
+                                   cancelled=lambda: vc.state.task(control.key).cancel_requested) as waited:
+            vc.state.change_task(control.key, state=TaskState.RUNNING)
+            figures = self._migrate(vm, source, dest_host, destination, arrival, target, decision)
+            figures["queued_ms"] = f"{waited * 1e3:.0f}"
+        return self._finish(vm, source, dest_host, destination, decision, figures)
+
+    def _migrate(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination, arrival: Arrival,
+                 target: MigrationTarget, decision: EncryptionDecision) -> dict[str, str]:
+        vc, control = self.vc, self.control
+        keys = MigrationSecrets.generate() if arrival.hot and decision.encrypted else None
+        migration_id = keys.migration_id if keys else int.from_bytes(random_source.token_bytes(8), "big")
+        agent = vc.hosts.agent(source)
+        committed = False
+        try:
+            spec = self._spec(vm, migration_id, keys, source, dest_host) if arrival.hot else None
+            control.check_cancelled()
+            control.progress(8, f"preparing {dest_host.name}")
+            address = destination.prepare(migration_id, arrival, target, spec)
+            figures: dict[str, str] = {}
+            if arrival.hot:
+                agent.prepare_source(spec, address)
+                spec.Clear()   # the key went out in it; keep no reference
+                figures = self._follow(agent.migrate(migration_id, MIGRATION_TIMEOUT_SECONDS), decision)
+            control.progress(95, "switchover: committing through the destination")
+            figures["vm"] = destination.commit(migration_id)
+            committed = True
+            if arrival.hot:
+                outcome = agent.complete(migration_id, timeout=MAX_SWITCHOVER_SECONDS + 10)
+                if outcome.phase != host_agent_pb2.MIGRATION_PHASE_COMPLETED:
+                    raise fault_from_proto(outcome.error)
+                figures.update(_figures(outcome.stats), downtime_ms=f"{outcome.downtime_ms:.1f}")
+            else:
+                agent.unregister(vm)
+            return figures
+        except Fault as fault:
+            if committed:
+                raise MigrationFault(f"the switchover to {dest_host.name} was committed but the source did not finish: "
+                                     f"{fault.message}", object=vm.moid) from None
+            self._undo(vm, source, dest_host, destination, agent, migration_id, arrival.hot, fault)
+            raise
+        finally:
+            if keys is not None:
+                keys.wipe()
+
+    def _spec(self, vm: Vm, migration_id: int, keys: MigrationSecrets | None, source: Host,
+              dest_host: TargetHost) -> host_agent_pb2.MigrationSpec:
+        spec = host_agent_pb2.MigrationSpec(
+            migration_id=migration_id, vm=vm_config(vm), encrypted=keys is not None,
+            source_host=source.name, destination_host=dest_host.name,
+            settings=host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
+                                                      max_switchover_seconds=self.vc.max_switchover_seconds),
+        )
+        if keys is not None:
+            spec.key, spec.nonce = bytes(keys.key), bytes(keys.nonce_bytes)   # protobuf needs bytes: see crypto/secrets.py
+        return spec
+
+    def _follow(self, stream, decision: EncryptionDecision) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        """Task progress from the source host's rounds; returns the figures once the destination is ready."""
+        control = self.control
+        total = 0
+        for progress in stream:
+            if progress.phase == host_agent_pb2.MIGRATION_PHASE_READY:
+                control.progress(92, f"switchover: {progress.pages_left} pages left crossed, destination verified")
+                return {}
+            if progress.phase in (host_agent_pb2.MIGRATION_PHASE_FAILED, host_agent_pb2.MIGRATION_PHASE_ABORTED):
+                raise fault_from_proto(progress.error)
+            total = max(total, progress.pages_left)
+            done = 1 - progress.pages_left / total if total else 0
+            control.progress(10 + int(80 * done), f"round {progress.round}, {progress.pages_left} pages left, "
+                             f"{progress.mbps:.0f} MB/s, {decision.used}" + (f", guest slowed {progress.throttle:.0%}" if progress.throttle else ""))
+            if self.vc.state.task(control.key).cancel_requested:
+                raise RequestCanceled("the task was cancelled by the user")
+        raise MigrationFault("the source host ended the page stream without a result")
+
+    def _undo(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination, agent, migration_id: int,  # type: ignore[no-untyped-def]
+              hot: bool, fault: Fault) -> None:
+        """Before the commit: the source resumes the VM, the destination drops its copy (row V5)."""
+        for step in ((lambda: agent.abort(migration_id, fault.message)) if hot else None,
+                     lambda: destination.abort(migration_id, fault.message)):
+            if step is None:
+                continue
+            try:
+                step()
+            except Fault:
+                pass   # that side is gone; it drops what it had on its own
+        self._post(ev.VM_FAILED_MIGRATE, vm, source, f"Cannot migrate {vm.name} from {source.name} to {dest_host.name} "
+                   f"in {destination.vcenter}: {fault}", dest_host)
+
+    # -- events and the end ----------------------------------------------------------------------
+
+    def _post(self, type_: str, vm: Vm, source: Host, message: str, dest_host: TargetHost) -> None:
+        datacenter = self.vc.state.get(vm.datacenter, Datacenter).name
+        self.vc.state.update(events=[Event(type_, message, user=self.user, vm=vm.moid, vm_name=vm.name, host=source.name,
+                                           datacenter=datacenter, task=self.control.key,
+                                           arguments={"destHost": dest_host.name, "destDatacenter": dest_host.datacenter,
+                                                      "destVcenter": self.destination_name})])
+
+    def _post_start(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination,
+                    decision: EncryptionDecision, hot: bool) -> None:
+        where = f"{dest_host.name} in {destination.vcenter}"
+        self._post(ev.VM_BEING_HOT_MIGRATED if hot else ev.VM_BEING_MIGRATED, vm, source,
+                   f"Migrating {vm.name} from {source.name} to {where}", dest_host)
+        if hot and decision.encrypted:
+            self._post(ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, vm, source,
+                       f"Hot migrating {vm.name} from {source.name} to {where} with encryption", dest_host)
+
+    def _finish(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination,
+                decision: EncryptionDecision, figures: dict[str, str]) -> dict[str, str]:
+        vc = self.vc
+        message = f"Migrated {vm.name} from {source.name} to {dest_host.name} in {destination.vcenter}"
+        if destination.remote:
+            vc.block_macs(vm.mac_addresses)
+            self._post(ev.VM_MIGRATED, vm, source, message, dest_host)
+            vc.state.update(delete=[vm.moid])
+        else:
+            self._post(ev.VM_MIGRATED, vm, source, message, dest_host)
+        return {
+            "vcenter": destination.vcenter, "host": dest_host.name, "mode_asked": decision.asked.value,
+            "mode_used": decision.used, "fell_back": str(decision.fell_back).lower(), "reason": decision.reason,
+            "hot": str(vm.power_state == PowerState.POWERED_ON).lower(), **figures,
+        }
+

@@ -1,0 +1,320 @@
+"""The emulated guest: its memory (real pages, traced for pre-copy) and the vCPUs that dirty them.
+
+Memory is an anonymous private mapping: pages the guest never touches cost nothing and read as
+zeros. Two byte maps, one byte per 4 KiB page, trace writes: ``written`` (ever, so round 0 can send
+zero runs for the rest) and ``dirty`` (since the last pre-copy round). Byte maps rather than bit sets
+because ``bytearray.find`` walks them at memchr speed, so turning a map into runs costs one Python
+step per run, not per page, and collecting a round swaps the dirty map for a fresh one under a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ..model.faults import InvalidArgument, InvalidState
+from .digest import PAGE_SIZE, SHA256, MemoryDigest
+
+PAGES_PER_MB = (1 << 20) // PAGE_SIZE
+_BLOCK = 1 << 20                      # fill_random / fill_pattern write 1 MiB blocks
+
+
+def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int]]:
+    """(first_page, count) of each run of ``value`` in a page map, in order."""
+    other = 0 if value else 1
+    stop = len(page_map) if stop is None else stop
+    first = page_map.find(value, start, stop)
+    while first != -1:
+        end = page_map.find(other, first, stop)
+        if end == -1:
+            end = stop
+        yield first, end - first
+        first = page_map.find(value, end, stop)
+
+
+class GuestMemory:
+    """The RAM of one VM: ``memory_mb`` MiB of 4 KiB pages, with write tracing.
+
+    ``prefault`` populates every page at once (the destination does this at prepare time, so that
+    receiving is not slowed by a page fault per page).
+    """
+
+    def __init__(self, memory_mb: int, *, prefault: bool = False) -> None:
+        if memory_mb <= 0:
+            raise InvalidArgument(f"memory_mb must be positive, got {memory_mb}", argument="memory_mb")
+        self.memory_mb = memory_mb
+        self.page_count = memory_mb * PAGES_PER_MB
+        self.size = self.page_count * PAGE_SIZE
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (mmap.MAP_POPULATE if prefault else 0)
+        self._map: mmap.mmap | None = mmap.mmap(-1, self.size, flags=flags)
+        self._view = memoryview(self._map)
+        self._written = bytearray(self.page_count)
+        self._dirty = bytearray(self.page_count)
+        self._lock = threading.Lock()
+
+    # --- access -----------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._map is None
+
+    def view(self, first_page: int = 0, count: int | None = None) -> memoryview:
+        """A writable view of pages [first_page, first_page + count): no copy."""
+        self._check_open()
+        count = self.page_count - first_page if count is None else count
+        if first_page < 0 or count < 0 or first_page + count > self.page_count:
+            raise InvalidArgument(f"pages {first_page}..{first_page + count} are outside {self.page_count} pages")
+        return self._view[first_page * PAGE_SIZE:(first_page + count) * PAGE_SIZE]
+
+    def read(self, first_page: int, count: int = 1) -> bytes:
+        return bytes(self.view(first_page, count))
+
+    def write_page(self, page: int, data: bytes | memoryview) -> None:
+        """The guest writes one page (or its beginning)."""
+        if len(data) > PAGE_SIZE:
+            raise InvalidArgument(f"a page holds {PAGE_SIZE} bytes, got {len(data)}")
+        self.view(page, 1)[:len(data)] = data
+        self.mark_dirty((page,))
+
+    def write(self, first_page: int, data: bytes | memoryview) -> None:
+        """The guest writes a run of whole pages starting at ``first_page``."""
+        count = -(-len(data) // PAGE_SIZE)
+        self.view(first_page, count)[:len(data)] = data
+        self.mark_run_dirty(first_page, count)
+
+    def mark_dirty(self, pages: Iterable[int]) -> None:
+        """Records guest writes, after the data is in place (so a round that collects them sees it)."""
+        with self._lock:
+            written, dirty = self._written, self._dirty
+            for page in pages:
+                written[page] = 1
+                dirty[page] = 1
+
+    def mark_run_dirty(self, first_page: int, count: int) -> None:
+        ones = b"\x01" * count
+        with self._lock:
+            self._written[first_page:first_page + count] = ones
+            self._dirty[first_page:first_page + count] = ones
+
+    # --- filling (the guest's state before a migration) ------------------------------------------
+
+    def _blocks(self, fraction: float) -> list[int]:
+        if not 0.0 <= fraction <= 1.0:
+            raise InvalidArgument(f"fraction must be within 0..1, got {fraction}", argument="fraction")
+        blocks = -(-self.size // _BLOCK)
+        wanted = round(fraction * blocks)
+        return [i * blocks // wanted for i in range(wanted)] if wanted else []
+
+    def fill_random(self, fraction: float = 1.0, seed: bytes | int | None = None) -> int:
+        """Writes random bytes over ``fraction`` of memory, in 1 MiB blocks spread evenly; returns pages written.
+
+        The bytes are an AES-CTR keystream (GB/s, where os.urandom gives ~250 MB/s); the key is
+        a throw-away PRNG seed, not a secret.
+        """
+        seed_bytes = os.urandom(32) if seed is None else hashlib.sha256(str(seed).encode()).digest()
+        stream = Cipher(algorithms.AES(seed_bytes), modes.CTR(bytes(16))).encryptor()
+        zeros = bytes(_BLOCK)
+        pages = 0
+        for block in self._blocks(fraction):
+            pages += self._write_block(block, stream.update(zeros))
+        return pages
+
+    def fill_pattern(self, pattern: bytes, fraction: float = 1.0) -> int:
+        """Writes ``pattern`` repeated over ``fraction`` of memory (1 MiB blocks); returns pages written."""
+        if not pattern:
+            raise InvalidArgument("pattern must not be empty", argument="pattern")
+        block_data = (pattern * (-(-_BLOCK // len(pattern))))[:_BLOCK]
+        return sum(self._write_block(block, block_data) for block in self._blocks(fraction))
+
+    def _write_block(self, block: int, data: bytes) -> int:
+        first = block * _BLOCK // PAGE_SIZE
+        count = min(_BLOCK // PAGE_SIZE, self.page_count - first)
+        self.write(first, memoryview(data)[:count * PAGE_SIZE])
+        return count
+
+    def write_marker(self, marker: bytes, every_pages: int = 64) -> list[int]:
+        """Writes ``marker`` at the start of every ``every_pages``-th page, so a tap can look for it."""
+        if not 0 < len(marker) <= PAGE_SIZE:
+            raise InvalidArgument("marker must be 1..4096 bytes", argument="marker")
+        pages = list(range(0, self.page_count, every_pages))
+        for page in pages:
+            self.view(page, 1)[:len(marker)] = marker
+        self.mark_dirty(pages)
+        return pages
+
+    # --- tracing for pre-copy --------------------------------------------------------------------
+
+    def begin_trace(self) -> bytes:
+        """Starts a pre-copy: clears the dirty map and returns the map of pages ever written (round 0)."""
+        with self._lock:
+            self._dirty = bytearray(self.page_count)
+            return bytes(self._written)
+
+    def collect_dirty(self) -> bytearray:
+        """The pages dirtied since the last collection; tracing goes on in a fresh map."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, bytearray(self.page_count)
+        return dirty
+
+    def dirty_count(self) -> int:
+        return self._dirty.count(1)
+
+    def written_count(self) -> int:
+        return self._written.count(1)
+
+    def note_received(self, first_page: int, count: int) -> None:
+        """Destination side: pages that arrived as bytes (so digest and zero runs know they were written)."""
+        self._written[first_page:first_page + count] = b"\x01" * count
+
+    def zero(self, first_page: int, count: int) -> bool:
+        """Destination side: a zero run; zeroes the pages only if some had bytes. True if it changed memory."""
+        if self._written.find(1, first_page, first_page + count) == -1:
+            return False
+        self.view(first_page, count)[:] = bytes(count * PAGE_SIZE)
+        self._written[first_page:first_page + count] = bytes(count)
+        return True
+
+    # --- digest and lifetime ---------------------------------------------------------------------
+
+    def digest(self) -> bytes:
+        """SHA-256 over the SHA-256 of each 16 KiB chunk (see digest.py); reads only chunks ever written."""
+        self._check_open()
+        with self._lock:
+            written = bytes(self._written)
+        tracker = MemoryDigest(self._view, self.page_count, SHA256)
+        tracker.update_runs(iter_runs(written))
+        return tracker.digest()
+
+    def close(self) -> None:
+        """Drops the memory: pages go back to the system at once (MADV_DONTNEED), then the mapping closes."""
+        memory_map, self._map = self._map, None
+        if memory_map is None:
+            return
+        memory_map.madvise(mmap.MADV_DONTNEED)
+        try:
+            self._view.release()
+            memory_map.close()
+        except BufferError:
+            pass          # a slice is still alive (a traceback may hold one): the mapping goes with it
+        self._written = bytearray(0)
+        self._dirty = bytearray(0)
+
+    def _check_open(self) -> None:
+        if self._map is None:
+            raise InvalidState("this guest memory was dropped")
+
+    def __repr__(self) -> str:
+        return f"GuestMemory({self.memory_mb} MB, {'closed' if self.closed else 'open'})"
+
+
+class GuestWorkload:
+    """The guest's vCPUs, as far as memory goes: a thread writing pages at ``dirty_rate_mbps`` over a working set.
+
+    ``throttle(fraction)`` is SDPS (stun during page send): the vCPUs are held back for that fraction
+    of the time, so the guest dirties pages that much slower. ``stun()`` returns once no write is in
+    flight and none will start until ``resume()``.
+    """
+
+    def __init__(self, memory: GuestMemory, dirty_rate_mbps: float, working_set_mb: int | None = None, *,
+                 seed: int | None = None, tick_s: float = 0.002) -> None:
+        if dirty_rate_mbps < 0:
+            raise InvalidArgument("dirty_rate_mbps must not be negative", argument="dirty_rate_mbps")
+        self.memory = memory
+        self.dirty_rate_mbps = dirty_rate_mbps
+        ws_mb = memory.memory_mb if not working_set_mb else min(working_set_mb, memory.memory_mb)
+        self.working_set_pages = ws_mb * PAGES_PER_MB
+        self.pages_written = 0
+        self._seed = seed
+        self._tick_s = tick_s
+        self._throttle = 0.0
+        self._vcpu = threading.Lock()            # held by a batch of writes, and by stun() until resume()
+        self._stun_guard = threading.Lock()
+        self._stunned = False
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stunned
+
+    @property
+    def stunned(self) -> bool:
+        return self._stunned
+
+    @property
+    def throttle_fraction(self) -> float:
+        return self._throttle
+
+    def start(self) -> "GuestWorkload":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="guest-vcpu", daemon=True)
+            self._thread.start()
+        return self
+
+    def throttle(self, fraction: float) -> None:
+        self._throttle = min(max(fraction, 0.0), 1.0)
+
+    def stun(self) -> None:
+        with self._stun_guard:
+            if not self._stunned:
+                self._vcpu.acquire()
+                self._stunned = True
+
+    def resume(self) -> None:
+        with self._stun_guard:
+            if self._stunned:
+                self._stunned = False
+                self._vcpu.release()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.resume()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> "GuestWorkload":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        rng = random.Random(self._seed)
+        pool = memoryview(os.urandom(1 << 20))
+        page_bytes = self.dirty_rate_mbps * (1 << 20) / PAGE_SIZE
+        credit = 0.0
+        last = time.monotonic()
+        while not self._stopping.is_set():
+            with self._vcpu:
+                now = time.monotonic()
+                # No catching up after a stun or a slow tick: a stunned vCPU did not run.
+                credit += page_bytes * (1.0 - self._throttle) * min(now - last, 4 * self._tick_s)
+                last = now
+                count = int(credit)
+                if count and not self._stopping.is_set():
+                    credit -= count
+                    try:
+                        self._write_batch(rng, pool, count)
+                    except InvalidState:
+                        return          # the memory was dropped under us: the VM is gone
+            self._stopping.wait(self._tick_s)
+
+    def _write_batch(self, rng: random.Random, pool: memoryview, count: int) -> None:
+        view = self.memory.view()
+        pages = [rng.randrange(self.working_set_pages) for _ in range(count)]
+        limit = len(pool) - PAGE_SIZE
+        for page in pages:
+            offset = page * PAGE_SIZE
+            start = rng.randrange(limit)
+            view[offset:offset + PAGE_SIZE] = pool[start:start + PAGE_SIZE]
+            view[offset:offset + 8] = self.pages_written.to_bytes(8, "little")   # never the same bytes twice
+            self.pages_written += 1
+        view.release()
+        self.memory.mark_dirty(pages)

@@ -1,0 +1,295 @@
+"""One direction of a page stream over a TCP socket: numbering, sealing, batching; order and seal checks.
+
+No TLS here, as on a real vMotion network: an encrypted migration's secrecy and authenticity come
+from the migration key alone (sealing.py); a plaintext migration sends the same frames unsealed.
+
+Hot path: the writer hands ``sendmsg`` a list of buffers (headers and memoryviews of guest memory, or
+of one preallocated ciphertext buffer) so that a batch of frames costs one syscall and no Python copy;
+the reader ``recv_into``s a preallocated buffer, or straight into guest memory for plaintext pages,
+and opens sealed pages straight into guest memory.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+from ..crypto.sealing import TAG_BYTES, FrameSealer, FrameUnauthenticated
+from ..model.faults import HostCommunication, Timedout
+from .frames import HEADER_SIZE, MAX_CONTROL_PAYLOAD, FrameHeader, FrameKind, decode_header, stream_fault
+
+_IOV_LIMIT = 512                 # well under IOV_MAX (1024)
+_READ_AHEAD = 64 << 10
+SOCKET_BUFFER_BYTES = 4 << 20
+
+
+def tune_socket(sock: socket.socket) -> None:
+    """Large buffers (fewer wake-ups on a fast link) and no Nagle (control frames go at once)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+
+
+def connection_fault(error: OSError, peer: str, migration_id: int | None) -> Exception:
+    target = f"migration-{migration_id:016x}" if migration_id is not None else ""
+    if isinstance(error, TimeoutError):
+        return Timedout(f"the vMotion connection to the {peer} timed out", object=target)
+    return HostCommunication(f"the vMotion connection to the {peer} was lost ({type(error).__name__})", object=target)
+
+
+class _Pacer:
+    """Holds the sender to a bandwidth (a slower vMotion link), token-bucket style."""
+
+    def __init__(self, bytes_per_second: float) -> None:
+        self._rate = bytes_per_second
+        self._next = time.monotonic()
+
+    def wait(self, nbytes: int) -> None:
+        now = time.monotonic()
+        self._next = max(self._next, now) + nbytes / self._rate
+        delay = self._next - now - 0.002          # allow a couple of ms of burst
+        if delay > 0:
+            time.sleep(delay)
+
+
+class FrameWriter:
+    """Sends one direction of one migration's frames."""
+
+    def __init__(self, sock: socket.socket, migration_id: int, sealer: FrameSealer | None, *,
+                 batch_bytes: int = 1 << 20, bandwidth_limit_mbps: float | None = None,
+                 before_send: Callable[[], None] | None = None, peer: str = "destination") -> None:
+        self._sock = sock
+        self.migration_id = migration_id
+        self._sealer = sealer
+        self._batch_bytes = batch_bytes
+        self._pacer = _Pacer(bandwidth_limit_mbps * 1e6) if bandwidth_limit_mbps else None
+        self._before_send = before_send
+        self._peer = peer
+        self._sequence = 0
+        self._iov: list[bytes | memoryview] = []
+        self._pending = 0
+        self._scratch = bytearray(batch_bytes + (64 << 10)) if sealer else bytearray(0)
+        self._scratch_view = memoryview(self._scratch)
+        self._scratch_used = 0
+        self.bytes_sent = 0
+
+    @property
+    def encrypted(self) -> bool:
+        return self._sealer is not None
+
+    def _header(self, kind: FrameKind, payload_length: int, first_page: int = 0, page_count: int = 0) -> bytes:
+        sealed = self._sealer is not None
+        return FrameHeader(kind, sealed, self.migration_id, self._sequence, first_page, page_count,
+                           payload_length + (TAG_BYTES if sealed else 0)).pack()
+
+    def _queue(self, header: bytes, payload: memoryview | bytes) -> None:
+        """Queues one frame, sealing its payload (header = associated data) when the migration is encrypted."""
+        sealer = self._sealer
+        if sealer is not None:
+            size = len(payload) + TAG_BYTES
+            if self._scratch_used + size > len(self._scratch):
+                self.flush()
+                if size > len(self._scratch):
+                    self._scratch_view.release()
+                    self._scratch = bytearray(size)
+                    self._scratch_view = memoryview(self._scratch)
+            out = self._scratch_view[self._scratch_used:self._scratch_used + size]
+            sealer.seal_into(self._sequence, header, payload, out)
+            self._scratch_used += size
+            payload = out
+        self._iov.append(header)
+        if len(payload):
+            self._iov.append(payload)
+        self._pending += HEADER_SIZE + len(payload)
+        self._sequence += 1
+        if self._pending >= self._batch_bytes or len(self._iov) >= _IOV_LIMIT:
+            self.flush()
+
+    def send_pages(self, first_page: int, count: int, pages: memoryview) -> None:
+        """A PAGES frame: ``pages`` is the guest memory of the run (sent, or sealed, without a copy)."""
+        self._queue(self._header(FrameKind.PAGES, len(pages), first_page, count), pages)
+
+    def send_zero_run(self, first_page: int, count: int) -> None:
+        self._queue(self._header(FrameKind.ZERO_RUN, 0, first_page, count), b"")
+
+    def send_control(self, kind: FrameKind, payload: bytes = b"", page_count: int = 0) -> None:
+        """HELLO, CHECKPOINT, END, ACK: sealed like page frames, sent at once."""
+        self._queue(self._header(kind, len(payload), 0, page_count), payload)
+        self.flush()
+
+    def send_abort(self, reason: str) -> None:
+        """Best effort, unsealed: tells the peer why; anyone able to forge it could cut the link anyway."""
+        text = reason.encode("utf-8", "replace")[:1024]
+        header = FrameHeader(FrameKind.ABORT, False, self.migration_id, self._sequence, 0, 0, len(text)).pack()
+        self._iov += [header, text]
+        self._pending += len(header) + len(text)
+        try:
+            self.flush(check=False)
+        except Exception:  # noqa: BLE001 - the stream is already failing; the abort is a courtesy
+            pass
+
+    def flush(self, check: bool = True) -> None:
+        if not self._iov:
+            return
+        if check and self._before_send is not None:
+            self._before_send()
+        if self._pacer is not None:
+            self._pacer.wait(self._pending)
+        buffers, self._iov = self._iov, []
+        size = total = self._pending
+        self._pending = 0
+        try:
+            sent = self._sock.sendmsg(buffers)
+            while sent < total:      # a partial send (socket timeout set): drop what went, send the rest
+                total -= sent
+                while sent >= len(buffers[0]):
+                    sent -= len(buffers[0])
+                    buffers.pop(0)
+                if sent:
+                    buffers[0] = memoryview(buffers[0])[sent:]
+                sent = self._sock.sendmsg(buffers)
+        except OSError as error:
+            raise connection_fault(error, self._peer, self.migration_id) from None
+        finally:
+            self._scratch_used = 0
+        self.bytes_sent += size
+
+    def close(self) -> None:
+        self._iov = []
+        self._scratch_view.release()
+        self._scratch = bytearray(0)
+        self._sealer = None
+
+
+class FrameReader:
+    """Receives one direction of one migration's frames, taking each sequence number once, in order."""
+
+    def __init__(self, sock: socket.socket, *, peer: str = "source", buffer_bytes: int = 4 << 20) -> None:
+        self._sock = sock
+        self._peer = peer
+        self._buf = bytearray(buffer_bytes)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+        self.migration_id: int | None = None
+        self._sealer: FrameSealer | None = None
+        self._expected = 0
+        self.bytes_received = 0
+
+    def bind(self, migration_id: int, sealer: FrameSealer | None) -> None:
+        """From now on frames must belong to ``migration_id`` and be sealed iff ``sealer`` is given."""
+        self.migration_id = migration_id
+        self._sealer = sealer
+
+    # --- raw input --------------------------------------------------------------------------------
+
+    def _fill(self, need: int) -> None:
+        """Makes ``need`` bytes available at self._start."""
+        held = self._end - self._start
+        if held >= need:
+            return
+        if self._start + need > len(self._buf) or not held:
+            if need > len(self._buf):
+                grown = bytearray(need)
+                grown[:held] = self._view[self._start:self._end]
+                self._view.release()
+                self._buf, self._view = grown, memoryview(grown)
+            elif held:
+                self._view[:held] = self._view[self._start:self._end]      # memmove, no temporary
+            self._start, self._end = 0, held
+        while self._end - self._start < need:
+            missing = need - (self._end - self._start)
+            # Read ahead a little (many small frames per syscall), not a lot: a plaintext payload after
+            # this header is better received straight into guest memory than copied out of here.
+            self._end += self._recv_into(self._view[self._end:self._end + max(missing, _READ_AHEAD)], missing)
+
+    def _recv_into(self, target: memoryview, need: int) -> int:
+        try:
+            received = self._sock.recv_into(target)
+        except OSError as error:
+            raise connection_fault(error, self._peer, self.migration_id) from None
+        if received == 0:
+            raise stream_fault("connection_lost", f"the {self._peer} closed the vMotion connection "
+                                                  f"{'in the middle of a frame' if need else ''}".strip(), self.migration_id)
+        self.bytes_received += received
+        return received
+
+    def _read_into(self, target: memoryview) -> None:
+        """Copies what is buffered, then receives the rest straight into ``target``."""
+        size = len(target)
+        buffered = min(size, self._end - self._start)
+        if buffered:
+            target[:buffered] = self._view[self._start:self._start + buffered]
+            self._start += buffered
+        while buffered < size:
+            buffered += self._recv_into(target[buffered:], size - buffered)
+
+    # --- frames -----------------------------------------------------------------------------------
+
+    def next_header(self) -> tuple[FrameHeader, bytes]:
+        """The next frame's header (checked) and its raw bytes (the associated data of its seal)."""
+        self._fill(HEADER_SIZE)
+        raw = bytes(self._view[self._start:self._start + HEADER_SIZE])
+        header = decode_header(raw)
+        self._start += HEADER_SIZE
+        if header.kind is FrameKind.ABORT:
+            reason = self._read_plain(header.payload_length).decode("utf-8", "replace")
+            reason = "".join(c if c.isprintable() else "?" for c in reason)[:300]
+            raise stream_fault("peer_abort", f"the {self._peer} ended the migration: {reason}", self.migration_id)
+        if self.migration_id is not None:
+            self.check_place(header)
+        return header, raw
+
+    def check_place(self, header: FrameHeader) -> None:
+        """Is this the frame expected next: this migration, this sequence number, sealed iff encrypted?"""
+        mid = self.migration_id
+        if header.migration_id != mid:
+            raise stream_fault("foreign_migration", f"frame {header.sequence} belongs to migration "
+                                                    f"{header.migration_id:016x}, not to this one", mid)
+        if header.sequence < self._expected:
+            raise stream_fault("replayed", f"frame {header.sequence} was replayed (frame {self._expected} was expected)", mid)
+        if header.sequence > self._expected:
+            raise stream_fault("out_of_sequence", f"frame {header.sequence} arrived when frame {self._expected} was "
+                                                  "expected: a frame was dropped or reordered", mid)
+        if header.sealed != (self._sealer is not None):
+            state = "sealed" if header.sealed else "not sealed"
+            raise stream_fault("seal_mismatch", f"frame {header.sequence} is {state}, but this migration is "
+                                                f"{'encrypted' if self._sealer else 'plaintext'}", mid)
+
+    def read_payload_into(self, header: FrameHeader, raw: bytes, target: memoryview) -> None:
+        """Receives (and opens) a payload into ``target`` (len = payload without tag), e.g. guest pages."""
+        sealer = self._sealer
+        if sealer is None:
+            self._read_into(target)
+        else:
+            length = header.payload_length
+            self._fill(length)
+            try:
+                sealer.open_into(header.sequence, raw, self._view[self._start:self._start + length], target)
+            except FrameUnauthenticated:
+                raise stream_fault("unauthenticated", f"frame {header.sequence} ({header.kind.name}) failed "
+                                   "authentication: altered in flight or sealed under another key", self.migration_id) from None
+            finally:
+                self._start += length
+        self._expected += 1
+
+    def read_payload(self, header: FrameHeader, raw: bytes) -> bytes:
+        """Receives (and opens) a small control payload; returns its plaintext."""
+        size = header.payload_length - (TAG_BYTES if header.sealed else 0)
+        if size > MAX_CONTROL_PAYLOAD:
+            raise stream_fault("oversize", f"{header.kind.name} frame {header.sequence} is too large", self.migration_id)
+        out = bytearray(size)
+        self.read_payload_into(header, raw, memoryview(out))
+        return bytes(out)
+
+    def _read_plain(self, length: int) -> bytes:
+        self._fill(length)
+        data = bytes(self._view[self._start:self._start + length])
+        self._start += length
+        return data
+
+    def close(self) -> None:
+        self._view.release()
+        self._buf = bytearray(0)
+        self._sealer = None

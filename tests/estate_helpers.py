@@ -1,0 +1,42 @@
+"""Helpers shared by the tests: clients of a running estate, tasks followed to their end, faults read."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from linkedmode.client import VCenterClient, connect_vcenter
+from linkedmode.estate import Estate
+from linkedmode.model.faults import Fault
+from linkedmode.rpc.faults import fault_from_error, fault_from_proto
+from linkedmode.v1 import common_pb2, vcenter_pb2
+
+
+def client_of(estate: Estate, vcenter: str, user: str = "administrator") -> VCenterClient:
+    server = estate.vcenters[vcenter]
+    credential = estate.credential(server.domain.name, "user", user)
+    return connect_vcenter(server.address, credential, vcenter)
+
+
+def wait_task(client: VCenterClient, task: common_pb2.Task) -> common_pb2.Task:
+    """Follows a task through WaitTask to its end."""
+    last = task
+    for last in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=60):
+        pass
+    return last
+
+
+def task_fault(task: common_pb2.Task) -> Fault:
+    assert task.state == common_pb2.TASK_STATE_ERROR, f"task {task.key} did not fail: {task}"
+    return fault_from_proto(task.error)
+
+
+def call_fault(call, *args, **kwargs) -> tuple[grpc.StatusCode, Fault]:
+    """Makes a call that must fail; returns its status code and the Fault it carried."""
+    with pytest.raises(grpc.RpcError) as failure:
+        call(*args, **kwargs)
+    return failure.value.code(), fault_from_error(failure.value)
+
+
+def vm_ref(name: str) -> common_pb2.ObjectRef:
+    return common_pb2.ObjectRef(name=name)

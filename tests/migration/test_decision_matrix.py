@@ -1,0 +1,71 @@
+"""The encryption decision end to end across real servers: mode x destination host x encrypted VM,
+inside one vCenter and across two (rows E2-E4, E6, X1, X2)."""
+
+from __future__ import annotations
+
+import pytest
+from estate_helpers import client_of
+from migration_estate import fault_of, migration_estate, relocate, to_vc_b, vm_names
+
+from linkedmode.model.faults import MigrationFeatureNotSupported
+from linkedmode.v1 import common_pb2, vcenter_pb2
+
+ENCRYPTED, FALLBACK, PLAIN, REFUSED = "encrypted", "fallback", "plaintext", "refused"
+
+CROSS = [
+    # VM, destination host in vc-b, outcome
+    ("disabled", "b70", PLAIN), ("disabled", "b67", PLAIN), ("disabled", "b60", PLAIN),
+    ("opportunistic", "b70", ENCRYPTED), ("opportunistic", "b67", ENCRYPTED), ("opportunistic", "b60", FALLBACK),
+    ("opportunistic", "b-noaes", FALLBACK),
+    ("required", "b70", ENCRYPTED), ("required", "b67", ENCRYPTED), ("required", "b60", REFUSED),
+    ("required", "b-noaes", REFUSED),
+    ("encrypted", "b70", ENCRYPTED), ("encrypted", "b67", ENCRYPTED), ("encrypted", "b60", REFUSED),
+]
+
+
+@pytest.fixture
+def estate():
+    with migration_estate() as running:
+        yield running
+
+
+def assert_outcome(task: common_pb2.Task, outcome: str, asked: str) -> None:
+    if outcome == REFUSED:
+        fault = fault_of(task)
+        assert isinstance(fault, MigrationFeatureNotSupported)
+        assert "encrypted vMotion is not supported" in fault.message
+        return
+    assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+    result = task.result
+    assert result["mode_asked"] == asked
+    assert result["mode_used"] == ("encrypted" if outcome == ENCRYPTED else "plaintext")
+    assert result["encrypted_stream"] == ("true" if outcome == ENCRYPTED else "false")
+    assert result["fell_back"] == ("true" if outcome == FALLBACK else "false")
+    assert int(result["rounds"]) >= 1 and int(result["bytes_sent"]) > 0 and float(result["downtime_ms"]) > 0
+
+
+@pytest.mark.parametrize("vm,host,outcome", CROSS, ids=[f"{v}-to-{h}" for v, h, _ in CROSS])
+def test_across_vcenters(estate, vm, host, outcome):
+    vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
+    task = to_vc_b(estate, vc_a, vm, host)
+    assert_outcome(task, outcome, "required" if vm == "encrypted" else vm)
+    moved = outcome != REFUSED
+    assert (vm in vm_names(vc_b)) is moved
+    assert (vm in vm_names(vc_a)) is not moved
+    if outcome == FALLBACK:
+        assert task.result["reason"].startswith("fell back to plaintext: host " + host)
+    if outcome == REFUSED:
+        assert fault_of(task).object == host
+
+
+INSIDE = [("opportunistic", "a67", ENCRYPTED), ("disabled", "a67", PLAIN), ("required", "a67", ENCRYPTED)]
+
+
+@pytest.mark.parametrize("vm,host,outcome", INSIDE, ids=[f"{v}-to-{h}" for v, h, _ in INSIDE])
+def test_inside_one_vcenter(estate, vm, host, outcome):
+    vc_a = client_of(estate, "vc-a")
+    task = relocate(vc_a, vm, host=host)
+    assert_outcome(task, outcome, vm)
+    moved = {v.name: v for v in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest()).vms}[vm]
+    assert task.result["host"] == host and moved.power_state == common_pb2.POWER_STATE_POWERED_ON
+    assert moved.moid == task.entity

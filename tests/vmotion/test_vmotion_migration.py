@@ -1,0 +1,162 @@
+"""Hot migrations over real loopback sockets: pre-copy, checkpoint, switchover, and what is left behind."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import find_bytes, secrets_pair
+from vmotion_mitm import VMotionProxy
+
+from linkedmode.model.faults import MigrationFault, RequestCanceled
+from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
+from linkedmode.vmotion.precopy import MigrationProgress
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plaintext"])
+def test_busy_guest_migrates_and_the_copies_match(listener: VMotionListener, vm: GuestMemory,
+                                                   busy_guest: GuestWorkload, encrypted: bool) -> None:
+    source, destination, key = secrets_pair()
+    incoming = listener.prepare(destination if encrypted else None, vm.memory_mb, source.migration_id)
+    progress: list[MigrationProgress] = []
+    migration = OutgoingMigration(vm, listener.address, source if encrypted else None, migration_id=source.migration_id,
+                                  workload=busy_guest, device_state=b"vcpu0: rip=0xfff0", progress=progress.append,
+                                  options=MigrationOptions(bandwidth_limit_mbps=100))   # round 0 lasts long enough to dirty
+    result = migration.run()
+    received = incoming.wait(5)
+
+    assert busy_guest.stunned                       # the source copy is stale now: its host powers it off
+    assert received.digest() == vm.digest()         # SHA-256 of both whole memories, independent of the engine
+    assert result.digest_match and result.encrypted is encrypted
+    assert incoming.device_state == b"vcpu0: rip=0xfff0" and incoming.state == "resumed"
+    assert result.rounds == len(progress) >= 2 and progress[0].pages_left > 0
+    assert result.pages_sent >= vm.written_count() and result.zero_pages > 0
+    assert result.pages_sent + result.zero_pages >= vm.page_count
+    assert 0 < result.downtime_ms < 1000 and result.duration_s > 0
+    assert listener.incoming(source.migration_id) is None
+
+
+def test_untouched_pages_do_not_cross_as_bytes(listener: VMotionListener) -> None:
+    memory = GuestMemory(32)
+    memory.fill_random(0.25)                        # 8 MB written, 24 MB never touched
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, 32)
+    with VMotionProxy(listener.address) as tap:
+        result = OutgoingMigration(memory, tap.address, source).run()
+        incoming.wait(5)
+    written = 8 << 20
+    assert result.zero_pages == 6144 and result.pages_sent == 2048
+    assert result.bytes_sent == tap.bytes_forwarded
+    assert written < tap.bytes_forwarded < written + (64 << 10)     # headers and tags only on top of the pages
+    assert incoming.memory is not None and incoming.memory.written_count() == 2048
+
+
+@pytest.mark.parametrize("outcome", ["success", "destination fault"])
+def test_secrets_are_wiped_and_no_key_bytes_remain(listener: VMotionListener, vm: GuestMemory, outcome: str) -> None:
+    source, destination, key = secrets_pair()
+    if outcome == "destination fault":
+        destination = type(destination)(source.migration_id, bytes(range(1, 33)), bytes(source.nonce_bytes))
+    incoming = listener.prepare(destination, vm.memory_mb)
+    migration = OutgoingMigration(vm, listener.address, source)
+    if outcome == "success":
+        result = migration.run()
+        incoming.wait(5)
+        assert not find_bytes(result, key)
+    else:
+        with pytest.raises(MigrationFault) as info:
+            migration.run()
+        assert key.hex() not in str(info.value) and key not in str(info.value).encode("latin-1", "replace")
+        with pytest.raises(MigrationFault):
+            incoming.wait(5)
+    assert source.wiped and destination.wiped
+    assert find_bytes(migration, key) == []
+    assert find_bytes(incoming, key) == []
+    assert find_bytes(listener, key) == []
+
+
+def test_unprepared_migration_is_refused(listener: VMotionListener, vm: GuestMemory) -> None:
+    source, _, _ = secrets_pair()
+    with pytest.raises(MigrationFault, match="not prepared") as info:
+        OutgoingMigration(vm, listener.address, source).run()
+    assert info.value.arguments["reason"] == "peer_abort"
+    assert listener.refused_connections == 1 and source.wiped
+
+
+def test_memory_size_must_match_what_was_prepared(listener: VMotionListener, vm: GuestMemory) -> None:
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, vm.memory_mb * 2)
+    with pytest.raises(MigrationFault, match="pages"):
+        OutgoingMigration(vm, listener.address, source).run()
+    with pytest.raises(MigrationFault) as info:
+        incoming.wait(5)
+    assert info.value.arguments["reason"] == "size_mismatch" and incoming.memory is None
+
+
+def test_destination_abort_before_the_source_connects(listener: VMotionListener) -> None:
+    _, destination, key = secrets_pair()
+    incoming = listener.prepare(destination, 8)
+    assert incoming.memory is not None and incoming.state == "prepared"
+    incoming.abort()
+    with pytest.raises(RequestCanceled):
+        incoming.wait(1)
+    assert destination.wiped and incoming.memory is None and listener.incoming(destination.migration_id) is None
+
+
+def test_source_abort_mid_stream_resumes_the_guest(listener: VMotionListener, vm: GuestMemory,
+                                                   busy_guest: GuestWorkload) -> None:
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, vm.memory_mb)
+    migration = OutgoingMigration(vm, listener.address, source, workload=busy_guest,
+                                  options=MigrationOptions(bandwidth_limit_mbps=20))      # ~0.4 s for round 0
+    threading.Timer(0.1, migration.abort).start()
+    with pytest.raises(RequestCanceled):
+        migration.run()
+    with pytest.raises(MigrationFault):
+        incoming.wait(5)
+    assert busy_guest.running and busy_guest.throttle_fraction == 0.0
+    assert source.wiped and destination.wiped and incoming.memory is None
+
+
+def test_failed_switchover_hand_over_leaves_the_vm_on_the_source(listener: VMotionListener, vm: GuestMemory,
+                                                                 busy_guest: GuestWorkload) -> None:
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, vm.memory_mb)
+
+    def hand_over(seconds_left: float) -> None:
+        assert busy_guest.stunned and incoming.state == "verified" and 0 < seconds_left <= 100
+        raise MigrationFault("the destination vCenter refused the commit")
+
+    with pytest.raises(MigrationFault, match="refused the commit"):
+        OutgoingMigration(vm, listener.address, source, workload=busy_guest, switchover=hand_over).run()
+    with pytest.raises(MigrationFault, match="refused the commit"):
+        incoming.wait(5)
+    assert busy_guest.running and incoming.memory is None
+
+
+def test_listener_close_aborts_expected_migrations() -> None:
+    listener = VMotionListener()
+    _, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, 8)
+    listener.close()
+    with pytest.raises(RequestCanceled):
+        incoming.wait(1)
+    assert destination.wiped
+
+
+def test_plaintext_migrations_need_an_id_and_run_concurrently(listener: VMotionListener) -> None:
+    with pytest.raises(Exception, match="migration_id"):
+        listener.prepare(None, 8)
+    vms = [GuestMemory(8) for _ in range(3)]
+    for i, memory in enumerate(vms):
+        memory.fill_pattern(bytes([i + 1]) * 7)
+    incoming = [listener.prepare(None, 8, 1000 + i) for i in range(3)]
+    results: list = [None] * 3
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(
+        i, OutgoingMigration(vms[i], listener.address, None, migration_id=1000 + i).run())) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    for i in range(3):
+        assert results[i] is not None and not results[i].encrypted
+        assert incoming[i].wait(5).digest() == vms[i].digest()
