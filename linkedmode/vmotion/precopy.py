@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import Fault, HostCommunication, InvalidArgument, MigrationFault, RequestCanceled, Timedout
+from ..model.faults import (Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled,
+                            Timedout)
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
 from .frames import FrameKind, stream_fault
@@ -99,6 +100,7 @@ class OutgoingMigration:
         self._aborted: str | None = None
         self._deadline: float | None = None
         self._committed = False
+        self._started = False
         self._max_throttle = 0.0
         self._lock = threading.Lock()
 
@@ -114,6 +116,11 @@ class OutgoingMigration:
                 pass
 
     def run(self) -> MigrationResult:
+        """Migrates the memory; returns the result or raises the fault (the guest then runs here again)."""
+        with self._lock:
+            if self._started:
+                raise InvalidState("this migration already ran", object=f"migration-{self.migration_id:016x}")
+            self._started = True
         started = time.monotonic()
         writer: FrameWriter | None = None
         sealers: list[FrameSealer] = []

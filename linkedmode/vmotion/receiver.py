@@ -177,7 +177,10 @@ class IncomingMigration:
                         if self._aborted is not None:
                             raise RequestCanceled(self._aborted, object=self._object)
                         self.state = RESUMED
-                    writer.send_control(FrameKind.ACK, bytes([ACK_RESUMED]) + ours)
+                    try:
+                        writer.send_control(FrameKind.ACK, bytes([ACK_RESUMED]) + ours)
+                    except Fault:
+                        pass        # END committed the move: the VM is ours even if the source cannot hear it
                     return
                 else:
                     raise stream_fault("unexpected_kind", f"{kind.name} frame {header.sequence} is out of place "

@@ -99,6 +99,28 @@ def test_user_errors_are_one_clear_line(running_up, args, message):
     assert done.stderr.strip() == message
 
 
+def test_migrate_moves_a_vm_across_vcenters_and_says_how(running_up):
+    state_dir, _ = running_up
+    moved = linkedmode("migrate", "app-disabled", "--to-vcenter", "vc-b", "--to-host", "esx-b1", state_dir=state_dir, check=True)
+    line = moved.stdout.strip()
+    assert line.startswith("app-disabled: vc-a -> vc-b/esx-b1, plaintext: ") and "downtime" in line
+    listed = json.loads(linkedmode("vm", "list", "--json", state_dir=state_dir, check=True).stdout)
+    assert next(vm for vm in listed if vm["name"] == "app-disabled")["vcenter"] == "vc-b"
+    back = json.loads(linkedmode("migrate", "app-disabled", "--to-vcenter", "vc-a", "--to-host", "esx-a2", "--json",
+                                 state_dir=state_dir, check=True).stdout)
+    assert back["state"] == "TASK_STATE_SUCCESS" and back["result"]["host"] == "esx-a2" and back["result"]["vcenter"] == "vc-a"
+
+
+def test_a_refused_migration_says_where_the_vm_stays(running_up):
+    state_dir, _ = running_up
+    done = linkedmode("migrate", "db-encrypted", "--to-vcenter", "vc-b", "--to-host", "esx-b3", state_dir=state_dir)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("linkedmode: db-encrypted stays on vc-a: MigrationFeatureNotSupported: the VM is "
+                                   "encrypted but host esx-b3 runs ESXi 6.0.0, before 6.5: encrypted vMotion is not supported")
+    unknown = linkedmode("migrate", "db-encrypted", "--to-vcenter", "vc-b", "--to-host", "esx-zz", state_dir=state_dir)
+    assert unknown.stderr.strip() == "linkedmode: NotFound: vc-b has no host 'esx-zz' (it has esx-b1, esx-b2, esx-b3)"
+
+
 def test_client_commands_without_a_running_estate_say_so(tmp_path):
     done = linkedmode("vm", "list", state_dir=tmp_path)
     assert done.returncode == 1
@@ -140,10 +162,21 @@ def test_up_stops_cleanly_on_ctrl_c(running_up):
     assert not (state_dir / "endpoints.json").exists()
 
 
-def test_demo_runs_and_ends(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "linkedmode", "demo", "--json"], capture_output=True, text=True, env=ENV, timeout=60)
+def test_the_demo_shows_every_rule_of_the_encryption_decision():
+    done = subprocess.run([sys.executable, "-m", "linkedmode", "demo", "--json"], capture_output=True, text=True, env=ENV, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    outcomes = {r["step"]: r["outcome"] for r in rows}
-    assert outcomes["power on batch-off"].startswith("refused: NoPermission")
-    assert outcomes["list VMs of vc-a"].startswith("refused: HostCommunication")
+    trips = [r for r in rows if r["source"].startswith("vc-a/")]
+    outcome = {(r["vm"], r["destination"]): r["result"] for r in trips}
+    for host in ("esx-b1", "esx-b2", "esx-b3"):
+        assert outcome[("app-disabled", f"vc-b/{host}")] == "plaintext"
+    assert outcome[("app-opportunistic", "vc-b/esx-b1")] == outcome[("app-opportunistic", "vc-b/esx-b2")] == "encrypted"
+    assert outcome[("app-opportunistic", "vc-b/esx-b3")] == "plaintext fallback"
+    assert outcome[("app-required", "vc-b/esx-b2")] == "encrypted"
+    assert outcome[("app-required", "vc-b/esx-b3")].startswith("refused: MigrationFeatureNotSupported")
+    assert outcome[("db-encrypted", "vc-b/esx-b1")] == "encrypted"
+    assert outcome[("db-nkp", "vc-b/esx-b1")].startswith("refused: MigrationFault: Unable to decrypt the ciphertext")
+    assert outcome[("app-opportunistic", "vc-legacy/esx-l1")].startswith("refused: NotSupported: cross-vCenter vMotion needs vCenter 7.0")
+    assert "belongs to SSO domain corp.local" in outcome[("app-opportunistic", "vc-corp/esx-c1")]
+    moved = [r for r in rows if not r["result"].startswith("refused")]
+    assert all(float(r["MBps"]) > 0 and int(r["rounds"]) >= 1 and float(r["downtime_ms"]) > 0 for r in moved)

@@ -87,7 +87,7 @@ def test_workload_dirties_its_working_set_at_its_rate() -> None:
     memory = GuestMemory(16)
     with GuestWorkload(memory, dirty_rate_mbps=40, working_set_mb=2, seed=1) as workload:
         rate = _rate(workload)
-        assert 20 < rate < 60
+        assert 10 < rate < 60                                       # 40 MB/s, give or take a busy CI box
         dirty = memory.collect_dirty()
         assert dirty.count(1) > 0 and dirty.find(1, 512) == -1      # only the first 2 MB (512 pages)
 
@@ -96,7 +96,8 @@ def test_throttle_slows_and_stun_stops_the_guest() -> None:
     memory = GuestMemory(8)
     with GuestWorkload(memory, dirty_rate_mbps=40, seed=2) as workload:
         workload.throttle(0.75)
-        assert _rate(workload) < 20
+        throttled = _rate(workload)
+        assert throttled < 20                                       # 10 MB/s: a quarter of the time running
         workload.stun()
         assert workload.stunned and not workload.running
         memory.collect_dirty()
@@ -104,5 +105,5 @@ def test_throttle_slows_and_stun_stops_the_guest() -> None:
         assert memory.dirty_count() == 0                            # a stunned guest writes nothing
         workload.resume()
         workload.throttle(0.0)
-        assert workload.running and _rate(workload) > 20
+        assert workload.running and _rate(workload) > 1.5 * throttled
     assert not workload.running

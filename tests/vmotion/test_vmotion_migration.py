@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
 from conftest import find_bytes, secrets_pair
-from vmotion_mitm import VMotionProxy
+from vmotion_mitm import Tamper, VMotionProxy
 
-from linkedmode.model.faults import MigrationFault, RequestCanceled
+from linkedmode.model.faults import InvalidState, MigrationFault, RequestCanceled
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
+from linkedmode.vmotion.frames import FrameKind
 from linkedmode.vmotion.precopy import MigrationProgress
 
 
@@ -160,3 +162,39 @@ def test_plaintext_migrations_need_an_id_and_run_concurrently(listener: VMotionL
     for i in range(3):
         assert results[i] is not None and not results[i].encrypted
         assert incoming[i].wait(5).digest() == vms[i].digest()
+
+
+def test_garbage_on_the_vmotion_port_is_refused_without_harm(listener: VMotionListener, vm: GuestMemory) -> None:
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, vm.memory_mb)
+    with socket.create_connection(listener.address) as intruder:
+        intruder.sendall(b"GET / HTTP/1.1\r\nHost: esx\r\n\r\n" + bytes(64))
+        intruder.settimeout(5)
+        assert intruder.recv(1024) == b""                         # closed on us
+    assert listener.refused_connections == 1 and incoming.state == "prepared"
+    OutgoingMigration(vm, listener.address, source).run()         # the real migration is unaffected
+    assert incoming.wait(5).digest() == vm.digest()
+
+
+def test_link_cut_after_end_leaves_the_outcome_to_the_control_plane(listener: VMotionListener, vm: GuestMemory,
+                                                                     busy_guest: GuestWorkload) -> None:
+    """END is the commit point: without the destination's word, the source must not resume (two copies could run)."""
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, vm.memory_mb)
+    with VMotionProxy(listener.address, Tamper("cut", FrameKind.END, nth=0)) as proxy:
+        with pytest.raises(MigrationFault) as info:
+            OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
+    assert info.value.arguments == {"reason": "switchover_unconfirmed", "outcome": "unknown"}
+    assert busy_guest.stunned                                      # neither resumed here ...
+    with pytest.raises(MigrationFault):
+        incoming.wait(5)                                           # ... nor there: END never arrived
+    assert incoming.state == "failed" and source.wiped and destination.wiped
+
+
+def test_a_migration_runs_once(listener: VMotionListener, vm: GuestMemory) -> None:
+    incoming = listener.prepare(None, vm.memory_mb, 5)
+    migration = OutgoingMigration(vm, listener.address, None, migration_id=5)
+    migration.run()
+    incoming.wait(5)
+    with pytest.raises(InvalidState):
+        migration.run()

@@ -24,7 +24,7 @@ def test_guest_outrunning_the_link_converges_through_throttling(listener) -> Non
                                    progress=progress.append).run()
         assert incoming.wait(5).digest() == memory.digest()
     throttles = [p.throttle for p in progress]
-    assert result.throttle >= 0.6 and not result.forced_switchover
+    assert result.throttle >= 0.4 and not result.forced_switchover
     assert throttles == sorted(throttles) and throttles[0] == 0.0          # progressively harder
     assert progress[-1].pages_left * 4096 <= 0.02 * progress[-1].bandwidth_mbps * 1e6   # converged into the goal
 

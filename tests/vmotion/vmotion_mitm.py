@@ -16,7 +16,7 @@ class Tamper:
 
     replay: forward it twice; reorder: forward the next frame first; drop: swallow it;
     flip_payload / flip_header: flip one bit (in the payload, or in the header's first_page field);
-    replace: forward ``replacement`` (raw frame bytes) instead.
+    replace: forward ``replacement`` (raw frame bytes) instead; cut: swallow it and cut the link both ways.
     """
 
     action: str
@@ -57,11 +57,13 @@ class VMotionProxy:
         self._server.close()
         for sock in self._sockets:
             try:
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)        # wakes the relay threads; close() alone would not
             except OSError:
                 pass
         for thread in self._threads:
             thread.join(5)
+        for sock in self._sockets:
+            sock.close()
 
     def __enter__(self) -> "VMotionProxy":
         return self
@@ -101,6 +103,10 @@ class VMotionProxy:
                 for out in self._apply(frame):
                     self.captured += out
                     destination.sendall(out)
+                if self.tampered and self.tamper is not None and self.tamper.action == "cut":
+                    _shutdown(destination)
+                    source.shutdown(socket.SHUT_RDWR)
+                    break
         except OSError:
             pass
         _shutdown(destination)
@@ -121,7 +127,7 @@ class VMotionProxy:
         if rule.action == "reorder":
             self._held = frame
             return []
-        if rule.action == "drop":
+        if rule.action in ("drop", "cut"):
             return []
         if rule.action == "replace":
             return [rule.replacement]

@@ -1,0 +1,54 @@
+"""linkedmode migrate VM --to-vcenter NAME --to-host NAME: vMotion with a live progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..migration_client import choose_placement, describe_result, relocate_spec, run_relocate, task_outcome
+from ..v1 import common_pb2
+from .common import CommandError, Session, add_client_options
+from .output import print_json, to_plain
+from .vm_commands import find_vm
+
+BAR = 30
+
+
+def progress_bar(task: common_pb2.Task) -> None:
+    if not sys.stderr.isatty():
+        return
+    filled = BAR * task.progress // 100
+    detail = task.progress_detail or common_pb2.TaskState.Name(task.state).removeprefix("TASK_STATE_").lower()
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {task.progress:3d}% {detail[:80]:<80}")
+    sys.stderr.flush()
+
+
+def migrate(session: Session, args: argparse.Namespace) -> None:
+    source_name, vm = find_vm(session, args.vm)
+    target_name = args.to_vcenter or source_name
+    source, target = session.vcenter(source_name), session.vcenter(target_name)
+    placement = choose_placement(target, args.to_host, args.datastore, args.pool)
+    spec = relocate_spec(source, target, placement, keep_datastore=args.datastore is None and target_name == source_name)
+    task = run_relocate(source, vm.name, spec, on_progress=(lambda _: None) if args.json else progress_bar)
+    if not args.json and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if args.json:
+        print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state), "result": dict(task.result),
+                    "error": to_plain(task.error) if task.HasField("error") else None})
+    fault = task_outcome(task)
+    if fault is not None:
+        raise CommandError(f"{vm.name} stays on {source_name}: {fault}")
+    if not args.json:
+        where = f"{task.result['vcenter']}/{task.result['host']}"
+        print(f"{vm.name}: {source_name} -> {where}, {describe_result(task)}")
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("migrate", help="vMotion a VM to another host, in its vCenter or another one")
+    parser.add_argument("vm", help="VM name or moid")
+    parser.add_argument("--to-vcenter", help="destination vCenter (default: the VM's own)")
+    parser.add_argument("--to-host", required=True, help="destination host")
+    parser.add_argument("--datastore", help="destination datastore (default: where the disks are, or one the host mounts)")
+    parser.add_argument("--pool", help="destination resource pool, i.e. cluster (default: the host's)")
+    add_client_options(parser)
+    parser.set_defaults(handler=migrate)

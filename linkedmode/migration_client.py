@@ -1,0 +1,76 @@
+"""Asking for a migration as a client does: find the VM, build the RelocateSpec (with a ServiceLocator
+from the target's AboutInfo when it is another vCenter), follow the task. Shared by `linkedmode
+migrate` and `linkedmode demo`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .client import VCenterClient
+from .model.faults import Fault, NotFound
+from .rpc.faults import fault_from_proto
+from .v1 import common_pb2, inventory_pb2, vcenter_pb2
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The RelocateSpec fields, resolved to names in the target vCenter."""
+
+    host: str
+    datastore: str
+    pool: str
+
+
+def choose_placement(target: VCenterClient, host: str, datastore: str | None, pool: str | None) -> Placement:
+    """Fills in what the user left out: a datastore the host mounts (shared first), the host's cluster."""
+    hosts = {h.name: h for h in target.api.ListHosts(inventory_pb2.ListRequest()).hosts}
+    if host not in hosts:
+        raise NotFound(f"{target.name} has no host {host!r} (it has {', '.join(sorted(hosts))})", object=host)
+    chosen = hosts[host]
+    if datastore is None:
+        mounted = [d for d in target.api.ListDatastores(inventory_pb2.ListRequest()).datastores if d.moid in chosen.datastores]
+        mounted.sort(key=lambda d: (d.type != "shared", d.name))
+        if not mounted:
+            raise NotFound(f"host {host} mounts no datastore", object=host)
+        datastore = mounted[0].name
+    if pool is None:
+        pool = next(c.name for c in target.api.ListClusters(inventory_pb2.ListRequest()).clusters if c.moid == chosen.cluster)
+    return Placement(host, datastore, pool)
+
+
+def relocate_spec(source: VCenterClient, target: VCenterClient, placement: Placement, *, keep_datastore: bool) -> vcenter_pb2.RelocateSpec:
+    spec = vcenter_pb2.RelocateSpec(host=placement.host, pool=placement.pool)
+    if not keep_datastore:
+        spec.datastore = placement.datastore
+    if target.name != source.name:
+        about = target.api.GetAbout(vcenter_pb2.GetAboutRequest())
+        spec.service.CopyFrom(vcenter_pb2.ServiceLocator(instance_uuid=about.instance_uuid, url=about.url,
+                                                          ssl_thumbprint=about.thumbprint))
+    return spec
+
+
+def run_relocate(source: VCenterClient, vm: str, spec: vcenter_pb2.RelocateSpec,
+                 on_progress: Callable[[common_pb2.Task], None] = lambda task: None) -> common_pb2.Task:
+    """Starts RelocateVm and follows its task to the end."""
+    task = source.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=vm), spec=spec))
+    for task in source.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key)):
+        on_progress(task)
+    return task
+
+
+def task_outcome(task: common_pb2.Task) -> Fault | None:
+    return fault_from_proto(task.error) if task.state == common_pb2.TASK_STATE_ERROR else None
+
+
+def describe_result(task: common_pb2.Task) -> str:
+    """One line: how the VM moved, or which fault refused it."""
+    fault = task_outcome(task)
+    if fault is not None:
+        return f"refused: {fault}"
+    r = task.result
+    if r.get("hot") == "false":
+        return f"cold move, {r['reason']}"
+    how = "encrypted" if r["mode_used"] == "encrypted" else ("plaintext fallback" if r["fell_back"] == "true" else "plaintext")
+    return (f"{how}: {r['rounds']} rounds, {int(r['bytes_sent']) / 1e6:.1f} MB in {float(r['duration_ms']):.0f} ms "
+            f"({r['MBps']} MB/s), downtime {r['downtime_ms']} ms")
