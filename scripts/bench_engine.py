@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing as mp
 import random
+import resource
 import socket
 import statistics
 import sys
@@ -31,6 +32,12 @@ from linkedmode.vmotion.convergence import PrecopyPolicy  # noqa: E402
 PROBE_WRITE = 1 << 20
 
 
+def cpu_seconds() -> float:
+    """CPU time of this whole process (every thread), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def destination_host(conn) -> None:  # noqa: ANN001 - a multiprocessing Connection
     """The child process: one vMotion listener; prepares migrations on request, reports how they ended."""
     with VMotionListener() as listener:
@@ -40,12 +47,13 @@ def destination_host(conn) -> None:  # noqa: ANN001 - a multiprocessing Connecti
             if message[0] == "prepare":
                 _, migration_id, key, nonce, memory_mb = message
                 secrets = MigrationSecrets(migration_id, key, nonce) if key else None
-                incoming = listener.prepare(secrets, memory_mb, migration_id)
+                incoming = listener.prepare(secrets, memory_mb, migration_id)      # allocates and pre-faults
+                started = cpu_seconds()
                 conn.send("ready")
             elif message[0] == "wait":
                 try:
                     memory = incoming.wait(600)
-                    conn.send(("ok", incoming.bytes_received))
+                    conn.send(("ok", cpu_seconds() - started))
                     memory.close()
                 except Exception as fault:  # noqa: BLE001 - reported to the parent as text
                     conn.send(("failed", str(fault)))
@@ -60,8 +68,6 @@ def probe_receiver(total: int) -> tuple[str, int]:
     port = server.getsockname()[1]
     import threading
 
-    result: dict[str, float] = {}
-
     def serve() -> None:
         sock, _ = server.accept()
         buf = memoryview(bytearray(PROBE_WRITE))
@@ -73,7 +79,6 @@ def probe_receiver(total: int) -> tuple[str, int]:
             got += n
         sock.sendall(b"k")
         sock.close()
-        result["got"] = got
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -103,16 +108,20 @@ def migrate(conn, address, memory: GuestMemory, workload: GuestWorkload | None, 
                bytes(secrets.nonce_bytes) if secrets else b"", memory.memory_mb))
     assert conn.recv() == "ready"
     migration = OutgoingMigration(memory, address, secrets, migration_id=migration_id, workload=workload, options=options)
+    started = cpu_seconds()
     result = migration.run()
+    source_cpu = cpu_seconds() - started
     conn.send(("wait",))
     status = conn.recv()
     if status[0] != "ok":
         raise RuntimeError(f"destination: {status[1]}")
+    gib = memory.size / (1 << 30)
     if workload is not None:
         workload.resume()              # the bench keeps migrating the same source VM
     return {
         "MBps": memory.size / 1e6 / result.duration_s, "duration_s": result.duration_s, "downtime_ms": result.downtime_ms,
         "rounds": result.rounds, "bytes_sent": result.bytes_sent, "throttle": result.throttle,
+        "source_cpu_s_per_GiB": source_cpu / gib, "destination_cpu_s_per_GiB": status[1] / gib,
     }
 
 
@@ -161,17 +170,23 @@ def main() -> None:
         "downtime_ms": round(median("encrypted", "downtime_ms"), 2),
         "plaintext_downtime_ms": round(median("plaintext", "downtime_ms"), 2),
         "rounds": median("encrypted", "rounds"),
+        "encrypted_cpu_s_per_GiB": [round(median("encrypted", "source_cpu_s_per_GiB"), 3),
+                                    round(median("encrypted", "destination_cpu_s_per_GiB"), 3)],
+        "plaintext_cpu_s_per_GiB": [round(median("plaintext", "source_cpu_s_per_GiB"), 3),
+                                    round(median("plaintext", "destination_cpu_s_per_GiB"), 3)],
     }
     summary["encrypted_over_transport"] = round(summary["encrypted_MBps"] / summary["transport_MBps"], 3)
     summary["encrypted_time_over_plaintext"] = round(median("encrypted", "duration_s") / median("plaintext", "duration_s"), 3)
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{'run':>4} {'mode':<10} {'MB/s':>8} {'time s':>8} {'downtime ms':>12} {'rounds':>7} {'throttle':>9}")
+    print(f"{'run':>4} {'mode':<10} {'MB/s':>8} {'time s':>8} {'downtime ms':>12} {'rounds':>7} {'throttle':>9} "
+          f"{'cpu s/GiB src':>14} {'cpu s/GiB dst':>14}")
     for mode in ("encrypted", "plaintext"):
         for i, r in enumerate(runs[mode]):
             print(f"{i:>4} {mode:<10} {r['MBps']:>8.1f} {r['duration_s']:>8.3f} {r['downtime_ms']:>12.2f} "
-                  f"{r['rounds']:>7} {r['throttle']:>9.2f}")
+                  f"{r['rounds']:>7} {r['throttle']:>9.2f} {r['source_cpu_s_per_GiB']:>14.3f} "
+                  f"{r['destination_cpu_s_per_GiB']:>14.3f}")
     for i, mbps in enumerate(transport):
         print(f"{i:>4} {'transport':<10} {mbps:>8.1f}")
     print()

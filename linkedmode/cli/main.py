@@ -13,7 +13,7 @@ from ..client import NotRunning
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import certs, demo, migrate, up, vm_commands
+from . import bench, certs, demo, migrate, serve, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -30,6 +30,8 @@ def parser() -> argparse.ArgumentParser:
     certs.add_command(commands)
     vm_commands.add_commands(commands)
     migrate.add_command(commands)
+    serve.add_command(commands)
+    bench.add_command(commands)
     return root
 
 

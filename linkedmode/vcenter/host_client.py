@@ -68,6 +68,15 @@ class HostAgentClient:
     def reset(self) -> None:
         self._call("Reset", pb.HostResetRequest())
 
+    def write_guest_memory(self, vm: Vm, *, random_fraction: float = 0.0, marker: bytes = b"",
+                           every_pages: int = 0) -> pb.GuestMemoryInfo:
+        return self._call("WriteGuestMemory", pb.WriteGuestMemoryRequest(
+            instance_uuid=vm.instance_uuid, random_fraction=random_fraction, marker=marker, marker_every_pages=every_pages),
+            timeout=120)
+
+    def guest_memory(self, vm: Vm) -> pb.GuestMemoryInfo:
+        return self._call("GetGuestMemory", pb.VmRequest(instance_uuid=vm.instance_uuid), timeout=60)
+
     # -- vMotion ---------------------------------------------------------------------------------
 
     def prepare_destination(self, spec: pb.MigrationSpec) -> str:

@@ -16,14 +16,14 @@ from ..crypto.secrets import MigrationSecrets
 from ..model import events as ev
 from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
 from ..model.events import Event
-from ..model.faults import Fault, InvalidArgument, MigrationFault, NotSupported, RequestCanceled
+from ..model.faults import Fault, InvalidArgument, NotSupported
 from ..model.inventory import Datacenter, Host, Vm
 from ..model.settings import PowerState
 from ..model.tasks import Task, TaskState
-from ..rpc.faults import fault_from_proto
 from ..v1 import host_agent_pb2
 from .destinations import Destination, LocalDestination, RemoteDestination, TargetHost, arrival_of
 from .host_client import vm_config
+from .source_host import SwitchoverUnconfirmed, figures, hot_migrate, migration_spec
 from .incoming import Arrival, MigrationTarget
 from .locator import ServiceLocator, resolve_locator
 from .tasks import TaskControl
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 SWITCHOVER_GOAL_SECONDS = 0.5        # row V2
 MAX_SWITCHOVER_SECONDS = 100.0       # row V4
-MIGRATION_TIMEOUT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -61,18 +60,11 @@ def relocate(vc: "VCenter", vm: Vm, request: RelocateRequest, user: str) -> Task
     return vc.tasks.submit("VirtualMachine.relocate", vm.moid, vm.name, user, work, cancelable=True)
 
 
-def _figures(stats: host_agent_pb2.MigrationStats) -> dict[str, str]:
-    return {
-        "encrypted_stream": str(stats.encrypted).lower(), "rounds": str(stats.rounds), "bytes_sent": str(stats.bytes_sent),
-        "pages_sent": str(stats.pages_sent), "zero_pages": str(stats.zero_pages), "duration_ms": f"{stats.duration_ms:.1f}",
-        "MBps": f"{stats.bytes_sent / max(stats.duration_ms, 1e-3) / 1e3:.1f}", "max_throttle": f"{stats.max_throttle:.2f}",
-    }
-
-
 class _Migration:
     def __init__(self, vc: "VCenter", moid: str, request: RelocateRequest, user: str, control: TaskControl) -> None:
         self.vc, self.moid, self.request, self.user, self.control = vc, moid, request, user, control
         self.destination_name = vc.name
+        self._pages_total = 0
 
     def run(self) -> dict[str, str]:
         vc = self.vc
@@ -125,67 +117,42 @@ class _Migration:
         keys = MigrationSecrets.generate() if arrival.hot and decision.encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(random_source.token_bytes(8), "big")
         agent = vc.hosts.agent(source)
-        committed = False
+        settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
+                                                    max_switchover_seconds=vc.max_switchover_seconds)
         try:
-            spec = self._spec(vm, migration_id, keys, source, dest_host) if arrival.hot else None
+            spec = migration_spec(vm_config(vm), migration_id, keys, source.name, dest_host.name, settings) if arrival.hot else None
             control.check_cancelled()
             control.progress(8, f"preparing {dest_host.name}")
             address = destination.prepare(migration_id, arrival, target, spec)
-            figures: dict[str, str] = {}
-            if arrival.hot:
-                agent.prepare_source(spec, address)
-                spec.Clear()   # the key went out in it; keep no reference
-                figures = self._follow(agent.migrate(migration_id, MIGRATION_TIMEOUT_SECONDS), decision)
-            control.progress(95, "switchover: committing through the destination")
-            figures["vm"] = destination.commit(migration_id)
-            committed = True
-            if arrival.hot:
-                outcome = agent.complete(migration_id, timeout=MAX_SWITCHOVER_SECONDS + 10)
-                if outcome.phase != host_agent_pb2.MIGRATION_PHASE_COMPLETED:
-                    raise fault_from_proto(outcome.error)
-                figures.update(_figures(outcome.stats), downtime_ms=f"{outcome.downtime_ms:.1f}")
-            else:
+            if not arrival.hot:
+                moid = destination.commit(migration_id)
                 agent.unregister(vm)
-            return figures
+                return {"vm": moid}
+            moid, outcome = hot_migrate(agent, spec, address, on_progress=lambda p: self._progress(p, decision),
+                                        commit=lambda: self._commit(destination, migration_id),
+                                        switchover_timeout=vc.max_switchover_seconds + 10)
+            return {"vm": moid, **figures(outcome)}
+        except SwitchoverUnconfirmed:
+            raise
         except Fault as fault:
-            if committed:
-                raise MigrationFault(f"the switchover to {dest_host.name} was committed but the source did not finish: "
-                                     f"{fault.message}", object=vm.moid) from None
             self._undo(vm, source, dest_host, destination, agent, migration_id, arrival.hot, fault)
             raise
         finally:
             if keys is not None:
                 keys.wipe()
 
-    def _spec(self, vm: Vm, migration_id: int, keys: MigrationSecrets | None, source: Host,
-              dest_host: TargetHost) -> host_agent_pb2.MigrationSpec:
-        spec = host_agent_pb2.MigrationSpec(
-            migration_id=migration_id, vm=vm_config(vm), encrypted=keys is not None,
-            source_host=source.name, destination_host=dest_host.name,
-            settings=host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
-                                                      max_switchover_seconds=self.vc.max_switchover_seconds),
-        )
-        if keys is not None:
-            spec.key, spec.nonce = bytes(keys.key), bytes(keys.nonce_bytes)   # protobuf needs bytes: see crypto/secrets.py
-        return spec
+    def _commit(self, destination: Destination, migration_id: int) -> str:
+        self.control.progress(95, f"switchover: committing through {destination.vcenter}")
+        return destination.commit(migration_id)
 
-    def _follow(self, stream, decision: EncryptionDecision) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        """Task progress from the source host's rounds; returns the figures once the destination is ready."""
+    def _progress(self, progress: host_agent_pb2.MigrationProgress, decision: EncryptionDecision) -> None:
+        """Task progress from the source host's rounds."""
         control = self.control
-        total = 0
-        for progress in stream:
-            if progress.phase == host_agent_pb2.MIGRATION_PHASE_READY:
-                control.progress(92, f"switchover: {progress.pages_left} pages left crossed, destination verified")
-                return {}
-            if progress.phase in (host_agent_pb2.MIGRATION_PHASE_FAILED, host_agent_pb2.MIGRATION_PHASE_ABORTED):
-                raise fault_from_proto(progress.error)
-            total = max(total, progress.pages_left)
-            done = 1 - progress.pages_left / total if total else 0
-            control.progress(10 + int(80 * done), f"round {progress.round}, {progress.pages_left} pages left, "
-                             f"{progress.mbps:.0f} MB/s, {decision.used}" + (f", guest slowed {progress.throttle:.0%}" if progress.throttle else ""))
-            if self.vc.state.task(control.key).cancel_requested:
-                raise RequestCanceled("the task was cancelled by the user")
-        raise MigrationFault("the source host ended the page stream without a result")
+        self._pages_total = max(self._pages_total, progress.pages_left)
+        done = 1 - progress.pages_left / self._pages_total if self._pages_total else 0
+        control.progress(10 + int(80 * done), f"round {progress.round}, {progress.pages_left} pages left, "
+                         f"{progress.mbps:.0f} MB/s, {decision.used}" + (f", guest slowed {progress.throttle:.0%}" if progress.throttle else ""))
+        control.check_cancelled()
 
     def _undo(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination, agent, migration_id: int,  # type: ignore[no-untyped-def]
               hot: bool, fault: Fault) -> None:

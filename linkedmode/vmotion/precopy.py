@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import (Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled,
-                            Timedout)
+                            SystemError, Timedout)
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
 from .frames import FrameKind, stream_fault
@@ -124,11 +124,13 @@ class OutgoingMigration:
         started = time.monotonic()
         writer: FrameWriter | None = None
         sealers: list[FrameSealer] = []
-        checksum = CHECKSUMS.get(self.options.checkpoint_digest)
-        if checksum is None:
-            raise InvalidArgument(f"checkpoint_digest must be one of {', '.join(CHECKSUMS)}", argument="checkpoint_digest")
-        digest = MemoryDigest(self.memory.view(), self.memory.page_count, checksum)
+        digest: MemoryDigest | None = None
         try:
+            checksum = CHECKSUMS.get(self.options.checkpoint_digest)
+            if checksum is None:
+                raise InvalidArgument(f"checkpoint_digest must be one of {', '.join(CHECKSUMS)}",
+                                      argument="checkpoint_digest")
+            digest = MemoryDigest(self.memory.view(), self.memory.page_count, checksum)
             self._check_aborted()
             sock = self._connect()
             if self._secrets is not None:
@@ -143,8 +145,12 @@ class OutgoingMigration:
             raise self._fail(fault, writer) from None
         except OSError as error:
             raise self._fail(connection_fault(error, "destination", self.migration_id), writer) from None
+        except Exception as error:      # a bug, or a switchover hook that raised: still put the VM back on its feet
+            raise self._fail(SystemError(f"the migration failed: {type(error).__name__}: {error}",
+                                         object=f"migration-{self.migration_id:016x}"), writer) from error
         finally:
-            digest.release()
+            if digest is not None:
+                digest.release()
             for sealer in sealers:
                 sealer.close()
             if writer is not None:
@@ -232,8 +238,8 @@ class OutgoingMigration:
         stunned = time.monotonic()
         self._deadline = stunned + self.options.max_switchover_seconds
         sent = self._send_runs(writer, digest, self.memory.collect_dirty())
-        writer.send_control(FrameKind.CHECKPOINT, digest.digest() + self.device_state)
         source_digest = digest.digest()
+        writer.send_control(FrameKind.CHECKPOINT, source_digest + self.device_state)
         if self._read_ack(ACK_VERIFIED) != source_digest:
             raise stream_fault("digest_mismatch", "the destination acknowledged a memory digest that differs from the "
                                "source's", self.migration_id)

@@ -13,10 +13,11 @@ import logging
 import socket
 import threading
 import time
+from enum import Enum
 
 from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, Timedout
+from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
 from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, ChunkChecksum, MemoryDigest
 from .frames import FrameHeader, FrameKind, stream_fault
 from .guest import GuestMemory
@@ -25,7 +26,17 @@ from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
 log = logging.getLogger(__name__)
 
-PREPARED, RECEIVING, VERIFIED, RESUMED, FAILED = "prepared", "receiving", "verified", "resumed", "failed"
+
+
+class IncomingState(str, Enum):
+    PREPARED = "prepared"      # memory allocated, secrets held, no connection yet
+    RECEIVING = "receiving"    # pre-copy rounds and the last pages
+    VERIFIED = "verified"      # the checkpoint digest matched: a complete copy, waiting for END
+    RESUMED = "resumed"        # END arrived: the VM is this host's now
+    FAILED = "failed"          # ended without the VM; everything received was dropped
+
+
+PREPARED, RECEIVING, VERIFIED, RESUMED, FAILED = IncomingState
 
 
 class IncomingMigration:
@@ -38,7 +49,7 @@ class IncomingMigration:
         self.encrypted = secrets is not None
         self.memory: GuestMemory | None = GuestMemory(memory_mb, prefault=prefault)
         self.device_state: bytes | None = None
-        self.state = PREPARED
+        self.state: IncomingState = PREPARED
         self.fault: Fault | None = None
         self.pages_received = 0
         self.bytes_received = 0
@@ -50,12 +61,12 @@ class IncomingMigration:
         self._aborted: str | None = None
 
     def __repr__(self) -> str:
-        return f"IncomingMigration({self.migration_id:016x}, {self.memory_mb} MB, {self.state})"
+        return f"IncomingMigration({self.migration_id:016x}, {self.memory_mb} MB, {self.state.value})"
 
     def wait(self, timeout: float | None = None) -> GuestMemory:
         """The received memory once the VM resumed here; raises the fault that ended the migration."""
         if not self._done.wait(timeout):
-            raise Timedout(f"migration {self.migration_id:016x} is still {self.state}", object=self._object)
+            raise Timedout(f"migration {self.migration_id:016x} is still {self.state.value}", object=self._object)
         if self.fault is not None:
             raise self.fault
         assert self.memory is not None
@@ -123,6 +134,9 @@ class IncomingMigration:
         except OSError as error:
             self.bytes_received = reader.bytes_received
             self._fail(connection_fault(error, "source", self.migration_id), writer)
+        except Exception as error:      # a bug: the migration still ends, drops what it has and wipes its key
+            log.exception("vMotion %s: unexpected error on the destination", self._object)
+            self._fail(SystemError(f"the destination failed: {type(error).__name__}", object=self._object), writer)
         finally:
             for sealer in sealers:
                 sealer.close()
@@ -146,7 +160,7 @@ class IncomingMigration:
                     if first + count > memory.page_count:
                         raise stream_fault("out_of_bounds", f"frame {header.sequence} names pages {first}..{first + count}, "
                                            f"beyond the VM's {memory.page_count}", self.migration_id)
-                    if self.state is not RECEIVING:
+                    if self.state != RECEIVING:
                         raise stream_fault("unexpected_kind", f"pages after the checkpoint (frame {header.sequence})",
                                            self.migration_id)
                     if kind is FrameKind.PAGES:
@@ -159,10 +173,10 @@ class IncomingMigration:
                         if not memory.zero(first, count):
                             continue
                     digest.update(first, count)
-                elif kind is FrameKind.SYNC and self.state is RECEIVING:
+                elif kind is FrameKind.SYNC and self.state == RECEIVING:
                     reader.read_payload(header, raw)
                     writer.send_control(FrameKind.ACK, bytes([ACK_SYNCED]))
-                elif kind is FrameKind.CHECKPOINT and self.state is RECEIVING:
+                elif kind is FrameKind.CHECKPOINT and self.state == RECEIVING:
                     payload = reader.read_payload(header, raw)
                     ours = digest.digest()
                     if payload[:DIGEST_BYTES] != ours:
@@ -171,7 +185,7 @@ class IncomingMigration:
                     self.device_state = payload[DIGEST_BYTES:]
                     self.state = VERIFIED
                     writer.send_control(FrameKind.ACK, bytes([ACK_VERIFIED]) + ours)
-                elif kind is FrameKind.END and self.state is VERIFIED:
+                elif kind is FrameKind.END and self.state == VERIFIED:
                     reader.read_payload(header, raw)
                     with self._lock:
                         if self._aborted is not None:
@@ -184,7 +198,7 @@ class IncomingMigration:
                     return
                 else:
                     raise stream_fault("unexpected_kind", f"{kind.name} frame {header.sequence} is out of place "
-                                       f"(migration {self.state})", self.migration_id)
+                                       f"(migration {self.state.value})", self.migration_id)
         finally:
             digest.release()
 

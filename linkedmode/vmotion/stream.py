@@ -72,11 +72,8 @@ class FrameWriter:
         self._scratch = bytearray(batch_bytes + (64 << 10)) if sealer else bytearray(0)
         self._scratch_view = memoryview(self._scratch)
         self._scratch_used = 0
+        self._broken = False
         self.bytes_sent = 0
-
-    @property
-    def encrypted(self) -> bool:
-        return self._sealer is not None
 
     def _header(self, kind: FrameKind, payload_length: int, first_page: int = 0, page_count: int = 0) -> bytes:
         sealed = self._sealer is not None
@@ -114,16 +111,21 @@ class FrameWriter:
         self._queue(self._header(FrameKind.ZERO_RUN, 0, first_page, count), b"")
 
     def send_control(self, kind: FrameKind, payload: bytes = b"", page_count: int = 0) -> None:
-        """HELLO, CHECKPOINT, END, ACK: sealed like page frames, sent at once."""
+        """HELLO, SYNC, CHECKPOINT, END, ACK: sealed like page frames, sent at once."""
         self._queue(self._header(kind, len(payload), 0, page_count), payload)
         self.flush()
 
     def send_abort(self, reason: str) -> None:
-        """Best effort, unsealed: tells the peer why; anyone able to forge it could cut the link anyway."""
+        """Best effort, unsealed: tells the peer why; anyone able to forge it could cut the link anyway.
+
+        Frames still queued are dropped; after a send that broke off mid-frame nothing more is sent
+        (the peer would read the ABORT as garbage): it sees the connection close instead.
+        """
+        if self._broken:
+            return
         text = reason.encode("utf-8", "replace")[:1024]
         header = FrameHeader(FrameKind.ABORT, False, self.migration_id, self._sequence, 0, 0, len(text)).pack()
-        self._iov += [header, text]
-        self._pending += len(header) + len(text)
+        self._iov, self._pending = [header, text], len(header) + len(text)
         try:
             self.flush(check=False)
         except Exception:  # noqa: BLE001 - the stream is already failing; the abort is a courtesy
@@ -150,6 +152,7 @@ class FrameWriter:
                     buffers[0] = memoryview(buffers[0])[sent:]
                 sent = self._sock.sendmsg(buffers)
         except OSError as error:
+            self._broken = True
             raise connection_fault(error, self._peer, self.migration_id) from None
         finally:
             self._scratch_used = 0

@@ -1,0 +1,40 @@
+"""linkedmode bench stream: the page stream's figures against the bare transport, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..bench.stream import BenchSettings, run_bench
+from .output import print_json, print_table
+
+TARGETS = [
+    ("encrypted_over_transport", ">=", 0.5),
+    ("encrypted_time_over_plaintext", "<=", 1.25),
+]
+
+
+def bench_stream(args: argparse.Namespace) -> int:
+    settings = BenchSettings(args.memory_mb, args.dirty_rate_mbps, args.working_set_mb, args.runs)
+    say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    summary = run_bench(settings, say)
+    if args.json:
+        print_json(summary)
+        return 0
+    print_table(["FIGURE", "MEDIAN"], [(k, v) for k, v in summary.items()])
+    for key, op, bound in TARGETS:
+        met = summary[key] >= bound if op == ">=" else summary[key] <= bound
+        print(f"target {key} {op} {bound}: {'met' if met else 'NOT met'}")
+    return 0
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True, metavar="ACTION")
+    stream = bench.add_parser("stream", help="migrate a VM between two host processes, encrypted and plaintext, "
+                                             "against a bare TCP probe")
+    stream.add_argument("--memory-mb", type=int, default=1024, help="VM memory, all of it random (default 1024)")
+    stream.add_argument("--dirty-rate-mbps", type=float, default=0.0, help="how fast the guest writes (default 0: idle)")
+    stream.add_argument("--working-set-mb", type=int, default=0, help="over how much memory it writes (default: all)")
+    stream.add_argument("--runs", type=int, default=3, help="runs of each kind (default 3)")
+    stream.add_argument("--json", action="store_true", help="print one JSON object")
+    stream.set_defaults(handler=bench_stream, needs_session=False)
