@@ -20,6 +20,7 @@ import resource
 import socket
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from linkedmode.crypto.secrets import MigrationSecrets  # noqa: E402
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener  # noqa: E402
-from linkedmode.vmotion.convergence import PrecopyPolicy  # noqa: E402
 
 PROBE_WRITE = 1 << 20
 
@@ -58,18 +58,21 @@ def destination_host(conn) -> None:  # noqa: ANN001 - a multiprocessing Connecti
                 except Exception as fault:  # noqa: BLE001 - reported to the parent as text
                     conn.send(("failed", str(fault)))
             elif message[0] == "probe":
-                conn.send(probe_receiver(message[1]))
+                probe_cpu: list[float] = []
+                conn.send(probe_receiver(message[1], probe_cpu))
+            elif message[0] == "probe_cpu":
+                conn.send(probe_cpu[0] if probe_cpu else 0.0)
             else:
                 return
 
 
-def probe_receiver(total: int) -> tuple[str, int]:
+def probe_receiver(total: int, cpu: list[float]) -> tuple[str, int]:
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
-    import threading
 
     def serve() -> None:
         sock, _ = server.accept()
+        started = cpu_seconds()
         buf = memoryview(bytearray(PROBE_WRITE))
         got = 0
         while got < total:
@@ -77,6 +80,7 @@ def probe_receiver(total: int) -> tuple[str, int]:
             if not n:
                 break
             got += n
+        cpu.append(cpu_seconds() - started)
         sock.sendall(b"k")
         sock.close()
 
@@ -85,18 +89,20 @@ def probe_receiver(total: int) -> tuple[str, int]:
     return "127.0.0.1", port
 
 
-def probe(host: tuple[str, int], memory: GuestMemory, total: int) -> float:
-    """Bare TCP: the same bytes, 1 MiB writes, no framing, hashing or crypto. Returns MB/s."""
+def probe(host: tuple[str, int], memory: GuestMemory, total: int) -> tuple[float, float]:
+    """Bare TCP: the same bytes, 1 MiB writes, no framing, hashing or crypto. Returns MB/s and sender CPU s."""
     sock = socket.create_connection(host)
     view = memory.view()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     for offset in range(0, total, PROBE_WRITE):
         sock.sendall(view[offset:offset + PROBE_WRITE])
     sock.recv(1)                       # the receiver has every byte
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     view.release()
     sock.close()
-    return total / 1e6 / elapsed
+    return total / 1e6 / elapsed, cpu
 
 
 def migrate(conn, address, memory: GuestMemory, workload: GuestWorkload | None, encrypted: bool,
@@ -132,13 +138,14 @@ def main() -> None:
     parser.add_argument("--working-set-mb", type=int, default=0, help="default: the whole memory")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--frame-kib", type=int, default=1024)
+    parser.add_argument("--checkpoint-digest", default="ghash", choices=["ghash", "sha256"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     memory = GuestMemory(args.memory_mb)
     memory.fill_random(1.0)
     workload = GuestWorkload(memory, args.dirty_rate_mbps, args.working_set_mb or None).start() if args.dirty_rate_mbps else None
-    options = MigrationOptions(frame_pages=args.frame_kib // 4, policy=PrecopyPolicy())
+    options = MigrationOptions(frame_pages=args.frame_kib // 4, checkpoint_digest=args.checkpoint_digest)
 
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -146,14 +153,19 @@ def main() -> None:
     host.start()
     address = parent.recv()
 
+    gib = memory.size / (1 << 30)
     runs: dict[str, list[dict]] = {"encrypted": [], "plaintext": []}
     transport: list[float] = []
+    transport_cpu: list[tuple[float, float]] = []
     for run in range(args.runs):
         order = (True, False) if run % 2 == 0 else (False, True)
         for encrypted in order:
             runs["encrypted" if encrypted else "plaintext"].append(migrate(parent, address, memory, workload, encrypted, options))
         parent.send(("probe", memory.size))
-        transport.append(probe(parent.recv(), memory, memory.size))
+        mbps, sender_cpu = probe(parent.recv(), memory, memory.size)
+        parent.send(("probe_cpu",))
+        transport.append(mbps)
+        transport_cpu.append((sender_cpu / gib, parent.recv() / gib))
     parent.send(("stop",))
     host.join(10)
     if workload is not None:
@@ -174,6 +186,8 @@ def main() -> None:
                                     round(median("encrypted", "destination_cpu_s_per_GiB"), 3)],
         "plaintext_cpu_s_per_GiB": [round(median("plaintext", "source_cpu_s_per_GiB"), 3),
                                     round(median("plaintext", "destination_cpu_s_per_GiB"), 3)],
+        "transport_cpu_s_per_GiB": [round(statistics.median(c[0] for c in transport_cpu), 3),
+                                    round(statistics.median(c[1] for c in transport_cpu), 3)],
     }
     summary["encrypted_over_transport"] = round(summary["encrypted_MBps"] / summary["transport_MBps"], 3)
     summary["encrypted_time_over_plaintext"] = round(median("encrypted", "duration_s") / median("plaintext", "duration_s"), 3)
@@ -187,8 +201,8 @@ def main() -> None:
             print(f"{i:>4} {mode:<10} {r['MBps']:>8.1f} {r['duration_s']:>8.3f} {r['downtime_ms']:>12.2f} "
                   f"{r['rounds']:>7} {r['throttle']:>9.2f} {r['source_cpu_s_per_GiB']:>14.3f} "
                   f"{r['destination_cpu_s_per_GiB']:>14.3f}")
-    for i, mbps in enumerate(transport):
-        print(f"{i:>4} {'transport':<10} {mbps:>8.1f}")
+    for i, (mbps, (sender_cpu, receiver_cpu)) in enumerate(zip(transport, transport_cpu)):
+        print(f"{i:>4} {'transport':<10} {mbps:>8.1f} {'':>8} {'':>12} {'':>7} {'':>9} {sender_cpu:>14.3f} {receiver_cpu:>14.3f}")
     print()
     for key, value in summary.items():
         print(f"{key:>32}: {value}")

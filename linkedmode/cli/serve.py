@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -35,7 +36,8 @@ def host_servers(args: argparse.Namespace) -> list[HostServer]:
         if name not in hosts:
             raise CommandError(f"--part {part!r}: the topology has no host {name!r} (it has {', '.join(sorted(hosts))})")
         domain, vcenter, spec = hosts[name]
-        servers.append(HostServer(spec, domain, vcenter, pki.credential(Identity(domain, "host", name))))
+        servers.append(HostServer(spec, domain, vcenter, pki.credential(Identity(domain, "host", name)),
+                                  kill=lambda: os._exit(137)))
     return servers
 
 

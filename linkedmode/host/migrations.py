@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, RequestCanceled, Timedout
+from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
 from ..vmotion.convergence import PrecopyPolicy, Step
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
 from ..vmotion.receiver import IncomingMigration, VMotionListener
@@ -51,6 +51,20 @@ class Snapshot:
     result: MigrationResult | None = None
     error: Fault | None = None
     resume_time: float = 0.0
+
+
+def after_commit(step, attempts: int = 50, pause: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+    """A step after the switchover committed cannot give up: the VM must end on the destination and
+    nowhere else. A failure there is retried (`attempts` times), then the step goes on regardless."""
+    for _ in range(attempts):
+        try:
+            step()
+            return
+        except Fault as fault:
+            if isinstance(fault, PartKilled):
+                raise
+            log.warning("after the switchover: %s; trying again", fault)
+            time.sleep(pause)
 
 
 def secrets_of(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> MigrationSecrets | None:
@@ -110,6 +124,7 @@ class OutgoingVm:
         return self.snapshot
 
     def _await_decision(self, seconds_left: float) -> None:
+        self.host.faults.at("final_pages", self.config.name)
         self._set(READY)
         if not self._decision.wait(seconds_left):
             raise Timedout(f"no switchover decision from the vCenter within max_switchover_seconds; "
@@ -119,6 +134,9 @@ class OutgoingVm:
 
     def _progress(self, progress: MigrationProgress) -> None:
         phase = SWITCHOVER if progress.phase is Step.SWITCHOVER else PRECOPY
+        self.host.faults.at("precopy_round", self.config.name)      # every report ends a round
+        if phase == SWITCHOVER:
+            self.host.faults.at("stun", self.config.name)
         self._set(phase, round=progress.round, pages_left=progress.pages_left, bytes_sent=progress.bytes_sent,
                   mbps=progress.bandwidth_mbps, throttle=progress.throttle,
                   stun_time=time.time() if phase == SWITCHOVER else 0.0)
@@ -132,6 +150,7 @@ class OutgoingVm:
             log.exception("migration %016x failed", self.migration_id)
             self._set(FAILED, error=Fault(f"internal error: {type(error).__name__}"))
         else:
+            after_commit(lambda: self.host.faults.at("source_cleanup", self.config.name))
             self.host.drop(self.config.instance_uuid)
             self._set(COMPLETED, result=result, resume_time=time.time())
         finally:
@@ -178,6 +197,7 @@ class HostMigrations:
     def _receive(self, incoming: IncomingVm) -> None:
         try:
             memory = incoming.engine.wait()
+            after_commit(lambda: self.host.faults.at("resume", incoming.config.name))
             self.host.adopt(incoming.config, memory)
             incoming.snapshot.phase, incoming.snapshot.resume_time = COMPLETED, time.time()
         except Fault as fault:

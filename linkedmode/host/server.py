@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..crypto.pki import Credential
+from ..model.fault_rules import FaultInjector
 from ..rpc.policies import HOST_AGENT, host_policy
 from ..rpc.server import RunningServer, serve
 from ..topology.spec import HostSpec
@@ -14,8 +17,11 @@ from .state import HostState
 
 
 class HostServer:
-    def __init__(self, spec: HostSpec, domain: str, managed_by: str, credential: Credential) -> None:
+    def __init__(self, spec: HostSpec, domain: str, managed_by: str, credential: Credential, *,
+                 kill: Callable[[], None] | None = None) -> None:
+        """`kill`: what a "kill" fault rule does; by default the host's listeners die, its VMs with them."""
         self.state = HostState(spec, domain, managed_by)
+        self.state.faults = FaultInjector(spec.name, kill=kill or self.crash)
         self._credential = credential
         self._server: RunningServer | None = None
         self.migrations: HostMigrations | None = None
@@ -42,6 +48,19 @@ class HostServer:
             max_workers=8,
         )
         return self
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def crash(self) -> None:
+        """Dies as a killed process would: listeners gone at once, running VMs and migrations lost."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.server.stop(0)
+        if self.migrations is not None:
+            self.migrations.close()
+        self.state.reset()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..model.faults import InvalidArgument
-from ..rpc.convert import power_state_to_proto
+from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_state_to_proto
 from ..rpc.faults import fault_to_proto
 from ..v1 import host_agent_pb2 as pb
 from ..v1 import host_agent_pb2_grpc
-from ..v1 import inventory_pb2
+from ..v1 import fault_rules_pb2, inventory_pb2
 from .migrations import ABORTED, COMPLETED, FAILED, PRECOPY, PREPARED, READY, SWITCHOVER, HostMigrations, MigrationSettings, Snapshot, secrets_of
 from .state import HostState, HostVm, HostVmConfig
 
@@ -111,12 +111,14 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         return MigrationSettings(s.switchover_goal_seconds or 0.5, s.max_switchover_seconds or 100.0, s.bandwidth_limit_mbps)
 
     def PrepareDestination(self, request, context):
+        self.host.faults.at("key_push_destination", request.vm.name)
         migration_id, config = request.migration_id, vm_config(request.vm)
         secrets = secrets_of(migration_id, request.encrypted, request.key, request.nonce)
         request.Clear()   # the key is in `secrets` now, and only there
         return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets))
 
     def PrepareSource(self, request, context):
+        self.host.faults.at("key_push_source", request.spec.vm.name)
         spec = request.spec
         secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
         self.migrations.prepare_source(vm_config(spec.vm), spec.migration_id, secrets,
@@ -158,3 +160,14 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
 
     def GetGuestMemory(self, request, context):
         return self._memory_info(request.instance_uuid)
+
+    # -- fault injection -------------------------------------------------------------------------
+
+    def AddFaultRule(self, request, context):
+        return fault_rule_to_proto(self.host.faults.add(fault_rule_from_proto(request)))
+
+    def ListFaultRules(self, request, context):
+        return fault_rules_pb2.ListFaultRulesResponse(rules=[fault_rule_to_proto(r) for r in self.host.faults.rules()])
+
+    def ClearFaultRules(self, request, context):
+        return fault_rules_pb2.ClearFaultRulesResponse(cleared=self.host.faults.clear())

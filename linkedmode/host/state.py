@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
+from ..model.fault_rules import FaultInjector
 from ..model.faults import AlreadyExists, InvalidPowerState, NotFound
 from ..model.settings import PowerState
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
@@ -54,6 +55,7 @@ class HostState:
     domain: str
     managed_by: str
     vmotion_address: str = ""
+    faults: FaultInjector = field(default_factory=lambda: FaultInjector(""))
     _vms: dict[str, HostVm] = field(default_factory=dict)
     _guests: dict[str, Guest] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)

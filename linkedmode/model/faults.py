@@ -92,6 +92,12 @@ class HostCommunication(Fault):
     code = "UNAVAILABLE"
 
 
+class PartKilled(Fault):
+    """A part's process was killed by a fault rule: nothing it does from there on happens."""
+
+    code = "UNAVAILABLE"
+
+
 class RequestCanceled(Fault):
     code = "CANCELLED"
 

@@ -1,5 +1,6 @@
 """One interceptor: the peer certificate becomes a principal, the part's policy authorises the call,
-and a Fault raised by the servicer becomes the call's status.
+the request is checked against the limits every request keeps (validation.py), and a Fault raised by
+the servicer becomes the call's status.
 
 Servicers stay pure translation: they read the principal with `current_principal()` when they need it
 (tasks record who started them) and raise Faults; nothing else of security or error mapping is theirs.
@@ -16,6 +17,7 @@ import grpc
 from ..crypto.identity import Identity, identity_of_certificate
 from ..model import faults
 from .faults import abort
+from .validation import check_request, lenient
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        if handler.request_deserializer is not None and not handler.request_streaming:
+            handler = handler._replace(request_deserializer=lenient(handler.request_deserializer))
         if handler.unary_unary:
             return handler._replace(unary_unary=self._guard(handler.unary_unary, method, streaming=False))
         if handler.unary_stream:
@@ -80,6 +84,7 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
                 abort(context, fault)
             token = _principal.set(principal)
             try:
+                check_request(request)
                 return behavior(request, context)
             except faults.Fault as fault:
                 abort(context, fault)
@@ -100,6 +105,7 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
                 abort(context, fault)
             token = _principal.set(principal)
             try:
+                check_request(request)
                 yield from behavior(request, context)
             except faults.Fault as fault:
                 abort(context, fault)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from ..model.fault_rules import FaultRule
 from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import TaskState
-from ..v1 import common_pb2
+from ..v1 import common_pb2, fault_rules_pb2
 
 _POWER = {
     PowerState.POWERED_OFF: common_pb2.POWER_STATE_POWERED_OFF,
@@ -66,3 +67,16 @@ def timestamp(seconds: float) -> Timestamp | None:
     stamp = Timestamp()
     stamp.FromNanoseconds(int(seconds * 1e9))
     return stamp
+
+
+def fault_rule_to_proto(rule: FaultRule) -> fault_rules_pb2.FaultRule:
+    return fault_rules_pb2.FaultRule(id=rule.id, step=rule.step, action=rule.action, part=rule.part, vm=rule.vm,
+                                     probability=rule.probability, count=rule.count, delay_seconds=rule.delay_seconds,
+                                     fault=rule.fault, fired=rule.fired)
+
+
+def fault_rule_from_proto(message: fault_rules_pb2.FaultRule) -> FaultRule:
+    """A rule as a client wrote it: unset probability means always, unset fault means SystemError."""
+    return FaultRule(step=message.step, action=message.action or "error", part=message.part, vm=message.vm,
+                     probability=message.probability if message.probability else 1.0, count=message.count,
+                     delay_seconds=message.delay_seconds, fault=message.fault or "SystemError").check()

@@ -28,10 +28,26 @@ def status_code(fault: faults.Fault) -> grpc.StatusCode:
     return grpc.StatusCode[fault.code]
 
 
+# A status travels in trailing metadata, which a client takes only up to 8 KiB of (grpc.max_metadata_size):
+# a fault that quotes a long value is cut short rather than lost.
+MAX_STATUS_MESSAGE = 1000
+MAX_STATUS_FIELD = 200
+
+
+def _clip(text: str, limit: int) -> str:
+    data = text.encode()
+    return text if len(data) <= limit else data[:limit].decode(errors="ignore") + "..."
+
+
 def fault_status(fault: faults.Fault) -> grpc.Status:
+    message = fault_to_proto(fault)
+    message.message = _clip(message.message, MAX_STATUS_MESSAGE)
+    message.object = _clip(message.object, MAX_STATUS_FIELD)
+    for key, value in list(message.arguments.items()):
+        message.arguments[key] = _clip(value, MAX_STATUS_FIELD)
     detail = any_pb2.Any()
-    detail.Pack(fault_to_proto(fault))
-    status = status_pb2.Status(code=status_code(fault).value[0], message=str(fault), details=[detail])
+    detail.Pack(message)
+    status = status_pb2.Status(code=status_code(fault).value[0], message=f"{fault.name}: {message.message}", details=[detail])
     return rpc_status.to_status(status)
 
 
@@ -53,7 +69,7 @@ def fault_from_error(error: grpc.RpcError) -> faults.Fault:
     if code == grpc.StatusCode.UNAVAILABLE:
         return faults.HostCommunication(
             f"no connection ({text}): the server is down, or the TLS handshake failed "
-            "(a client certificate from another SSO domain's CA, an expired one, or none)"
+            "(a client certificate from another SSO domain's CA, an expired one, or none)", transport="unreachable",
         )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return faults.Timedout(f"the call timed out: {text}")

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from linkedmode.v1 import emulator_pb2 as linkedmode_dot_v1_dot_emulator__pb2
+from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -40,6 +41,21 @@ class EmulatorStub:
                 request_serializer=linkedmode_dot_v1_dot_emulator__pb2.ResetRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_emulator__pb2.ResetResponse.FromString,
                 _registered_method=True)
+        self.AddFaultRule = channel.unary_unary(
+                '/linkedmode.v1.Emulator/AddFaultRule',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.AddFaultRuleResponse.FromString,
+                _registered_method=True)
+        self.ListFaultRules = channel.unary_unary(
+                '/linkedmode.v1.Emulator/ListFaultRules',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.FromString,
+                _registered_method=True)
+        self.ClearFaultRules = channel.unary_unary(
+                '/linkedmode.v1.Emulator/ClearFaultRules',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
+                _registered_method=True)
 
 
 class EmulatorServicer:
@@ -48,8 +64,27 @@ class EmulatorServicer:
 
     def Reset(self, request, context):
         """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared.
-        Reserved for fault injection: AddFaultRule, ListFaultRules, ClearFaultRules.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddFaultRule(self, request, context):
+        """Fault injection. A rule for a host step goes to the host it names (or, with no part, to every
+        host of this vCenter); a rule for a vCenter step stays here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFaultRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearFaultRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -61,6 +96,21 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.Reset,
                     request_deserializer=linkedmode_dot_v1_dot_emulator__pb2.ResetRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_emulator__pb2.ResetResponse.SerializeToString,
+            ),
+            'AddFaultRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddFaultRule,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.AddFaultRuleResponse.SerializeToString,
+            ),
+            'ListFaultRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFaultRules,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.SerializeToString,
+            ),
+            'ClearFaultRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearFaultRules,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +141,87 @@ class Emulator:
             '/linkedmode.v1.Emulator/Reset',
             linkedmode_dot_v1_dot_emulator__pb2.ResetRequest.SerializeToString,
             linkedmode_dot_v1_dot_emulator__pb2.ResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddFaultRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/AddFaultRule',
+            linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.AddFaultRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFaultRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/ListFaultRules',
+            linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearFaultRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/ClearFaultRules',
+            linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from grpc import aio as _aio
 from linkedmode.v1 import emulator_pb2 as _emulator_pb2
+from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -34,9 +35,13 @@ class EmulatorStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EmulatorAsyncStub: ...
     Reset: _grpc.UnaryUnaryMultiCallable[_emulator_pb2.ResetRequest, _emulator_pb2.ResetResponse]
-    """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared.
-    Reserved for fault injection: AddFaultRule, ListFaultRules, ClearFaultRules.
+    """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared."""
+    AddFaultRule: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.AddFaultRuleResponse]
+    """Fault injection. A rule for a host step goes to the host it names (or, with no part, to every
+    host of this vCenter); a rule for a vCenter step stays here.
     """
+    ListFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]
+    ClearFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]
 
 @_typing.type_check_only
 class EmulatorAsyncStub(EmulatorStub):
@@ -44,9 +49,13 @@ class EmulatorAsyncStub(EmulatorStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Reset: _aio.UnaryUnaryMultiCallable[_emulator_pb2.ResetRequest, _emulator_pb2.ResetResponse]  # type: ignore[assignment]
-    """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared.
-    Reserved for fault injection: AddFaultRule, ListFaultRules, ClearFaultRules.
+    """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared."""
+    AddFaultRule: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.AddFaultRuleResponse]  # type: ignore[assignment]
+    """Fault injection. A rule for a host step goes to the host it names (or, with no part, to every
+    host of this vCenter); a rule for a vCenter step stays here.
     """
+    ListFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]  # type: ignore[assignment]
+    ClearFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]  # type: ignore[assignment]
 
 class EmulatorServicer(metaclass=_abc_1.ABCMeta):
     """Administration of the emulator itself; nothing like it exists in vSphere. Admin role only."""
@@ -57,8 +66,30 @@ class EmulatorServicer(metaclass=_abc_1.ABCMeta):
         request: _emulator_pb2.ResetRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_emulator_pb2.ResetResponse, _abc.Awaitable[_emulator_pb2.ResetResponse]]:
-        """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared.
-        Reserved for fault injection: AddFaultRule, ListFaultRules, ClearFaultRules.
+        """Puts this vCenter and its hosts back to the topology's initial inventory, events and tasks cleared."""
+
+    @_abc_1.abstractmethod
+    def AddFaultRule(
+        self,
+        request: _fault_rules_pb2.FaultRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.AddFaultRuleResponse, _abc.Awaitable[_fault_rules_pb2.AddFaultRuleResponse]]:
+        """Fault injection. A rule for a host step goes to the host it names (or, with no part, to every
+        host of this vCenter); a rule for a vCenter step stays here.
         """
+
+    @_abc_1.abstractmethod
+    def ListFaultRules(
+        self,
+        request: _fault_rules_pb2.ListFaultRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.ListFaultRulesResponse, _abc.Awaitable[_fault_rules_pb2.ListFaultRulesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClearFaultRules(
+        self,
+        request: _fault_rules_pb2.ClearFaultRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.ClearFaultRulesResponse, _abc.Awaitable[_fault_rules_pb2.ClearFaultRulesResponse]]: ...
 
 def add_EmulatorServicer_to_server(servicer: EmulatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

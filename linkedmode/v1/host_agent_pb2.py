@@ -23,64 +23,65 @@ _sym_db = _symbol_database.Default()
 
 
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
+from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elinkedmode/v1/host_agent.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1dlinkedmode/v1/inventory.proto\"\x12\n\x10HostAboutRequest\"\xd9\x01\n\tHostAbout\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x62uild\x18\x03 \x01(\t\x12\x12\n\nsso_domain\x18\x04 \x01(\t\x12\x12\n\nmanaged_by\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12\x30\n\x07vmotion\x18\x07 \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\"\"\n\tVmRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\"s\n\tRunningVm\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\x0bpower_state\x18\x03 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12\x11\n\tmemory_mb\x18\x04 \x01(\x03\"\x16\n\x14UnregisterVmResponse\"\x14\n\x12ListHostVmsRequest\"<\n\x13ListHostVmsResponse\x12%\n\x03vms\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.RunningVm\"\x12\n\x10HostResetRequest\"\x13\n\x11HostResetResponse\"\xdc\x01\n\rMigrationSpec\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12#\n\x02vm\x18\x02 \x01(\x0b\x32\x17.linkedmode.v1.VmConfig\x12\x11\n\tencrypted\x18\x03 \x01(\x08\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x12\x13\n\x0bsource_host\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65stination_host\x18\x07 \x01(\t\x12\x32\n\x08settings\x18\x08 \x01(\x0b\x32 .linkedmode.v1.MigrationSettings\"r\n\x11MigrationSettings\x12\x1f\n\x17switchover_goal_seconds\x18\x01 \x01(\x01\x12\x1e\n\x16max_switchover_seconds\x18\x02 \x01(\x01\x12\x1c\n\x14\x62\x61ndwidth_limit_mbps\x18\x03 \x01(\x01\"5\n\x1aPrepareDestinationResponse\x12\x17\n\x0fvmotion_address\x18\x01 \x01(\t\"g\n\x14PrepareSourceRequest\x12*\n\x04spec\x18\x01 \x01(\x0b\x32\x1c.linkedmode.v1.MigrationSpec\x12#\n\x1b\x64\x65stination_vmotion_address\x18\x02 \x01(\t\"\x17\n\x15PrepareSourceResponse\"$\n\x0cMigrationRef\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\"=\n\x15\x41\x62ortMigrationRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x81\x02\n\x11MigrationProgress\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12,\n\x05phase\x18\x02 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\r\n\x05round\x18\x03 \x01(\x05\x12\x12\n\npages_left\x18\x04 \x01(\x03\x12\x12\n\nbytes_sent\x18\x05 \x01(\x03\x12\x0c\n\x04mbps\x18\x06 \x01(\x01\x12\x10\n\x08throttle\x18\x07 \x01(\x01\x12,\n\x05stats\x18\x08 \x01(\x0b\x32\x1d.linkedmode.v1.MigrationStats\x12#\n\x05\x65rror\x18\t \x01(\x0b\x32\x14.linkedmode.v1.Fault\"\xc4\x01\n\x0eMigrationStats\x12\x0e\n\x06rounds\x18\x01 \x01(\x05\x12\x12\n\nbytes_sent\x18\x02 \x01(\x03\x12\x12\n\npages_sent\x18\x03 \x01(\x03\x12\x12\n\nzero_pages\x18\x04 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x11\n\tstun_time\x18\x06 \x01(\x01\x12\x11\n\tencrypted\x18\x07 \x01(\x08\x12\x15\n\rmemory_digest\x18\x08 \x01(\t\x12\x14\n\x0cmax_throttle\x18\t \x01(\x01\"\xd3\x01\n\x10MigrationOutcome\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12,\n\x05phase\x18\x02 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\x13\n\x0bresume_time\x18\x03 \x01(\x01\x12,\n\x05stats\x18\x04 \x01(\x0b\x32\x1d.linkedmode.v1.MigrationStats\x12\x13\n\x0b\x64owntime_ms\x18\x05 \x01(\x01\x12#\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x14.linkedmode.v1.Fault\"\x17\n\x15ListMigrationsRequest\"N\n\x16ListMigrationsResponse\x12\x34\n\nmigrations\x18\x01 \x03(\x0b\x32 .linkedmode.v1.MigrationProgress\"u\n\x17WriteGuestMemoryRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x17\n\x0frandom_fraction\x18\x02 \x01(\x01\x12\x0e\n\x06marker\x18\x03 \x01(\x0c\x12\x1a\n\x12marker_every_pages\x18\x04 \x01(\x05\"\x8e\x01\n\x0fGuestMemoryInfo\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05pages\x18\x02 \x01(\x03\x12\x15\n\rwritten_pages\x18\x03 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\x12.\n\x0bpower_state\x18\x05 \x01(\x0e\x32\x19.linkedmode.v1.PowerState*\xff\x01\n\x0eMigrationPhase\x12\x1f\n\x1bMIGRATION_PHASE_UNSPECIFIED\x10\x00\x12\x1c\n\x18MIGRATION_PHASE_PREPARED\x10\x01\x12\x1b\n\x17MIGRATION_PHASE_PRECOPY\x10\x02\x12\x1e\n\x1aMIGRATION_PHASE_SWITCHOVER\x10\x03\x12\x19\n\x15MIGRATION_PHASE_READY\x10\x04\x12\x1d\n\x19MIGRATION_PHASE_COMPLETED\x10\x05\x12\x1a\n\x16MIGRATION_PHASE_FAILED\x10\x06\x12\x1b\n\x17MIGRATION_PHASE_ABORTED\x10\x07\x32\xbf\t\n\tHostAgent\x12\x45\n\x08GetAbout\x12\x1f.linkedmode.v1.HostAboutRequest\x1a\x18.linkedmode.v1.HostAbout\x12?\n\nRegisterVm\x12\x17.linkedmode.v1.VmConfig\x1a\x18.linkedmode.v1.RunningVm\x12M\n\x0cUnregisterVm\x12\x18.linkedmode.v1.VmRequest\x1a#.linkedmode.v1.UnregisterVmResponse\x12?\n\tPowerOnVm\x12\x18.linkedmode.v1.VmRequest\x1a\x18.linkedmode.v1.RunningVm\x12@\n\nPowerOffVm\x12\x18.linkedmode.v1.VmRequest\x1a\x18.linkedmode.v1.RunningVm\x12P\n\x07ListVms\x12!.linkedmode.v1.ListHostVmsRequest\x1a\".linkedmode.v1.ListHostVmsResponse\x12J\n\x05Reset\x12\x1f.linkedmode.v1.HostResetRequest\x1a .linkedmode.v1.HostResetResponse\x12]\n\x12PrepareDestination\x12\x1c.linkedmode.v1.MigrationSpec\x1a).linkedmode.v1.PrepareDestinationResponse\x12Z\n\rPrepareSource\x12#.linkedmode.v1.PrepareSourceRequest\x1a$.linkedmode.v1.PrepareSourceResponse\x12L\n\tMigrateVm\x12\x1b.linkedmode.v1.MigrationRef\x1a .linkedmode.v1.MigrationProgress0\x01\x12Q\n\x11\x43ompleteMigration\x12\x1b.linkedmode.v1.MigrationRef\x1a\x1f.linkedmode.v1.MigrationOutcome\x12W\n\x0e\x41\x62ortMigration\x12$.linkedmode.v1.AbortMigrationRequest\x1a\x1f.linkedmode.v1.MigrationOutcome\x12]\n\x0eListMigrations\x12$.linkedmode.v1.ListMigrationsRequest\x1a%.linkedmode.v1.ListMigrationsResponse\x12Z\n\x10WriteGuestMemory\x12&.linkedmode.v1.WriteGuestMemoryRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfo\x12J\n\x0eGetGuestMemory\x12\x18.linkedmode.v1.VmRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elinkedmode/v1/host_agent.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1flinkedmode/v1/fault_rules.proto\x1a\x1dlinkedmode/v1/inventory.proto\"\x12\n\x10HostAboutRequest\"\xd9\x01\n\tHostAbout\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05\x62uild\x18\x03 \x01(\t\x12\x12\n\nsso_domain\x18\x04 \x01(\t\x12\x12\n\nmanaged_by\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12\x30\n\x07vmotion\x18\x07 \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\"\"\n\tVmRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\"s\n\tRunningVm\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\x0bpower_state\x18\x03 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12\x11\n\tmemory_mb\x18\x04 \x01(\x03\"\x16\n\x14UnregisterVmResponse\"\x14\n\x12ListHostVmsRequest\"<\n\x13ListHostVmsResponse\x12%\n\x03vms\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.RunningVm\"\x12\n\x10HostResetRequest\"\x13\n\x11HostResetResponse\"\xdc\x01\n\rMigrationSpec\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12#\n\x02vm\x18\x02 \x01(\x0b\x32\x17.linkedmode.v1.VmConfig\x12\x11\n\tencrypted\x18\x03 \x01(\x08\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\r\n\x05nonce\x18\x05 \x01(\x0c\x12\x13\n\x0bsource_host\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65stination_host\x18\x07 \x01(\t\x12\x32\n\x08settings\x18\x08 \x01(\x0b\x32 .linkedmode.v1.MigrationSettings\"r\n\x11MigrationSettings\x12\x1f\n\x17switchover_goal_seconds\x18\x01 \x01(\x01\x12\x1e\n\x16max_switchover_seconds\x18\x02 \x01(\x01\x12\x1c\n\x14\x62\x61ndwidth_limit_mbps\x18\x03 \x01(\x01\"5\n\x1aPrepareDestinationResponse\x12\x17\n\x0fvmotion_address\x18\x01 \x01(\t\"g\n\x14PrepareSourceRequest\x12*\n\x04spec\x18\x01 \x01(\x0b\x32\x1c.linkedmode.v1.MigrationSpec\x12#\n\x1b\x64\x65stination_vmotion_address\x18\x02 \x01(\t\"\x17\n\x15PrepareSourceResponse\"$\n\x0cMigrationRef\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\"=\n\x15\x41\x62ortMigrationRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x81\x02\n\x11MigrationProgress\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12,\n\x05phase\x18\x02 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\r\n\x05round\x18\x03 \x01(\x05\x12\x12\n\npages_left\x18\x04 \x01(\x03\x12\x12\n\nbytes_sent\x18\x05 \x01(\x03\x12\x0c\n\x04mbps\x18\x06 \x01(\x01\x12\x10\n\x08throttle\x18\x07 \x01(\x01\x12,\n\x05stats\x18\x08 \x01(\x0b\x32\x1d.linkedmode.v1.MigrationStats\x12#\n\x05\x65rror\x18\t \x01(\x0b\x32\x14.linkedmode.v1.Fault\"\xc4\x01\n\x0eMigrationStats\x12\x0e\n\x06rounds\x18\x01 \x01(\x05\x12\x12\n\nbytes_sent\x18\x02 \x01(\x03\x12\x12\n\npages_sent\x18\x03 \x01(\x03\x12\x12\n\nzero_pages\x18\x04 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x11\n\tstun_time\x18\x06 \x01(\x01\x12\x11\n\tencrypted\x18\x07 \x01(\x08\x12\x15\n\rmemory_digest\x18\x08 \x01(\t\x12\x14\n\x0cmax_throttle\x18\t \x01(\x01\"\xd3\x01\n\x10MigrationOutcome\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12,\n\x05phase\x18\x02 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\x13\n\x0bresume_time\x18\x03 \x01(\x01\x12,\n\x05stats\x18\x04 \x01(\x0b\x32\x1d.linkedmode.v1.MigrationStats\x12\x13\n\x0b\x64owntime_ms\x18\x05 \x01(\x01\x12#\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x14.linkedmode.v1.Fault\"\x17\n\x15ListMigrationsRequest\"N\n\x16ListMigrationsResponse\x12\x34\n\nmigrations\x18\x01 \x03(\x0b\x32 .linkedmode.v1.MigrationProgress\"u\n\x17WriteGuestMemoryRequest\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x17\n\x0frandom_fraction\x18\x02 \x01(\x01\x12\x0e\n\x06marker\x18\x03 \x01(\x0c\x12\x1a\n\x12marker_every_pages\x18\x04 \x01(\x05\"\x8e\x01\n\x0fGuestMemoryInfo\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05pages\x18\x02 \x01(\x03\x12\x15\n\rwritten_pages\x18\x03 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\x12.\n\x0bpower_state\x18\x05 \x01(\x0e\x32\x19.linkedmode.v1.PowerState*\xff\x01\n\x0eMigrationPhase\x12\x1f\n\x1bMIGRATION_PHASE_UNSPECIFIED\x10\x00\x12\x1c\n\x18MIGRATION_PHASE_PREPARED\x10\x01\x12\x1b\n\x17MIGRATION_PHASE_PRECOPY\x10\x02\x12\x1e\n\x1aMIGRATION_PHASE_SWITCHOVER\x10\x03\x12\x19\n\x15MIGRATION_PHASE_READY\x10\x04\x12\x1d\n\x19MIGRATION_PHASE_COMPLETED\x10\x05\x12\x1a\n\x16MIGRATION_PHASE_FAILED\x10\x06\x12\x1b\n\x17MIGRATION_PHASE_ABORTED\x10\x07\x32\xc4\x0b\n\tHostAgent\x12\x45\n\x08GetAbout\x12\x1f.linkedmode.v1.HostAboutRequest\x1a\x18.linkedmode.v1.HostAbout\x12?\n\nRegisterVm\x12\x17.linkedmode.v1.VmConfig\x1a\x18.linkedmode.v1.RunningVm\x12M\n\x0cUnregisterVm\x12\x18.linkedmode.v1.VmRequest\x1a#.linkedmode.v1.UnregisterVmResponse\x12?\n\tPowerOnVm\x12\x18.linkedmode.v1.VmRequest\x1a\x18.linkedmode.v1.RunningVm\x12@\n\nPowerOffVm\x12\x18.linkedmode.v1.VmRequest\x1a\x18.linkedmode.v1.RunningVm\x12P\n\x07ListVms\x12!.linkedmode.v1.ListHostVmsRequest\x1a\".linkedmode.v1.ListHostVmsResponse\x12J\n\x05Reset\x12\x1f.linkedmode.v1.HostResetRequest\x1a .linkedmode.v1.HostResetResponse\x12]\n\x12PrepareDestination\x12\x1c.linkedmode.v1.MigrationSpec\x1a).linkedmode.v1.PrepareDestinationResponse\x12Z\n\rPrepareSource\x12#.linkedmode.v1.PrepareSourceRequest\x1a$.linkedmode.v1.PrepareSourceResponse\x12L\n\tMigrateVm\x12\x1b.linkedmode.v1.MigrationRef\x1a .linkedmode.v1.MigrationProgress0\x01\x12Q\n\x11\x43ompleteMigration\x12\x1b.linkedmode.v1.MigrationRef\x1a\x1f.linkedmode.v1.MigrationOutcome\x12W\n\x0e\x41\x62ortMigration\x12$.linkedmode.v1.AbortMigrationRequest\x1a\x1f.linkedmode.v1.MigrationOutcome\x12]\n\x0eListMigrations\x12$.linkedmode.v1.ListMigrationsRequest\x1a%.linkedmode.v1.ListMigrationsResponse\x12Z\n\x10WriteGuestMemory\x12&.linkedmode.v1.WriteGuestMemoryRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfo\x12J\n\x0eGetGuestMemory\x12\x18.linkedmode.v1.VmRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfo\x12\x42\n\x0c\x41\x64\x64\x46\x61ultRule\x12\x18.linkedmode.v1.FaultRule\x1a\x18.linkedmode.v1.FaultRule\x12]\n\x0eListFaultRules\x12$.linkedmode.v1.ListFaultRulesRequest\x1a%.linkedmode.v1.ListFaultRulesResponse\x12`\n\x0f\x43learFaultRules\x12%.linkedmode.v1.ClearFaultRulesRequest\x1a&.linkedmode.v1.ClearFaultRulesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.host_agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MIGRATIONPHASE']._serialized_start=2318
-  _globals['_MIGRATIONPHASE']._serialized_end=2573
-  _globals['_HOSTABOUTREQUEST']._serialized_start=108
-  _globals['_HOSTABOUTREQUEST']._serialized_end=126
-  _globals['_HOSTABOUT']._serialized_start=129
-  _globals['_HOSTABOUT']._serialized_end=346
-  _globals['_VMREQUEST']._serialized_start=348
-  _globals['_VMREQUEST']._serialized_end=382
-  _globals['_RUNNINGVM']._serialized_start=384
-  _globals['_RUNNINGVM']._serialized_end=499
-  _globals['_UNREGISTERVMRESPONSE']._serialized_start=501
-  _globals['_UNREGISTERVMRESPONSE']._serialized_end=523
-  _globals['_LISTHOSTVMSREQUEST']._serialized_start=525
-  _globals['_LISTHOSTVMSREQUEST']._serialized_end=545
-  _globals['_LISTHOSTVMSRESPONSE']._serialized_start=547
-  _globals['_LISTHOSTVMSRESPONSE']._serialized_end=607
-  _globals['_HOSTRESETREQUEST']._serialized_start=609
-  _globals['_HOSTRESETREQUEST']._serialized_end=627
-  _globals['_HOSTRESETRESPONSE']._serialized_start=629
-  _globals['_HOSTRESETRESPONSE']._serialized_end=648
-  _globals['_MIGRATIONSPEC']._serialized_start=651
-  _globals['_MIGRATIONSPEC']._serialized_end=871
-  _globals['_MIGRATIONSETTINGS']._serialized_start=873
-  _globals['_MIGRATIONSETTINGS']._serialized_end=987
-  _globals['_PREPAREDESTINATIONRESPONSE']._serialized_start=989
-  _globals['_PREPAREDESTINATIONRESPONSE']._serialized_end=1042
-  _globals['_PREPARESOURCEREQUEST']._serialized_start=1044
-  _globals['_PREPARESOURCEREQUEST']._serialized_end=1147
-  _globals['_PREPARESOURCERESPONSE']._serialized_start=1149
-  _globals['_PREPARESOURCERESPONSE']._serialized_end=1172
-  _globals['_MIGRATIONREF']._serialized_start=1174
-  _globals['_MIGRATIONREF']._serialized_end=1210
-  _globals['_ABORTMIGRATIONREQUEST']._serialized_start=1212
-  _globals['_ABORTMIGRATIONREQUEST']._serialized_end=1273
-  _globals['_MIGRATIONPROGRESS']._serialized_start=1276
-  _globals['_MIGRATIONPROGRESS']._serialized_end=1533
-  _globals['_MIGRATIONSTATS']._serialized_start=1536
-  _globals['_MIGRATIONSTATS']._serialized_end=1732
-  _globals['_MIGRATIONOUTCOME']._serialized_start=1735
-  _globals['_MIGRATIONOUTCOME']._serialized_end=1946
-  _globals['_LISTMIGRATIONSREQUEST']._serialized_start=1948
-  _globals['_LISTMIGRATIONSREQUEST']._serialized_end=1971
-  _globals['_LISTMIGRATIONSRESPONSE']._serialized_start=1973
-  _globals['_LISTMIGRATIONSRESPONSE']._serialized_end=2051
-  _globals['_WRITEGUESTMEMORYREQUEST']._serialized_start=2053
-  _globals['_WRITEGUESTMEMORYREQUEST']._serialized_end=2170
-  _globals['_GUESTMEMORYINFO']._serialized_start=2173
-  _globals['_GUESTMEMORYINFO']._serialized_end=2315
-  _globals['_HOSTAGENT']._serialized_start=2576
-  _globals['_HOSTAGENT']._serialized_end=3791
+  _globals['_MIGRATIONPHASE']._serialized_start=2351
+  _globals['_MIGRATIONPHASE']._serialized_end=2606
+  _globals['_HOSTABOUTREQUEST']._serialized_start=141
+  _globals['_HOSTABOUTREQUEST']._serialized_end=159
+  _globals['_HOSTABOUT']._serialized_start=162
+  _globals['_HOSTABOUT']._serialized_end=379
+  _globals['_VMREQUEST']._serialized_start=381
+  _globals['_VMREQUEST']._serialized_end=415
+  _globals['_RUNNINGVM']._serialized_start=417
+  _globals['_RUNNINGVM']._serialized_end=532
+  _globals['_UNREGISTERVMRESPONSE']._serialized_start=534
+  _globals['_UNREGISTERVMRESPONSE']._serialized_end=556
+  _globals['_LISTHOSTVMSREQUEST']._serialized_start=558
+  _globals['_LISTHOSTVMSREQUEST']._serialized_end=578
+  _globals['_LISTHOSTVMSRESPONSE']._serialized_start=580
+  _globals['_LISTHOSTVMSRESPONSE']._serialized_end=640
+  _globals['_HOSTRESETREQUEST']._serialized_start=642
+  _globals['_HOSTRESETREQUEST']._serialized_end=660
+  _globals['_HOSTRESETRESPONSE']._serialized_start=662
+  _globals['_HOSTRESETRESPONSE']._serialized_end=681
+  _globals['_MIGRATIONSPEC']._serialized_start=684
+  _globals['_MIGRATIONSPEC']._serialized_end=904
+  _globals['_MIGRATIONSETTINGS']._serialized_start=906
+  _globals['_MIGRATIONSETTINGS']._serialized_end=1020
+  _globals['_PREPAREDESTINATIONRESPONSE']._serialized_start=1022
+  _globals['_PREPAREDESTINATIONRESPONSE']._serialized_end=1075
+  _globals['_PREPARESOURCEREQUEST']._serialized_start=1077
+  _globals['_PREPARESOURCEREQUEST']._serialized_end=1180
+  _globals['_PREPARESOURCERESPONSE']._serialized_start=1182
+  _globals['_PREPARESOURCERESPONSE']._serialized_end=1205
+  _globals['_MIGRATIONREF']._serialized_start=1207
+  _globals['_MIGRATIONREF']._serialized_end=1243
+  _globals['_ABORTMIGRATIONREQUEST']._serialized_start=1245
+  _globals['_ABORTMIGRATIONREQUEST']._serialized_end=1306
+  _globals['_MIGRATIONPROGRESS']._serialized_start=1309
+  _globals['_MIGRATIONPROGRESS']._serialized_end=1566
+  _globals['_MIGRATIONSTATS']._serialized_start=1569
+  _globals['_MIGRATIONSTATS']._serialized_end=1765
+  _globals['_MIGRATIONOUTCOME']._serialized_start=1768
+  _globals['_MIGRATIONOUTCOME']._serialized_end=1979
+  _globals['_LISTMIGRATIONSREQUEST']._serialized_start=1981
+  _globals['_LISTMIGRATIONSREQUEST']._serialized_end=2004
+  _globals['_LISTMIGRATIONSRESPONSE']._serialized_start=2006
+  _globals['_LISTMIGRATIONSRESPONSE']._serialized_end=2084
+  _globals['_WRITEGUESTMEMORYREQUEST']._serialized_start=2086
+  _globals['_WRITEGUESTMEMORYREQUEST']._serialized_end=2203
+  _globals['_GUESTMEMORYINFO']._serialized_start=2206
+  _globals['_GUESTMEMORYINFO']._serialized_end=2348
+  _globals['_HOSTAGENT']._serialized_start=2609
+  _globals['_HOSTAGENT']._serialized_end=4085
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from linkedmode.v1 import common_pb2 as _common_pb2
+from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
 from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
@@ -111,6 +112,21 @@ class HostAgentStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
+        self.AddFaultRule = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/AddFaultRule',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.FromString,
+                _registered_method=True)
+        self.ListFaultRules = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/ListFaultRules',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.FromString,
+                _registered_method=True)
+        self.ClearFaultRules = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/ClearFaultRules',
+                request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
+                _registered_method=True)
 
 
 class HostAgentServicer:
@@ -215,6 +231,25 @@ class HostAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddFaultRule(self, request, context):
+        """Fault injection rules for this host's steps (installed through its vCenter's Emulator service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFaultRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearFaultRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HostAgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -292,6 +327,21 @@ def add_HostAgentServicer_to_server(servicer, server):
                     servicer.GetGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+            ),
+            'AddFaultRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddFaultRule,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
+            ),
+            'ListFaultRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFaultRules,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.SerializeToString,
+            ),
+            'ClearFaultRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearFaultRules,
+                    request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -700,6 +750,87 @@ class HostAgent:
             '/linkedmode.v1.HostAgent/GetGuestMemory',
             linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
             linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddFaultRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/AddFaultRule',
+            linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFaultRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/ListFaultRules',
+            linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesRequest.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.ListFaultRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearFaultRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/ClearFaultRules',
+            linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
+            linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
 from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 import abc as _abc_1
@@ -58,6 +59,10 @@ class HostAgentStub:
     WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
     GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]
+    AddFaultRule: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]
+    """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
+    ListFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]
+    ClearFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]
 
 @_typing.type_check_only
 class HostAgentAsyncStub(HostAgentStub):
@@ -88,6 +93,10 @@ class HostAgentAsyncStub(HostAgentStub):
     WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
     GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    AddFaultRule: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]  # type: ignore[assignment]
+    """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
+    ListFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]  # type: ignore[assignment]
+    ClearFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]  # type: ignore[assignment]
 
 class HostAgentServicer(metaclass=_abc_1.ABCMeta):
     """The management API of one ESXi host (hostd/vpxa). Only the vCenter that manages the host may call it."""
@@ -205,5 +214,27 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         request: _host_agent_pb2.VmRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def AddFaultRule(
+        self,
+        request: _fault_rules_pb2.FaultRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.FaultRule, _abc.Awaitable[_fault_rules_pb2.FaultRule]]:
+        """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
+
+    @_abc_1.abstractmethod
+    def ListFaultRules(
+        self,
+        request: _fault_rules_pb2.ListFaultRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.ListFaultRulesResponse, _abc.Awaitable[_fault_rules_pb2.ListFaultRulesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClearFaultRules(
+        self,
+        request: _fault_rules_pb2.ClearFaultRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fault_rules_pb2.ClearFaultRulesResponse, _abc.Awaitable[_fault_rules_pb2.ClearFaultRulesResponse]]: ...
 
 def add_HostAgentServicer_to_server(servicer: HostAgentServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

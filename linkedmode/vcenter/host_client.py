@@ -12,11 +12,12 @@ from ..crypto.pki import Credential
 from ..model.faults import HostCommunication, HostNotConnected
 from ..model.inventory import Host, Vm
 from ..model.settings import PowerState
-from ..rpc.convert import power_state_from_proto
+from ..model.fault_rules import FaultRule
+from ..rpc.convert import fault_rule_to_proto, power_state_from_proto
 from ..rpc.faults import fault_from_error
 from ..rpc.tls import secure_channel
 from ..v1 import host_agent_pb2 as pb
-from ..v1 import host_agent_pb2_grpc, inventory_pb2
+from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 
 CALL_TIMEOUT = 10.0
 
@@ -42,7 +43,7 @@ class HostAgentClient:
 
     def _fault(self, error: grpc.RpcError) -> Exception:
         fault = fault_from_error(error)
-        if isinstance(fault, HostCommunication):
+        if isinstance(fault, HostCommunication) and fault.arguments.get("transport") == "unreachable":
             return HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid)
         return fault
 
@@ -76,6 +77,17 @@ class HostAgentClient:
 
     def guest_memory(self, vm: Vm) -> pb.GuestMemoryInfo:
         return self._call("GetGuestMemory", pb.VmRequest(instance_uuid=vm.instance_uuid), timeout=60)
+
+    # -- fault injection -------------------------------------------------------------------------
+
+    def add_fault_rule(self, rule: FaultRule) -> fault_rules_pb2.FaultRule:
+        return self._call("AddFaultRule", fault_rule_to_proto(rule))
+
+    def fault_rules(self) -> list[fault_rules_pb2.FaultRule]:
+        return list(self._call("ListFaultRules", fault_rules_pb2.ListFaultRulesRequest()).rules)
+
+    def clear_fault_rules(self) -> int:
+        return self._call("ClearFaultRules", fault_rules_pb2.ClearFaultRulesRequest()).cleared
 
     # -- vMotion ---------------------------------------------------------------------------------
 

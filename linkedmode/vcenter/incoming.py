@@ -182,6 +182,7 @@ class Incoming:
                 spec: host_agent_pb2.MigrationSpec | None) -> str:
         """Checks again, reserves, gives the destination host the spec (with its key); returns where the
         page stream goes ("" for a cold move)."""
+        self.vc.faults.at("spec_exchange", arrival.vm.name)
         host, vm = self.check(arrival, target)
         if arrival.cross:
             vm = replace(vm, moid=self.vc.state.next_moid("vm"))
@@ -210,6 +211,7 @@ class Incoming:
     def commit(self, migration_id: int) -> Vm:
         """Switchover: the VM belongs here now. A cold arrival is registered on its new host."""
         pending = self._get(migration_id)
+        self.vc.faults.at("commit", pending.vm.name)
         vm = pending.vm
         if not pending.arrival.hot:
             self.vc.hosts.agent(pending.host).register(vm)

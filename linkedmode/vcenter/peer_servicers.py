@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..model.fault_rules import STEPS
 from ..model.faults import InvalidArgument
+from ..model.inventory import Datacenter, Host
 from ..rpc.auth import current_principal
-from ..v1 import emulator_pb2, emulator_pb2_grpc, linked_mode_pb2, linked_mode_pb2_grpc
-from ..model.inventory import Datacenter
+from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto
+from ..v1 import emulator_pb2, emulator_pb2_grpc, fault_rules_pb2, linked_mode_pb2, linked_mode_pb2_grpc
 from . import translate
 from .incoming import Arrival, MigrationTarget
 from .peers import PeerInfo
@@ -70,3 +74,27 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
 
     def Reset(self, request, context):
         return emulator_pb2.ResetResponse(vms=self.vc.reset())
+
+    def AddFaultRule(self, request, context):
+        rule = fault_rule_from_proto(request)
+        if STEPS[rule.step] == "vcenter":
+            if rule.part not in ("", self.vc.name):
+                raise InvalidArgument(f"{rule.step} is a vCenter step: install it on {rule.part}'s Emulator service", argument="part")
+            return fault_rules_pb2.AddFaultRuleResponse(rules=[fault_rule_to_proto(self.vc.faults.add(rule))])
+        hosts = [h for h in self.vc.state.all(Host) if rule.part in ("", h.name)]
+        if not hosts:
+            raise InvalidArgument(f"{self.vc.name} manages no host {rule.part!r}", argument="part")
+        return fault_rules_pb2.AddFaultRuleResponse(
+            rules=[self.vc.hosts.agent(h).add_fault_rule(replace(rule, part=h.name)) for h in hosts])
+
+    def ListFaultRules(self, request, context):
+        rules = [fault_rule_to_proto(r) for r in self.vc.faults.rules()]
+        for host in self.vc.state.all(Host):
+            rules += self.vc.hosts.agent(host).fault_rules()
+        return fault_rules_pb2.ListFaultRulesResponse(rules=rules)
+
+    def ClearFaultRules(self, request, context):
+        cleared = self.vc.faults.clear()
+        for host in self.vc.state.all(Host):
+            cleared += self.vc.hosts.agent(host).clear_fault_rules()
+        return fault_rules_pb2.ClearFaultRulesResponse(cleared=cleared)

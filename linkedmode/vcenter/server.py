@@ -8,6 +8,7 @@ import grpc
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..model.fault_rules import FaultInjector
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, vcenter_policy
@@ -29,6 +30,7 @@ class VCenterServer:
                  database: str = ":memory:", host_addresses: dict[str, str] | None = None) -> None:
         self.domain = domain
         self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {})
+        self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self._server: RunningServer | None = None
 
     @property
@@ -75,6 +77,16 @@ class VCenterServer:
             self.vcenter.add_peer(PeerInfo(reply.name, reply.instance_uuid, reply.version, reply.sso_domain, reply.url, reply.thumbprint))
             answered.append(name)
         return answered
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def crash(self) -> None:
+        """Dies as a killed process would: the listener gone at once; what SQLite holds survives."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.server.stop(0)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from ..crypto.pki import Credential
+from ..model.fault_rules import FaultInjector
 from ..model.faults import Fault
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Host, Vm
 from ..model.settings import MigrateEncryption, PowerState
@@ -46,6 +47,7 @@ class VCenter:
         self.incoming = Incoming(self)
         self.vmotion_slots = VMotionSlots()
         self.max_switchover_seconds = MAX_SWITCHOVER_SECONDS
+        self.faults = FaultInjector(spec.name)
         self._peers: dict[str, PeerInfo] = {}
         self._peers_lock = threading.Lock()
         if not self.state.meta("instance_uuid"):

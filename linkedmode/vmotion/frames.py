@@ -13,6 +13,13 @@ the stream self-delimiting. All integers are big-endian::
     page_count u32  PAGES / ZERO_RUN: pages in the run; HELLO: pages of the VM; SYNC: the round
     length     u32  payload bytes (a sealed payload includes its tag)
 
+One migration, one connection::
+
+    source -> destination   HELLO, round 0: (PAGES | ZERO_RUN)* SYNC, rounds 1..n: PAGES* SYNC,
+                            stunned: PAGES* CHECKPOINT, then END once the copy is verified
+    destination -> source   ACK(synced) per SYNC, ACK(verified) per CHECKPOINT, ACK(resumed) per END
+    either way, any time    ABORT (then the connection closes)
+
 Decoding checks only what a header alone can show (magic, version, kind, flags, lengths against the
 64 MiB cap and the kind); sequence, migration and authenticity are the stream's checks.
 """
@@ -38,7 +45,7 @@ MAX_CONTROL_PAYLOAD = 1 << 20      # checkpoint (device state), abort reasons, a
 
 
 class FrameKind(IntEnum):
-    HELLO = 1          # first frame: names the migration, proves the key (its tag), gives the VM's size
+    HELLO = 1          # names the migration, proves the key (its tag), gives the VM's size and digest kind
     PAGES = 2          # a run of guest pages, as bytes
     ZERO_RUN = 3       # a run of pages the guest never wrote: no bytes cross
     CHECKPOINT = 4     # after the last pages, guest stunned: source memory digest + device state
@@ -46,6 +53,12 @@ class FrameKind(IntEnum):
     ABORT = 6          # either side ends the migration; payload: the reason (never sealed, never secret)
     ACK = 7            # destination -> source: round applied, copy verified, or VM resumed (payload: which)
     SYNC = 8           # end of a pre-copy round: the destination ACKs once it has applied every frame before
+
+
+# What an ACK acknowledges (its first payload byte); VERIFIED and RESUMED carry the destination's digest after it.
+ACK_SYNCED = 1         # every frame up to a SYNC (the end of a pre-copy round) is applied
+ACK_VERIFIED = 2       # the checkpoint digest matched: the destination holds a complete copy
+ACK_RESUMED = 3        # END arrived: the VM runs on the destination now
 
 
 class FrameHeader(NamedTuple):

@@ -307,14 +307,13 @@ class GuestWorkload:
             self._stopping.wait(self._tick_s)
 
     def _write_batch(self, rng: random.Random, pool: memoryview, count: int) -> None:
-        view = self.memory.view()
         pages = [rng.randrange(self.working_set_pages) for _ in range(count)]
         limit = len(pool) - PAGE_SIZE
-        for page in pages:
-            offset = page * PAGE_SIZE
-            start = rng.randrange(limit)
-            view[offset:offset + PAGE_SIZE] = pool[start:start + PAGE_SIZE]
-            view[offset:offset + 8] = self.pages_written.to_bytes(8, "little")   # never the same bytes twice
-            self.pages_written += 1
-        view.release()
+        with self.memory.view() as view:
+            for page in pages:
+                offset = page * PAGE_SIZE
+                start = rng.randrange(limit)
+                view[offset:offset + PAGE_SIZE] = pool[start:start + PAGE_SIZE]
+                view[offset:offset + 8] = self.pages_written.to_bytes(8, "little")   # never the same bytes twice
+                self.pages_written += 1
         self.memory.mark_dirty(pages)

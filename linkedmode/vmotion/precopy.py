@@ -20,13 +20,9 @@ from ..model.faults import (Fault, HostCommunication, InvalidArgument, InvalidSt
                             SystemError, Timedout)
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
-from .frames import FrameKind, stream_fault
+from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, FrameKind, stream_fault
 from .guest import GuestMemory, GuestWorkload, iter_runs
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
-
-ACK_SYNCED = 1         # the destination applied every frame up to a SYNC (the end of a pre-copy round)
-ACK_VERIFIED = 2       # the destination holds a complete copy whose digest matches
-ACK_RESUMED = 3        # the destination resumed the VM
 
 
 @dataclass(frozen=True)
@@ -61,6 +57,7 @@ class MigrationResult:
     duration_s: float
     downtime_ms: float           # stun to the destination's confirmed resume
     digest_match: bool
+    digest: str                  # the checkpoint digest both ends agreed on (hex; see digest.py)
     throttle: float              # the highest SDPS throttle applied
     forced_switchover: bool      # pre-copy never fit the goal; switched over at the round limit
     bandwidth_mbps: float
@@ -192,7 +189,8 @@ class OutgoingMigration:
             bandwidth = writer.bytes_sent / max(elapsed, 1e-6)
             stats = RoundStats(round_no, sent, memory.dirty_count(), bandwidth, throttle)
             decision = policy.decide(stats)
-            self._report(MigrationProgress(round_no, stats.pages_left, writer.bytes_sent, bandwidth / 1e6, throttle, decision.step))
+            self._report(MigrationProgress(round_no, stats.pages_left, writer.bytes_sent, bandwidth / 1e6, throttle,
+                                           decision.step))
             if decision.step is Step.SWITCHOVER:
                 break
             if decision.throttle != throttle:
@@ -205,10 +203,11 @@ class OutgoingMigration:
             self._sync(writer, round_no)
         downtime, sent = self._switch_over(writer, digest)
         pages_sent += sent
+        agreed = digest.digest()
         return MigrationResult(
             migration_id=self.migration_id, encrypted=self.encrypted, rounds=round_no + 1, bytes_sent=writer.bytes_sent,
             pages_sent=pages_sent, zero_pages=zero_pages, duration_s=time.monotonic() - started,
-            downtime_ms=downtime * 1e3, digest_match=True, throttle=self._max_throttle,
+            downtime_ms=downtime * 1e3, digest_match=True, digest=agreed.hex(), throttle=self._max_throttle,
             forced_switchover=decision.forced, bandwidth_mbps=bandwidth / 1e6)
 
     def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: bytes | bytearray) -> int:

@@ -19,13 +19,11 @@ from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
 from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, ChunkChecksum, MemoryDigest
-from .frames import FrameHeader, FrameKind, stream_fault
+from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, FrameHeader, FrameKind, stream_fault
 from .guest import GuestMemory
-from .precopy import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
 log = logging.getLogger(__name__)
-
 
 
 class IncomingState(str, Enum):
@@ -43,7 +41,7 @@ class IncomingMigration:
     """One migration a destination host expects: its memory, its secrets, and what came of it."""
 
     def __init__(self, listener: "VMotionListener", secrets: MigrationSecrets | None, memory_mb: int,
-                 migration_id: int, *, prefault: bool = True) -> None:
+                 migration_id: int, *, prefault: bool = True, connect_by: float = float("inf")) -> None:
         self.migration_id = migration_id
         self.memory_mb = memory_mb
         self.encrypted = secrets is not None
@@ -59,6 +57,7 @@ class IncomingMigration:
         self._lock = threading.Lock()
         self._conn: socket.socket | None = None
         self._aborted: str | None = None
+        self._connect_by = connect_by
 
     def __repr__(self) -> str:
         return f"IncomingMigration({self.migration_id:016x}, {self.memory_mb} MB, {self.state.value})"
@@ -91,6 +90,12 @@ class IncomingMigration:
                 pass
         else:
             self._finish(RequestCanceled(reason, object=self._object))
+
+    def expire_if_unclaimed(self, now: float) -> None:
+        with self._lock:
+            expired = self.state == PREPARED and now > self._connect_by
+        if expired:
+            self._finish(Timedout("the source host did not connect in time", object=self._object))
 
     @property
     def _object(self) -> str:
@@ -265,19 +270,28 @@ class VMotionListener:
         return host, port
 
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
-                prefault: bool = True) -> IncomingMigration:
-        """Expects one migration: allocates (and pre-faults) its memory now; keeps its secrets until it ends."""
+                prefault: bool = True, connect_within_s: float = 120.0) -> IncomingMigration:
+        """Expects one migration: allocates (and pre-faults) its memory now; keeps its secrets until it ends.
+
+        A source that has not connected within ``connect_within_s`` fails the migration (Timedout),
+        so that no key waits here forever for a migration that was given up elsewhere.
+        """
         if secrets is None and migration_id is None:
             raise InvalidArgument("a plaintext migration needs a migration_id", argument="migration_id")
         if secrets is not None and migration_id not in (None, secrets.migration_id):
             raise InvalidArgument("migration_id does not match the migration secrets", argument="migration_id")
         mid: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]
+        if self.incoming(mid) is not None:
+            raise AlreadyExists(f"migration {mid:016x} is already expected on this host", object=f"migration-{mid:016x}")
+        incoming = IncomingMigration(self, secrets, memory_mb, mid, prefault=prefault,
+                                     connect_by=time.monotonic() + connect_within_s)       # outside the lock: slow
         with self._lock:
-            if mid in self._incoming:
-                raise AlreadyExists(f"migration {mid:016x} is already expected on this host", object=f"migration-{mid:016x}")
-            incoming = IncomingMigration(self, secrets, memory_mb, mid, prefault=prefault)
-            self._incoming[mid] = incoming
-        return incoming
+            if mid not in self._incoming:
+                self._incoming[mid] = incoming
+                return incoming
+        incoming._secrets = None          # a race with another prepare: its secrets are not ours to wipe
+        incoming.abort("prepared twice")
+        raise AlreadyExists(f"migration {mid:016x} is already expected on this host", object=f"migration-{mid:016x}")
 
     def incoming(self, migration_id: int) -> IncomingMigration | None:
         with self._lock:
@@ -316,6 +330,9 @@ class VMotionListener:
             try:
                 conn, _ = self._server.accept()
             except TimeoutError:
+                now = time.monotonic()
+                for incoming in self.migrations:
+                    incoming.expire_if_unclaimed(now)
                 continue
             except OSError:
                 return

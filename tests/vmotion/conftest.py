@@ -49,7 +49,7 @@ def find_bytes(root: object, needle: bytes, *, limit: int = 20000) -> list[str]:
     pending: list[tuple[object, str]] = [(root, "root")]
     while pending and len(seen) < limit:
         obj, path = pending.pop()
-        if id(obj) in seen or obj is None or isinstance(obj, (int, float, bool, str, type)) or callable(obj) and not hasattr(obj, "__dict__"):
+        if id(obj) in seen or obj is None or isinstance(obj, (int, float, bool, str, type)):
             continue
         seen.add(id(obj))
         if isinstance(obj, (bytes, bytearray)):

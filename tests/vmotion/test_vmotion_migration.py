@@ -9,8 +9,9 @@ import pytest
 from conftest import find_bytes, secrets_pair
 from vmotion_mitm import Tamper, VMotionProxy
 
-from linkedmode.model.faults import InvalidState, MigrationFault, RequestCanceled
+from linkedmode.model.faults import AlreadyExists, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, Timedout
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
+from linkedmode.vmotion.digest import CHECKSUMS, MemoryDigest
 from linkedmode.vmotion.frames import FrameKind
 from linkedmode.vmotion.precopy import MigrationProgress
 
@@ -60,6 +61,7 @@ def test_secrets_are_wiped_and_no_key_bytes_remain(listener: VMotionListener, vm
         destination = type(destination)(source.migration_id, bytes(range(1, 33)), bytes(source.nonce_bytes))
     incoming = listener.prepare(destination, vm.memory_mb)
     migration = OutgoingMigration(vm, listener.address, source)
+    assert find_bytes(migration, key) == ["root._secrets._key"]     # the search finds a key while one is held
     if outcome == "success":
         result = migration.run()
         incoming.wait(5)
@@ -198,3 +200,32 @@ def test_a_migration_runs_once(listener: VMotionListener, vm: GuestMemory) -> No
     incoming.wait(5)
     with pytest.raises(InvalidState):
         migration.run()
+
+
+@pytest.mark.parametrize("checksum", ["ghash", "sha256"])
+def test_running_checkpoint_digest_equals_one_computed_from_scratch(listener: VMotionListener, vm: GuestMemory,
+                                                                    busy_guest: GuestWorkload, checksum: str) -> None:
+    """The digests are kept current round by round; at the checkpoint they must equal a fresh one of the stunned memory."""
+    incoming = listener.prepare(None, vm.memory_mb, 9)
+    options = MigrationOptions(checkpoint_digest=checksum, bandwidth_limit_mbps=100)
+    result = OutgoingMigration(vm, listener.address, None, migration_id=9, workload=busy_guest, options=options).run()
+    incoming.wait(5)
+    fresh = MemoryDigest(vm.view(), vm.page_count, CHECKSUMS[checksum])
+    fresh.update(0, vm.page_count)
+    assert result.rounds >= 2 and result.digest == fresh.digest().hex()
+    if checksum == "sha256":
+        assert result.digest == vm.digest().hex()
+    with pytest.raises(InvalidArgument):
+        OutgoingMigration(vm, listener.address, None, migration_id=10, options=MigrationOptions(checkpoint_digest="md5")).run()
+
+
+def test_a_source_that_never_connects_does_not_leave_a_key_behind(listener: VMotionListener) -> None:
+    _, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination, 8, connect_within_s=0.1)
+    with pytest.raises(Timedout):
+        incoming.wait(3)
+    assert destination.wiped and incoming.memory is None and listener.incoming(destination.migration_id) is None
+    with pytest.raises(AlreadyExists):
+        other = listener.prepare(None, 8, 1)
+        listener.prepare(None, 8, 1)
+    other.abort()

@@ -1,0 +1,105 @@
+"""Break every step of a cross-vCenter vMotion with a fault rule: before the commit the VM stays on
+the source, after it on the destination, and nothing is left behind (rows V4, V5)."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from estate_helpers import call_fault, client_of
+from migration_estate import migration_estate, to_vc_b, vm_names
+
+from linkedmode.invariant import settled_invariant
+from linkedmode.model.faults import InvalidArgument
+from linkedmode.v1 import common_pb2, fault_rules_pb2
+
+# step, the vCenter whose Emulator takes the rule, the part it names, whether it comes after the commit
+STEPS = [
+    ("spec_exchange", "vc-b", "", False),
+    ("key_push_destination", "vc-b", "b70", False),
+    ("key_push_source", "vc-a", "a70", False),
+    ("precopy_round", "vc-a", "a70", False),
+    ("stun", "vc-a", "a70", False),
+    ("final_pages", "vc-a", "a70", False),
+    ("commit", "vc-b", "", False),
+    ("resume", "vc-b", "b70", True),
+    ("source_cleanup", "vc-a", "a70", True),
+]
+
+
+@pytest.fixture
+def estate():
+    with migration_estate() as running:
+        yield running
+
+
+def install(estate, vcenter: str, **rule) -> list[fault_rules_pb2.FaultRule]:
+    return list(client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(**rule)).rules)
+
+
+def where(estate, vm: str) -> str:
+    for name in ("vc-a", "vc-b"):
+        if vm in vm_names(client_of(estate, name)):
+            return name
+    return ""
+
+
+@pytest.mark.parametrize("step,vcenter,part,after_commit", STEPS, ids=[s[0] for s in STEPS])
+def test_an_error_at_each_step(estate, step, vcenter, part, after_commit):
+    rules = install(estate, vcenter, step=step, part=part, vm="opportunistic", fault="HostCommunication", count=1)
+    assert rules and all(r.id for r in rules)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    if after_commit:
+        assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+        assert where(estate, "opportunistic") == "vc-b"
+    else:
+        assert task.state == common_pb2.TASK_STATE_ERROR
+        assert task.error.name == "HostCommunication" and f"injected at {step}" in task.error.message
+        assert where(estate, "opportunistic") == "vc-a"
+    fired = client_of(estate, vcenter).emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
+    assert [r.fired for r in fired if r.step == step] == [1]
+    assert settled_invariant(estate) == []
+
+
+KILLS = [("spec_exchange", "vc-b", ""), ("key_push_destination", "vc-b", "b70"), ("commit", "vc-b", "")]
+
+
+@pytest.mark.parametrize("step,vcenter,part", KILLS, ids=[k[0] for k in KILLS])
+def test_a_destination_part_killed_at_each_step(estate, step, vcenter, part):
+    install(estate, vcenter, step=step, part=part, action="kill", count=1)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR
+    killed = estate.hosts[part] if part else estate.vcenters[vcenter]
+    assert not killed.running
+    assert "opportunistic" in vm_names(client_of(estate, "vc-a"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_delay_slows_a_step_without_breaking_it(estate):
+    install(estate, "vc-a", step="precopy_round", part="a70", action="delay", delay_seconds=0.3, count=1)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_SUCCESS and float(task.result["duration_ms"]) >= 300
+    assert settled_invariant(estate) == []
+
+
+def test_rules_are_listed_and_cleared(estate):
+    vc_a = client_of(estate, "vc-a")
+    assert len(install(estate, "vc-a", step="stun", action="delay")) == 3   # one per host of vc-a
+    install(estate, "vc-a", step="commit", probability=0.5, count=0)
+    listed = vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
+    assert sorted((r.step, r.part) for r in listed) == [("commit", ""), ("stun", "a-slow"), ("stun", "a67"), ("stun", "a70")]
+    assert vc_a.emulator.ClearFaultRules(fault_rules_pb2.ClearFaultRulesRequest()).cleared == 4
+    assert not vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
+
+
+@pytest.mark.parametrize("rule,message", [
+    ({"step": "teleport"}, "step 'teleport' is not one of spec_exchange"),
+    ({"step": "stun", "action": "explode"}, "action 'explode' is not one of error, delay, drop_connection, kill"),
+    ({"step": "stun", "probability": 2}, "probability 2.0 is not between 0 and 1"),
+    ({"step": "stun", "fault": "NoSuchFault"}, "fault 'NoSuchFault' is not a fault this emulator knows"),
+    ({"step": "stun", "part": "b70"}, "vc-a manages no host 'b70'"),
+    ({"step": "commit", "part": "vc-b"}, "commit is a vCenter step: install it on vc-b's Emulator service"),
+])
+def test_bad_rules_are_refused(estate, rule, message):
+    code, fault = call_fault(client_of(estate, "vc-a").emulator.AddFaultRule, fault_rules_pb2.FaultRule(**rule))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and isinstance(fault, InvalidArgument)
+    assert fault.message.startswith(message)
