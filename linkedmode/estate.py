@@ -59,6 +59,29 @@ class Estate:
             })
         return {"pki": str(self.pki_dir), "sso_domains": domains}
 
+    def vcenter_server(self, name: str) -> VCenterServer:
+        """A server for vCenter `name` of the topology, on its database (not started)."""
+        domain, spec = next((d, vc) for d, vc in self.topology.vcenters() if vc.name == name)
+        database = str(self.state_dir / "vcenters" / f"{name}.db") if self.persistent else ":memory:"
+        if self.persistent:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return VCenterServer(spec, domain, self.credential(domain.name, "vcenter", name), database=database,
+                             host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()})
+
+    def peer_addresses(self, domain: str) -> dict[str, str]:
+        return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
+
+    def restart_vcenter(self, name: str) -> VCenterServer:
+        """Stops vCenter `name` (if it still runs) and starts it again on its database: it relinks with
+        its peers and settles the migrations its journal says were in flight."""
+        old = self.vcenters[name]
+        old.stop()
+        server = self.vcenter_server(name).start()
+        self.vcenters[name] = server
+        server.link(self.peer_addresses(server.domain.name))
+        server.recover()
+        return server
+
     def stop(self) -> None:
         """Stops the vCenters, then the hosts; each group at once (a stop waits out in-flight calls)."""
         for group in (list(self.vcenters.values()), list(self.hosts.values())):
@@ -99,18 +122,12 @@ def start_estate(topology: Topology, state_dir: Path | None = None) -> Estate:
                     estate.hosts[host.name] = server.start()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
-                database = str(state_dir / "vcenters" / f"{vc.name}.db") if estate.persistent else ":memory:"
-                if estate.persistent:
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
-                server = VCenterServer(
-                    vc, domain, estate.credential(domain.name, "vcenter", vc.name), database=database,
-                    host_addresses={h.name: estate.hosts[h.name].address for h in vc.hosts()},
-                )
-                estate.vcenters[vc.name] = server.start()
+                estate.vcenters[vc.name] = estate.vcenter_server(vc.name).start()
         for domain in topology.sso_domains:
-            peers = {vc.name: estate.vcenters[vc.name].address for vc in domain.vcenters}
             for vc in domain.vcenters:
-                estate.vcenters[vc.name].link(peers)
+                estate.vcenters[vc.name].link(estate.peer_addresses(domain.name))
+        for server in estate.vcenters.values():
+            server.recover()
         if estate.persistent:
             (state_dir / ENDPOINTS_FILE).write_text(json.dumps(estate.endpoints(), indent=2))
     except BaseException:

@@ -8,6 +8,11 @@ transport probe: what the loopback can carry with no framing, hashing or crypto)
 
     python scripts/bench_engine.py                           # 1 GiB random memory, idle guest, 3 runs
     python scripts/bench_engine.py --dirty-rate-mbps 20 --json
+
+Besides MB/s it reports CPU seconds per GiB on each side (source, destination): on a shared 2-vCPU
+box wall-clock figures move with whatever else runs, CPU per GiB much less. What the engine spends
+per GiB on top of the bare probe, as measured: AES-GCM ~0.4 s each side (encrypted only), the
+checkpoint digest's GHASH ~0.2 s each side, guest memory being cold on both ends, and little Python.
 """
 
 from __future__ import annotations

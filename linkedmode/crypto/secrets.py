@@ -24,6 +24,19 @@ KEY_BYTES = 32          # AES-256
 NONCE_BYTES = 8         # the 64-bit migration nonce; sealing.py widens it to GCM's 96 bits
 
 
+def _random_buffer(size: int) -> bytearray:
+    """Random bytes read straight into a bytearray, so that no immutable bytes object ever holds them."""
+    buffer = bytearray(size)
+    try:
+        with open("/dev/urandom", "rb", buffering=0) as source:
+            if source.readinto(buffer) == size:
+                return buffer
+    except OSError:
+        pass
+    buffer[:] = _random.token_bytes(size)       # no /dev/urandom (Windows): a bytes copy we cannot scrub
+    return buffer
+
+
 class SecretsWiped(RuntimeError):
     """The migration secrets were used after wipe(): the migration they belonged to has ended."""
 
@@ -55,11 +68,8 @@ class MigrationSecrets:
         """Fresh secrets for one migration, from the operating system's random source."""
         secrets = cls.__new__(cls)
         secrets.migration_id = _random.randbits(64) if migration_id is None else migration_id
-        secrets._key = bytearray(KEY_BYTES)
-        secrets._nonce = bytearray(NONCE_BYTES)
-        # Fill in place, so that no bytes object ever holds the key.
-        secrets._key[:] = _random.token_bytes(KEY_BYTES)     # token_bytes returns bytes; see module doc
-        secrets._nonce[:] = _random.token_bytes(NONCE_BYTES)
+        secrets._key = _random_buffer(KEY_BYTES)
+        secrets._nonce = _random_buffer(NONCE_BYTES)
         return secrets
 
     @property

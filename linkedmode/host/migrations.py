@@ -14,13 +14,14 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
+from ..model.validation import host_port, number
 from ..vmotion.convergence import PrecopyPolicy, Step
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
-from ..vmotion.receiver import IncomingMigration, VMotionListener
+from ..vmotion.receiver import IncomingMigration, IncomingState, VMotionListener
 from .state import HostState, HostVmConfig
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,12 @@ PREPARED, PRECOPY, SWITCHOVER, READY, COMPLETED, FAILED, ABORTED = (
 class MigrationSettings:
     switchover_goal_seconds: float = 0.5
     max_switchover_seconds: float = 100.0
-    bandwidth_limit_mbps: float = 0.0
+    bandwidth_limit_mbps: float = 0.0      # 0: as fast as the link goes
+
+    def __post_init__(self) -> None:
+        number("settings.switchover_goal_seconds", self.switchover_goal_seconds, 0, 60)
+        number("settings.max_switchover_seconds", self.max_switchover_seconds, 0, 3600)
+        number("settings.bandwidth_limit_mbps", self.bandwidth_limit_mbps, 0, 1e6)
 
 
 @dataclass
@@ -72,7 +78,10 @@ def secrets_of(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> 
         return None
     if len(key) != 32 or len(nonce) != 8:
         raise InvalidArgument("an encrypted migration needs a 32-byte key and an 8-byte nonce", argument="spec.key")
-    return MigrationSecrets(migration_id, key, nonce)
+    try:
+        return MigrationSecrets(migration_id, key, nonce)
+    except ValueError as error:    # e.g. an all-zero key; the message never holds the key's bytes
+        raise InvalidArgument(str(error), argument="spec.key") from None
 
 
 class OutgoingVm:
@@ -88,7 +97,9 @@ class OutgoingVm:
         self._decision = threading.Event()
         self._commit = False
         self._done = threading.Event()
+        self.unsettled = False     # END went out but the destination's resume was not confirmed
         guest = host.guest(config.instance_uuid)
+        self._workload = guest.workload
         options = MigrationOptions(
             policy=PrecopyPolicy(switchover_goal_s=settings.switchover_goal_seconds),
             max_switchover_seconds=settings.max_switchover_seconds,
@@ -110,7 +121,11 @@ class OutgoingVm:
         self._thread.start()
 
     def decide(self, commit: bool, reason: str = "") -> Snapshot:
-        """The vCenter's word after READY (or an abort at any time); waits for the migration to end."""
+        """The vCenter's word after READY (or an abort at any time); waits for the migration to end.
+        For an unsettled migration it is the answer to "who runs the VM": commit drops the stunned copy
+        here, abort resumes it."""
+        if self.unsettled:
+            return self._settle(commit, reason)
         if not commit:
             self.engine.abort(reason or "the vCenter aborted the migration")
         self._commit = commit
@@ -121,6 +136,16 @@ class OutgoingVm:
                 self._secrets.wipe()
             self._done.set()
         self._done.wait()
+        return self.snapshot
+
+    def _settle(self, moved: bool, reason: str) -> Snapshot:
+        self.unsettled = False
+        if moved:
+            self.host.drop(self.config.instance_uuid)
+            self._set(COMPLETED, resume_time=time.time())
+        else:
+            self._workload.resume()
+            self._set(ABORTED, error=RequestCanceled(reason or "the VM stays on the source"))
         return self.snapshot
 
     def _await_decision(self, seconds_left: float) -> None:
@@ -145,6 +170,7 @@ class OutgoingVm:
         try:
             result = self.engine.run()
         except Fault as fault:
+            self.unsettled = fault.arguments.get("reason") == "switchover_unconfirmed"
             self._set(ABORTED if isinstance(fault, RequestCanceled) else FAILED, error=fault)
         except Exception as error:   # a bug: the VM must still be safe here
             log.exception("migration %016x failed", self.migration_id)
@@ -185,9 +211,15 @@ class HostMigrations:
     # -- destination -----------------------------------------------------------------------------
 
     def prepare_destination(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None) -> str:
-        if self.host.has(config.instance_uuid):
-            raise AlreadyExists(f"host {self.host.name} already holds {config.name}", object=config.instance_uuid)
-        engine = self.listener.prepare(secrets, config.memory_mb, migration_id)
+        try:
+            if self.host.has(config.instance_uuid):
+                raise AlreadyExists(f"host {self.host.name} already holds {config.name}", object=config.instance_uuid)
+            self.host.check_fits(config)
+            engine = self.listener.prepare(secrets, config.memory_mb, migration_id)
+        except BaseException:
+            if secrets is not None:
+                secrets.wipe()
+            raise
         incoming = IncomingVm(config, engine, Snapshot(migration_id, PREPARED))
         with self._lock:
             self._incoming[migration_id] = incoming
@@ -211,15 +243,18 @@ class HostMigrations:
 
     def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
                        destination: str, settings: MigrationSettings) -> None:
-        host, _, port = destination.rpartition(":")
-        if not host or not port.isdigit():
-            raise InvalidArgument(f"destination vMotion address {destination!r} is not host:port", argument="destination_vmotion_address")
-        with self._lock:
-            if migration_id in self._outgoing:
-                raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
-            if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
-                raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
-            self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, (host, int(port)), settings)
+        try:
+            address = host_port("destination_vmotion_address", destination)
+            with self._lock:
+                if migration_id in self._outgoing:
+                    raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
+                if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
+                    raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
+                self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, address, settings)
+        except BaseException:
+            if secrets is not None:
+                secrets.wipe()
+            raise
 
     def migrate(self, migration_id: int, is_active=lambda: True):  # type: ignore[no-untyped-def]
         """Starts the page stream; yields snapshots until READY or the end."""
@@ -232,7 +267,7 @@ class HostMigrations:
                 continue
             yield snapshot
             if snapshot.phase in (READY, COMPLETED, FAILED, ABORTED):
-                if snapshot.phase != READY:
+                if snapshot.phase != READY and not outgoing.unsettled:
                     self._forget(migration_id)
                 return
 
@@ -244,7 +279,8 @@ class HostMigrations:
             try:
                 return outgoing.decide(True)
             finally:
-                self._forget(migration_id)
+                if not outgoing.unsettled:
+                    self._forget(migration_id)
         if incoming is not None:
             incoming.done.wait(30)
             return incoming.snapshot
@@ -258,16 +294,28 @@ class HostMigrations:
             try:
                 return outgoing.decide(False, reason)
             finally:
-                self._forget(migration_id)
+                if not outgoing.unsettled:
+                    self._forget(migration_id)
         if incoming is not None:
             incoming.engine.abort(reason or "the vCenter aborted the migration")
             incoming.done.wait(30)
             return incoming.snapshot
         return Snapshot(migration_id, ABORTED)   # nothing here (any more): nothing to undo
 
-    def snapshots(self) -> list[Snapshot]:
+    def keys_held(self) -> int:
+        """Migration keys this host still holds (each migration wipes its own when it ends)."""
         with self._lock:
-            return [o.snapshot for o in self._outgoing.values()] + [i.snapshot for i in self._incoming.values()]
+            outgoing = [o._secrets for o in self._outgoing.values()]
+        incoming = [i._secrets for i in self.listener.migrations]
+        return sum(1 for s in outgoing + incoming if s is not None and not s.wiped)
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every migration here; an arrival whose END came reads COMPLETED: the VM is this host's, even
+        while it is still being started."""
+        with self._lock:
+            incoming = [replace(i.snapshot, phase=COMPLETED) if i.engine.state == IncomingState.RESUMED else i.snapshot
+                        for i in self._incoming.values()]
+            return [o.snapshot for o in self._outgoing.values()] + incoming
 
     def close(self) -> None:
         with self._lock:

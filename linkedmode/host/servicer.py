@@ -120,9 +120,9 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def PrepareSource(self, request, context):
         self.host.faults.at("key_push_source", request.spec.vm.name)
         spec = request.spec
+        config, settings = vm_config(spec.vm), self._settings(spec)    # refused before any secret exists
         secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
-        self.migrations.prepare_source(vm_config(spec.vm), spec.migration_id, secrets,
-                                       request.destination_vmotion_address, self._settings(spec))
+        self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings)
         request.Clear()
         return pb.PrepareSourceResponse()
 

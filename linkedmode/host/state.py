@@ -10,8 +10,9 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from ..model.fault_rules import FaultInjector
-from ..model.faults import AlreadyExists, InvalidPowerState, NotFound
+from ..model.faults import AlreadyExists, Fault, InsufficientMemoryResourcesFault, InvalidPowerState, NotFound
 from ..model.settings import PowerState
+from ..model.validation import required, vm_resources
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
 from ..topology.spec import HostSpec
 from ..vmotion.guest import GuestMemory, GuestWorkload
@@ -27,6 +28,10 @@ class HostVmConfig:
     working_set_mb: int = 0
     mac_addresses: tuple[str, ...] = ()
     encrypted: bool = False
+
+    def __post_init__(self) -> None:
+        required("instance_uuid", self.instance_uuid)
+        vm_resources("", self.memory_mb, self.num_cpu, self.dirty_rate_mbps, self.working_set_mb)
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,13 @@ class HostState:
 
     def power_on(self, instance_uuid: str) -> HostVm:
         with self._lock:
+            self.check_fits(self._get(instance_uuid).config)
             vm = self._set_power(instance_uuid, PowerState.POWERED_ON)
-            self._guests[instance_uuid] = Guest(vm.config)
+            try:
+                self._guests[instance_uuid] = Guest(vm.config)
+            except Fault:          # its memory could not be had: it stays off
+                self._vms[instance_uuid] = replace(vm, power_state=PowerState.POWERED_OFF)
+                raise
             return vm
 
     def power_off(self, instance_uuid: str) -> HostVm:
@@ -158,7 +168,15 @@ class HostState:
         for guest in guests:
             guest.stop()
 
+    def check_fits(self, config: HostVmConfig) -> None:
+        """A VM larger than the host's memory cannot run here, whatever else runs."""
+        if config.memory_mb > self.spec.memory_mb:
+            raise InsufficientMemoryResourcesFault(
+                f"{config.name or config.instance_uuid} needs {config.memory_mb} MB; host {self.name} has {self.spec.memory_mb} MB",
+                object=config.instance_uuid, requested=config.memory_mb, unreserved=self.spec.memory_mb)
+
     def _get(self, instance_uuid: str) -> HostVm:
+        required("instance_uuid", instance_uuid)
         vm = self._vms.get(instance_uuid)
         if vm is None:
             raise NotFound(f"host {self.name} has no VM {instance_uuid}", object=instance_uuid)

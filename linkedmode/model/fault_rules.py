@@ -16,7 +16,11 @@ from typing import Callable
 
 from .faults import HostCommunication, InvalidArgument, PartKilled, all_faults
 
-# The steps of one migration, in order, and the part that takes each.
+# The steps of one migration, in order, and the kind of part a rule without `part` goes to. A rule
+# naming a part goes to that part: the source vCenter also takes spec_exchange (before it sends the
+# spec), commit (before it asks the destination to commit) and source_cleanup (after the source host
+# dropped its copy, before the inventories change); the destination vCenter takes resume (when it
+# takes the VM into its inventory).
 STEPS = {
     "spec_exchange": "vcenter",          # the destination vCenter receives the migration spec
     "key_push_destination": "host",      # the destination host receives the spec with the key

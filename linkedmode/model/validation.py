@@ -12,7 +12,10 @@ import math
 
 from .faults import InvalidArgument
 
-SHOWN = 60    # characters of a refused value quoted back in a fault
+SHOWN = 60                         # characters of a refused value quoted back in a fault
+MAX_VM_MEMORY_MB = 24 << 20        # vSphere 7's limits per VM: 24 TB, 768 vCPUs
+MAX_VCPUS = 768
+MAX_DIRTY_RATE_MBPS = 100_000.0    # far above any vMotion link; the guest's writer thread goes no faster
 
 
 def shown(value: object) -> str:
@@ -37,6 +40,14 @@ def number(field: str, value: float, low: float, high: float) -> float:
     if not (math.isfinite(value) and low <= value <= high):
         raise InvalidArgument(f"{field} {value} is not between {low:g} and {high:g}", argument=field)
     return value
+
+
+def vm_resources(prefix: str, memory_mb: int, num_cpu: int, dirty_rate_mbps: float, working_set_mb: int) -> None:
+    """What a VM asks of a host: memory, vCPUs and how fast its guest writes (prefix: where in the request)."""
+    whole_number(f"{prefix}memory_mb", memory_mb, 1, MAX_VM_MEMORY_MB)
+    whole_number(f"{prefix}num_cpu", num_cpu, 1, MAX_VCPUS)
+    number(f"{prefix}dirty_rate_mbps", dirty_rate_mbps, 0, MAX_DIRTY_RATE_MBPS)
+    whole_number(f"{prefix}working_set_mb", working_set_mb, 0, memory_mb)
 
 
 def host_port(field: str, value: str) -> tuple[str, int]:

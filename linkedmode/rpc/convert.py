@@ -37,7 +37,11 @@ def power_state_to_proto(value: PowerState) -> int:
 
 
 def power_state_from_proto(value: int) -> PowerState:
-    return _reverse(_POWER)[value]
+    found = _reverse(_POWER).get(value)
+    if found is None:
+        allowed = ", ".join(f"{common_pb2.PowerState.Name(v)} ({v})" for v in _POWER.values())
+        raise InvalidArgument(f"power_state {value} is not one of {allowed}", argument="power_state")
+    return found
 
 
 def migrate_encryption_to_proto(value: MigrateEncryption) -> int:

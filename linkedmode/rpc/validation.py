@@ -82,7 +82,7 @@ def _check_value(field: FieldDescriptor, value: Any, name: str) -> None:
             raise InvalidArgument(f"{name} is {len(value)} bytes long; at most {MAX_BYTES} are allowed", argument=name)
     elif kind == FieldDescriptor.TYPE_ENUM:
         if value not in field.enum_type.values_by_number:
-            known = ", ".join(f"{v.name} ({v.number})" for v in field.enum_type.values)
+            known = ", ".join(f"{v.name} ({v.number})" for v in field.enum_type.values if not v.name.endswith("_UNSPECIFIED"))
             raise InvalidArgument(f"{name} {value} is not one of {known}", argument=name)
     elif kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         if not math.isfinite(value):

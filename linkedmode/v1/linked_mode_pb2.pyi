@@ -87,3 +87,21 @@ class CommitMigrationResponse(_message.Message):
 class AbortMigrationResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ArrivalStateRequest(_message.Message):
+    __slots__ = ("migration_id", "instance_uuid", "host")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    migration_id: int
+    instance_uuid: str
+    host: str
+    def __init__(self, migration_id: _Optional[int] = ..., instance_uuid: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
+class ArrivalStateResponse(_message.Message):
+    __slots__ = ("state", "host_runs_vm")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HOST_RUNS_VM_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    host_runs_vm: bool
+    def __init__(self, state: _Optional[str] = ..., host_runs_vm: _Optional[bool] = ...) -> None: ...

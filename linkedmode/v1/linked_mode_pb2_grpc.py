@@ -62,6 +62,16 @@ class LinkedModeStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
                 _registered_method=True)
+        self.FinishMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/FinishMigration',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
+                _registered_method=True)
+        self.GetArrivalState = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/GetArrivalState',
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateResponse.FromString,
+                _registered_method=True)
         self.AbortMigration = channel.unary_unary(
                 '/linkedmode.v1.LinkedMode/AbortMigration',
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
@@ -104,7 +114,23 @@ class LinkedModeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CommitMigration(self, request, context):
-        """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory.
+        """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
+        host then sends END and the destination host resumes the VM.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinishMigration(self, request, context):
+        """FinishMigration: the destination host runs the VM; it joins this inventory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArrivalState(self, request, context):
+        """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
+        after a failure or a restart.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +170,16 @@ def add_LinkedModeServicer_to_server(servicer, server):
                     servicer.CommitMigration,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
                     response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.SerializeToString,
+            ),
+            'FinishMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinishMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.SerializeToString,
+            ),
+            'GetArrivalState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetArrivalState,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateResponse.SerializeToString,
             ),
             'AbortMigration': grpc.unary_unary_rpc_method_handler(
                     servicer.AbortMigration,
@@ -288,6 +324,60 @@ class LinkedMode:
             '/linkedmode.v1.LinkedMode/CommitMigration',
             linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
             linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinishMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/FinishMigration',
+            linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArrivalState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/GetArrivalState',
+            linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.ArrivalStateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,7 +48,15 @@ class LinkedModeStub:
     answers with where the page stream goes.
     """
     CommitMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]
-    """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+    """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
+    host then sends END and the destination host resumes the VM.
+    """
+    FinishMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]
+    """FinishMigration: the destination host runs the VM; it joins this inventory."""
+    GetArrivalState: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.ArrivalStateRequest, _linked_mode_pb2.ArrivalStateResponse]
+    """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
+    after a failure or a restart.
+    """
     AbortMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]
     """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
 
@@ -71,7 +79,15 @@ class LinkedModeAsyncStub(LinkedModeStub):
     answers with where the page stream goes.
     """
     CommitMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
-    """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+    """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
+    host then sends END and the destination host resumes the VM.
+    """
+    FinishMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
+    """FinishMigration: the destination host runs the VM; it joins this inventory."""
+    GetArrivalState: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.ArrivalStateRequest, _linked_mode_pb2.ArrivalStateResponse]  # type: ignore[assignment]
+    """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
+    after a failure or a restart.
+    """
     AbortMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]  # type: ignore[assignment]
     """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
 
@@ -121,7 +137,27 @@ class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
         request: _host_agent_pb2.MigrationRef,
         context: _ServicerContext,
     ) -> _typing.Union[_linked_mode_pb2.CommitMigrationResponse, _abc.Awaitable[_linked_mode_pb2.CommitMigrationResponse]]:
-        """CommitMigration: switchover. The destination host resumes the VM; it joins this inventory."""
+        """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
+        host then sends END and the destination host resumes the VM.
+        """
+
+    @_abc_1.abstractmethod
+    def FinishMigration(
+        self,
+        request: _host_agent_pb2.MigrationRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.CommitMigrationResponse, _abc.Awaitable[_linked_mode_pb2.CommitMigrationResponse]]:
+        """FinishMigration: the destination host runs the VM; it joins this inventory."""
+
+    @_abc_1.abstractmethod
+    def GetArrivalState(
+        self,
+        request: _linked_mode_pb2.ArrivalStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.ArrivalStateResponse, _abc.Awaitable[_linked_mode_pb2.ArrivalStateResponse]]:
+        """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
+        after a failure or a restart.
+        """
 
     @_abc_1.abstractmethod
     def AbortMigration(

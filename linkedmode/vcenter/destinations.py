@@ -10,6 +10,7 @@ import grpc
 
 from ..crypto.identity import Identity
 from ..model.encryption import HostEncryptionSupport
+from ..model.faults import HostCommunication
 from ..model.inventory import Datacenter, Datastore, Host, Network, Vm
 from ..model.settings import PowerState
 from ..model.versions import max_concurrent_vmotions
@@ -49,7 +50,9 @@ class Destination(Protocol):
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
                 spec: host_agent_pb2.MigrationSpec | None) -> str: ...
     def commit(self, migration_id: int) -> str: ...
+    def finish(self, migration_id: int) -> str: ...
     def abort(self, migration_id: int, reason: str) -> None: ...
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[str, bool]: ...
 
 
 class LocalDestination:
@@ -71,10 +74,16 @@ class LocalDestination:
         return self._vc.incoming.prepare(migration_id, arrival, target, spec)
 
     def commit(self, migration_id: int) -> str:
-        return self._vc.incoming.commit(migration_id).moid
+        return self._vc.incoming.commit(migration_id)
+
+    def finish(self, migration_id: int) -> str:
+        return self._vc.incoming.finish(migration_id).moid
 
     def abort(self, migration_id: int, reason: str) -> None:
         self._vc.incoming.abort(migration_id, reason)
+
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[str, bool]:
+        return self._vc.incoming.state_of(migration_id, instance_uuid, host)
 
 
 class RemoteDestination:
@@ -101,6 +110,8 @@ class RemoteDestination:
         )
 
     def _call(self, method: str, request):  # type: ignore[no-untyped-def]
+        if not self._source.alive:
+            raise HostCommunication(f"{self._source.name} is down: it cannot reach {self.vcenter}", object=self.vcenter)
         try:
             return getattr(self._stub, method)(request, timeout=CALL_TIMEOUT)
         except grpc.RpcError as error:
@@ -123,8 +134,16 @@ class RemoteDestination:
     def commit(self, migration_id: int) -> str:
         return self._call("CommitMigration", host_agent_pb2.MigrationRef(migration_id=migration_id)).vm
 
+    def finish(self, migration_id: int) -> str:
+        return self._call("FinishMigration", host_agent_pb2.MigrationRef(migration_id=migration_id)).vm
+
     def abort(self, migration_id: int, reason: str) -> None:
         self._call("AbortMigration", host_agent_pb2.AbortMigrationRequest(migration_id=migration_id, reason=reason))
+
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[str, bool]:
+        answer = self._call("GetArrivalState", linked_mode_pb2.ArrivalStateRequest(
+            migration_id=migration_id, instance_uuid=instance_uuid, host=host))
+        return answer.state, answer.host_runs_vm
 
     def close(self) -> None:
         self._channel.close()

@@ -107,6 +107,9 @@ class HostAgentClient:
     def complete(self, migration_id: int, timeout: float = CALL_TIMEOUT) -> pb.MigrationOutcome:
         return self._call("CompleteMigration", pb.MigrationRef(migration_id=migration_id), timeout)
 
+    def migrations(self) -> list[pb.MigrationProgress]:
+        return list(self._call("ListMigrations", pb.ListMigrationsRequest()).migrations)
+
     def abort(self, migration_id: int, reason: str) -> pb.MigrationOutcome:
         return self._call("AbortMigration", pb.AbortMigrationRequest(migration_id=migration_id, reason=reason))
 
@@ -118,8 +121,11 @@ class HostConnections:
         self._credential = credential
         self._channels: dict[str, tuple[str, grpc.Channel]] = {}
         self._lock = threading.Lock()
+        self._gone = False
 
     def agent(self, host: Host) -> HostAgentClient:
+        if self._gone:
+            raise HostNotConnected(f"this vCenter is down: it cannot reach host {host.name}", object=host.moid)
         if not host.agent_address:
             raise HostNotConnected(f"host {host.name} has no management address", object=host.moid)
         with self._lock:
@@ -132,8 +138,9 @@ class HostConnections:
                 self._channels[host.name] = known
         return HostAgentClient(host, host_agent_pb2_grpc.HostAgentStub(known[1]))
 
-    def close(self) -> None:
+    def close(self, for_good: bool = False) -> None:
         with self._lock:
+            self._gone = self._gone or for_good
             for _, channel in self._channels.values():
                 channel.close()
             self._channels.clear()

@@ -7,6 +7,7 @@ the same instance UUID and MACs) and posts the destination's own events.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,8 @@ from ..model import events as ev
 from ..model.events import Event
 from ..model.faults import (
     AlreadyExists,
+    Fault,
+    InvalidState,
     HostNotConnected,
     InsufficientMemoryResourcesFault,
     InvalidArgument,
@@ -25,12 +28,19 @@ from ..model.faults import (
 )
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
 from ..model.settings import PowerState
+from ..model.validation import required, vm_resources
 from ..v1 import host_agent_pb2
+from .store import JournalEntry
 
 if TYPE_CHECKING:
     from .vcenter import VCenter
 
+log = logging.getLogger(__name__)
+
 HEARTBEAT_TIMEOUT = 2.0
+RESUME_WAIT = 10.0
+ARRIVAL = "arrival"
+PREPARED, COMMITTED, FINISHED, UNKNOWN = "prepared", "committed", "finished", "unknown"
 DESTINATION_SLOT_WAIT = 120.0
 
 
@@ -55,6 +65,11 @@ class Arrival:
     hot: bool = True
     encrypted: bool = False
 
+    def __post_init__(self) -> None:
+        required("vm.instance_uuid", self.vm.instance_uuid)
+        required("vm.name", self.vm.name)
+        vm_resources("vm.", self.vm.memory_mb, self.vm.num_cpu, self.vm.dirty_rate_mbps, self.vm.working_set_mb)
+
     @property
     def cross(self) -> bool:
         return bool(self.source_vcenter)
@@ -68,6 +83,21 @@ class PendingArrival:
     host: Host
     committed: bool = False
     started: float = field(default_factory=time.time)
+
+    def journal(self) -> JournalEntry:
+        a = self.arrival
+        data = {"arrival": {"vm": a.vm.to_row(), "source_vcenter": a.source_vcenter, "source_host": a.source_host,
+                            "disk_datastores": list(a.disk_datastores), "nic_networks": list(a.nic_networks),
+                            "hot": a.hot, "encrypted": a.encrypted},
+                "vm": self.vm.to_row(), "host": self.host.moid}
+        return JournalEntry(ARRIVAL, self.migration_id, COMMITTED if self.committed else PREPARED, data)
+
+    @classmethod
+    def from_journal(cls, entry: JournalEntry, host: Host) -> "PendingArrival":
+        a = dict(entry.data["arrival"])
+        arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
+                          tuple(a["nic_networks"]), a["hot"], a["encrypted"])
+        return cls(entry.migration_id, arrival, Vm.from_row(entry.data["vm"]), host, entry.state == COMMITTED)
 
 
 def _ref(cls_moid_prefix: str, ref: str) -> tuple[str, str]:
@@ -182,19 +212,26 @@ class Incoming:
                 spec: host_agent_pb2.MigrationSpec | None) -> str:
         """Checks again, reserves, gives the destination host the spec (with its key); returns where the
         page stream goes ("" for a cold move)."""
+        if arrival.hot and spec is None:
+            raise InvalidArgument("a hot migration needs its spec", argument="spec")
+        if spec is not None and spec.migration_id != migration_id:
+            raise InvalidArgument(f"spec.migration_id {spec.migration_id:016x} is not the migration's id {migration_id:016x}",
+                                  argument="spec.migration_id")
         self.vc.faults.at("spec_exchange", arrival.vm.name)
         host, vm = self.check(arrival, target)
         if arrival.cross:
             vm = replace(vm, moid=self.vc.state.next_moid("vm"))
+        pending = PendingArrival(migration_id, arrival, vm, host)
         with self._lock:
             if migration_id in self._pending:
                 raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=vm.moid)
-            self._pending[migration_id] = PendingArrival(migration_id, arrival, vm, host)
+            self._pending[migration_id] = pending
         try:
             self.vc.vmotion_slots.acquire(host.moid, host.max_concurrent_vmotions, timeout=DESTINATION_SLOT_WAIT)
         except BaseException:
             self._pending.pop(migration_id, None)
             raise
+        self.vc.state.update(journal=[pending.journal()])
         try:
             address = self.vc.hosts.agent(host).prepare_destination(spec) if arrival.hot and spec is not None else ""
         except BaseException:
@@ -208,37 +245,109 @@ class Incoming:
                            f"Hot migrating {vm.name} with encryption to {host.name}")
         return address
 
-    def commit(self, migration_id: int) -> Vm:
-        """Switchover: the VM belongs here now. A cold arrival is registered on its new host."""
+    def commit(self, migration_id: int) -> str:
+        """The switchover is decided: recorded here before the source host sends END. Returns the moid
+        the VM will have in this vCenter."""
         pending = self._get(migration_id)
         self.vc.faults.at("commit", pending.vm.name)
-        vm = pending.vm
-        if not pending.arrival.hot:
-            self.vc.hosts.agent(pending.host).register(vm)
         pending.committed = True
-        if pending.arrival.cross:
-            self.vc.state.update(put=[vm], events=[self._event(vm, pending.host, pending.arrival, ev.VM_MIGRATED,
-                                 f"Migrated {vm.name} from {pending.arrival.source_host} in {pending.arrival.source_vcenter} "
-                                 f"to {pending.host.name}")])
+        self.vc.state.update(journal=[pending.journal()])
+        return pending.vm.moid
+
+    def finish(self, migration_id: int) -> Vm:
+        """The destination host runs the VM (a cold arrival is registered there now): it joins this inventory."""
+        pending = self._get(migration_id)
+        if not pending.committed:
+            raise InvalidState(f"migration {migration_id:016x} was not committed", object=pending.vm.moid)
+        self.vc.faults.at("resume", pending.vm.name)
+        vm, agent = pending.vm, self.vc.hosts.agent(pending.host)
+        if pending.arrival.hot:
+            if not self._runs_on_host(pending, wait=RESUME_WAIT):
+                raise MigrationFault(f"{vm.name} does not run on {pending.host.name}", object=vm.moid)
         else:
-            self.vc.state.update(put=[replace(self.vc.state.get(vm.moid, Vm), host=vm.host, disks=vm.disks)])
+            agent.register(vm)
+        done = [(ARRIVAL, migration_id)]
+        if pending.arrival.cross:
+            self.vc.state.update(put=[vm], journal_done=done, events=[self._event(
+                vm, pending.host, pending.arrival, ev.VM_MIGRATED,
+                f"Migrated {vm.name} from {pending.arrival.source_host} in {pending.arrival.source_vcenter} to {pending.host.name}")])
+        else:
+            here = self.vc.state.get(vm.moid, Vm)
+            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks)], journal_done=done)
         self._forget(migration_id)
         return vm
 
     def abort(self, migration_id: int, reason: str) -> None:
-        """Before switchover: the destination host drops what it received; nothing joins this inventory."""
+        """Before the destination host resumed: it drops what it received; nothing joins this inventory."""
         with self._lock:
             pending = self._pending.get(migration_id)
-        if pending is None or pending.committed:
+        if pending is None:
             return
+        if pending.arrival.hot and self._runs_on_host(pending):
+            raise InvalidState(f"{pending.vm.name} already runs on {pending.host.name}: the migration cannot be undone",
+                               object=pending.vm.moid)
         try:
             if pending.arrival.hot:
                 self.vc.hosts.agent(pending.host).abort(migration_id, reason)
         finally:
+            self.vc.state.update(journal_done=[(ARRIVAL, migration_id)])
             self._forget(migration_id)
             if pending.arrival.cross:
                 self._post(pending.vm, pending.host, pending.arrival, ev.VM_FAILED_MIGRATE,
                            f"Failed to migrate {pending.vm.name} to {pending.host.name}: {reason}")
+
+    def state_of(self, migration_id: int, instance_uuid: str, host_name: str) -> tuple[str, bool]:
+        """(prepared | committed | finished | unknown, whether the destination host runs the VM)."""
+        with self._lock:
+            pending = self._pending.get(migration_id)
+        if pending is not None:
+            runs = pending.arrival.hot and self._runs_on_host(pending)
+            return (COMMITTED if pending.committed else PREPARED), runs
+        for vm in self.vc.state.all(Vm):
+            if vm.instance_uuid == instance_uuid and self.vc.state.get(vm.host, Host).name == host_name:
+                return FINISHED, True
+        return UNKNOWN, False
+
+    def recover(self) -> None:
+        """After a restart: each arrival of the journal is finished if its host runs the VM, waited for
+        if its page stream is still in flight (the source decides), else dropped."""
+        for entry in self.vc.state.journal(ARRIVAL):
+            host = self.vc.state.get(entry.data["host"], Host)
+            pending = PendingArrival.from_journal(entry, host)
+            with self._lock:
+                self._pending[entry.migration_id] = pending
+            self.vc.vmotion_slots.acquire(host.moid, host.max_concurrent_vmotions, timeout=0.0)
+            try:
+                if pending.arrival.hot and self._runs_on_host(pending):
+                    pending.committed = True
+                    self.finish(entry.migration_id)
+                elif not self._in_flight(pending):
+                    self.abort(entry.migration_id, f"{self.vc.name} restarted before the switchover")
+            except Fault as fault:
+                log.warning("arrival %016x not settled yet: %s", entry.migration_id, fault)
+
+    def _runs_on_host(self, pending: PendingArrival, wait: float = 0.0) -> bool:
+        """The destination host runs the VM, or its END arrived there (then it is starting it)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                agent = self.vc.hosts.agent(pending.host)
+                if agent.running().get(pending.vm.instance_uuid) == PowerState.POWERED_ON:
+                    return True
+                if any(m.migration_id == pending.migration_id and m.phase == host_agent_pb2.MIGRATION_PHASE_COMPLETED
+                       for m in agent.migrations()):
+                    return True
+            except Fault:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _in_flight(self, pending: PendingArrival) -> bool:
+        try:
+            return any(m.migration_id == pending.migration_id for m in self.vc.hosts.agent(pending.host).migrations())
+        except Fault:
+            return False
 
     def pending(self) -> list[PendingArrival]:
         with self._lock:

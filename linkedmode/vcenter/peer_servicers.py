@@ -29,7 +29,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
         caller = current_principal()
         if request.name != caller.name:
             raise InvalidArgument(f"{caller} cannot introduce itself as {request.name!r}", argument="name")
-        self.vc.add_peer(PeerInfo(request.name, request.instance_uuid, request.version, caller.domain, request.url, request.thumbprint))
+        self.vc.add_peer(PeerInfo(request.name, request.instance_uuid, request.version, caller.domain, request.url, request.thumbprint).check())
         return peer_to_proto(self.vc.me_as_peer())
 
     def ListPeers(self, request, context):
@@ -60,8 +60,14 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
         return linked_mode_pb2.PrepareMigrationResponse(vmotion_address=address)
 
     def CommitMigration(self, request, context):
-        vm = self.vc.incoming.commit(request.migration_id)
-        return linked_mode_pb2.CommitMigrationResponse(vm=vm.moid)
+        return linked_mode_pb2.CommitMigrationResponse(vm=self.vc.incoming.commit(request.migration_id))
+
+    def FinishMigration(self, request, context):
+        return linked_mode_pb2.CommitMigrationResponse(vm=self.vc.incoming.finish(request.migration_id).moid)
+
+    def GetArrivalState(self, request, context):
+        state, runs = self.vc.incoming.state_of(request.migration_id, request.instance_uuid, request.host)
+        return linked_mode_pb2.ArrivalStateResponse(state=state, host_runs_vm=runs)
 
     def AbortMigration(self, request, context):
         self.vc.incoming.abort(request.migration_id, request.reason)
@@ -77,13 +83,12 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
 
     def AddFaultRule(self, request, context):
         rule = fault_rule_from_proto(request)
-        if STEPS[rule.step] == "vcenter":
-            if rule.part not in ("", self.vc.name):
-                raise InvalidArgument(f"{rule.step} is a vCenter step: install it on {rule.part}'s Emulator service", argument="part")
-            return fault_rules_pb2.AddFaultRuleResponse(rules=[fault_rule_to_proto(self.vc.faults.add(rule))])
+        if rule.part == self.vc.name or (not rule.part and STEPS[rule.step] == "vcenter"):
+            return fault_rules_pb2.AddFaultRuleResponse(rules=[fault_rule_to_proto(self.vc.faults.add(replace(rule, part=self.vc.name)))])
         hosts = [h for h in self.vc.state.all(Host) if rule.part in ("", h.name)]
         if not hosts:
-            raise InvalidArgument(f"{self.vc.name} manages no host {rule.part!r}", argument="part")
+            raise InvalidArgument(f"{self.vc.name} is not {rule.part!r} and manages no host of that name: install the rule "
+                                  f"through the Emulator service of the vCenter that has it", argument="part")
         return fault_rules_pb2.AddFaultRuleResponse(
             rules=[self.vc.hosts.agent(h).add_fault_rule(replace(rule, part=h.name)) for h in hosts])
 

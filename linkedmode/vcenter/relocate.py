@@ -16,14 +16,16 @@ from ..crypto.secrets import MigrationSecrets
 from ..model import events as ev
 from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
 from ..model.events import Event
-from ..model.faults import Fault, InvalidArgument, NotSupported
+from ..model.faults import Fault, InvalidArgument, MigrationFault, NotSupported
 from ..model.inventory import Datacenter, Host, Vm
 from ..model.settings import PowerState
 from ..model.tasks import Task, TaskState
+from ..model.validation import host_port, required
 from ..v1 import host_agent_pb2
 from .destinations import Destination, LocalDestination, RemoteDestination, TargetHost, arrival_of
 from .host_client import vm_config
-from .source_host import SwitchoverUnconfirmed, figures, hot_migrate, migration_spec
+from .recovery import COMMITTING, MOVED, OUTGOING, PREPARED, SWITCHED, Outgoing, settle
+from .source_host import figures, hot_migrate, migration_spec
 from .incoming import Arrival, MigrationTarget
 from .locator import ServiceLocator, resolve_locator
 from .tasks import TaskControl
@@ -44,6 +46,10 @@ class RelocateRequest:
 def check_request(request: RelocateRequest) -> None:
     """What can be refused before a task exists: the shape of the spec (row X3)."""
     if request.service is not None:
+        required("spec.service.instance_uuid", request.service.instance_uuid)
+        required("spec.service.ssl_thumbprint", request.service.ssl_thumbprint)
+        if request.service.url:
+            host_port("spec.service.url", request.service.url)
         for field, value in (("host", request.target.host), ("datastore", request.target.datastore), ("pool", request.target.pool)):
             if not value:
                 raise InvalidArgument(f"spec.{field} is required when spec.service names another vCenter", argument=f"spec.{field}")
@@ -116,30 +122,61 @@ class _Migration:
         vc, control = self.vc, self.control
         keys = MigrationSecrets.generate() if arrival.hot and decision.encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(random_source.token_bytes(8), "big")
+        journal = Outgoing(migration_id, PREPARED, vm.moid, vm.name, vm.instance_uuid, source.moid, destination.vcenter,
+                           dest_host.name, destination.remote, arrival.hot)
         agent = vc.hosts.agent(source)
         settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
                                                     max_switchover_seconds=vc.max_switchover_seconds)
+        committed = False
+
+        def commit() -> str:
+            nonlocal committed
+            vc.state.update(journal=[journal.entry(COMMITTING)])
+            vc.faults.at("commit", vm.name)
+            moid = self._commit(destination, migration_id)
+            committed = True
+            return moid
+
         try:
             spec = migration_spec(vm_config(vm), migration_id, keys, source.name, dest_host.name, settings) if arrival.hot else None
             control.check_cancelled()
             control.progress(8, f"preparing {dest_host.name}")
+            vc.faults.at("spec_exchange", vm.name)
             address = destination.prepare(migration_id, arrival, target, spec)
+            vc.state.update(journal=[journal.entry()])
             if not arrival.hot:
-                moid = destination.commit(migration_id)
+                commit()
                 agent.unregister(vm)
-                return {"vm": moid}
+                vc.state.update(journal=[journal.entry(SWITCHED)])
+                return {"vm": destination.finish(migration_id), "migration_id": f"{migration_id:016x}"}
             moid, outcome = hot_migrate(agent, spec, address, on_progress=lambda p: self._progress(p, decision),
-                                        commit=lambda: self._commit(destination, migration_id),
-                                        switchover_timeout=vc.max_switchover_seconds + 10)
-            return {"vm": moid, **figures(outcome)}
-        except SwitchoverUnconfirmed:
-            raise
+                                        commit=commit, switchover_timeout=vc.max_switchover_seconds + 10)
+            vc.state.update(journal=[journal.entry(SWITCHED)])
+            vc.faults.at("source_cleanup", vm.name)
+            destination.finish(migration_id)
+            return {"vm": moid, "migration_id": f"{migration_id:016x}", **figures(outcome)}
         except Fault as fault:
+            if committed:
+                return self._settle_now(journal, fault)
             self._undo(vm, source, dest_host, destination, agent, migration_id, arrival.hot, fault)
+            vc.state.update(journal_done=[(OUTGOING, migration_id)])
             raise
         finally:
             if keys is not None:
                 keys.wipe()
+
+    def _settle_now(self, journal: Outgoing, fault: Fault) -> dict[str, str]:
+        """Past the commit something failed: whoever runs the VM now decides how the migration ends.
+        Returns the figures of a move that happened; raises when it did not (or is not known yet)."""
+        try:
+            outcome = settle(self.vc, journal, fault.message)
+        except Fault as unsettled:
+            raise MigrationFault(f"the switchover of {journal.name} was committed, then: {fault.message}; it could not be "
+                                 f"settled yet ({unsettled.message}): the journal of {self.vc.name} keeps it for later",
+                                 object=journal.vm, outcome="unknown") from None
+        if outcome != MOVED:
+            raise fault   # settled: the VM continues on the source, for the reason the fault gives
+        return {"settled": f"moved; the end was confirmed by the destination after: {fault.message}"}
 
     def _commit(self, destination: Destination, migration_id: int) -> str:
         self.control.progress(95, f"switchover: committing through {destination.vcenter}")
@@ -189,13 +226,15 @@ class _Migration:
     def _finish(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination,
                 decision: EncryptionDecision, figures: dict[str, str]) -> dict[str, str]:
         vc = self.vc
-        message = f"Migrated {vm.name} from {source.name} to {dest_host.name} in {destination.vcenter}"
-        if destination.remote:
-            vc.block_macs(vm.mac_addresses)
+        if "settled" not in figures:   # settling did this already
+            message = f"Migrated {vm.name} from {source.name} to {dest_host.name} in {destination.vcenter}"
+            done = [(OUTGOING, int(figures["migration_id"], 16))]
             self._post(ev.VM_MIGRATED, vm, source, message, dest_host)
-            vc.state.update(delete=[vm.moid])
-        else:
-            self._post(ev.VM_MIGRATED, vm, source, message, dest_host)
+            if destination.remote:
+                vc.block_macs(vm.mac_addresses)
+                vc.state.update(delete=[vm.moid], journal_done=done)
+            else:
+                vc.state.update(journal_done=done)
         return {
             "vcenter": destination.vcenter, "host": dest_host.name, "mode_asked": decision.asked.value,
             "mode_used": decision.used, "fell_back": str(decision.fell_back).lower(), "reason": decision.reason,

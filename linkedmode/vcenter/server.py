@@ -16,6 +16,7 @@ from ..rpc.server import RunningServer, serve
 from ..rpc.tls import secure_channel
 from ..topology.spec import SsoDomainSpec, VCenterSpec
 from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
+from .recovery import recover
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .servicer import VCenterServicer
 from .store import InventoryStore
@@ -78,6 +79,10 @@ class VCenterServer:
             answered.append(name)
         return answered
 
+    def recover(self) -> dict[str, str]:
+        """Settles what the journal says was in flight (after a restart)."""
+        return recover(self.vcenter)
+
     @property
     def running(self) -> bool:
         return self._server is not None
@@ -87,9 +92,13 @@ class VCenterServer:
         server, self._server = self._server, None
         if server is not None:
             server.server.stop(0)
+        self.vcenter.kill()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        self.vcenter.close()
+        if self.vcenter.alive:
+            self.vcenter.close()
+        else:
+            self.vcenter.tasks.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
+from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
 from ..v1 import linked_mode_pb2
@@ -21,6 +22,7 @@ T = TypeVar("T", bound=ManagedObject)
 
 DEFAULT_TASK_LIMIT = 100
 DEFAULT_EVENT_LIMIT = 1000
+MAX_LIMIT = 1000             # tasks or events per answer, as vSphere's collectors page them; and under gRPC's 4 MB
 
 
 class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
@@ -132,8 +134,9 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         return translate.task(self.vc.state.task(request.key))
 
     def ListTasks(self, request, context):
+        limit = whole_number("limit", request.limit, 0, MAX_LIMIT) or DEFAULT_TASK_LIMIT
         tasks = [t for t in self.vc.state.tasks() if not request.entity or t.entity == request.entity]
-        return pb.ListTasksResponse(tasks=[translate.task(t) for t in tasks[: request.limit or DEFAULT_TASK_LIMIT]])
+        return pb.ListTasksResponse(tasks=[translate.task(t) for t in tasks[:limit]])
 
     def WaitTask(self, request, context):
         self.vc.state.task(request.key)   # NotFound before the stream starts
@@ -145,16 +148,20 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
     def CancelTask(self, request, context):
         return translate.task(self.vc.tasks.cancel(request.key))
 
-    def _vm_filter(self, vm: str) -> str:
-        return self.vc.state.find(Vm, moid=vm if vm.startswith("vm-") else "", name=vm).moid if vm else ""
+    def _event_filter(self, request) -> tuple[int, str, list[str], int]:  # type: ignore[no-untyped-def]
+        """An EventFilter as the store takes it: after_key, the VM's moid ("" for every VM), types, limit."""
+        after_key = whole_number("after_key", request.after_key, 0, 2**63 - 1)
+        limit = whole_number("limit", request.limit, 0, MAX_LIMIT) or DEFAULT_EVENT_LIMIT
+        vm = request.vm
+        moid = self.vc.state.find(Vm, moid=vm if vm.startswith("vm-") else "", name=vm).moid if vm else ""
+        return after_key, moid, list(request.types), limit
 
     def QueryEvents(self, request, context):
-        found = self.vc.state.events(after_key=request.after_key, vm=self._vm_filter(request.vm),
-                                     types=list(request.types), limit=request.limit or DEFAULT_EVENT_LIMIT)
+        after_key, vm, types, limit = self._event_filter(request)
+        found = self.vc.state.events(after_key=after_key, vm=vm, types=types, limit=limit)
         return pb.QueryEventsResponse(events=[translate.event(e) for e in found])
 
     def WatchEvents(self, request, context):
-        vm = self._vm_filter(request.vm)
-        for found in self.vc.state.watch_events(after_key=request.after_key, vm=vm, types=list(request.types),
-                                                keep_going=context.is_active):
+        after_key, vm, types, _ = self._event_filter(request)
+        for found in self.vc.state.watch_events(after_key=after_key, vm=vm, types=types, keep_going=context.is_active):
             yield translate.event(found)

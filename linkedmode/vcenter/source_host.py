@@ -53,7 +53,7 @@ def hot_migrate(agent: HostAgentClient, spec: pb.MigrationSpec, destination_vmot
     except Fault as fault:
         raise SwitchoverUnconfirmed(f"the switchover was committed but the source host did not confirm it: {fault.message}") from None
     if outcome.phase != pb.MIGRATION_PHASE_COMPLETED:
-        raise SwitchoverUnconfirmed(f"the switchover was committed but the source host reports: {fault_from_proto(outcome.error)}")
+        raise fault_from_proto(outcome.error)   # the source host's own word: the caller settles it
     return committed, outcome
 
 

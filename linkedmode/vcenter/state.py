@@ -15,7 +15,8 @@ from ..model.events import Event
 from ..model.faults import InvalidArgument, NotFound
 from ..model.inventory import ManagedObject, MOID_PREFIX
 from ..model.tasks import Task
-from .store import InventoryStore
+from ..model.validation import required
+from .store import InventoryStore, JournalEntry
 
 T = TypeVar("T", bound=ManagedObject)
 
@@ -41,6 +42,8 @@ class VCenterState:
         events: Iterable[Event] = (),
         tasks: Iterable[Task] = (),
         meta: dict[str, str] | None = None,
+        journal: Iterable[JournalEntry] = (),
+        journal_done: Iterable[tuple[str, int]] = (),
     ) -> list[Event]:
         put, delete, events, tasks = list(put), list(delete), list(events), list(tasks)
         with self._lock:
@@ -48,7 +51,7 @@ class VCenterState:
             for event in events:
                 self._last_event_key += 1
                 posted.append(replace(event, key=self._last_event_key))
-            self.store.apply(put, delete, posted, meta)
+            self.store.apply(put, delete, posted, meta, journal, journal_done)
             for obj in put:
                 self._objects[obj.moid] = obj
             for moid in delete:
@@ -117,10 +120,13 @@ class VCenterState:
     def meta(self, key: str) -> str | None:
         return self.store.meta(key)
 
+    def journal(self, kind: str) -> list[JournalEntry]:
+        return self.store.journal(kind)
+
     # -- tasks and events ------------------------------------------------------------------------
 
     def task(self, key: str) -> Task:
-        task = self._tasks.get(key)
+        task = self._tasks.get(required("key", key))
         if task is None:
             raise NotFound(f"{self.name} has no task {key!r}", object=key)
         return task

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..model.events import Event
@@ -18,7 +19,20 @@ CREATE TABLE IF NOT EXISTS objects (moid TEXT PRIMARY KEY, kind TEXT NOT NULL, d
 CREATE TABLE IF NOT EXISTS events (key INTEGER PRIMARY KEY, type TEXT NOT NULL, vm TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_vm ON events (vm);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (kind TEXT NOT NULL, migration_id TEXT NOT NULL, state TEXT NOT NULL,
+                                    data TEXT NOT NULL, PRIMARY KEY (kind, migration_id));
 """
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One in-flight migration as a vCenter records it: "outgoing" at the source, "arrival" at the
+    destination. Never holds the key."""
+
+    kind: str
+    migration_id: int
+    state: str
+    data: dict[str, Any]
 
 
 class InventoryStore:
@@ -51,6 +65,11 @@ class InventoryStore:
         with self._lock:
             return self._db.execute("SELECT COALESCE(MAX(key), 0) FROM events").fetchone()[0]
 
+    def journal(self, kind: str) -> list[JournalEntry]:
+        with self._lock:
+            rows = self._db.execute("SELECT migration_id, state, data FROM journal WHERE kind = ?", (kind,)).fetchall()
+        return [JournalEntry(kind, int(mid, 16), state, json.loads(data)) for mid, state, data in rows]
+
     def events(self, *, after_key: int = 0, vm: str = "", types: Iterable[str] = (), limit: int = 1000) -> list[Event]:
         sql = "SELECT data FROM events WHERE key > ?"
         args: list[Any] = [after_key]
@@ -75,6 +94,8 @@ class InventoryStore:
         delete: Iterable[str] = (),
         events: Iterable[Event] = (),
         meta: dict[str, str] | None = None,
+        journal: Iterable[JournalEntry] = (),
+        journal_done: Iterable[tuple[str, int]] = (),
     ) -> None:
         """One transaction: all of it is written, or none."""
         with self._lock:
@@ -90,6 +111,12 @@ class InventoryStore:
                     [(e.key, e.type, e.vm, json.dumps(e.to_row())) for e in events],
                 )
                 self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list((meta or {}).items()))
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO journal (kind, migration_id, state, data) VALUES (?, ?, ?, ?)",
+                    [(j.kind, f"{j.migration_id:016x}", j.state, json.dumps(j.data)) for j in journal],
+                )
+                self._db.executemany("DELETE FROM journal WHERE kind = ? AND migration_id = ?",
+                                     [(kind, f"{mid:016x}") for kind, mid in journal_done])
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -97,4 +124,4 @@ class InventoryStore:
 
     def wipe(self) -> None:
         with self._lock:
-            self._db.executescript("DELETE FROM objects; DELETE FROM events; DELETE FROM meta;")
+            self._db.executescript("DELETE FROM objects; DELETE FROM events; DELETE FROM meta; DELETE FROM journal;")

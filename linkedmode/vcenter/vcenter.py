@@ -49,6 +49,7 @@ class VCenter:
         self.max_switchover_seconds = MAX_SWITCHOVER_SECONDS
         self.faults = FaultInjector(spec.name)
         self._peers: dict[str, PeerInfo] = {}
+        self._killed = False
         self._peers_lock = threading.Lock()
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
@@ -155,6 +156,17 @@ class VCenter:
         seed_inventory(self.state, self.spec, self._host_addresses)
         self.connect_hosts()
         return len(self.state.all(Vm))
+
+    @property
+    def alive(self) -> bool:
+        return not self._killed
+
+    def kill(self) -> None:
+        """What a killed process can no longer do: write its database, call its hosts or its peers."""
+        self._killed = True
+        self.hosts.close(for_good=True)
+        self.state.close()
+        self.state.store.close()
 
     def close(self) -> None:
         self.state.close()

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..model.faults import InvalidArgument, InvalidState
+from ..model.faults import InsufficientMemoryResourcesFault, InvalidArgument, InvalidState
 from .digest import PAGE_SIZE, SHA256, MemoryDigest
 
 PAGES_PER_MB = (1 << 20) // PAGE_SIZE
@@ -53,7 +53,15 @@ class GuestMemory:
         self.page_count = memory_mb * PAGES_PER_MB
         self.size = self.page_count * PAGE_SIZE
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (mmap.MAP_POPULATE if prefault else 0)
-        self._map: mmap.mmap | None = mmap.mmap(-1, self.size, flags=flags)
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        if prefault and self.size > free:      # populating it would run this machine out of memory
+            raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has free "
+                                                   f"({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)
+        try:
+            self._map: mmap.mmap | None = mmap.mmap(-1, self.size, flags=flags)
+        except OSError as error:
+            raise InsufficientMemoryResourcesFault(f"cannot back {memory_mb} MB of guest memory: {error.strerror}",
+                                                   requested=memory_mb) from None
         self._view = memoryview(self._map)
         self._written = bytearray(self.page_count)
         self._dirty = bytearray(self.page_count)
@@ -143,6 +151,8 @@ class GuestMemory:
         """Writes ``marker`` at the start of every ``every_pages``-th page, so a tap can look for it."""
         if not 0 < len(marker) <= PAGE_SIZE:
             raise InvalidArgument("marker must be 1..4096 bytes", argument="marker")
+        if every_pages < 1:
+            raise InvalidArgument(f"marker_every_pages {every_pages} is not a positive number of pages", argument="marker_every_pages")
         pages = list(range(0, self.page_count, every_pages))
         for page in pages:
             self.view(page, 1)[:len(marker)] = marker

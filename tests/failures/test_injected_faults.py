@@ -86,7 +86,7 @@ def test_rules_are_listed_and_cleared(estate):
     assert len(install(estate, "vc-a", step="stun", action="delay")) == 3   # one per host of vc-a
     install(estate, "vc-a", step="commit", probability=0.5, count=0)
     listed = vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
-    assert sorted((r.step, r.part) for r in listed) == [("commit", ""), ("stun", "a-slow"), ("stun", "a67"), ("stun", "a70")]
+    assert sorted((r.step, r.part) for r in listed) == [("commit", "vc-a"), ("stun", "a-slow"), ("stun", "a67"), ("stun", "a70")]
     assert vc_a.emulator.ClearFaultRules(fault_rules_pb2.ClearFaultRulesRequest()).cleared == 4
     assert not vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
 
@@ -96,8 +96,8 @@ def test_rules_are_listed_and_cleared(estate):
     ({"step": "stun", "action": "explode"}, "action 'explode' is not one of error, delay, drop_connection, kill"),
     ({"step": "stun", "probability": 2}, "probability 2.0 is not between 0 and 1"),
     ({"step": "stun", "fault": "NoSuchFault"}, "fault 'NoSuchFault' is not a fault this emulator knows"),
-    ({"step": "stun", "part": "b70"}, "vc-a manages no host 'b70'"),
-    ({"step": "commit", "part": "vc-b"}, "commit is a vCenter step: install it on vc-b's Emulator service"),
+    ({"step": "stun", "part": "b70"}, "vc-a is not 'b70' and manages no host of that name"),
+    ({"step": "commit", "part": "vc-b"}, "vc-a is not 'vc-b' and manages no host of that name"),
 ])
 def test_bad_rules_are_refused(estate, rule, message):
     code, fault = call_fault(client_of(estate, "vc-a").emulator.AddFaultRule, fault_rules_pb2.FaultRule(**rule))

@@ -6,7 +6,7 @@ import socket
 import threading
 
 import pytest
-from conftest import find_bytes, secrets_pair
+from vmotion_helpers import find_bytes, secrets_pair
 from vmotion_mitm import Tamper, VMotionProxy
 
 from linkedmode.model.faults import AlreadyExists, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, Timedout

@@ -4,7 +4,7 @@ cannot converge fails at max_switchover_seconds and goes on running on the sourc
 from __future__ import annotations
 
 import pytest
-from conftest import secrets_pair
+from vmotion_helpers import secrets_pair
 
 from linkedmode.model.faults import Timedout
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, PrecopyPolicy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import find_bytes, secrets_pair
+from vmotion_helpers import find_bytes, secrets_pair
 from vmotion_mitm import Tamper, VMotionProxy
 
 from linkedmode.crypto.secrets import MigrationSecrets

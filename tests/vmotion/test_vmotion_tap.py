@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import secrets_pair
+from vmotion_helpers import secrets_pair
 from vmotion_mitm import VMotionProxy
 
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener

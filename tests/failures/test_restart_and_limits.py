@@ -1,0 +1,127 @@
+"""A vCenter that dies with a migration in flight settles it when it starts again, before and after
+the commit; a switchover past max_switchover_seconds fails and the VM stays (rows V4, V5)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from estate_helpers import client_of
+from migration_estate import locator_of, migration_estate, to_vc_b, vm_names
+
+from linkedmode.invariant import settled_invariant
+from linkedmode.model.faults import Timedout
+from linkedmode.rpc.faults import fault_from_proto
+from linkedmode.model.inventory import Host
+from linkedmode.v1 import common_pb2, fault_rules_pb2, vcenter_pb2
+
+
+@pytest.fixture
+def estate(tmp_path):
+    with migration_estate(tmp_path) as running:
+        for server in running.vcenters.values():
+            server.vcenter.max_switchover_seconds = 1.5   # a host without its vCenter's word gives up soon
+        yield running
+
+
+def install(estate, vcenter: str, **rule) -> None:
+    client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(count=1, **rule))
+
+
+def start_and_lose_the_task(estate, **spec) -> None:
+    """Starts a move whose source vCenter dies on the way; the caller never hears the end."""
+    vc_a = client_of(estate, "vc-a")
+    task = vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="opportunistic"), spec=spec["spec"]))
+    assert task.key
+
+
+def journal_rows(estate, vcenter: str) -> list[tuple]:
+    with sqlite3.connect(estate.state_dir / "vcenters" / f"{vcenter}.db") as db:
+        return db.execute("SELECT kind, state, data FROM journal").fetchall()
+
+
+def wait_until_dead(estate, vcenter: str) -> None:
+    deadline = time.monotonic() + 10
+    while estate.vcenters[vcenter].running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not estate.vcenters[vcenter].running
+
+
+def test_a_source_vcenter_restarted_before_the_commit_leaves_the_vm_on_the_source(estate):
+    install(estate, "vc-a", step="commit", part="vc-a", action="kill")
+    spec = vcenter_pb2.RelocateSpec(host="b70", datastore="ds-b", pool="cluster-b", service=locator_of(estate, "vc-b"))
+    start_and_lose_the_task(estate, spec=spec)
+    wait_until_dead(estate, "vc-a")
+    assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "committing")]
+    assert b"key" not in b"".join(data.encode() for _, _, data in journal_rows(estate, "vc-a"))
+    settled = estate.restart_vcenter("vc-a").recover()
+    assert settled == {}   # the restart settled it already; nothing left for a second pass
+    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+    assert "opportunistic" in vm_names(client_of(estate, "vc-a"))
+    assert "opportunistic" not in vm_names(client_of(estate, "vc-b"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+    types = [e.type for e in client_of(estate, "vc-a").api.QueryEvents(vcenter_pb2.EventFilter(vm="opportunistic")).events]
+    assert types[-1] == "VmFailedMigrateEvent"
+
+
+def test_a_source_vcenter_restarted_after_the_commit_finishes_the_move(estate):
+    install(estate, "vc-a", step="source_cleanup", part="vc-a", action="kill")
+    spec = vcenter_pb2.RelocateSpec(host="b70", datastore="ds-b", pool="cluster-b", service=locator_of(estate, "vc-b"))
+    start_and_lose_the_task(estate, spec=spec)
+    wait_until_dead(estate, "vc-a")
+    assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "switched")]
+    estate.restart_vcenter("vc-a")
+    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+    assert "opportunistic" not in vm_names(client_of(estate, "vc-a"))
+    assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_destination_vcenter_restarted_with_an_arrival_in_flight_settles_it(estate):
+    """vc-b dies after the commit, as it takes the VM in; the move ended at host level anyway, and vc-b,
+    back, takes the VM in; vc-a, which could not settle while vc-b was down, settles then."""
+    install(estate, "vc-b", step="resume", part="vc-b", action="kill")
+    vc_a = client_of(estate, "vc-a")
+    request_done = {}
+    mover = threading.Thread(target=lambda: request_done.setdefault("task", to_vc_b(estate, vc_a, "opportunistic")))
+    mover.start()
+    wait_until_dead(estate, "vc-b")
+    mover.join(20)
+    task = request_done["task"]
+    assert task.state == common_pb2.TASK_STATE_ERROR and "could not be settled yet" in task.error.message
+    assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "switched")]
+    estate.restart_vcenter("vc-b")
+    estate.restart_vcenter("vc-a")   # settles whatever it could not while vc-b was down
+    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+    assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
+    assert "opportunistic" not in vm_names(client_of(estate, "vc-a"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_switchover_longer_than_the_limit_fails_and_the_vm_stays(estate):
+    install(estate, "vc-a", step="final_pages", part="a70", action="delay", delay_seconds=2.0)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR
+    fault = fault_from_proto(task.error)
+    assert isinstance(fault, Timedout) and "max_switchover_seconds (1.5 s)" in fault.message
+    assert "opportunistic" in vm_names(client_of(estate, "vc-a"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+    # and the VM can still move afterwards
+    assert to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic").state == common_pb2.TASK_STATE_SUCCESS
+
+
+def test_a_vcenter_killed_mid_vmotion_inside_itself_loses_nothing(estate):
+    """vc-a is source and destination; it dies at the commit. The hosts give up on their own, and
+    vc-a, back, finds the VM where it was."""
+    install(estate, "vc-a", step="commit", part="vc-a", action="kill")
+    vc_a = client_of(estate, "vc-a")
+    vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="opportunistic"),
+                                                      spec=vcenter_pb2.RelocateSpec(host="a67")))
+    wait_until_dead(estate, "vc-a")
+    estate.restart_vcenter("vc-a")
+    vm = client_of(estate, "vc-a").api.GetVm(common_pb2.ObjectRef(name="opportunistic"))
+    hosts = {h.moid: h.name for h in estate.vcenters["vc-a"].vcenter.state.all(Host)}
+    assert hosts[vm.host] == "a70"
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
