@@ -66,7 +66,8 @@ class Estate:
         if self.persistent:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         return VCenterServer(spec, domain, self.credential(domain.name, "vcenter", name), database=database,
-                             host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()})
+                             host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()},
+                             datastores_dir=self.state_dir / "datastores" / name)
 
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
@@ -81,6 +82,19 @@ class Estate:
         server.link(self.peer_addresses(server.domain.name))
         server.recover()
         return server
+
+    def restart_host(self, name: str) -> HostServer:
+        """Starts host `name` again (after it was killed): empty, as a rebooted ESXi is. Its vCenter
+        reconnects and powers on again the VMs its inventory places there (what vSphere HA does)."""
+        old = self.hosts[name]
+        old.stop()
+        domain, vc = next((d, v) for d, v in self.topology.vcenters() if any(h.name == name for h in v.hosts()))
+        spec = next(h for h in vc.hosts() if h.name == name)
+        self.hosts[name] = HostServer(spec, domain.name, vc.name, self.credential(domain.name, "host", name)).start()
+        vcenter = self.vcenters[vc.name]
+        if vcenter.running:
+            vcenter.vcenter.host_moved(name, self.hosts[name].address)
+        return self.hosts[name]
 
     def stop(self) -> None:
         """Stops the vCenters, then the hosts; each group at once (a stop waits out in-flight calls)."""

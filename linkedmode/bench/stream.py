@@ -89,14 +89,15 @@ class StreamBench:
         agent.power_on(self.vm)
         agent.write_guest_memory(self.vm, random_fraction=1.0)
 
-    def migrate(self, encrypted: bool) -> Run:
+    def migrate(self, encrypted: bool, via=lambda address: address) -> Run:  # type: ignore[no-untyped-def]
+        """One migration to the other host; `via` may route the page stream elsewhere (a tap, in tests)."""
         source, destination = self.agent(self.where), self.agent(1 - self.where)
         keys = MigrationSecrets.generate() if encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(uuid.uuid4().bytes[:8], "big")
         settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=0.5, max_switchover_seconds=100)
         try:
             spec = migration_spec(vm_config(self.vm), migration_id, keys, source.host.name, destination.host.name, settings)
-            address = destination.prepare_destination(spec)
+            address = via(destination.prepare_destination(spec))
             _, outcome = hot_migrate(source, spec, address, on_progress=lambda _: None, commit=lambda: "",
                                      switchover_timeout=110)
         finally:

@@ -13,7 +13,7 @@ from ..client import NotRunning
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, certs, demo, migrate, serve, up, vm_commands
+from . import bench, certs, demo, migrate, serve, soak, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_command(commands)
     serve.add_command(commands)
     bench.add_command(commands)
+    soak.add_command(commands)
     return root
 
 

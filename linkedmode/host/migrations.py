@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
@@ -88,7 +89,7 @@ class OutgoingVm:
     """One VM leaving this host."""
 
     def __init__(self, host: HostState, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
-                 destination: tuple[str, int], settings: MigrationSettings) -> None:
+                 destination: tuple[str, int], settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
         self.host = host
         self.config = config
         self._secrets = secrets
@@ -107,7 +108,7 @@ class OutgoingVm:
         )
         self.engine = OutgoingMigration(guest.memory, destination, secrets, migration_id=migration_id,
                                         workload=guest.workload, options=options, progress=self._progress,
-                                        switchover=self._await_decision)
+                                        switchover=self._await_decision, disks=disks)
         self._thread: threading.Thread | None = None
 
     @property
@@ -210,12 +211,14 @@ class HostMigrations:
 
     # -- destination -----------------------------------------------------------------------------
 
-    def prepare_destination(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None) -> str:
+    def prepare_destination(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
+                            disks: Sequence[tuple[str, int]] = ()) -> str:
+        """``disks``: (file, size in bytes) of each disk that arrives on the stream (it changes datastore)."""
         try:
             if self.host.has(config.instance_uuid):
                 raise AlreadyExists(f"host {self.host.name} already holds {config.name}", object=config.instance_uuid)
             self.host.check_fits(config)
-            engine = self.listener.prepare(secrets, config.memory_mb, migration_id)
+            engine = self.listener.prepare(secrets, config.memory_mb, migration_id, disks=disks)
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
@@ -242,7 +245,8 @@ class HostMigrations:
     # -- source ----------------------------------------------------------------------------------
 
     def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
-                       destination: str, settings: MigrationSettings) -> None:
+                       destination: str, settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
+        """``disks``: the files of the disks that change datastore, sent after the first pre-copy round."""
         try:
             address = host_port("destination_vmotion_address", destination)
             with self._lock:
@@ -250,7 +254,7 @@ class HostMigrations:
                     raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
                 if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
                     raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
-                self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, address, settings)
+                self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, address, settings, disks)
         except BaseException:
             if secrets is not None:
                 secrets.wipe()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ..model.faults import InvalidArgument
+from ..model.validation import whole_number
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_state_to_proto
 from ..rpc.faults import fault_to_proto
 from ..v1 import host_agent_pb2 as pb
 from ..v1 import host_agent_pb2_grpc
 from ..v1 import fault_rules_pb2, inventory_pb2
+from ..vmotion.disks import MAX_DISK_MB, check_disk_path
 from .migrations import ABORTED, COMPLETED, FAILED, PRECOPY, PREPARED, READY, SWITCHOVER, HostMigrations, MigrationSettings, Snapshot, secrets_of
 from .state import HostState, HostVm, HostVmConfig
 
@@ -25,6 +27,18 @@ def vm_config(request: inventory_pb2.VmConfig) -> HostVmConfig:
         working_set_mb=request.workload.working_set_mb, mac_addresses=tuple(request.mac_addresses),
         encrypted=request.encrypted,
     )
+
+
+def source_disks(spec: pb.MigrationSpec) -> list[str]:
+    """The files the source host sends: one per disk that changes datastore."""
+    return [check_disk_path(f"spec.disk_moves[{i}].source_path", move.source_path) for i, move in enumerate(spec.disk_moves)]
+
+
+def destination_disks(spec: pb.MigrationSpec) -> list[tuple[str, int]]:
+    """The files the destination host makes, with their sizes in bytes."""
+    return [(check_disk_path(f"disk_moves[{i}].destination_path", move.destination_path),
+             whole_number(f"disk_moves[{i}].capacity_mb", move.capacity_mb, 1, MAX_DISK_MB) << 20)
+            for i, move in enumerate(spec.disk_moves)]
 
 
 def progress(snapshot: Snapshot) -> pb.MigrationProgress:
@@ -45,7 +59,7 @@ def stats_of(snapshot: Snapshot) -> pb.MigrationStats:
     assert r is not None
     return pb.MigrationStats(rounds=r.rounds, bytes_sent=r.bytes_sent, pages_sent=r.pages_sent, zero_pages=r.zero_pages,
                              duration_ms=r.duration_s * 1e3, stun_time=snapshot.stun_time, encrypted=r.encrypted,
-                             max_throttle=r.throttle)
+                             max_throttle=r.throttle, disk_bytes=r.disk_bytes)
 
 
 def outcome(snapshot: Snapshot) -> pb.MigrationOutcome:
@@ -112,17 +126,17 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
 
     def PrepareDestination(self, request, context):
         self.host.faults.at("key_push_destination", request.vm.name)
-        migration_id, config = request.migration_id, vm_config(request.vm)
+        migration_id, config, disks = request.migration_id, vm_config(request.vm), destination_disks(request)
         secrets = secrets_of(migration_id, request.encrypted, request.key, request.nonce)
         request.Clear()   # the key is in `secrets` now, and only there
-        return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets))
+        return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets, disks))
 
     def PrepareSource(self, request, context):
         self.host.faults.at("key_push_source", request.spec.vm.name)
         spec = request.spec
-        config, settings = vm_config(spec.vm), self._settings(spec)    # refused before any secret exists
+        config, settings, disks = vm_config(spec.vm), self._settings(spec), source_disks(spec)   # refused before any secret exists
         secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
-        self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings)
+        self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings, disks)
         request.Clear()
         return pb.PrepareSourceResponse()
 

@@ -50,9 +50,10 @@ def decide_encryption(
 ) -> EncryptionDecision:
     """How a VM moves from source to destination host, or MigrationFeatureNotSupported.
 
-    A powered-on VM moves hot over the vMotion network, encrypted per the table of the design. A
-    powered-off VM moves cold: no page stream; its disks cross as a plain copy (row D2), which is
-    protected only when the disks themselves are encrypted (rows D1, D3).
+    A powered-on VM moves hot over the vMotion network, encrypted per the table of the design; one
+    that only changes datastore on its host sends nothing over the network, and its disks are copied
+    on the host, not encrypted (row D1). A powered-off VM moves cold: no page stream; its disks cross
+    as a plain copy (row D2), which is protected only when the disks themselves are encrypted (rows D1, D3).
     """
     asked = MigrateEncryption.REQUIRED if vm_encrypted else mode
     cannot = [h for h in (source, destination) if not h.encrypted_vmotion_supported]
@@ -69,6 +70,9 @@ def decide_encryption(
             )
         return EncryptionDecision(asked, False, False, "cold move: disks copied in the clear (NFC)")
 
+    if same_host:
+        return EncryptionDecision(asked, vm_encrypted, False, "datastore-only move on one host: nothing crosses the "
+                                  "vMotion network" + (", the encrypted VM's disks stay ciphertext" if vm_encrypted else ""))
     if asked == MigrateEncryption.DISABLED:
         return EncryptionDecision(asked, False, False, "migrate_encryption is disabled")
     if not cannot:

@@ -78,6 +78,20 @@ class InsufficientMemoryResourcesFault(MigrationFault):
     pass
 
 
+class FileFault(Fault):
+    """A datastore file (a virtual disk) could not be read, written or made."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class FileAlreadyExists(FileFault):
+    code = "ALREADY_EXISTS"
+
+
+class FileNotFound(FileFault):
+    code = "NOT_FOUND"
+
+
 class SSLVerifyFault(Fault):
     """The target's certificate does not match the thumbprint the caller gave."""
 

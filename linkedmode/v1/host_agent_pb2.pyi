@@ -94,7 +94,7 @@ class HostResetResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class MigrationSpec(_message.Message):
-    __slots__ = ("migration_id", "vm", "encrypted", "key", "nonce", "source_host", "destination_host", "settings")
+    __slots__ = ("migration_id", "vm", "encrypted", "key", "nonce", "source_host", "destination_host", "settings", "disk_moves")
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     VM_FIELD_NUMBER: _ClassVar[int]
     ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,7 @@ class MigrationSpec(_message.Message):
     SOURCE_HOST_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_HOST_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    DISK_MOVES_FIELD_NUMBER: _ClassVar[int]
     migration_id: int
     vm: _inventory_pb2.VmConfig
     encrypted: bool
@@ -111,7 +112,20 @@ class MigrationSpec(_message.Message):
     source_host: str
     destination_host: str
     settings: MigrationSettings
-    def __init__(self, migration_id: _Optional[int] = ..., vm: _Optional[_Union[_inventory_pb2.VmConfig, _Mapping]] = ..., encrypted: _Optional[bool] = ..., key: _Optional[bytes] = ..., nonce: _Optional[bytes] = ..., source_host: _Optional[str] = ..., destination_host: _Optional[str] = ..., settings: _Optional[_Union[MigrationSettings, _Mapping]] = ...) -> None: ...
+    disk_moves: _containers.RepeatedCompositeFieldContainer[DiskMove]
+    def __init__(self, migration_id: _Optional[int] = ..., vm: _Optional[_Union[_inventory_pb2.VmConfig, _Mapping]] = ..., encrypted: _Optional[bool] = ..., key: _Optional[bytes] = ..., nonce: _Optional[bytes] = ..., source_host: _Optional[str] = ..., destination_host: _Optional[str] = ..., settings: _Optional[_Union[MigrationSettings, _Mapping]] = ..., disk_moves: _Optional[_Iterable[_Union[DiskMove, _Mapping]]] = ...) -> None: ...
+
+class DiskMove(_message.Message):
+    __slots__ = ("label", "capacity_mb", "source_path", "destination_path")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_MB_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_PATH_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    capacity_mb: int
+    source_path: str
+    destination_path: str
+    def __init__(self, label: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., source_path: _Optional[str] = ..., destination_path: _Optional[str] = ...) -> None: ...
 
 class MigrationSettings(_message.Message):
     __slots__ = ("switchover_goal_seconds", "max_switchover_seconds", "bandwidth_limit_mbps")
@@ -178,7 +192,7 @@ class MigrationProgress(_message.Message):
     def __init__(self, migration_id: _Optional[int] = ..., phase: _Optional[_Union[MigrationPhase, str]] = ..., round: _Optional[int] = ..., pages_left: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., mbps: _Optional[float] = ..., throttle: _Optional[float] = ..., stats: _Optional[_Union[MigrationStats, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.Fault, _Mapping]] = ...) -> None: ...
 
 class MigrationStats(_message.Message):
-    __slots__ = ("rounds", "bytes_sent", "pages_sent", "zero_pages", "duration_ms", "stun_time", "encrypted", "memory_digest", "max_throttle")
+    __slots__ = ("rounds", "bytes_sent", "pages_sent", "zero_pages", "duration_ms", "stun_time", "encrypted", "memory_digest", "max_throttle", "disk_bytes")
     ROUNDS_FIELD_NUMBER: _ClassVar[int]
     BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
     PAGES_SENT_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +202,7 @@ class MigrationStats(_message.Message):
     ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
     MEMORY_DIGEST_FIELD_NUMBER: _ClassVar[int]
     MAX_THROTTLE_FIELD_NUMBER: _ClassVar[int]
+    DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
     rounds: int
     bytes_sent: int
     pages_sent: int
@@ -197,7 +212,8 @@ class MigrationStats(_message.Message):
     encrypted: bool
     memory_digest: str
     max_throttle: float
-    def __init__(self, rounds: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., pages_sent: _Optional[int] = ..., zero_pages: _Optional[int] = ..., duration_ms: _Optional[float] = ..., stun_time: _Optional[float] = ..., encrypted: _Optional[bool] = ..., memory_digest: _Optional[str] = ..., max_throttle: _Optional[float] = ...) -> None: ...
+    disk_bytes: int
+    def __init__(self, rounds: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., pages_sent: _Optional[int] = ..., zero_pages: _Optional[int] = ..., duration_ms: _Optional[float] = ..., stun_time: _Optional[float] = ..., encrypted: _Optional[bool] = ..., memory_digest: _Optional[str] = ..., max_throttle: _Optional[float] = ..., disk_bytes: _Optional[int] = ...) -> None: ...
 
 class MigrationOutcome(_message.Message):
     __slots__ = ("migration_id", "phase", "resume_time", "stats", "downtime_ms", "error")

@@ -106,7 +106,7 @@ class RemoteDestination:
             vm=translate.vm(arrival.vm), source_vcenter=arrival.source_vcenter, source_host=arrival.source_host,
             host=target.host, datastore=target.datastore, pool=target.pool, spec=spec,
             disk_datastores=arrival.disk_datastores, nic_networks=arrival.nic_networks,
-            hot=arrival.hot, encrypted=arrival.encrypted,
+            hot=arrival.hot, encrypted=arrival.encrypted, disk_paths=arrival.disk_paths,
         )
 
     def _call(self, method: str, request):  # type: ignore[no-untyped-def]
@@ -150,11 +150,13 @@ class RemoteDestination:
 
 
 def arrival_of(vc: "VCenter", vm: Vm, *, cross: bool) -> Arrival:
-    """The VM described for a destination: with the names of its datastores and networks."""
+    """The VM described for a destination: with the names of its datastores and networks, and its disk files."""
     source_host = vc.state.get(vm.host, Host)
+    datastores = tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks)
     return Arrival(
         vm=vm, source_vcenter=vc.name if cross else "", source_host=source_host.name,
-        disk_datastores=tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks),
+        disk_datastores=datastores,
         nic_networks=tuple(vc.state.get(n.network, Network).name for n in vm.nics),
         hot=vm.power_state == PowerState.POWERED_ON,
+        disk_paths=tuple(vc.datastores.disk_path(ds, vm.name, d) for ds, d in zip(datastores, vm.disks)),
     )

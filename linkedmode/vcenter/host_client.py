@@ -131,8 +131,7 @@ class HostConnections:
         with self._lock:
             known = self._channels.get(host.name)
             if known is None or known[0] != host.agent_address:
-                if known:
-                    known[1].close()
+                # the old channel is left to the garbage collector: calls still on it finish or fail alone
                 server = Identity(self._credential.identity.domain, "host", host.name)
                 known = (host.agent_address, secure_channel(host.agent_address, self._credential, server))
                 self._channels[host.name] = known

@@ -3,6 +3,10 @@
 The same code serves a vMotion inside this vCenter and one coming from a linked vCenter over
 LinkedMode; only a cross-vCenter arrival adds a new VM to this inventory (with a moid of this vCenter,
 the same instance UUID and MACs) and posts the destination's own events.
+
+Disks that change datastore get their new files on this vCenter's datastores: written by the
+destination host from the page stream (a live move between hosts), or copied here in the clear before
+the commit (a cold move, or a datastore-only move on one host: rows D1, D2).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Data
 from ..model.settings import PowerState
 from ..model.validation import required, vm_resources
 from ..v1 import host_agent_pb2
+from ..vmotion.disks import check_disk_path, copy_disk
 from .store import JournalEntry
 
 if TYPE_CHECKING:
@@ -64,6 +69,7 @@ class Arrival:
     nic_networks: tuple[str, ...] = ()
     hot: bool = True
     encrypted: bool = False
+    disk_paths: tuple[str, ...] = ()      # the file of each disk at the source
 
     def __post_init__(self) -> None:
         required("vm.instance_uuid", self.vm.instance_uuid)
@@ -75,6 +81,21 @@ class Arrival:
         return bool(self.source_vcenter)
 
 
+@dataclass(frozen=True)
+class DiskMove:
+    """A disk that changes datastore: its file at the source, its new file here."""
+
+    label: str
+    capacity_mb: int
+    source: str
+    destination: str
+
+
+def streams(arrival: Arrival, host: Host) -> bool:
+    """Does the VM cross on a page stream? Not when it is off, nor when it stays on its host."""
+    return arrival.hot and (arrival.cross or host.name != arrival.source_host)
+
+
 @dataclass
 class PendingArrival:
     migration_id: int
@@ -83,12 +104,17 @@ class PendingArrival:
     host: Host
     committed: bool = False
     started: float = field(default_factory=time.time)
+    disk_files: tuple[str, ...] = ()      # the files this arrival made here (removed if it is aborted)
+
+    @property
+    def streams(self) -> bool:
+        return streams(self.arrival, self.host)
 
     def journal(self) -> JournalEntry:
         a = self.arrival
         data = {"arrival": {"vm": a.vm.to_row(), "source_vcenter": a.source_vcenter, "source_host": a.source_host,
                             "disk_datastores": list(a.disk_datastores), "nic_networks": list(a.nic_networks),
-                            "hot": a.hot, "encrypted": a.encrypted},
+                            "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths)},
                 "vm": self.vm.to_row(), "host": self.host.moid}
         return JournalEntry(ARRIVAL, self.migration_id, COMMITTED if self.committed else PREPARED, data)
 
@@ -96,7 +122,7 @@ class PendingArrival:
     def from_journal(cls, entry: JournalEntry, host: Host) -> "PendingArrival":
         a = dict(entry.data["arrival"])
         arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
-                          tuple(a["nic_networks"]), a["hot"], a["encrypted"])
+                          tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())))
         return cls(entry.migration_id, arrival, Vm.from_row(entry.data["vm"]), host, entry.state == COMMITTED)
 
 
@@ -172,6 +198,41 @@ class Incoming:
             nics.append(replace(nic, network=networks[network_name].moid))
         return replace(vm, moid="", host=host.moid, datacenter=host.datacenter, disks=disks, nics=nics)
 
+    def _disk_moves(self, arrival: Arrival, vm: Vm) -> list[DiskMove]:
+        """The disks that change datastore: all of them when the VM comes from another vCenter (whose
+        datastores are its own), else those not already on the datastore the spec names."""
+        moves = []
+        for i, (before, after) in enumerate(zip(arrival.vm.disks, vm.disks)):
+            if arrival.cross or before.datastore != after.datastore:
+                datastore = self.vc.state.get(after.datastore, Datastore).name
+                source = arrival.disk_paths[i] if i < len(arrival.disk_paths) else ""
+                destination = self.vc.datastores.disk_path(datastore, vm.name, after)
+                moves.append(DiskMove(after.label, after.capacity_mb, source, destination))
+        return moves
+
+    @staticmethod
+    def _name_new_files(spec: host_agent_pb2.MigrationSpec, moves: list[DiskMove]) -> None:
+        """The source named the disks that cross; this vCenter, which owns the datastores here, names
+        their new files."""
+        here = {m.label: m for m in moves}
+        named = sorted(d.label for d in spec.disk_moves)
+        if named != sorted(here):
+            raise InvalidArgument(f"spec.disk_moves names {', '.join(named) or 'no disk'}, but the disks that change "
+                                  f"datastore are {', '.join(sorted(here)) or 'none'}", argument="spec.disk_moves")
+        for disk in spec.disk_moves:
+            disk.destination_path = here[disk.label].destination
+
+    def _copy_disks(self, moves: list[DiskMove]) -> None:
+        """A plain copy of each disk that changes datastore (NFC: not encrypted, row D2); all or none."""
+        made: list[str] = []
+        try:
+            for i, move in enumerate(moves):
+                copy_disk(check_disk_path(f"disk_paths[{i}]", move.source), move.destination)
+                made.append(move.destination)
+        except BaseException:
+            self.vc.datastores.remove_disks(made)
+            raise
+
     def _check_capacity(self, arrival: Arrival, host: Host) -> None:
         if not arrival.hot:
             return
@@ -211,14 +272,17 @@ class Incoming:
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
                 spec: host_agent_pb2.MigrationSpec | None) -> str:
         """Checks again, reserves, gives the destination host the spec (with its key); returns where the
-        page stream goes ("" for a cold move)."""
-        if arrival.hot and spec is None:
-            raise InvalidArgument("a hot migration needs its spec", argument="spec")
+        page stream goes ("" when nothing streams: the disks that change datastore are copied here)."""
         if spec is not None and spec.migration_id != migration_id:
             raise InvalidArgument(f"spec.migration_id {spec.migration_id:016x} is not the migration's id {migration_id:016x}",
                                   argument="spec.migration_id")
         self.vc.faults.at("spec_exchange", arrival.vm.name)
         host, vm = self.check(arrival, target)
+        moves = self._disk_moves(arrival, vm)
+        if streams(arrival, host):
+            if spec is None:
+                raise InvalidArgument("a hot migration needs its spec", argument="spec")
+            self._name_new_files(spec, moves)
         if arrival.cross:
             vm = replace(vm, moid=self.vc.state.next_moid("vm"))
         pending = PendingArrival(migration_id, arrival, vm, host)
@@ -233,10 +297,15 @@ class Incoming:
             raise
         self.vc.state.update(journal=[pending.journal()])
         try:
-            address = self.vc.hosts.agent(host).prepare_destination(spec) if arrival.hot and spec is not None else ""
+            if pending.streams and spec is not None:
+                address = self.vc.hosts.agent(host).prepare_destination(spec)
+            else:
+                address = ""
+                self._copy_disks(moves)
         except BaseException:
             self._forget(migration_id)
             raise
+        pending.disk_files = tuple(m.destination for m in moves)
         if arrival.cross:
             self._post(vm, host, arrival, ev.VM_BEING_HOT_MIGRATED if arrival.hot else ev.VM_BEING_MIGRATED,
                        f"Migrating {vm.name} from {arrival.source_host} in {arrival.source_vcenter} to {host.name}")
@@ -283,13 +352,14 @@ class Incoming:
             pending = self._pending.get(migration_id)
         if pending is None:
             return
-        if pending.arrival.hot and self._runs_on_host(pending):
+        if pending.streams and self._runs_on_host(pending):
             raise InvalidState(f"{pending.vm.name} already runs on {pending.host.name}: the migration cannot be undone",
                                object=pending.vm.moid)
         try:
-            if pending.arrival.hot:
+            if pending.streams:
                 self.vc.hosts.agent(pending.host).abort(migration_id, reason)
         finally:
+            self.vc.datastores.remove_disks(pending.disk_files)
             self.vc.state.update(journal_done=[(ARRIVAL, migration_id)])
             self._forget(migration_id)
             if pending.arrival.cross:
@@ -301,7 +371,7 @@ class Incoming:
         with self._lock:
             pending = self._pending.get(migration_id)
         if pending is not None:
-            runs = pending.arrival.hot and self._runs_on_host(pending)
+            runs = pending.streams and self._runs_on_host(pending)
             return (COMMITTED if pending.committed else PREPARED), runs
         for vm in self.vc.state.all(Vm):
             if vm.instance_uuid == instance_uuid and self.vc.state.get(vm.host, Host).name == host_name:
@@ -318,7 +388,7 @@ class Incoming:
                 self._pending[entry.migration_id] = pending
             self.vc.vmotion_slots.acquire(host.moid, host.max_concurrent_vmotions, timeout=0.0)
             try:
-                if pending.arrival.hot and self._runs_on_host(pending):
+                if pending.streams and self._runs_on_host(pending):
                     pending.committed = True
                     self.finish(entry.migration_id)
                 elif not self._in_flight(pending):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model.fault_rules import STEPS
-from ..model.faults import InvalidArgument
+from ..model.faults import HostNotConnected, InvalidArgument
 from ..model.inventory import Datacenter, Host
 from ..rpc.auth import current_principal
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto
@@ -42,7 +42,8 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
         if request.source_vcenter != caller.name:
             raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}", argument="source_vcenter")
         arrival = Arrival(translate.vm_from_proto(request.vm), request.source_vcenter, request.source_host,
-                          tuple(request.disk_datastores), tuple(request.nic_networks), request.hot, request.encrypted)
+                          tuple(request.disk_datastores), tuple(request.nic_networks), request.hot, request.encrypted,
+                          tuple(request.disk_paths))
         return arrival, MigrationTarget(request.host, request.datastore, request.pool)
 
     def CheckMigration(self, request, context):
@@ -92,14 +93,22 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
         return fault_rules_pb2.AddFaultRuleResponse(
             rules=[self.vc.hosts.agent(h).add_fault_rule(replace(rule, part=h.name)) for h in hosts])
 
+    def _on_hosts(self, call) -> list:  # type: ignore[no-untyped-def]
+        """`call(agent)` on every host that answers; a host that is down has lost its rules anyway."""
+        answers = []
+        for host in self.vc.state.all(Host):
+            try:
+                answers.append(call(self.vc.hosts.agent(host)))
+            except HostNotConnected:
+                continue
+        return answers
+
     def ListFaultRules(self, request, context):
         rules = [fault_rule_to_proto(r) for r in self.vc.faults.rules()]
-        for host in self.vc.state.all(Host):
-            rules += self.vc.hosts.agent(host).fault_rules()
+        for host_rules in self._on_hosts(lambda agent: agent.fault_rules()):
+            rules += host_rules
         return fault_rules_pb2.ListFaultRulesResponse(rules=rules)
 
     def ClearFaultRules(self, request, context):
-        cleared = self.vc.faults.clear()
-        for host in self.vc.state.all(Host):
-            cleared += self.vc.hosts.agent(host).clear_fault_rules()
+        cleared = self.vc.faults.clear() + sum(self._on_hosts(lambda agent: agent.clear_fault_rules()))
         return fault_rules_pb2.ClearFaultRulesResponse(cleared=cleared)

@@ -41,6 +41,7 @@ class Outgoing:
     destination_host: str       # name there
     remote: bool
     hot: bool
+    disk_files: tuple[str, ...] = ()      # files here of the disks that change datastore: removed once moved
 
     def entry(self, state: str | None = None) -> JournalEntry:
         data = {k: v for k, v in self.__dict__.items() if k not in ("migration_id", "state")}
@@ -71,6 +72,7 @@ def settle(vc: "VCenter", outgoing: Outgoing, reason: str) -> str:
             if state != FINISHED:
                 destination.finish(outgoing.migration_id)
             _drop_source_copy(vc, source, outgoing)
+            vc.datastores.remove_disks(outgoing.disk_files)
             finish_at_source(vc, outgoing, f"Migrated {outgoing.name} to {outgoing.destination_host} in "
                              f"{outgoing.destination_vcenter} (settled: {reason})")
             return MOVED

@@ -4,6 +4,10 @@ The steps of the design, in order: checks (the destination's first), the encrypt
 secrets in memory, the spec with the key to the destination vCenter and host, then to the source host,
 the page stream (progress into the task), the commit through the destination, the source's copy
 dropped. Before the commit any failure puts the VM back on its feet on the source (row V5).
+
+Disks that change datastore cross on the page stream of a live move between hosts; otherwise (a cold
+move, a datastore-only move on one host) the destination copies them before the commit. Their files
+here are removed once the move is done.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from ..model import events as ev
 from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
 from ..model.events import Event
 from ..model.faults import Fault, InvalidArgument, MigrationFault, NotSupported
-from ..model.inventory import Datacenter, Host, Vm
+from ..model.inventory import Datacenter, Datastore, Disk, Host, Vm
 from ..model.settings import PowerState
 from ..model.tasks import Task, TaskState
 from ..model.validation import host_port, required
@@ -120,10 +124,12 @@ class _Migration:
     def _migrate(self, vm: Vm, source: Host, dest_host: TargetHost, destination: Destination, arrival: Arrival,
                  target: MigrationTarget, decision: EncryptionDecision) -> dict[str, str]:
         vc, control = self.vc, self.control
-        keys = MigrationSecrets.generate() if arrival.hot and decision.encrypted else None
+        streams = arrival.hot and (destination.remote or dest_host.moid != source.moid)
+        moved = self._moved_disks(vm, destination, target)
+        keys = MigrationSecrets.generate() if streams and decision.encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(random_source.token_bytes(8), "big")
         journal = Outgoing(migration_id, PREPARED, vm.moid, vm.name, vm.instance_uuid, source.moid, destination.vcenter,
-                           dest_host.name, destination.remote, arrival.hot)
+                           dest_host.name, destination.remote, arrival.hot, tuple(path for _, path in moved))
         agent = vc.hosts.agent(source)
         settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
                                                     max_switchover_seconds=vc.max_switchover_seconds)
@@ -138,32 +144,54 @@ class _Migration:
             return moid
 
         try:
-            spec = migration_spec(vm_config(vm), migration_id, keys, source.name, dest_host.name, settings) if arrival.hot else None
+            spec = migration_spec(vm_config(vm), migration_id, keys, source.name, dest_host.name, settings) if streams else None
+            if spec is not None:
+                spec.disk_moves.extend(host_agent_pb2.DiskMove(label=disk.label, capacity_mb=disk.capacity_mb, source_path=path)
+                                       for disk, path in moved)
             control.check_cancelled()
             control.progress(8, f"preparing {dest_host.name}")
             vc.faults.at("spec_exchange", vm.name)
             address = destination.prepare(migration_id, arrival, target, spec)
             vc.state.update(journal=[journal.entry()])
-            if not arrival.hot:
+            done = {"migration_id": f"{migration_id:016x}", "disks_moved": str(len(moved))}
+            if spec is None:
                 commit()
-                agent.unregister(vm)
+                if not arrival.hot:
+                    agent.unregister(vm)
                 vc.state.update(journal=[journal.entry(SWITCHED)])
-                return {"vm": destination.finish(migration_id), "migration_id": f"{migration_id:016x}"}
+                moid = destination.finish(migration_id)
+                vc.datastores.remove_disks(journal.disk_files)
+                return {"vm": moid, **done}
             moid, outcome = hot_migrate(agent, spec, address, on_progress=lambda p: self._progress(p, decision),
                                         commit=commit, switchover_timeout=vc.max_switchover_seconds + 10)
             vc.state.update(journal=[journal.entry(SWITCHED)])
             vc.faults.at("source_cleanup", vm.name)
             destination.finish(migration_id)
-            return {"vm": moid, "migration_id": f"{migration_id:016x}", **figures(outcome)}
+            vc.datastores.remove_disks(journal.disk_files)
+            return {"vm": moid, **done, **figures(outcome)}
         except Fault as fault:
             if committed:
                 return self._settle_now(journal, fault)
-            self._undo(vm, source, dest_host, destination, agent, migration_id, arrival.hot, fault)
+            self._undo(vm, source, dest_host, destination, agent, migration_id, streams, fault)
             vc.state.update(journal_done=[(OUTGOING, migration_id)])
             raise
         finally:
             if keys is not None:
                 keys.wipe()
+
+    def _moved_disks(self, vm: Vm, destination: Destination, target: MigrationTarget) -> list[tuple[Disk, str]]:
+        """The disks that change datastore, with their files here: every disk of a VM that leaves for
+        another vCenter (its datastores are its own), else those not on spec.datastore already."""
+        vc = self.vc
+        if destination.remote:
+            moving = list(vm.disks)
+        elif target.datastore:
+            ref = target.datastore
+            datastore = vc.state.find(Datastore, *((ref, "") if ref.startswith("datastore-") else ("", ref)))
+            moving = [d for d in vm.disks if d.datastore != datastore.moid]
+        else:
+            moving = []
+        return [(d, vc.datastores.disk_path(vc.state.get(d.datastore, Datastore).name, vm.name, d)) for d in moving]
 
     def _settle_now(self, journal: Outgoing, fault: Fault) -> dict[str, str]:
         """Past the commit something failed: whoever runs the VM now decides how the migration ends.
@@ -219,7 +247,7 @@ class _Migration:
         where = f"{dest_host.name} in {destination.vcenter}"
         self._post(ev.VM_BEING_HOT_MIGRATED if hot else ev.VM_BEING_MIGRATED, vm, source,
                    f"Migrating {vm.name} from {source.name} to {where}", dest_host)
-        if hot and decision.encrypted:
+        if hot and decision.encrypted and dest_host.name != source.name:    # on one host nothing crosses (row D1)
             self._post(ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, vm, source,
                        f"Hot migrating {vm.name} from {source.name} to {where} with encryption", dest_host)
 

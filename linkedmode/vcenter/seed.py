@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 from ..model.events import VM_REGISTERED, Event
 from ..model.inventory import Cluster, Datacenter, Datastore, Disk, Host, ManagedObject, Network, Nic, Vm
 from ..topology.spec import DatacenterSpec, VCenterSpec
+from .datastores import DatastoreFolders
 from .macs import vcenter_mac
 from .state import VCenterState
 
 
-def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[str, str]) -> None:
-    """Writes the topology's inventory for this vCenter. The state must be empty."""
+def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[str, str],
+                   datastores: DatastoreFolders | None = None) -> None:
+    """Writes the topology's inventory for this vCenter. The state must be empty. With `datastores`,
+    each datastore gets its folder and each VM's disks their files."""
     objects: list[ManagedObject] = []
     events: list[Event] = []
     macs = _MacAllocator(state)
@@ -21,7 +25,25 @@ def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[
         dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs)
         objects += dc_objects
         events += dc_events
+    if datastores is not None:
+        _create_files(datastores, objects)
     state.update(put=objects, events=events, meta={"seeded": "1", "next_mac": str(macs.counter)})
+
+
+def ensure_disk_files(state: VCenterState, datastores: DatastoreFolders) -> None:
+    """At start: a folder for each datastore, a file for each disk that has none (an inventory made
+    before disks had files, or a file lost)."""
+    _create_files(datastores, [*state.all(Datastore), *state.all(Vm)], replace=False)
+
+
+def _create_files(datastores: DatastoreFolders, objects: list[ManagedObject], replace: bool = True) -> None:
+    names = {o.moid: o.name for o in objects if isinstance(o, Datastore)}
+    for name in names.values():
+        datastores.create_folder(name)
+    for vm in (o for o in objects if isinstance(o, Vm)):
+        for disk in vm.disks:
+            if replace or not os.path.exists(datastores.disk_path(names[disk.datastore], vm.name, disk)):
+                datastores.create_disk(names[disk.datastore], vm.name, disk)
 
 
 class _MacAllocator:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 import grpc
 
@@ -16,6 +18,7 @@ from ..rpc.server import RunningServer, serve
 from ..rpc.tls import secure_channel
 from ..topology.spec import SsoDomainSpec, VCenterSpec
 from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
+from .datastores import DatastoreFolders
 from .recovery import recover
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .servicer import VCenterServicer
@@ -28,9 +31,13 @@ log = logging.getLogger(__name__)
 
 class VCenterServer:
     def __init__(self, spec: VCenterSpec, domain: SsoDomainSpec, credential: Credential, *,
-                 database: str = ":memory:", host_addresses: dict[str, str] | None = None) -> None:
+                 database: str = ":memory:", host_addresses: dict[str, str] | None = None,
+                 datastores_dir: str | Path | None = None) -> None:
+        """`datastores_dir`: where this vCenter's datastore folders are (a temporary folder if not given)."""
         self.domain = domain
-        self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {})
+        self._temp = tempfile.TemporaryDirectory(prefix=f"linkedmode-{spec.name}-") if datastores_dir is None else None
+        folders = DatastoreFolders(Path(self._temp.name if self._temp else datastores_dir))  # type: ignore[arg-type]
+        self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self._server: RunningServer | None = None
 
@@ -102,3 +109,5 @@ class VCenterServer:
             self.vcenter.close()
         else:
             self.vcenter.tasks.shutdown()
+        if self._temp is not None:
+            self._temp.cleanup()

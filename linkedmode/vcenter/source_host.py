@@ -64,5 +64,5 @@ def figures(outcome: pb.MigrationOutcome) -> dict[str, str]:
         "encrypted_stream": str(stats.encrypted).lower(), "rounds": str(stats.rounds), "bytes_sent": str(stats.bytes_sent),
         "pages_sent": str(stats.pages_sent), "zero_pages": str(stats.zero_pages), "duration_ms": f"{stats.duration_ms:.1f}",
         "MBps": f"{stats.bytes_sent / max(stats.duration_ms, 1e-3) / 1e3:.1f}", "max_throttle": f"{stats.max_throttle:.2f}",
-        "downtime_ms": f"{outcome.downtime_ms:.1f}",
+        "downtime_ms": f"{outcome.downtime_ms:.1f}", "disk_bytes": str(stats.disk_bytes),
     }

@@ -20,12 +20,13 @@ from ..model.tasks import Task
 from ..model.versions import build_number
 from ..topology.spec import VCenterSpec
 from . import vm_operations
+from .datastores import DatastoreFolders
 from .host_client import HostConnections
 from .incoming import Incoming
 from .peers import PeerInfo
 from .relocate import MAX_SWITCHOVER_SECONDS, RelocateRequest, relocate
 from .vmotion_slots import VMotionSlots
-from .seed import seed_inventory
+from .seed import ensure_disk_files, seed_inventory
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 
 class VCenter:
     def __init__(self, spec: VCenterSpec, domain: str, credential: Credential, store: InventoryStore,
-                 host_addresses: dict[str, str]) -> None:
+                 host_addresses: dict[str, str], datastores: DatastoreFolders) -> None:
         self.spec = spec
+        self.datastores = datastores
         self.domain = domain
         self.credential = credential
         self.url = ""
@@ -54,7 +56,9 @@ class VCenter:
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
         if not self.state.meta("seeded"):
-            seed_inventory(self.state, spec, self._host_addresses)
+            seed_inventory(self.state, spec, self._host_addresses, datastores)
+        else:
+            ensure_disk_files(self.state, datastores)
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -97,26 +101,35 @@ class VCenter:
         """Brings every host up to date with the inventory: addresses, reachability, its VMs.
 
         Hosts keep VMs only in memory, so after a host or vCenter restart the vCenter registers its
-        VMs again and powers on those the inventory says run there.
+        VMs again and powers on those the inventory says run there (as vSphere HA restarts them).
+        A host that does not answer is marked not responding; the others go on.
         """
         for host in self.state.all(Host):
             address = self._host_addresses.get(host.name, host.agent_address)
             try:
-                about = self.hosts.agent(replace(host, agent_address=address)).about(timeout=5)
+                self._connect_host(replace(host, agent_address=address))
             except Fault as fault:
                 log.warning("host %s does not answer: %s", host.name, fault)
-                self.state.update(put=[replace(host, agent_address=address, connection_state=HOST_NOT_RESPONDING)])
+                self.state.update(put=[replace(self.state.get(host.moid, Host), agent_address=address,
+                                               connection_state=HOST_NOT_RESPONDING)])
+
+    def _connect_host(self, host: Host) -> None:
+        about = self.hosts.agent(host).about(timeout=5)
+        host = replace(host, connection_state=HOST_CONNECTED, vmotion_address=about.vmotion.address)
+        self.state.update(put=[host])
+        agent = self.hosts.agent(host)
+        running = agent.running()
+        for vm in self.state.all(Vm):
+            if vm.host != host.moid:
                 continue
-            host = replace(host, agent_address=address, connection_state=HOST_CONNECTED, vmotion_address=about.vmotion.address)
-            self.state.update(put=[host])
-            agent = self.hosts.agent(host)
-            running = agent.running()
-            for vm in self.state.all(Vm):
-                if vm.host != host.moid:
-                    continue
-                agent.register(vm)
-                if vm.power_state == PowerState.POWERED_ON and running.get(vm.instance_uuid) != PowerState.POWERED_ON:
-                    agent.power_on(vm)
+            agent.register(vm)
+            if vm.power_state == PowerState.POWERED_ON and running.get(vm.instance_uuid) != PowerState.POWERED_ON:
+                agent.power_on(vm)
+
+    def host_moved(self, name: str, address: str) -> None:
+        """A host came back (at another address): reconnect to it and give it its VMs again."""
+        self._host_addresses[name] = address
+        self.connect_hosts()
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -153,7 +166,8 @@ class VCenter:
         self.state.store.wipe()
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()
-        seed_inventory(self.state, self.spec, self._host_addresses)
+        self.datastores.wipe()
+        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores)
         self.connect_hosts()
         return len(self.state.all(Vm))
 

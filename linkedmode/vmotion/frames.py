@@ -9,14 +9,19 @@ the stream self-delimiting. All integers are big-endian::
     flags      u16  bit 0: payload sealed (AES-256-GCM, header as associated data, 16-byte tag at the end)
     migration  u64  the migration id the frame belongs to
     sequence   u64  0, 1, 2 ... per direction; the receiver takes each number once, in order
-    first_page u64  PAGES / ZERO_RUN: the first guest page of the run
-    page_count u32  PAGES / ZERO_RUN: pages in the run; HELLO: pages of the VM; SYNC: the round
+    first_page u64  PAGES / ZERO_RUN: the first guest page of the run; DISK: the first 64 KiB block
+    page_count u32  PAGES / ZERO_RUN: pages in the run; DISK: blocks in the run; HELLO: pages of the
+                    VM; SYNC: the round
     length     u32  payload bytes (a sealed payload includes its tag)
+
+A DISK payload is the disk's number (u32, its place among the disks that change datastore) then the
+blocks; it is sealed like a page payload, so an encrypted stream shows neither.
 
 One migration, one connection::
 
-    source -> destination   HELLO, round 0: (PAGES | ZERO_RUN)* SYNC, rounds 1..n: PAGES* SYNC,
-                            stunned: PAGES* CHECKPOINT, then END once the copy is verified
+    source -> destination   HELLO, round 0: (PAGES | ZERO_RUN)* SYNC, DISK* (disks changing datastore),
+                            rounds 1..n: PAGES* SYNC, stunned: PAGES* CHECKPOINT, then END once the
+                            copy is verified
     destination -> source   ACK(synced) per SYNC, ACK(verified) per CHECKPOINT, ACK(resumed) per END
     either way, any time    ABORT (then the connection closes)
 
@@ -42,17 +47,20 @@ HEADER_SIZE = HEADER.size
 MAX_PAYLOAD = 64 << 20
 FLAG_SEALED = 0x0001
 MAX_CONTROL_PAYLOAD = 1 << 20      # checkpoint (device state), abort reasons, acks: small
+DISK_BLOCK = 64 << 10              # the unit of a disk's block map and of DISK frames
+DISK_NUMBER = struct.Struct(">I")  # what starts a DISK payload
 
 
 class FrameKind(IntEnum):
     HELLO = 1          # names the migration, proves the key (its tag), gives the VM's size and digest kind
     PAGES = 2          # a run of guest pages, as bytes
     ZERO_RUN = 3       # a run of pages the guest never wrote: no bytes cross
-    CHECKPOINT = 4     # after the last pages, guest stunned: source memory digest + device state
+    CHECKPOINT = 4     # after the last pages, guest stunned: source memory digest, disk digests, device state
     END = 5            # switchover commit: the destination resumes the VM
     ABORT = 6          # either side ends the migration; payload: the reason (never sealed, never secret)
     ACK = 7            # destination -> source: round applied, copy verified, or VM resumed (payload: which)
     SYNC = 8           # end of a pre-copy round: the destination ACKs once it has applied every frame before
+    DISK = 9           # a run of a virtual disk's written blocks (holes never cross)
 
 
 # What an ACK acknowledges (its first payload byte); VERIFIED and RESUMED carry the destination's digest after it.
@@ -111,6 +119,8 @@ def check_lengths(header: FrameHeader) -> None:
         fits = header.page_count > 0 and length == header.page_count * PAGE_SIZE + tag
     elif kind is FrameKind.ZERO_RUN:
         fits = header.page_count > 0 and length == tag
+    elif kind is FrameKind.DISK:
+        fits = header.page_count > 0 and length == DISK_NUMBER.size + header.page_count * DISK_BLOCK + tag
     elif kind is FrameKind.END or kind is FrameKind.SYNC:
         fits = length == tag
     elif kind is FrameKind.ABORT:

@@ -11,7 +11,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
@@ -20,6 +20,7 @@ from ..model.faults import (Fault, HostCommunication, InvalidArgument, InvalidSt
                             SystemError, Timedout)
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
+from .disks import send_disk
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, FrameKind, stream_fault
 from .guest import GuestMemory, GuestWorkload, iter_runs
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
@@ -61,6 +62,7 @@ class MigrationResult:
     throttle: float              # the highest SDPS throttle applied
     forced_switchover: bool      # pre-copy never fit the goal; switched over at the round limit
     bandwidth_mbps: float
+    disk_bytes: int = 0          # blocks of the disks that changed datastore (holes never cross)
 
 
 class OutgoingMigration:
@@ -71,13 +73,16 @@ class OutgoingMigration:
     the switchover outlives ``max_switchover_seconds``, the migration fails and the guest resumes here.
 
     On success the source guest stays stunned: the host powers its copy off and drops it.
+
+    ``disks``: the files of the disks that change datastore; their blocks follow round 0, each disk
+    numbered by its place in this list, and their digests go in the checkpoint.
     """
 
     def __init__(self, memory: GuestMemory, destination: tuple[str, int], secrets: MigrationSecrets | None, *,
                  migration_id: int | None = None, workload: GuestWorkload | None = None, device_state: bytes = b"",
                  options: MigrationOptions | None = None,
                  progress: Callable[[MigrationProgress], None] | None = None,
-                 switchover: Callable[[float], None] | None = None) -> None:
+                 switchover: Callable[[float], None] | None = None, disks: Sequence[str] = ()) -> None:
         if secrets is None and migration_id is None:
             raise InvalidArgument("a plaintext migration needs a migration_id", argument="migration_id")
         if secrets is not None and migration_id not in (None, secrets.migration_id):
@@ -87,6 +92,7 @@ class OutgoingMigration:
         self.destination = destination
         self.workload = workload
         self.device_state = bytes(device_state)
+        self.disks = tuple(disks)
         self.options = options or MigrationOptions()
         self.encrypted = secrets is not None
         self._secrets = secrets
@@ -183,6 +189,7 @@ class OutgoingMigration:
             writer.send_zero_run(first, count)
             zero_pages += count
         self._sync(writer, round_no)
+        disk_digests, disk_bytes = self._send_disks(writer)
         while True:
             pages_sent += sent
             elapsed = time.monotonic() - started
@@ -201,14 +208,14 @@ class OutgoingMigration:
             round_no += 1
             sent = self._send_runs(writer, digest, memory.collect_dirty())
             self._sync(writer, round_no)
-        downtime, sent = self._switch_over(writer, digest)
+        downtime, sent = self._switch_over(writer, digest, disk_digests)
         pages_sent += sent
         agreed = digest.digest()
         return MigrationResult(
             migration_id=self.migration_id, encrypted=self.encrypted, rounds=round_no + 1, bytes_sent=writer.bytes_sent,
             pages_sent=pages_sent, zero_pages=zero_pages, duration_s=time.monotonic() - started,
             downtime_ms=downtime * 1e3, digest_match=True, digest=agreed.hex(), throttle=self._max_throttle,
-            forced_switchover=decision.forced, bandwidth_mbps=bandwidth / 1e6)
+            forced_switchover=decision.forced, bandwidth_mbps=bandwidth / 1e6, disk_bytes=disk_bytes)
 
     def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: bytes | bytearray) -> int:
         frame_pages = self.options.frame_pages
@@ -224,13 +231,23 @@ class OutgoingMigration:
                 sent += count
         return sent
 
+    def _send_disks(self, writer: FrameWriter) -> tuple[bytes, int]:
+        """The blocks of each disk that changes datastore; returns their digests (in order) and bytes."""
+        digests, total = b"", 0
+        for number, path in enumerate(self.disks):
+            disk_digest, sent = send_disk(writer, number, path)
+            digests += disk_digest
+            total += sent
+        writer.flush()
+        return digests, total
+
     def _sync(self, writer: FrameWriter, round_no: int) -> None:
         """Ends a round and waits until the destination applied it: the bandwidth measured is then end to end,
         and no backlog of earlier rounds is left in socket buffers to lengthen the stun."""
         writer.send_control(FrameKind.SYNC, page_count=round_no)
         self._read_ack(ACK_SYNCED)
 
-    def _switch_over(self, writer: FrameWriter, digest: MemoryDigest) -> tuple[float, int]:
+    def _switch_over(self, writer: FrameWriter, digest: MemoryDigest, disk_digests: bytes) -> tuple[float, int]:
         """Stun, last pages, checkpoint, verified ack, hand-over, END, resumed ack. Returns (downtime_s, pages)."""
         if self.workload is not None:
             self.workload.stun()
@@ -238,7 +255,7 @@ class OutgoingMigration:
         self._deadline = stunned + self.options.max_switchover_seconds
         sent = self._send_runs(writer, digest, self.memory.collect_dirty())
         source_digest = digest.digest()
-        writer.send_control(FrameKind.CHECKPOINT, source_digest + self.device_state)
+        writer.send_control(FrameKind.CHECKPOINT, source_digest + disk_digests + self.device_state)
         if self._read_ack(ACK_VERIFIED) != source_digest:
             raise stream_fault("digest_mismatch", "the destination acknowledged a memory digest that differs from the "
                                "source's", self.migration_id)

@@ -3,8 +3,9 @@
 A connection is taken only for a migration the host was prepared for (the spec with its key came from
 vCenter): its HELLO must name a prepared migration id, and in an encrypted migration must open under
 that migration's key. Pages go straight into the destination VM's memory, allocated and pre-faulted at
-prepare time. On any failure the destination drops everything it received (the VM stays on the source,
-row V5), and whatever way the migration ends its secrets are wiped.
+prepare time. Disks that change datastore arrive as DISK frames into new sparse files, made at prepare
+time too. On any failure the destination drops everything it received, disk files included (the VM
+stays on the source, row V5), and whatever way the migration ends its secrets are wiped.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from enum import Enum
 
-from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
+from ..crypto.sealing import TAG_BYTES, TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
 from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, ChunkChecksum, MemoryDigest
-from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, FrameHeader, FrameKind, stream_fault
+from .disks import DiskWriter
+from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, DISK_NUMBER, FrameHeader, FrameKind, stream_fault
 from .guest import GuestMemory
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
@@ -38,14 +41,26 @@ PREPARED, RECEIVING, VERIFIED, RESUMED, FAILED = IncomingState
 
 
 class IncomingMigration:
-    """One migration a destination host expects: its memory, its secrets, and what came of it."""
+    """One migration a destination host expects: its memory, its disks, its secrets, and what came of it.
+
+    ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order.
+    """
 
     def __init__(self, listener: "VMotionListener", secrets: MigrationSecrets | None, memory_mb: int,
-                 migration_id: int, *, prefault: bool = True, connect_by: float = float("inf")) -> None:
+                 migration_id: int, *, prefault: bool = True, connect_by: float = float("inf"),
+                 disks: Sequence[tuple[str, int]] = ()) -> None:
         self.migration_id = migration_id
         self.memory_mb = memory_mb
         self.encrypted = secrets is not None
         self.memory: GuestMemory | None = GuestMemory(memory_mb, prefault=prefault)
+        self.disks: list[DiskWriter] = []
+        try:
+            for path, size in disks:
+                self.disks.append(DiskWriter(path, size))
+        except Fault:
+            self._drop_received()
+            raise
+        self.disk_bytes_received = 0
         self.device_state: bytes | None = None
         self.state: IncomingState = PREPARED
         self.fault: Fault | None = None
@@ -178,6 +193,8 @@ class IncomingMigration:
                         if not memory.zero(first, count):
                             continue
                     digest.update(first, count)
+                elif kind is FrameKind.DISK and self.state == RECEIVING:
+                    self._receive_disk_blocks(reader, header, raw)
                 elif kind is FrameKind.SYNC and self.state == RECEIVING:
                     reader.read_payload(header, raw)
                     writer.send_control(FrameKind.ACK, bytes([ACK_SYNCED]))
@@ -187,7 +204,8 @@ class IncomingMigration:
                     if payload[:DIGEST_BYTES] != ours:
                         raise stream_fault("digest_mismatch", "the memory digest at the checkpoint differs from the source's: "
                                            "the copy is incomplete or was altered in flight", self.migration_id)
-                    self.device_state = payload[DIGEST_BYTES:]
+                    self._check_disks(payload[DIGEST_BYTES:])
+                    self.device_state = payload[DIGEST_BYTES * (1 + len(self.disks)):]
                     self.state = VERIFIED
                     writer.send_control(FrameKind.ACK, bytes([ACK_VERIFIED]) + ours)
                 elif kind is FrameKind.END and self.state == VERIFIED:
@@ -207,6 +225,33 @@ class IncomingMigration:
         finally:
             digest.release()
 
+    def _receive_disk_blocks(self, reader: FrameReader, header: FrameHeader, raw: bytes) -> None:
+        payload = bytearray(header.payload_length - (TAG_BYTES if header.sealed else 0))
+        reader.read_payload_into(header, raw, memoryview(payload))
+        (number,) = DISK_NUMBER.unpack_from(payload)
+        if number >= len(self.disks):
+            raise stream_fault("unknown_disk", f"frame {header.sequence} carries blocks of disk {number}; this migration "
+                               f"moves {len(self.disks)}", self.migration_id)
+        try:
+            self.disks[number].write(header.first_page, memoryview(payload)[DISK_NUMBER.size:])
+        except ValueError as error:
+            raise stream_fault("out_of_bounds", f"frame {header.sequence}: {error}", self.migration_id) from None
+        self.disk_bytes_received += len(payload) - DISK_NUMBER.size
+
+    def _check_disks(self, digests: bytes) -> None:
+        """Each disk's digest, as the source computed it, against this copy's."""
+        for number, disk in enumerate(self.disks):
+            if digests[number * DIGEST_BYTES:(number + 1) * DIGEST_BYTES] != disk.digest():
+                raise stream_fault("disk_digest_mismatch", f"the digest of disk {number} at the checkpoint differs from "
+                                   "the source's: the copy is incomplete or was altered in flight", self.migration_id)
+
+    def _drop_received(self) -> None:
+        memory, self.memory = self.memory, None
+        if memory is not None:
+            memory.close()
+        for disk in self.disks:
+            disk.discard()
+
     def _fail(self, fault: Fault, writer: FrameWriter | None) -> None:
         if self._aborted is not None and not isinstance(fault, RequestCanceled):
             fault = RequestCanceled(self._aborted, object=self._object)
@@ -223,9 +268,10 @@ class IncomingMigration:
             if fault is not None:
                 self.state = FAILED
                 self.fault = fault
-                memory, self.memory = self.memory, None
-                if memory is not None:
-                    memory.close()
+                self._drop_received()
+            else:
+                for disk in self.disks:
+                    disk.close()
             if self._secrets is not None:
                 self._secrets.wipe()
                 self._secrets = None
@@ -270,8 +316,10 @@ class VMotionListener:
         return host, port
 
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
-                prefault: bool = True, connect_within_s: float = 120.0) -> IncomingMigration:
-        """Expects one migration: allocates (and pre-faults) its memory now; keeps its secrets until it ends.
+                prefault: bool = True, connect_within_s: float = 120.0,
+                disks: Sequence[tuple[str, int]] = ()) -> IncomingMigration:
+        """Expects one migration: allocates (and pre-faults) its memory and makes its disk files now (see
+        IncomingMigration); keeps its secrets until it ends.
 
         A source that has not connected within ``connect_within_s`` fails the migration (Timedout),
         so that no key waits here forever for a migration that was given up elsewhere.
@@ -283,7 +331,7 @@ class VMotionListener:
         mid: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]
         if self.incoming(mid) is not None:
             raise AlreadyExists(f"migration {mid:016x} is already expected on this host", object=f"migration-{mid:016x}")
-        incoming = IncomingMigration(self, secrets, memory_mb, mid, prefault=prefault,
+        incoming = IncomingMigration(self, secrets, memory_mb, mid, prefault=prefault, disks=disks,
                                      connect_by=time.monotonic() + connect_within_s)       # outside the lock: slow
         with self._lock:
             if mid not in self._incoming:

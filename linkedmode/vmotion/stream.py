@@ -110,6 +110,10 @@ class FrameWriter:
     def send_zero_run(self, first_page: int, count: int) -> None:
         self._queue(self._header(FrameKind.ZERO_RUN, 0, first_page, count), b"")
 
+    def send_disk_blocks(self, first_block: int, count: int, payload: bytes | bytearray) -> None:
+        """A DISK frame: ``payload`` is the disk's number then the blocks; it must not change until flushed."""
+        self._queue(self._header(FrameKind.DISK, len(payload), first_block, count), memoryview(payload))
+
     def send_control(self, kind: FrameKind, payload: bytes = b"", page_count: int = 0) -> None:
         """HELLO, SYNC, CHECKPOINT, END, ACK: sealed like page frames, sent at once."""
         self._queue(self._header(kind, len(payload), 0, page_count), payload)

@@ -30,11 +30,12 @@ def install(estate, vcenter: str, **rule) -> None:
     client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(count=1, **rule))
 
 
-def start_and_lose_the_task(estate, **spec) -> None:
-    """Starts a move whose source vCenter dies on the way; the caller never hears the end."""
-    vc_a = client_of(estate, "vc-a")
-    task = vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="opportunistic"), spec=spec["spec"]))
-    assert task.key
+def move_while_vc_a_dies(estate, step: str) -> None:
+    """Moves `opportunistic` to vc-b with vc-a killed at `step`; the caller never hears the end."""
+    install(estate, "vc-a", step=step, part="vc-a", action="kill")
+    spec = vcenter_pb2.RelocateSpec(host="b70", datastore="ds-b", pool="cluster-b", service=locator_of(estate, "vc-b"))
+    client_of(estate, "vc-a").api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="opportunistic"), spec=spec))
+    wait_until_dead(estate, "vc-a")
 
 
 def journal_rows(estate, vcenter: str) -> list[tuple]:
@@ -50,10 +51,7 @@ def wait_until_dead(estate, vcenter: str) -> None:
 
 
 def test_a_source_vcenter_restarted_before_the_commit_leaves_the_vm_on_the_source(estate):
-    install(estate, "vc-a", step="commit", part="vc-a", action="kill")
-    spec = vcenter_pb2.RelocateSpec(host="b70", datastore="ds-b", pool="cluster-b", service=locator_of(estate, "vc-b"))
-    start_and_lose_the_task(estate, spec=spec)
-    wait_until_dead(estate, "vc-a")
+    move_while_vc_a_dies(estate, "commit")
     assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "committing")]
     assert b"key" not in b"".join(data.encode() for _, _, data in journal_rows(estate, "vc-a"))
     settled = estate.restart_vcenter("vc-a").recover()
@@ -67,10 +65,7 @@ def test_a_source_vcenter_restarted_before_the_commit_leaves_the_vm_on_the_sourc
 
 
 def test_a_source_vcenter_restarted_after_the_commit_finishes_the_move(estate):
-    install(estate, "vc-a", step="source_cleanup", part="vc-a", action="kill")
-    spec = vcenter_pb2.RelocateSpec(host="b70", datastore="ds-b", pool="cluster-b", service=locator_of(estate, "vc-b"))
-    start_and_lose_the_task(estate, spec=spec)
-    wait_until_dead(estate, "vc-a")
+    move_while_vc_a_dies(estate, "source_cleanup")
     assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "switched")]
     estate.restart_vcenter("vc-a")
     assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []

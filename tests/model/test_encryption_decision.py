@@ -27,6 +27,8 @@ HOT = [
     (M.OPPORTUNISTIC, True, ESX70, ESX67, True, (True, False)),   # encrypted VM: always encrypted
     (M.OPPORTUNISTIC, True, ESX70, ESX60, True, None),            # ... or refused
     (M.DISABLED, True, ESX70, ESX67, True, (True, False)),
+    (M.REQUIRED, False, ESX60, ESX60, True, (False, False)),      # datastore-only move on one host: nothing crosses (D1)
+    (M.OPPORTUNISTIC, True, ESX70, ESX70, True, (True, False)),   # ... an encrypted VM's disks stay ciphertext
 ]
 COLD = [
     (M.DISABLED, False, ESX70, ESX60, False, (False, False)),

@@ -17,6 +17,8 @@ from google.protobuf.message import Message
 from estate_helpers import call_fault
 from robustness_helpers import assert_still_serving, every_method, fault_detail, method_id, refusal
 
+from linkedmode.crypto.secrets import MigrationSecrets
+from linkedmode.host import migrations as host_migrations
 from linkedmode.model.faults import InsufficientMemoryResourcesFault
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.v1 import common_pb2, fault_rules_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, linked_mode_pb2, vcenter_pb2, vcenter_pb2_grpc
@@ -271,3 +273,22 @@ def test_an_oversize_request_is_refused_by_grpc_and_the_part_goes_on(channels):
     code, _ = call_fault(api.GetVm, ref(name="x" * (5 << 20)))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert_still_serving(channels, "linkedmode.v1.VCenter")
+
+
+def test_a_refused_prepare_wipes_the_key_it_was_given(channels, monkeypatch):
+    """The key arrives before the host knows it cannot take the VM: refused, it is wiped all the same."""
+    made: list[MigrationSecrets] = []
+
+    class Recorded(MigrationSecrets):
+        __slots__ = ()
+
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(host_migrations, "MigrationSecrets", Recorded)
+    host = host_agent_pb2_grpc.HostAgentStub(channels["linkedmode.v1.HostAgent"])
+    code, _ = call_fault(host.PrepareDestination, spec(migration_id=3, vm=config(memory_mb=1 << 20), encrypted=True,
+                                                       key=key, nonce=b"12345678"))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert len(made) == 1 and made[0].wiped

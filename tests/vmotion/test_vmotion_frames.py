@@ -8,13 +8,14 @@ import struct
 import pytest
 
 from linkedmode.model.faults import MigrationFault
-from linkedmode.vmotion.frames import (HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD, VERSION, FrameHeader, FrameKind,
-                                       decode_header, iter_frames)
+from linkedmode.vmotion.frames import (DISK_BLOCK, HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD, VERSION, FrameHeader,
+                                       FrameKind, decode_header, iter_frames)
 
 
 def frame(kind: FrameKind = FrameKind.PAGES, sealed: bool = False, pages: int = 2, sequence: int = 5) -> bytes:
     tag = 16 if sealed else 0
-    length = {FrameKind.PAGES: pages * 4096, FrameKind.ZERO_RUN: 0, FrameKind.END: 0, FrameKind.SYNC: 0}.get(kind, 3) + tag
+    length = {FrameKind.PAGES: pages * 4096, FrameKind.ZERO_RUN: 0, FrameKind.END: 0, FrameKind.SYNC: 0,
+              FrameKind.DISK: 4 + pages * DISK_BLOCK}.get(kind, 3) + tag
     payload = bytes(range(256)) * (length // 256) + bytes(length % 256)
     return FrameHeader(kind, sealed, 0xABCDEF, sequence, 1000, pages, length).pack() + payload
 
@@ -70,7 +71,8 @@ def test_oversize_length_is_capped_before_any_allocation() -> None:
 
 @pytest.mark.parametrize("kind, pages, length", [
     (FrameKind.PAGES, 2, 4096), (FrameKind.PAGES, 0, 0), (FrameKind.ZERO_RUN, 3, 4096), (FrameKind.ZERO_RUN, 0, 0),
-    (FrameKind.END, 0, 5), (FrameKind.CHECKPOINT, 0, 2 << 20)])
+    (FrameKind.END, 0, 5), (FrameKind.CHECKPOINT, 0, 2 << 20),
+    (FrameKind.DISK, 1, DISK_BLOCK), (FrameKind.DISK, 1, 4 + 4096), (FrameKind.DISK, 0, 4)])
 def test_lengths_that_do_not_fit_the_kind(kind: FrameKind, pages: int, length: int) -> None:
     header = HEADER.pack(MAGIC, VERSION, kind, 0, 1, 0, 0, pages, length)
     with pytest.raises(MigrationFault) as info:

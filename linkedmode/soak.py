@@ -1,0 +1,199 @@
+"""linkedmode soak: many concurrent migrations back and forth between two linked vCenters while fault
+rules drop connections and kill hosts at random; at the end every task has ended, the invariant holds
+for every VM, and no key is left anywhere. Loopback only, bounded in count and time."""
+
+from __future__ import annotations
+
+import gc
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import yaml
+
+from .client import VCenterClient, connect_vcenter
+from .crypto.secrets import MigrationSecrets
+from .estate import Estate, start_estate
+from .invariant import settled_invariant, vm_problems
+from .model.faults import Fault
+from .rpc.faults import fault_from_error
+from .topology import parse_topology
+from .v1 import common_pb2, fault_rules_pb2, vcenter_pb2
+
+HOSTS = {"vc-a": ["sa1", "sa2", "sa3"], "vc-b": ["sb1", "sb2", "sb3"]}
+
+
+def soak_topology(vms_per_vcenter: int) -> dict:
+    def vcenter(name: str, dc: str, hosts: list[str], versions: list[str]) -> dict:
+        return {
+            "name": name, "version": "7.0.3",
+            "datacenters": [{
+                "name": dc,
+                "clusters": [{"name": f"{dc}-cluster", "hosts": [{"name": h, "version": v} for h, v in zip(hosts, versions)]}],
+                "datastores": [{"name": f"{dc}-shared"}],
+                "networks": [{"name": "VM Network"}],
+                "vms": [{"name": f"{name}-vm{i:02d}", "host": hosts[i % len(hosts)], "memory_mb": 16,
+                         "migrate_encryption": ("opportunistic", "required", "disabled")[i % 3],
+                         "nics": [{"network": "VM Network"}], "guest": {"dirty_rate_mbps": 2, "working_set_mb": 4}}
+                        for i in range(vms_per_vcenter)],
+            }],
+        }
+
+    return {"sso_domains": [{"name": "vsphere.local", "vcenters": [
+        vcenter("vc-a", "dc-a", HOSTS["vc-a"], ["7.0.3", "7.0.3", "6.7.0"]),
+        vcenter("vc-b", "dc-b", HOSTS["vc-b"], ["7.0.3", "6.7.0", "7.0.3"]),
+    ]}]}
+
+
+# (step, action, probability): what breaks, how often
+RULES = [
+    ("spec_exchange", "drop_connection", 0.05), ("key_push_destination", "drop_connection", 0.05),
+    ("key_push_source", "drop_connection", 0.05), ("precopy_round", "drop_connection", 0.03),
+    ("stun", "drop_connection", 0.03), ("final_pages", "drop_connection", 0.03), ("commit", "drop_connection", 0.05),
+    ("key_push_destination", "kill", 0.03),
+]
+
+
+@dataclass
+class SoakReport:
+    migrations: int = 0
+    succeeded: int = 0
+    failed_safely: int = 0
+    lost: int = 0
+    keys_left: int = 0
+    faults_fired: int = 0
+    hosts_killed: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+class Soak:
+    def __init__(self, estate: Estate, rng: random.Random) -> None:
+        self.estate = estate
+        self.rng = rng
+        admin = estate.credential("vsphere.local", "user", "administrator")
+        self.clients = {name: connect_vcenter(s.address, admin, name) for name, s in estate.vcenters.items()}
+        self.about = {name: c.api.GetAbout(vcenter_pb2.GetAboutRequest()) for name, c in self.clients.items()}
+        self.busy: set[str] = set()
+        self.lock = threading.Lock()
+        self.report = SoakReport()
+        self.kills = 0
+        self.reviving = threading.Lock()
+
+    def install_rules(self) -> None:
+        for name, client in self.clients.items():
+            for step, action, probability in RULES:
+                rule = fault_rules_pb2.FaultRule(step=step, action=action, probability=probability, count=0 if action != "kill" else 1,
+                                                 fault="HostCommunication")
+                client.emulator.AddFaultRule(rule)
+
+    def fired(self) -> int:
+        return sum(r.fired for c in self.clients.values() for r in c.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules)
+
+    def pick(self) -> tuple[str, str, str] | None:
+        """(vCenter that has it, VM, target vCenter) for a VM not migrating now."""
+        with self.lock:
+            owners = []
+            for name, client in self.clients.items():
+                for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
+                    if vm.name not in self.busy:
+                        owners.append((name, vm.name))
+            if not owners:
+                return None
+            source, vm = self.rng.choice(owners)
+            self.busy.add(vm)
+        return source, vm, self.rng.choice(list(self.clients))
+
+    def migrate_one(self) -> None:
+        picked = self.pick()
+        if picked is None:
+            return
+        source, vm, target = picked
+        try:
+            host = self.rng.choice(HOSTS[target])
+            spec = vcenter_pb2.RelocateSpec(host=host)
+            if target != source:
+                about = self.about[target]
+                spec.datastore, spec.pool = ("dc-b-shared", "dc-b-cluster") if target == "vc-b" else ("dc-a-shared", "dc-a-cluster")
+                spec.service.CopyFrom(vcenter_pb2.ServiceLocator(instance_uuid=about.instance_uuid, url=about.url,
+                                                                  ssl_thumbprint=about.thumbprint))
+            client = self.clients[source]
+            task = client.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=vm), spec=spec))
+            for task in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=300):
+                pass
+            with self.lock:
+                self.report.migrations += 1
+                if task.state == common_pb2.TASK_STATE_SUCCESS:
+                    self.report.succeeded += 1
+                else:
+                    self.report.failed_safely += 1   # checked below: the invariant says whether it was safe
+        except Exception as error:   # a refused call is a failure too; the invariant judges it
+            fault = fault_from_error(error) if hasattr(error, "code") else error
+            with self.lock:
+                self.report.migrations += 1
+                self.report.failed_safely += 1
+            if not isinstance(fault, Fault):
+                raise
+        finally:
+            with self.lock:
+                self.busy.discard(vm)
+
+    def revive_hosts(self) -> None:
+        with self.reviving:
+            for name, host in list(self.estate.hosts.items()):
+                if not host.running:
+                    self.estate.restart_host(name)
+                    self.kills += 1
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+def run_soak(migrations: int = 40, seconds: float = 60.0, concurrency: int = 4, seed: int | None = None,
+             say=lambda line: None) -> SoakReport:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    rng = random.Random(seed)
+    estate = start_estate(parse_topology(soak_topology(8), "soak"))
+    try:
+        for server in estate.vcenters.values():
+            server.vcenter.max_switchover_seconds = 5.0
+        soak = Soak(estate, rng)
+        names = [vm.name for c in soak.clients.values() for vm in c.api.ListVms(vcenter_pb2.ListVmsRequest()).vms]
+        soak.install_rules()
+        stop = threading.Event()
+
+        def medic() -> None:   # hosts killed by a rule come back, and their vCenter powers their VMs on again
+            while not stop.wait(0.2):
+                soak.revive_hosts()
+
+        threading.Thread(target=medic, daemon=True).start()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = []
+            for i in range(migrations):
+                if time.monotonic() - started > seconds:
+                    break
+                futures.append(pool.submit(soak.migrate_one))
+                if i % 10 == 9:
+                    say(f"{i + 1} migrations started, {time.monotonic() - started:.0f} s")
+            for future in futures:
+                future.result()
+        stop.set()
+        soak.revive_hosts()
+        report = soak.report
+        report.faults_fired = soak.fired()
+        for client in soak.clients.values():
+            client.emulator.ClearFaultRules(fault_rules_pb2.ClearFaultRulesRequest())
+        soak.revive_hosts()
+        report.hosts_killed = soak.kills
+        report.problems = settled_invariant(estate, vms=names, timeout=30)
+        report.lost = len(vm_problems(estate, vms=names))
+        soak.close()
+    finally:
+        estate.stop()
+    gc.collect()
+    report.keys_left = sum(1 for o in gc.get_objects() if isinstance(o, MigrationSecrets) and not o.wiped)
+    report.seconds = round(time.monotonic() - started, 1)
+    return report
