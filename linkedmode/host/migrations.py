@@ -105,6 +105,7 @@ class OutgoingVm:
             policy=PrecopyPolicy(switchover_goal_s=settings.switchover_goal_seconds),
             max_switchover_seconds=settings.max_switchover_seconds,
             bandwidth_limit_mbps=settings.bandwidth_limit_mbps or None,
+            checkpoint_digest="authenticated" if secrets is not None else "ghash",
         )
         self.engine = OutgoingMigration(guest.memory, destination, secrets, migration_id=migration_id,
                                         workload=guest.workload, options=options, progress=self._progress,

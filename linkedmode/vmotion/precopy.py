@@ -133,6 +133,9 @@ class OutgoingMigration:
             if checksum is None:
                 raise InvalidArgument(f"checkpoint_digest must be one of {', '.join(CHECKSUMS)}",
                                       argument="checkpoint_digest")
+            if not checksum.size and self._secrets is None:
+                raise InvalidArgument("a plaintext migration needs a checkpoint digest (ghash or sha256)",
+                                      argument="checkpoint_digest")
             digest = MemoryDigest(self.memory.view(), self.memory.page_count, checksum)
             self._check_aborted()
             sock = self._connect()

@@ -144,6 +144,8 @@ class IncomingMigration:
             checksum = CHECKSUMS_BY_CODE.get(offer[0]) if offer else None
             if checksum is None:
                 raise stream_fault("bad_hello", "the source asked for an unknown checkpoint digest", self.migration_id)
+            if not checksum.size and not self.encrypted:
+                raise stream_fault("bad_hello", "a plaintext migration must carry a checkpoint digest", self.migration_id)
             conn.settimeout(idle_timeout_s)
             self._receive_frames(reader, writer, checksum)
             self.bytes_received = reader.bytes_received
