@@ -27,6 +27,8 @@ from .state import HostState, HostVmConfig
 
 log = logging.getLogger(__name__)
 
+PREPARED_EXPIRY_SECONDS = 120.0   # as long as a destination waits for its stream
+
 PREPARED, PRECOPY, SWITCHOVER, READY, COMPLETED, FAILED, ABORTED = (
     "prepared", "precopy", "switchover", "ready", "completed", "failed", "aborted")
 
@@ -115,6 +117,10 @@ class OutgoingVm:
     @property
     def migration_id(self) -> int:
         return self.snapshot.migration_id
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -260,6 +266,17 @@ class HostMigrations:
             if secrets is not None:
                 secrets.wipe()
             raise
+        expiry = threading.Timer(PREPARED_EXPIRY_SECONDS, self._expire, args=(migration_id,))
+        expiry.daemon = True
+        expiry.start()
+
+    def _expire(self, migration_id: int) -> None:
+        """A source prepared but never started (its vCenter went away): drop it and wipe its key."""
+        with self._lock:
+            outgoing = self._outgoing.get(migration_id)
+        if outgoing is not None and not outgoing.started:
+            log.warning("migration %016x was prepared but never started: dropped", migration_id)
+            self.abort(migration_id, f"not started within {PREPARED_EXPIRY_SECONDS:g} s of being prepared")
 
     def migrate(self, migration_id: int, is_active=lambda: True):  # type: ignore[no-untyped-def]
         """Starts the page stream; yields snapshots until READY or the end."""

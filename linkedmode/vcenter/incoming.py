@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_TIMEOUT = 2.0
 RESUME_WAIT = 10.0
+ARRIVAL_EXPIRY_SECONDS = 3600.0   # a live source sends its commit or abort long before: the longest migration
 ARRIVAL = "arrival"
 PREPARED, COMMITTED, FINISHED, UNKNOWN = "prepared", "committed", "finished", "unknown"
 DESTINATION_SLOT_WAIT = 120.0
@@ -296,6 +297,9 @@ class Incoming:
             self._pending.pop(migration_id, None)
             raise
         self.vc.state.update(journal=[pending.journal()])
+        expiry = threading.Timer(ARRIVAL_EXPIRY_SECONDS, self._expire, args=(migration_id,))
+        expiry.daemon = True
+        expiry.start()
         try:
             if pending.streams and spec is not None:
                 address = self.vc.hosts.agent(host).prepare_destination(spec)
@@ -365,6 +369,16 @@ class Incoming:
             if pending.arrival.cross:
                 self._post(pending.vm, pending.host, pending.arrival, ev.VM_FAILED_MIGRATE,
                            f"Failed to migrate {pending.vm.name} to {pending.host.name}: {reason}")
+
+    def _expire(self, migration_id: int) -> None:
+        """An arrival prepared but never committed (its source went away): dropped, slot released."""
+        with self._lock:
+            pending = self._pending.get(migration_id)
+        if pending is not None and not pending.committed:
+            try:
+                self.abort(migration_id, f"not committed within {ARRIVAL_EXPIRY_SECONDS:g} s of being prepared")
+            except Fault as fault:
+                log.warning("arrival %016x could not expire: %s", migration_id, fault)
 
     def state_of(self, migration_id: int, instance_uuid: str, host_name: str) -> tuple[str, bool]:
         """(prepared | committed | finished | unknown, whether the destination host runs the VM)."""
