@@ -143,14 +143,17 @@ def main() -> None:
     parser.add_argument("--working-set-mb", type=int, default=0, help="default: the whole memory")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--frame-kib", type=int, default=1024)
-    parser.add_argument("--checkpoint-digest", default="ghash", choices=["ghash", "sha256"])
+    parser.add_argument("--checkpoint-digest", default="auto", choices=["auto", "ghash", "sha256"],
+                        help="auto (what hosts use): 'authenticated' when encrypted, ghash in the clear")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     memory = GuestMemory(args.memory_mb)
     memory.fill_random(1.0)
     workload = GuestWorkload(memory, args.dirty_rate_mbps, args.working_set_mb or None).start() if args.dirty_rate_mbps else None
-    options = MigrationOptions(frame_pages=args.frame_kib // 4, checkpoint_digest=args.checkpoint_digest)
+    def options_for(encrypted: bool) -> MigrationOptions:
+        digest = args.checkpoint_digest if args.checkpoint_digest != "auto" else ("authenticated" if encrypted else "ghash")
+        return MigrationOptions(frame_pages=args.frame_kib // 4, checkpoint_digest=digest)
 
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -165,7 +168,7 @@ def main() -> None:
     for run in range(args.runs):
         order = (True, False) if run % 2 == 0 else (False, True)
         for encrypted in order:
-            runs["encrypted" if encrypted else "plaintext"].append(migrate(parent, address, memory, workload, encrypted, options))
+            runs["encrypted" if encrypted else "plaintext"].append(migrate(parent, address, memory, workload, encrypted, options_for(encrypted)))
         parent.send(("probe", memory.size))
         mbps, sender_cpu = probe(parent.recv(), memory, memory.size)
         parent.send(("probe_cpu",))
