@@ -103,3 +103,10 @@ def test_bad_rules_are_refused(estate, rule, message):
     code, fault = call_fault(client_of(estate, "vc-a").emulator.AddFaultRule, fault_rules_pb2.FaultRule(**rule))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and isinstance(fault, InvalidArgument)
     assert fault.message.startswith(message)
+
+
+def test_the_key_check_of_this_folder_sees_every_key(estate, no_key_is_ever_written):
+    """The autouse check (conftest.py) is only worth something if it records the keys it looks for."""
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.result["mode_used"] == "encrypted"
+    assert len(no_key_is_ever_written) == 1 and len(no_key_is_ever_written[0]) == 32
