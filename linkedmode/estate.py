@@ -142,6 +142,7 @@ def start_estate(topology: Topology, state_dir: Path | None = None) -> Estate:
                 estate.vcenters[vc.name].link(estate.peer_addresses(domain.name))
         for server in estate.vcenters.values():
             server.recover()
+            server.vcenter.install_topology_fault_rules()
         if estate.persistent:
             (state_dir / ENDPOINTS_FILE).write_text(json.dumps(estate.endpoints(), indent=2))
     except BaseException:

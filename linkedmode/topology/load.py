@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from ..model.fault_rules import FaultRule
+from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import BANDWIDTHS
 from .fields import Names, Node, TopologyError, describe, spec_keys
@@ -172,7 +174,21 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     scope = _VCenterNames()
     scope.key_providers = _key_providers(node)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
-    return VCenterSpec(name, version, address, datacenters, scope.key_providers)
+    rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
+    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules)
+
+
+def _fault_rule(node: Node) -> FaultRule:
+    rule = FaultRule(
+        step=node.text("step"), action=node.text("action", FaultRule.action), part=node.text("part", ""),
+        vm=node.text("vm", ""), probability=node.number("probability", FaultRule.probability),
+        count=node.integer("count", FaultRule.count, minimum=0), delay_seconds=node.number("delay_seconds", 0.0),
+        fault=node.text("fault", FaultRule.fault),
+    )
+    try:
+        return rule.check()
+    except InvalidArgument as problem:
+        raise node.fail(problem.arguments.get("argument", "step"), problem.message) from None
 
 
 def _key_providers(node: Node) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..model.fault_rules import FaultRule
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import Version
 
@@ -105,6 +106,8 @@ class VCenterSpec:
     # Key providers this vCenter can get keys from; the same name on two vCenters is the same
     # provider (an external KMS both trust). Default: its own Native Key Provider.
     key_providers: tuple[str, ...] = ("native-key-provider",)
+    # Fault injection rules installed at start, as through the Emulator service of this vCenter.
+    fault_rules: tuple[FaultRule, ...] = ()
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())

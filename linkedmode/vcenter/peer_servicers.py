@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..model.fault_rules import STEPS
 from ..model.faults import HostNotConnected, InvalidArgument
 from ..model.inventory import Datacenter, Host
 from ..rpc.auth import current_principal
@@ -83,15 +80,7 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
         return emulator_pb2.ResetResponse(vms=self.vc.reset())
 
     def AddFaultRule(self, request, context):
-        rule = fault_rule_from_proto(request)
-        if rule.part == self.vc.name or (not rule.part and STEPS[rule.step] == "vcenter"):
-            return fault_rules_pb2.AddFaultRuleResponse(rules=[fault_rule_to_proto(self.vc.faults.add(replace(rule, part=self.vc.name)))])
-        hosts = [h for h in self.vc.state.all(Host) if rule.part in ("", h.name)]
-        if not hosts:
-            raise InvalidArgument(f"{self.vc.name} is not {rule.part!r} and manages no host of that name: install the rule "
-                                  f"through the Emulator service of the vCenter that has it", argument="part")
-        return fault_rules_pb2.AddFaultRuleResponse(
-            rules=[self.vc.hosts.agent(h).add_fault_rule(replace(rule, part=h.name)) for h in hosts])
+        return fault_rules_pb2.AddFaultRuleResponse(rules=self.vc.add_fault_rule(fault_rule_from_proto(request)))
 
     def _on_hosts(self, call) -> list:  # type: ignore[no-untyped-def]
         """`call(agent)` on every host that answers; a host that is down has lost its rules anyway."""

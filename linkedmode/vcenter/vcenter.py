@@ -12,24 +12,26 @@ import uuid
 from dataclasses import dataclass, replace
 
 from ..crypto.pki import Credential
-from ..model.fault_rules import FaultInjector
-from ..model.faults import Fault
+from ..model.fault_rules import STEPS, FaultInjector, FaultRule
+from ..model.faults import Fault, InvalidArgument
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Host, Vm
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import Task
 from ..model.versions import build_number
+from ..rpc.convert import fault_rule_to_proto
 from ..topology.spec import VCenterSpec
+from ..v1 import fault_rules_pb2
 from . import vm_operations
 from .datastores import DatastoreFolders
 from .host_client import HostConnections
 from .incoming import Incoming
 from .peers import PeerInfo
 from .relocate import MAX_SWITCHOVER_SECONDS, RelocateRequest, relocate
-from .vmotion_slots import VMotionSlots
 from .seed import ensure_disk_files, seed_inventory
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
+from .vmotion_slots import VMotionSlots
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,21 @@ class VCenter:
         """A host came back (at another address): reconnect to it and give it its VMs again."""
         self._host_addresses[name] = address
         self.connect_hosts()
+
+    def add_fault_rule(self, rule: FaultRule) -> list[fault_rules_pb2.FaultRule]:
+        """A rule for this vCenter's own steps stays here; a rule for a host step goes to the host it
+        names, or to every host of this vCenter. Returns the rules as each part took them."""
+        if rule.part == self.name or (not rule.part and STEPS[rule.step] == "vcenter"):
+            return [fault_rule_to_proto(self.faults.add(replace(rule, part=self.name)))]
+        hosts = [h for h in self.state.all(Host) if rule.part in ("", h.name)]
+        if not hosts:
+            raise InvalidArgument(f"{self.name} is not {rule.part!r} and manages no host of that name: install the rule "
+                                  f"through the Emulator service of the vCenter that has it", argument="part")
+        return [self.hosts.agent(h).add_fault_rule(replace(rule, part=h.name)) for h in hosts]
+
+    def install_topology_fault_rules(self) -> None:
+        for rule in self.spec.fault_rules:
+            self.add_fault_rule(rule)
 
     # -- operations ------------------------------------------------------------------------------
 

@@ -110,3 +110,21 @@ def test_the_key_check_of_this_folder_sees_every_key(estate, no_key_is_ever_writ
     task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
     assert task.result["mode_used"] == "encrypted"
     assert len(no_key_is_ever_written) == 1 and len(no_key_is_ever_written[0]) == 32
+
+
+def test_rules_can_come_from_the_topology_file(tmp_path):
+    import yaml
+    from migration_estate import TOPOLOGY
+
+    from linkedmode.estate import start_estate
+    from linkedmode.topology import parse_topology
+
+    data = yaml.safe_load(TOPOLOGY)
+    data["sso_domains"][0]["vcenters"][1]["fault_rules"] = [
+        {"step": "key_push_destination", "part": "b70", "vm": "opportunistic", "fault": "HostCommunication"}]
+    with start_estate(parse_topology(data, "with-rules")) as estate:
+        listed = client_of(estate, "vc-b").emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
+        assert [(r.step, r.part, r.vm) for r in listed] == [("key_push_destination", "b70", "opportunistic")]
+        task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+        assert task.state == common_pb2.TASK_STATE_ERROR and "injected at key_push_destination" in task.error.message
+        assert settled_invariant(estate, vms=["opportunistic"]) == []

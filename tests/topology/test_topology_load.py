@@ -434,3 +434,9 @@ def test_a_validation_error_from_a_file_names_the_file(tmp_path):
         load_topology(path)
     assert str(caught.value) == (f"{path}: {VM}.migrate_encryption: "
                                  "'sometimes' is not one of disabled, opportunistic, required")
+
+
+def test_a_bad_fault_rule_in_the_topology_names_its_field():
+    data = changed((f"{VC}.fault_rules", [{"step": "commit", "action": "explode"}]))
+    error = error_of(data)
+    assert str(error).startswith(f"topology.yaml: {VC}.fault_rules[0].action: action 'explode' is not one of error")
