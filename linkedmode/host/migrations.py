@@ -23,6 +23,7 @@ from ..model.validation import host_port, number
 from ..vmotion.convergence import PrecopyPolicy, Step
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
 from ..vmotion.receiver import IncomingMigration, IncomingState, VMotionListener
+from ..vmotion.tamper_relay import TamperRelay
 from .state import HostState, HostVmConfig
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class OutgoingVm:
         self._commit = False
         self._done = threading.Event()
         self.unsettled = False     # END went out but the destination's resume was not confirmed
+        self.relay: TamperRelay | None = None   # a fault rule's tampering on the page stream
         guest = host.guest(config.instance_uuid)
         self._workload = guest.workload
         options = MigrationOptions(
@@ -142,6 +144,8 @@ class OutgoingVm:
             self._set(ABORTED, error=RequestCanceled(reason or "aborted before it started"))
             if self._secrets is not None:
                 self._secrets.wipe()
+            if self.relay is not None:
+                self.relay.close()
             self._done.set()
         self._done.wait()
         return self.snapshot
@@ -188,6 +192,8 @@ class OutgoingVm:
             self.host.drop(self.config.instance_uuid)
             self._set(COMPLETED, result=result, resume_time=time.time())
         finally:
+            if self.relay is not None:
+                self.relay.close()
             self._done.set()
 
     def _set(self, phase: str, **changes: object) -> None:
@@ -254,17 +260,25 @@ class HostMigrations:
     def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
                        destination: str, settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
         """``disks``: the files of the disks that change datastore, sent after the first pre-copy round."""
+        relay: TamperRelay | None = None
         try:
             address = host_port("destination_vmotion_address", destination)
+            tamper = self.host.faults.frame_tamper(config.name)
+            relay = TamperRelay(address, tamper) if tamper else None
+            if relay is not None:
+                address = relay.address
             with self._lock:
                 if migration_id in self._outgoing:
                     raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
                 if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
                     raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
                 self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, address, settings, disks)
+                self._outgoing[migration_id].relay = relay
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
+            if relay is not None:
+                relay.close()
             raise
         expiry = threading.Timer(PREPARED_EXPIRY_SECONDS, self._expire, args=(migration_id,))
         expiry.daemon = True

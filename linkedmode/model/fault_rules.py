@@ -32,7 +32,8 @@ STEPS = {
     "resume": "host",                    # the destination host resumes the VM
     "source_cleanup": "host",            # the source host drops its copy
 }
-ACTIONS = ("error", "delay", "drop_connection", "kill")
+ACTIONS = ("error", "delay", "drop_connection", "kill", "corrupt_frame", "replay_frame")
+FRAME_ACTIONS = ("corrupt_frame", "replay_frame")   # taken by the source host on its page stream
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,15 @@ class FaultRule:
             raise InvalidArgument(f"count {self.count} is negative", argument="count")
         if not 0.0 <= self.delay_seconds <= 3600:
             raise InvalidArgument(f"delay_seconds {self.delay_seconds} is not between 0 and 3600", argument="delay_seconds")
+        if self.action in FRAME_ACTIONS and self.step != "precopy_round":
+            raise InvalidArgument(f"{self.action} tampers with the page stream: its step is precopy_round", argument="step")
         if self.action == "error" and self.fault not in all_faults():
             raise InvalidArgument(f"fault {self.fault!r} is not a fault this emulator knows", argument="fault")
         return self
 
-    def matches(self, step: str, part: str, vm: str) -> bool:
+    def matches(self, step: str, part: str, vm: str, frame_actions: bool = False) -> bool:
         return (self.step == step and self.part in ("", part) and self.vm in ("", vm)
+                and (self.action in FRAME_ACTIONS) == frame_actions
                 and (self.count == 0 or self.fired < self.count))
 
 
@@ -111,10 +115,15 @@ class FaultInjector:
                 self._kill()
             raise PartKilled(f"{self.part} was killed: {where} (rule {rule.id})", object=self.part, injected=rule.id)
 
-    def _fire(self, step: str, vm: str) -> FaultRule | None:
+    def frame_tamper(self, vm: str = "") -> str | None:
+        """Asked by a source host as it prepares a page stream: "corrupt_frame", "replay_frame" or None."""
+        rule = self._fire("precopy_round", vm, frame_actions=True)
+        return rule.action if rule else None
+
+    def _fire(self, step: str, vm: str, frame_actions: bool = False) -> FaultRule | None:
         with self._lock:
             for rule in self._rules.values():
-                if rule.matches(step, self.part, vm) and self._random.random() < rule.probability:
+                if rule.matches(step, self.part, vm, frame_actions) and self._random.random() < rule.probability:
                     fired = replace(rule, fired=rule.fired + 1)
                     self._rules[rule.id] = fired
                     return fired

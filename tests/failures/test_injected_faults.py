@@ -128,3 +128,17 @@ def test_rules_can_come_from_the_topology_file(tmp_path):
         task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
         assert task.state == common_pb2.TASK_STATE_ERROR and "injected at key_push_destination" in task.error.message
         assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+@pytest.mark.parametrize("action,says", [("corrupt_frame", "failed authentication"), ("replay_frame", "replay")])
+def test_a_frame_corrupted_or_replayed_by_a_rule_ends_the_migration_safely(estate, action, says):
+    """The rule puts a relay on the source's own vMotion path, as a man in the middle would be."""
+    install(estate, "vc-a", step="precopy_round", part="a70", vm="opportunistic", action=action, count=1)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR
+    assert task.error.name == "MigrationFault", task.error
+    assert task.error.arguments["reason"] == "peer_abort" and says in task.error.message, task.error
+    assert where(estate, "opportunistic") == "vc-a"
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
+    again = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")   # the rule fired once: clean now
+    assert again.state == common_pb2.TASK_STATE_SUCCESS
