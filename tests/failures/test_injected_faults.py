@@ -142,3 +142,20 @@ def test_a_frame_corrupted_or_replayed_by_a_rule_ends_the_migration_safely(estat
     assert settled_invariant(estate, vms=["opportunistic"]) == []
     again = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")   # the rule fired once: clean now
     assert again.state == common_pb2.TASK_STATE_SUCCESS
+
+
+SOURCE_HOST_STEPS = ["key_push_source", "precopy_round", "stun", "final_pages"]
+
+
+@pytest.mark.parametrize("step", SOURCE_HOST_STEPS)
+def test_a_source_host_killed_at_each_step_takes_the_vm_down_and_brings_it_back(estate, step):
+    """A source host that dies takes its running VMs with it, as in vSphere; the migration ends, the
+    destination holds nothing, and when the host is back its vCenter starts the VM there again (HA)."""
+    install(estate, "vc-a", step=step, part="a70", action="kill", count=1)
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR
+    assert not estate.hosts["a70"].running
+    assert where(estate, "opportunistic") == "vc-a"
+    assert not estate.hosts["b70"].migrations.snapshots() and not estate.vcenters["vc-b"].vcenter.incoming.pending()
+    estate.restart_host("a70")
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
