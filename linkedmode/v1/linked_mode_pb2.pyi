@@ -107,3 +107,11 @@ class ArrivalStateResponse(_message.Message):
     state: str
     host_runs_vm: bool
     def __init__(self, state: _Optional[str] = ..., host_runs_vm: _Optional[bool] = ...) -> None: ...
+
+class FinishMigrationRequest(_message.Message):
+    __slots__ = ("migration_id", "restart")
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    migration_id: int
+    restart: bool
+    def __init__(self, migration_id: _Optional[int] = ..., restart: _Optional[bool] = ...) -> None: ...

@@ -64,7 +64,7 @@ class LinkedModeStub:
                 _registered_method=True)
         self.FinishMigration = channel.unary_unary(
                 '/linkedmode.v1.LinkedMode/FinishMigration',
-                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.FinishMigrationRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
                 _registered_method=True)
         self.GetArrivalState = channel.unary_unary(
@@ -122,7 +122,9 @@ class LinkedModeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FinishMigration(self, request, context):
-        """FinishMigration: the destination host runs the VM; it joins this inventory.
+        """FinishMigration: the destination host runs the VM; it joins this inventory. With `restart`, the
+        source knows END went through: a destination host that lost the VM since is told to start it
+        again (what vSphere HA would do), instead of the move being refused.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -173,7 +175,7 @@ def add_LinkedModeServicer_to_server(servicer, server):
             ),
             'FinishMigration': grpc.unary_unary_rpc_method_handler(
                     servicer.FinishMigration,
-                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.FromString,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.FinishMigrationRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.SerializeToString,
             ),
             'GetArrivalState': grpc.unary_unary_rpc_method_handler(
@@ -349,7 +351,7 @@ class LinkedMode:
             request,
             target,
             '/linkedmode.v1.LinkedMode/FinishMigration',
-            linkedmode_dot_v1_dot_host__agent__pb2.MigrationRef.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.FinishMigrationRequest.SerializeToString,
             linkedmode_dot_v1_dot_linked__mode__pb2.CommitMigrationResponse.FromString,
             options,
             channel_credentials,

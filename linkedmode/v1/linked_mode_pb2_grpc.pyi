@@ -51,8 +51,11 @@ class LinkedModeStub:
     """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
     host then sends END and the destination host resumes the VM.
     """
-    FinishMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]
-    """FinishMigration: the destination host runs the VM; it joins this inventory."""
+    FinishMigration: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.FinishMigrationRequest, _linked_mode_pb2.CommitMigrationResponse]
+    """FinishMigration: the destination host runs the VM; it joins this inventory. With `restart`, the
+    source knows END went through: a destination host that lost the VM since is told to start it
+    again (what vSphere HA would do), instead of the move being refused.
+    """
     GetArrivalState: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.ArrivalStateRequest, _linked_mode_pb2.ArrivalStateResponse]
     """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
     after a failure or a restart.
@@ -82,8 +85,11 @@ class LinkedModeAsyncStub(LinkedModeStub):
     """CommitMigration: the switchover is decided (recorded in the destination's journal); the source
     host then sends END and the destination host resumes the VM.
     """
-    FinishMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
-    """FinishMigration: the destination host runs the VM; it joins this inventory."""
+    FinishMigration: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.FinishMigrationRequest, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
+    """FinishMigration: the destination host runs the VM; it joins this inventory. With `restart`, the
+    source knows END went through: a destination host that lost the VM since is told to start it
+    again (what vSphere HA would do), instead of the move being refused.
+    """
     GetArrivalState: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.ArrivalStateRequest, _linked_mode_pb2.ArrivalStateResponse]  # type: ignore[assignment]
     """GetArrivalState: what the destination knows of a migration, for a source vCenter settling one
     after a failure or a restart.
@@ -144,10 +150,13 @@ class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def FinishMigration(
         self,
-        request: _host_agent_pb2.MigrationRef,
+        request: _linked_mode_pb2.FinishMigrationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_linked_mode_pb2.CommitMigrationResponse, _abc.Awaitable[_linked_mode_pb2.CommitMigrationResponse]]:
-        """FinishMigration: the destination host runs the VM; it joins this inventory."""
+        """FinishMigration: the destination host runs the VM; it joins this inventory. With `restart`, the
+        source knows END went through: a destination host that lost the VM since is told to start it
+        again (what vSphere HA would do), instead of the move being refused.
+        """
 
     @_abc_1.abstractmethod
     def GetArrivalState(

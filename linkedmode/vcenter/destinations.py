@@ -50,7 +50,7 @@ class Destination(Protocol):
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
                 spec: host_agent_pb2.MigrationSpec | None) -> str: ...
     def commit(self, migration_id: int) -> str: ...
-    def finish(self, migration_id: int) -> str: ...
+    def finish(self, migration_id: int, restart: bool = False) -> str: ...
     def abort(self, migration_id: int, reason: str) -> None: ...
     def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[str, bool]: ...
 
@@ -76,8 +76,8 @@ class LocalDestination:
     def commit(self, migration_id: int) -> str:
         return self._vc.incoming.commit(migration_id)
 
-    def finish(self, migration_id: int) -> str:
-        return self._vc.incoming.finish(migration_id).moid
+    def finish(self, migration_id: int, restart: bool = False) -> str:
+        return self._vc.incoming.finish(migration_id, restart).moid
 
     def abort(self, migration_id: int, reason: str) -> None:
         self._vc.incoming.abort(migration_id, reason)
@@ -134,8 +134,8 @@ class RemoteDestination:
     def commit(self, migration_id: int) -> str:
         return self._call("CommitMigration", host_agent_pb2.MigrationRef(migration_id=migration_id)).vm
 
-    def finish(self, migration_id: int) -> str:
-        return self._call("FinishMigration", host_agent_pb2.MigrationRef(migration_id=migration_id)).vm
+    def finish(self, migration_id: int, restart: bool = False) -> str:
+        return self._call("FinishMigration", linked_mode_pb2.FinishMigrationRequest(migration_id=migration_id, restart=restart)).vm
 
     def abort(self, migration_id: int, reason: str) -> None:
         self._call("AbortMigration", host_agent_pb2.AbortMigrationRequest(migration_id=migration_id, reason=reason))

@@ -327,16 +327,23 @@ class Incoming:
         self.vc.state.update(journal=[pending.journal()])
         return pending.vm.moid
 
-    def finish(self, migration_id: int) -> Vm:
-        """The destination host runs the VM (a cold arrival is registered there now): it joins this inventory."""
+    def finish(self, migration_id: int, restart: bool = False) -> Vm:
+        """The destination host runs the VM (a cold arrival is registered there now): it joins this
+        inventory. `restart`: END is known to have gone through, so if the host lost the VM since (it
+        died after the switchover), it starts it again, as vSphere HA would."""
         pending = self._get(migration_id)
         if not pending.committed:
             raise InvalidState(f"migration {migration_id:016x} was not committed", object=pending.vm.moid)
         self.vc.faults.at("resume", pending.vm.name)
-        vm, agent = pending.vm, self.vc.hosts.agent(pending.host)
+        vm, agent = pending.vm, self._agent(pending)
         if pending.arrival.hot:
-            if not self._runs_on_host(pending, wait=RESUME_WAIT):
-                raise MigrationFault(f"{vm.name} does not run on {pending.host.name}", object=vm.moid)
+            if not self._runs_on_host(pending, wait=0.0 if restart else RESUME_WAIT):
+                if not restart:
+                    raise MigrationFault(f"{vm.name} does not run on {pending.host.name}", object=vm.moid)
+                log.warning("%s: %s was lost with %s after the switchover: starting it again there", self.vc.name,
+                            vm.name, pending.host.name)
+                agent.register(vm)
+                agent.power_on(vm)
         else:
             agent.register(vm)
         done = [(ARRIVAL, migration_id)]
@@ -361,7 +368,7 @@ class Incoming:
                                object=pending.vm.moid)
         try:
             if pending.streams:
-                self.vc.hosts.agent(pending.host).abort(migration_id, reason)
+                self._agent(pending).abort(migration_id, reason)
         finally:
             self.vc.datastores.remove_disks(pending.disk_files)
             self.vc.state.update(journal_done=[(ARRIVAL, migration_id)])
@@ -410,12 +417,16 @@ class Incoming:
             except Fault as fault:
                 log.warning("arrival %016x not settled yet: %s", entry.migration_id, fault)
 
+    def _agent(self, pending: PendingArrival):  # type: ignore[no-untyped-def]
+        """The destination host as the inventory has it now (it may have come back at another address)."""
+        return self.vc.hosts.agent(self.vc.state.get(pending.host.moid, Host))
+
     def _runs_on_host(self, pending: PendingArrival, wait: float = 0.0) -> bool:
         """The destination host runs the VM, or its END arrived there (then it is starting it)."""
         deadline = time.monotonic() + wait
         while True:
             try:
-                agent = self.vc.hosts.agent(pending.host)
+                agent = self._agent(pending)
                 if agent.running().get(pending.vm.instance_uuid) == PowerState.POWERED_ON:
                     return True
                 if any(m.migration_id == pending.migration_id and m.phase == host_agent_pb2.MIGRATION_PHASE_COMPLETED
@@ -429,7 +440,7 @@ class Incoming:
 
     def _in_flight(self, pending: PendingArrival) -> bool:
         try:
-            return any(m.migration_id == pending.migration_id for m in self.vc.hosts.agent(pending.host).migrations())
+            return any(m.migration_id == pending.migration_id for m in self._agent(pending).migrations())
         except Fault:
             return False
 

@@ -61,7 +61,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
         return linked_mode_pb2.CommitMigrationResponse(vm=self.vc.incoming.commit(request.migration_id))
 
     def FinishMigration(self, request, context):
-        return linked_mode_pb2.CommitMigrationResponse(vm=self.vc.incoming.finish(request.migration_id).moid)
+        return linked_mode_pb2.CommitMigrationResponse(vm=self.vc.incoming.finish(request.migration_id, request.restart).moid)
 
     def GetArrivalState(self, request, context):
         state, runs = self.vc.incoming.state_of(request.migration_id, request.instance_uuid, request.host)

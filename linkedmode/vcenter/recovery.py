@@ -14,7 +14,7 @@ from ..model.faults import Fault, MigrationFault, NotFound
 from ..model.inventory import Datacenter, Host, Vm
 from ..model.settings import PowerState
 from .destinations import Destination, LocalDestination, RemoteDestination
-from .incoming import FINISHED
+from .incoming import COMMITTED, FINISHED
 from .store import JournalEntry
 
 if TYPE_CHECKING:
@@ -68,9 +68,10 @@ def settle(vc: "VCenter", outgoing: Outgoing, reason: str) -> str:
     try:
         state, runs = destination.state(outgoing.migration_id, outgoing.instance_uuid, outgoing.destination_host)
         source = vc.state.get(outgoing.source_host, Host)
-        if state == FINISHED or runs:
+        switched = outgoing.state == SWITCHED and state == COMMITTED   # END went through: the VM is theirs
+        if state == FINISHED or runs or switched:
             if state != FINISHED:
-                destination.finish(outgoing.migration_id)
+                destination.finish(outgoing.migration_id, restart=not runs)
             _drop_source_copy(vc, source, outgoing)
             vc.datastores.remove_disks(outgoing.disk_files)
             finish_at_source(vc, outgoing, f"Migrated {outgoing.name} to {outgoing.destination_host} in "

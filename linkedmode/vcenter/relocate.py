@@ -135,9 +135,14 @@ class _Migration:
                                                     max_switchover_seconds=vc.max_switchover_seconds)
         committed = False
 
+        def record(state: str) -> None:
+            nonlocal journal
+            journal = replace(journal, state=state)
+            vc.state.update(journal=[journal.entry()])
+
         def commit() -> str:
             nonlocal committed
-            vc.state.update(journal=[journal.entry(COMMITTING)])
+            record(COMMITTING)
             vc.faults.at("commit", vm.name)
             moid = self._commit(destination, migration_id)
             committed = True
@@ -152,19 +157,19 @@ class _Migration:
             control.progress(8, f"preparing {dest_host.name}")
             vc.faults.at("spec_exchange", vm.name)
             address = destination.prepare(migration_id, arrival, target, spec)
-            vc.state.update(journal=[journal.entry()])
+            record(PREPARED)
             done = {"migration_id": f"{migration_id:016x}", "disks_moved": str(len(moved))}
             if spec is None:
                 commit()
                 if not arrival.hot:
                     agent.unregister(vm)
-                vc.state.update(journal=[journal.entry(SWITCHED)])
+                record(SWITCHED)
                 moid = destination.finish(migration_id)
                 vc.datastores.remove_disks(journal.disk_files)
                 return {"vm": moid, **done}
             moid, outcome = hot_migrate(agent, spec, address, on_progress=lambda p: self._progress(p, decision),
                                         commit=commit, switchover_timeout=vc.max_switchover_seconds + 10)
-            vc.state.update(journal=[journal.entry(SWITCHED)])
+            record(SWITCHED)
             vc.faults.at("source_cleanup", vm.name)
             destination.finish(migration_id)
             vc.datastores.remove_disks(journal.disk_files)

@@ -120,3 +120,18 @@ def test_a_vcenter_killed_mid_vmotion_inside_itself_loses_nothing(estate):
     hosts = {h.moid: h.name for h in estate.vcenters["vc-a"].vcenter.state.all(Host)}
     assert hosts[vm.host] == "a70"
     assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_destination_host_that_dies_after_the_switchover_gets_the_vm_back_when_it_returns(estate):
+    """END went through, then b70 died before it ran the VM: the VM is vc-b's now. When b70 is back,
+    the move is settled by starting the VM there (what vSphere HA does), not by losing it."""
+    install(estate, "vc-b", step="resume", part="b70", action="kill")
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR
+    assert [(kind, state) for kind, state, _ in journal_rows(estate, "vc-a")] == [("outgoing", "switched")]
+    estate.restart_host("b70")
+    estate.restart_vcenter("vc-a")   # its journal settles the move now that b70 answers
+    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+    assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
+    assert "opportunistic" not in vm_names(client_of(estate, "vc-a"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
