@@ -110,11 +110,19 @@ def finish_at_source(vc: "VCenter", outgoing: Outgoing, message: str) -> None:
 def recover(vc: "VCenter") -> dict[str, str]:
     """At start: every migration of the journal settled (or left for the next try, said in the log)."""
     vc.incoming.recover()
+    return settle_unsettled(vc, f"{vc.name} restarted during the migration")
+
+
+def settle_unsettled(vc: "VCenter", reason: str) -> dict[str, str]:
+    """Settles each journal row no running task owns: after a restart, or later, once the side that
+    did not answer is back. Returns what it settled (migration id -> moved or stayed)."""
     settled: dict[str, str] = {}
     for entry in vc.state.journal(OUTGOING):
+        if vc.migration_running(entry.migration_id):
+            continue
         outgoing = Outgoing.of(entry)
         try:
-            settled[f"{outgoing.migration_id:016x}"] = settle(vc, outgoing, f"{vc.name} restarted during the migration")
+            settled[f"{outgoing.migration_id:016x}"] = settle(vc, outgoing, reason)
         except Fault as fault:
             log.warning("%s: migration %016x not settled yet: %s", vc.name, outgoing.migration_id, fault)
     return settled

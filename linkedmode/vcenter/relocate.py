@@ -126,14 +126,15 @@ class _Migration:
         vc, control = self.vc, self.control
         streams = arrival.hot and (destination.remote or dest_host.moid != source.moid)
         moved = self._moved_disks(vm, destination, target)
+        agent = vc.hosts.agent(source)   # before the key exists: nothing to wipe if this fails
         keys = MigrationSecrets.generate() if streams and decision.encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(random_source.token_bytes(8), "big")
         journal = Outgoing(migration_id, PREPARED, vm.moid, vm.name, vm.instance_uuid, source.moid, destination.vcenter,
                            dest_host.name, destination.remote, arrival.hot, tuple(path for _, path in moved))
-        agent = vc.hosts.agent(source)
         settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=SWITCHOVER_GOAL_SECONDS,
                                                     max_switchover_seconds=vc.max_switchover_seconds)
         committed = False
+        vc.migration_started(migration_id)
 
         def record(state: str) -> None:
             nonlocal journal
@@ -181,6 +182,7 @@ class _Migration:
             vc.state.update(journal_done=[(OUTGOING, migration_id)])
             raise
         finally:
+            vc.migration_ended(migration_id)
             if keys is not None:
                 keys.wipe()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from pathlib import Path
 
 import grpc
@@ -19,7 +20,7 @@ from ..rpc.tls import secure_channel
 from ..topology.spec import SsoDomainSpec, VCenterSpec
 from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
 from .datastores import DatastoreFolders
-from .recovery import recover
+from .recovery import OUTGOING, recover, settle_unsettled
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .servicer import VCenterServicer
 from .store import InventoryStore
@@ -27,6 +28,8 @@ from .peers import PeerInfo
 from .vcenter import VCenter
 
 log = logging.getLogger(__name__)
+
+SETTLE_INTERVAL = 5.0
 
 
 class VCenterServer:
@@ -40,6 +43,8 @@ class VCenterServer:
         self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self._server: RunningServer | None = None
+        self._settler: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def name(self) -> str:
@@ -87,12 +92,33 @@ class VCenterServer:
         return answered
 
     def recover(self) -> dict[str, str]:
-        """Settles what the journal says was in flight (after a restart)."""
-        return recover(self.vcenter)
+        """Settles what the journal says was in flight (after a restart), then keeps settling, every
+        SETTLE_INTERVAL seconds, what could not be settled yet (a peer or host that was down)."""
+        settled = recover(self.vcenter)
+        if self._settler is None:
+            self._settler = threading.Thread(target=self._settle_later, name=f"{self.name}-settler", daemon=True)
+            self._settler.start()
+        return settled
+
+    def _settle_later(self) -> None:
+        while not self._stopping.wait(SETTLE_INTERVAL):
+            if not self.vcenter.alive:
+                return
+            try:
+                if self.vcenter.state.journal(OUTGOING):
+                    settle_unsettled(self.vcenter, "settled once every side answered again")
+            except Exception:   # a vCenter killed under the settler: it stops with it
+                if self.vcenter.alive:
+                    log.exception("%s: settling the journal failed", self.name)
 
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    def _stop_settling(self) -> None:
+        self._stopping.set()
+        if self._settler is not None:
+            self._settler.join(5)
 
     def crash(self) -> None:
         """Dies as a killed process would: the listener gone at once; what SQLite holds survives."""
@@ -102,6 +128,7 @@ class VCenterServer:
         self.vcenter.kill()
 
     def stop(self) -> None:
+        self._stop_settling()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -54,6 +54,7 @@ class VCenter:
         self.faults = FaultInjector(spec.name)
         self._peers: dict[str, PeerInfo] = {}
         self._killed = False
+        self._running_migrations: set[int] = set()
         self._peers_lock = threading.Lock()
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
@@ -158,6 +159,19 @@ class VCenter:
 
     def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
         return vm_operations.reconfigure(self, vm, user, migrate_encryption=migrate_encryption)
+
+    def migration_started(self, migration_id: int) -> None:
+        with self._peers_lock:
+            self._running_migrations.add(migration_id)
+
+    def migration_ended(self, migration_id: int) -> None:
+        with self._peers_lock:
+            self._running_migrations.discard(migration_id)
+
+    def migration_running(self, migration_id: int) -> bool:
+        """A task of this vCenter still drives the migration (its journal row is not for settling)."""
+        with self._peers_lock:
+            return migration_id in self._running_migrations
 
     def relocate_vm(self, vm: Vm, request: RelocateRequest, user: str) -> Task:
         return relocate(self, vm, request, user)

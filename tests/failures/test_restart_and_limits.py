@@ -135,3 +135,21 @@ def test_a_destination_host_that_dies_after_the_switchover_gets_the_vm_back_when
     assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
     assert "opportunistic" not in vm_names(client_of(estate, "vc-a"))
     assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(estate, monkeypatch):
+    """vc-b died as it took the VM in; vc-a keeps the row and settles it by itself when vc-b returns."""
+    from linkedmode.vcenter import server as vcenter_server
+
+    monkeypatch.setattr(vcenter_server, "SETTLE_INTERVAL", 0.2)
+    estate.restart_vcenter("vc-a")   # a settler at the patched interval
+    install(estate, "vc-b", step="resume", part="vc-b", action="kill")
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+    assert task.state == common_pb2.TASK_STATE_ERROR and "could not be settled yet" in task.error.message
+    estate.restart_vcenter("vc-b")
+    deadline = time.monotonic() + 10
+    while journal_rows(estate, "vc-a") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+    assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
+    assert settled_invariant(estate, vms=["opportunistic"]) == []
