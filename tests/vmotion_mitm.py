@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from linkedmode.vmotion.frames import HEADER, HEADER_SIZE, FrameKind, decode_header
+from linkedmode.vmotion.tamper_relay import recv_exact
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,10 @@ class VMotionProxy:
     def _upstream(self, source: socket.socket, destination: socket.socket) -> None:
         try:
             while True:
-                header = _recv_exact(source, HEADER_SIZE)
+                header = recv_exact(source, HEADER_SIZE)
                 if header is None:
                     break
-                payload = _recv_exact(source, decode_header(header).payload_length) or b""
+                payload = recv_exact(source, decode_header(header).payload_length) or b""
                 frame = header + payload
                 self.frames.append(frame)
                 for out in self._apply(frame):
@@ -139,16 +140,6 @@ class VMotionProxy:
         else:
             raise ValueError(f"unknown tamper action {rule.action!r}")
         return [bytes(altered)]
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        data = sock.recv(min(size - len(chunks), 1 << 20))
-        if not data:
-            return None
-        chunks += data
-    return bytes(chunks)
 
 
 def _shutdown(sock: socket.socket) -> None:

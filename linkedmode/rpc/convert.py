@@ -28,8 +28,9 @@ _TASK = {
 }
 
 
-def _reverse(table: dict) -> dict:
-    return {v: k for k, v in table.items()}
+_POWER_BACK = {v: k for k, v in _POWER.items()}
+_MIGRATE_BACK = {v: k for k, v in _MIGRATE.items()}
+_TASK_BACK = {v: k for k, v in _TASK.items()}
 
 
 def power_state_to_proto(value: PowerState) -> int:
@@ -37,7 +38,7 @@ def power_state_to_proto(value: PowerState) -> int:
 
 
 def power_state_from_proto(value: int) -> PowerState:
-    found = _reverse(_POWER).get(value)
+    found = _POWER_BACK.get(value)
     if found is None:
         allowed = ", ".join(f"{common_pb2.PowerState.Name(v)} ({v})" for v in _POWER.values())
         raise InvalidArgument(f"power_state {value} is not one of {allowed}", argument="power_state")
@@ -50,7 +51,7 @@ def migrate_encryption_to_proto(value: MigrateEncryption) -> int:
 
 def migrate_encryption_from_proto(value: int) -> MigrateEncryption:
     """Refuses UNSPECIFIED and numbers this API does not define (proto3 enums are open)."""
-    found = _reverse(_MIGRATE).get(value)
+    found = _MIGRATE_BACK.get(value)
     if found is None:
         allowed = ", ".join(f"{common_pb2.MigrateEncryption.Name(v)} ({v})" for v in _MIGRATE.values())
         raise InvalidArgument(f"migrate_encryption {value} is not one of {allowed}", argument="migrate_encryption")
@@ -62,7 +63,7 @@ def task_state_to_proto(value: TaskState) -> int:
 
 
 def task_state_from_proto(value: int) -> TaskState:
-    return _reverse(_TASK)[value]
+    return _TASK_BACK[value]
 
 
 def timestamp(seconds: float) -> Timestamp | None:

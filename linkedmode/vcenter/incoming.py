@@ -127,9 +127,6 @@ class PendingArrival:
         return cls(entry.migration_id, arrival, Vm.from_row(entry.data["vm"]), host, entry.state == COMMITTED)
 
 
-def _ref(cls_moid_prefix: str, ref: str) -> tuple[str, str]:
-    return (ref, "") if ref.startswith(cls_moid_prefix) else ("", ref)
-
 
 class Incoming:
     def __init__(self, vc: "VCenter") -> None:
@@ -144,9 +141,9 @@ class Incoming:
         state = self.vc.state
         if not target.host:
             raise InvalidArgument("spec.host is required", argument="spec.host")
-        host = self._reachable(state.find(Host, *_ref("host-", target.host)))
+        host = self._reachable(state.resolve(Host, target.host))
         if target.pool:
-            cluster = state.find(Cluster, *_ref("domain-c", target.pool))
+            cluster = state.resolve(Cluster, target.pool)
             if host.moid not in cluster.hosts:
                 raise InvalidArgument(f"host {host.name} is not in resource pool {cluster.name}", argument="spec.pool")
         datastore = self._datastore(arrival, target, host)
@@ -173,7 +170,7 @@ class Incoming:
     def _datastore(self, arrival: Arrival, target: MigrationTarget, host: Host) -> Datastore | None:
         state = self.vc.state
         if target.datastore:
-            datastore = state.find(Datastore, *_ref("datastore-", target.datastore))
+            datastore = state.resolve(Datastore, target.datastore)
             if host.moid not in datastore.hosts:
                 raise InvalidArgument(f"datastore {datastore.name} is not mounted by host {host.name}", argument="spec.datastore")
             return datastore

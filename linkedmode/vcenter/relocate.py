@@ -193,8 +193,7 @@ class _Migration:
         if destination.remote:
             moving = list(vm.disks)
         elif target.datastore:
-            ref = target.datastore
-            datastore = vc.state.find(Datastore, *((ref, "") if ref.startswith("datastore-") else ("", ref)))
+            datastore = vc.state.resolve(Datastore, target.datastore)
             moving = [d for d in vm.disks if d.datastore != datastore.moid]
         else:
             moving = []

@@ -38,7 +38,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         found = self.vc.state.all(cls)
         if not datacenter:
             return found
-        dc = self.vc.state.find(Datacenter, moid=datacenter if datacenter.startswith("datacenter-") else "", name=datacenter)
+        dc = self.vc.state.resolve(Datacenter, datacenter)
         return [o for o in found if getattr(o, "datacenter", o.moid) == dc.moid]
 
     def _host(self, h: Host):  # type: ignore[no-untyped-def]
@@ -79,7 +79,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
     def ListVms(self, request, context):
         vms = self._in_datacenter(Vm, request.datacenter)
         if request.host:
-            host = self.vc.state.find(Host, moid=request.host if request.host.startswith("host-") else "", name=request.host)
+            host = self.vc.state.resolve(Host, request.host)
             vms = [v for v in vms if v.host == host.moid]
         return pb.ListVmsResponse(vms=[translate.vm(v) for v in vms])
 
@@ -153,7 +153,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         after_key = whole_number("after_key", request.after_key, 0, 2**63 - 1)
         limit = whole_number("limit", request.limit, 0, MAX_LIMIT) or DEFAULT_EVENT_LIMIT
         vm = request.vm
-        moid = self.vc.state.find(Vm, moid=vm if vm.startswith("vm-") else "", name=vm).moid if vm else ""
+        moid = self.vc.state.resolve(Vm, vm).moid if vm else ""
         return after_key, moid, list(request.types), limit
 
     def QueryEvents(self, request, context):

@@ -117,6 +117,12 @@ class VCenterState:
                 return obj
         raise NotFound(f"{self.name} has no {cls.kind} named {name!r}", object=name)
 
+    def resolve(self, cls: type[T], ref: str) -> T:
+        """One string that is a moid ("host-12", "domain-c3") or a name, as RelocateSpec and list filters give."""
+        prefix = MOID_PREFIX[cls.kind]
+        is_moid = ref.startswith(prefix if prefix.endswith("-c") else f"{prefix}-")
+        return self.find(cls, moid=ref if is_moid else "", name="" if is_moid else ref)
+
     def meta(self, key: str) -> str | None:
         return self.store.meta(key)
 

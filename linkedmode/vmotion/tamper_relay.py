@@ -60,8 +60,8 @@ class TamperRelay:
 
     def _upstream(self, source: socket.socket, destination: socket.socket) -> None:
         try:
-            while (header := _recv_exact(source, HEADER_SIZE)) is not None:
-                payload = _recv_exact(source, decode_header(header).payload_length) or b""
+            while (header := recv_exact(source, HEADER_SIZE)) is not None:
+                payload = recv_exact(source, decode_header(header).payload_length) or b""
                 for frame in self._apply(header + payload):
                     destination.sendall(frame)
             destination.shutdown(socket.SHUT_WR)
@@ -82,7 +82,8 @@ class TamperRelay:
         return [bytes(altered)]
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+def recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    """Exactly `size` bytes, or None at the end of the stream."""
     data = bytearray()
     while len(data) < size:
         chunk = sock.recv(min(size - len(data), 1 << 20))

@@ -97,6 +97,8 @@ def test_inventory_lists_and_lookups(estate):
     assert [n.name for n in vc_b.api.ListNetworks(inventory_pb2.ListRequest()).networks] == ["VM Network"]
     on_b1 = vc_b.api.ListVms(vcenter_pb2.ListVmsRequest(host="esx-b1")).vms
     assert on_b1 and all(vm.host == hosts["esx-b1"].moid for vm in on_b1)
+    by_moid = vc_b.api.ListVms(vcenter_pb2.ListVmsRequest(host=hosts["esx-b1"].moid, datacenter="dc-b")).vms
+    assert [vm.moid for vm in by_moid] == [vm.moid for vm in on_b1]   # a filter is a moid or a name
     about = vc_b.api.GetAbout(vcenter_pb2.GetAboutRequest())
     assert (about.name, about.version, about.api_type, about.sso_domain) == ("vc-b", "7.0.3", "VirtualCenter", "vsphere.local")
     assert len(about.thumbprint.split(":")) == 32 and about.url == estate.vcenters["vc-b"].address
