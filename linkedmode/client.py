@@ -94,4 +94,4 @@ class Endpoints:
         raise NotFound(f"no vCenter {vcenter!r} in {domain} (it has {known})", object=vcenter)
 
 
-__all__ = ["Endpoints", "NotRunning", "VCenterClient", "connect_vcenter", "connect_host", "fault_from_error"]
+__all__ = ["Endpoints", "NotRunning", "VCenterClient", "connect_host", "connect_vcenter", "fault_from_error"]

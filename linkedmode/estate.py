@@ -107,7 +107,7 @@ class Estate:
         if self._temp is not None:
             self._temp.cleanup()
 
-    def __enter__(self) -> "Estate":
+    def __enter__(self) -> Estate:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,7 @@ are skipped, and nothing may be placed on them.
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from .estate import Estate
 from .model.inventory import Host, Vm

@@ -4,8 +4,8 @@ migrate` and `linkedmode demo`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .client import VCenterClient
 from .model.faults import Fault, NotFound

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from .client import VCenterClient, connect_vcenter
+from .client import connect_vcenter
 from .crypto.secrets import MigrationSecrets
 from .estate import Estate, start_estate
 from .invariant import settled_invariant, vm_problems

@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from linkedmode.crypto.secrets import MigrationSecrets  # noqa: E402
-from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener  # noqa: E402
+from linkedmode.crypto.secrets import MigrationSecrets
+from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
 
 PROBE_WRITE = 1 << 20
 
@@ -43,7 +43,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def destination_host(conn) -> None:  # noqa: ANN001 - a multiprocessing Connection
+def destination_host(conn) -> None:
     """The child process: one vMotion listener; prepares migrations on request, reports how they ended."""
     with VMotionListener() as listener:
         conn.send(listener.address)
@@ -60,7 +60,7 @@ def destination_host(conn) -> None:  # noqa: ANN001 - a multiprocessing Connecti
                     memory = incoming.wait(600)
                     conn.send(("ok", cpu_seconds() - started))
                     memory.close()
-                except Exception as fault:  # noqa: BLE001 - reported to the parent as text
+                except Exception as fault:
                     conn.send(("failed", str(fault)))
             elif message[0] == "probe":
                 probe_cpu: list[float] = []

@@ -6,12 +6,12 @@ import os
 
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-import pytest  # noqa: E402
-from estate_helpers import client_of  # noqa: E402
+import pytest
+from estate_helpers import client_of
 
-from linkedmode.client import VCenterClient  # noqa: E402
-from linkedmode.estate import Estate, start_estate  # noqa: E402
-from linkedmode.topology import default_topology  # noqa: E402
+from linkedmode.client import VCenterClient
+from linkedmode.estate import Estate, start_estate
+from linkedmode.topology import default_topology
 
 
 @pytest.fixture

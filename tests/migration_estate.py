@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import yaml
-
 from estate_helpers import client_of, wait_task
+
 from linkedmode.estate import Estate, start_estate
 from linkedmode.rpc.faults import fault_from_proto
 from linkedmode.topology import parse_topology

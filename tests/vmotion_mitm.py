@@ -66,7 +66,7 @@ class VMotionProxy:
         for sock in self._sockets:
             sock.close()
 
-    def __enter__(self) -> "VMotionProxy":
+    def __enter__(self) -> VMotionProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:

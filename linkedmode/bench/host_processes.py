@@ -39,7 +39,7 @@ class HostProcess:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> "HostProcess":
+    def __enter__(self) -> HostProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -53,7 +53,7 @@ class Run:
     rounds: int
 
     @property
-    def MBps(self) -> float:  # noqa: N802 - the unit's own spelling
+    def MBps(self) -> float:
         return self.bytes_sent / self.duration_ms / 1e3
 
 

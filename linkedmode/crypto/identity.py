@@ -35,7 +35,7 @@ class Identity:
         return f"{self.name}.{self.kind}.{self.domain}"
 
     @classmethod
-    def from_uri(cls, uri: str) -> "Identity":
+    def from_uri(cls, uri: str) -> Identity:
         prefix = "spiffe://"
         parts = uri[len(prefix):].split("/") if uri.startswith(prefix) else []
         if len(parts) != 3 or not all(parts):

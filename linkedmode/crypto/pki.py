@@ -47,7 +47,7 @@ def certificate_thumbprint(cert_pem: bytes) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -63,7 +63,7 @@ class CertificateAuthority:
         self._key_pem = key_pem
 
     @classmethod
-    def create(cls, domain: str) -> "CertificateAuthority":
+    def create(cls, domain: str) -> CertificateAuthority:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([
             x509.NameAttribute(NameOID.COMMON_NAME, f"CA {domain}"),
@@ -138,7 +138,7 @@ class CertificateAuthority:
         _write_private(folder / "ca.key", self._key_pem)
 
     @classmethod
-    def load(cls, root: Path, domain: str) -> "CertificateAuthority":
+    def load(cls, root: Path, domain: str) -> CertificateAuthority:
         folder = Path(root) / domain
         return cls(domain, (folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes())
 

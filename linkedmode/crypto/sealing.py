@@ -63,7 +63,7 @@ class FrameSealer:
     a failed frame ends the migration and the destination then discards that memory.
     """
 
-    __slots__ = ("_aead", "_nonce", "_direction", "_iv")
+    __slots__ = ("_aead", "_direction", "_iv", "_nonce")
 
     def __init__(self, secrets: MigrationSecrets, direction: int) -> None:
         self._aead: AESGCM | None = AESGCM(secrets.key)      # the bytearray itself: no bytes copy of the key

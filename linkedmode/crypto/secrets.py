@@ -48,7 +48,7 @@ class MigrationSecrets:
     of a received spec; the caller's object is not (and cannot be) scrubbed.
     """
 
-    __slots__ = ("migration_id", "_key", "_nonce")
+    __slots__ = ("_key", "_nonce", "migration_id")
 
     def __init__(self, migration_id: int, key: bytes | bytearray | memoryview, nonce: bytes | bytearray | memoryview) -> None:
         if not 0 <= migration_id < 1 << 64:
@@ -64,7 +64,7 @@ class MigrationSecrets:
         self._nonce = bytearray(nonce)
 
     @classmethod
-    def generate(cls, migration_id: int | None = None) -> "MigrationSecrets":
+    def generate(cls, migration_id: int | None = None) -> MigrationSecrets:
         """Fresh secrets for one migration, from the operating system's random source."""
         secrets = cls.__new__(cls)
         secrets.migration_id = _random.randbits(64) if migration_id is None else migration_id
@@ -112,10 +112,10 @@ class MigrationSecrets:
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("migration secrets are not picklable: keys are never written anywhere")
 
-    def __copy__(self) -> "MigrationSecrets":
+    def __copy__(self) -> MigrationSecrets:
         raise TypeError("migration secrets are not copied: one object per host, wiped when the migration ends")
 
-    def __deepcopy__(self, memo: Any) -> "MigrationSecrets":
+    def __deepcopy__(self, memo: Any) -> MigrationSecrets:
         return self.__copy__()
 
     def __del__(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..crypto.pki import Credential
 from ..model.fault_rules import FaultInjector
@@ -36,7 +36,7 @@ class HostServer:
             raise RuntimeError(f"host {self.name} is not started")
         return self._server.address
 
-    def start(self, address: str | None = None) -> "HostServer":
+    def start(self, address: str | None = None) -> HostServer:
         vmotion_host, _, vmotion_port = self.state.spec.vmotion.address.rpartition(":")
         listener = VMotionListener(vmotion_host.strip("[]"), int(vmotion_port))
         self.migrations = HostMigrations(self.state, listener, vmotion_host)

@@ -6,11 +6,22 @@ from ..model.faults import InvalidArgument
 from ..model.validation import whole_number
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_state_to_proto
 from ..rpc.faults import fault_to_proto
+from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
-from ..v1 import host_agent_pb2_grpc
-from ..v1 import fault_rules_pb2, inventory_pb2
 from ..vmotion.disks import MAX_DISK_MB, check_disk_path
-from .migrations import ABORTED, COMPLETED, FAILED, PRECOPY, PREPARED, READY, SWITCHOVER, HostMigrations, MigrationSettings, Snapshot, secrets_of
+from .migrations import (
+    ABORTED,
+    COMPLETED,
+    FAILED,
+    PRECOPY,
+    PREPARED,
+    READY,
+    SWITCHOVER,
+    HostMigrations,
+    MigrationSettings,
+    Snapshot,
+    secrets_of,
+)
 from .state import HostState, HostVm, HostVmConfig
 
 _PHASES = {

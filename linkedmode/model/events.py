@@ -25,7 +25,7 @@ class Event:
         return dict(self.__dict__)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Event":
+    def from_row(cls, row: dict[str, Any]) -> Event:
         return cls(**row)
 
 

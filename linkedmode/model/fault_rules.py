@@ -11,8 +11,8 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from .faults import HostCommunication, InvalidArgument, PartKilled, all_faults
 
@@ -49,7 +49,7 @@ class FaultRule:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     fired: int = 0
 
-    def check(self) -> "FaultRule":
+    def check(self) -> FaultRule:
         if self.step not in STEPS:
             raise InvalidArgument(f"step {self.step!r} is not one of {', '.join(STEPS)}", argument="step")
         if self.action not in ACTIONS:

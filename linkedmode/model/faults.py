@@ -120,7 +120,7 @@ class Timedout(Fault):
     code = "DEADLINE_EXCEEDED"
 
 
-class SystemError(Fault):  # noqa: A001 - vSphere's own name (vmodl.fault.SystemError)
+class SystemError(Fault):
     code = "INTERNAL"
 
 

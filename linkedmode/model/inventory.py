@@ -20,7 +20,7 @@ class ManagedObject:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "ManagedObject":
+    def from_row(cls, row: dict[str, Any]) -> ManagedObject:
         return cls(**row)
 
 
@@ -115,7 +115,7 @@ class Vm(ManagedObject):
     working_set_mb: int = 0
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Vm":
+    def from_row(cls, row: dict[str, Any]) -> Vm:
         row = dict(row)
         row["power_state"] = PowerState(row["power_state"])
         row["migrate_encryption"] = MigrateEncryption(row["migrate_encryption"])

@@ -15,7 +15,7 @@ class MigrateEncryption(str, Enum):
     REQUIRED = "required"
 
     @classmethod
-    def parse(cls, value: str) -> "MigrateEncryption":
+    def parse(cls, value: str) -> MigrateEncryption:
         try:
             return cls(value)
         except ValueError:
@@ -34,7 +34,7 @@ class PowerState(str, Enum):
     SUSPENDED = "suspended"
 
     @classmethod
-    def parse(cls, value: str) -> "PowerState":
+    def parse(cls, value: str) -> PowerState:
         try:
             return cls(value)
         except ValueError:

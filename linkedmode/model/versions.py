@@ -17,14 +17,14 @@ class Version:
     patch: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> "Version":
+    def parse(cls, text: str) -> Version:
         match = _VERSION.match(str(text).strip())
         if not match:
             raise ValueError(f"{text!r} is not a version like 7.0 or 7.0.3")
         major, minor, patch = match.groups()
         return cls(int(major), int(minor), int(patch or 0))
 
-    def __lt__(self, other: "Version") -> bool:
+    def __lt__(self, other: Version) -> bool:
         return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 

@@ -9,7 +9,8 @@ needs beyond that (a required field, a range) it checks itself with linkedmode.m
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -37,7 +38,7 @@ def lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     def parse(data: bytes) -> Any:
         try:
             return deserialize(data)
-        except Exception as error:  # noqa: BLE001 - DecodeError, or invalid UTF-8 in a string field
+        except Exception as error:
             return Unparsable(f"{type(error).__name__}: {error}"[:200])
 
     return parse

@@ -56,6 +56,13 @@ class VMotionSpec:
 
 
 @dataclass(frozen=True)
+class HostTimeouts:
+    """Every wait of a host, in seconds (the topology's `timeouts` of a host)."""
+
+    prepared_expiry: float = 120.0     # a prepared migration whose page stream never starts is dropped
+
+
+@dataclass(frozen=True)
 class HostSpec:
     name: str
     version: Version
@@ -63,6 +70,7 @@ class HostSpec:
     memory_mb: int = 65536
     address: str = "127.0.0.1:0"       # the HostAgent listener
     vmotion: VMotionSpec = field(default_factory=VMotionSpec)
+    timeouts: HostTimeouts = field(default_factory=HostTimeouts)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,24 @@ class DatacenterSpec:
 
 
 @dataclass(frozen=True)
+class VCenterTimeouts:
+    """Every wait of a vCenter, in seconds (the topology's `timeouts` of a vCenter)."""
+
+    host_call: float = 10.0                # one HostAgent call
+    host_heartbeat: float = 2.0            # a destination host must answer this fast to be a target
+    host_connect: float = 5.0              # reaching a host at start
+    peer_call: float = 30.0                # one LinkedMode call to another vCenter
+    locator_probe: float = 3.0             # reading the certificate at a ServiceLocator's URL
+    switchover_goal: float = 0.5           # row V2: pre-copy stops when the rest crosses within this
+    max_switchover: float = 100.0          # row V4: vmotion.maxSwitchoverSeconds
+    migration: float = 3600.0              # the longest page stream a vCenter follows
+    resume_wait: float = 10.0              # for the destination host to run the VM after END
+    arrival_expiry: float = 3600.0         # an arrival prepared here but never committed is dropped
+    slot_retry: float = 0.5                # a queued move asks again for its destination host's slot
+    settle_interval: float = 5.0           # unsettled journal rows are tried again this often
+
+
+@dataclass(frozen=True)
 class VCenterSpec:
     name: str
     version: Version
@@ -108,6 +134,7 @@ class VCenterSpec:
     key_providers: tuple[str, ...] = ("native-key-provider",)
     # Fault injection rules installed at start, as through the Emulator service of this vCenter.
     fault_rules: tuple[FaultRule, ...] = ()
+    timeouts: VCenterTimeouts = field(default_factory=VCenterTimeouts)
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())

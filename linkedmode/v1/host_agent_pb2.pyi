@@ -20,6 +20,10 @@ class MigrationPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MIGRATION_PHASE_COMPLETED: _ClassVar[MigrationPhase]
     MIGRATION_PHASE_FAILED: _ClassVar[MigrationPhase]
     MIGRATION_PHASE_ABORTED: _ClassVar[MigrationPhase]
+    MIGRATION_PHASE_COMMITTING: _ClassVar[MigrationPhase]
+    MIGRATION_PHASE_COMMITTED: _ClassVar[MigrationPhase]
+    MIGRATION_PHASE_SWITCHED: _ClassVar[MigrationPhase]
+    MIGRATION_PHASE_FINISHED: _ClassVar[MigrationPhase]
 MIGRATION_PHASE_UNSPECIFIED: MigrationPhase
 MIGRATION_PHASE_PREPARED: MigrationPhase
 MIGRATION_PHASE_PRECOPY: MigrationPhase
@@ -28,6 +32,10 @@ MIGRATION_PHASE_READY: MigrationPhase
 MIGRATION_PHASE_COMPLETED: MigrationPhase
 MIGRATION_PHASE_FAILED: MigrationPhase
 MIGRATION_PHASE_ABORTED: MigrationPhase
+MIGRATION_PHASE_COMMITTING: MigrationPhase
+MIGRATION_PHASE_COMMITTED: MigrationPhase
+MIGRATION_PHASE_SWITCHED: MigrationPhase
+MIGRATION_PHASE_FINISHED: MigrationPhase
 
 class HostAboutRequest(_message.Message):
     __slots__ = ()

@@ -60,7 +60,7 @@ class LocalDestination:
 
     remote = False
 
-    def __init__(self, vc: "VCenter") -> None:
+    def __init__(self, vc: VCenter) -> None:
         self._vc = vc
         self.vcenter = vc.name
 
@@ -91,7 +91,7 @@ class RemoteDestination:
 
     remote = True
 
-    def __init__(self, vc: "VCenter", peer: "PeerInfo") -> None:
+    def __init__(self, vc: VCenter, peer: PeerInfo) -> None:
         self.vcenter = peer.name
         self._peer = peer
         self._source = vc
@@ -149,7 +149,7 @@ class RemoteDestination:
         self._channel.close()
 
 
-def arrival_of(vc: "VCenter", vm: Vm, *, cross: bool) -> Arrival:
+def arrival_of(vc: VCenter, vm: Vm, *, cross: bool) -> Arrival:
     """The VM described for a destination: with the names of its datastores and networks, and its disk files."""
     source_host = vc.state.get(vm.host, Host)
     datastores = tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks)

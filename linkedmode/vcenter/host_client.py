@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import grpc
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..model.fault_rules import FaultRule
 from ..model.faults import HostCommunication, HostNotConnected
 from ..model.inventory import Host, Vm
 from ..model.settings import PowerState
-from ..model.fault_rules import FaultRule
 from ..rpc.convert import fault_rule_to_proto, power_state_from_proto
 from ..rpc.faults import fault_from_error
 from ..rpc.tls import secure_channel
-from ..v1 import host_agent_pb2 as pb
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
+from ..v1 import host_agent_pb2 as pb
 
 CALL_TIMEOUT = 10.0
 

@@ -22,10 +22,10 @@ from ..model.events import Event
 from ..model.faults import (
     AlreadyExists,
     Fault,
-    InvalidState,
     HostNotConnected,
     InsufficientMemoryResourcesFault,
     InvalidArgument,
+    InvalidState,
     MacAddressConflict,
     MigrationFault,
     NotFound,
@@ -120,7 +120,7 @@ class PendingArrival:
         return JournalEntry(ARRIVAL, self.migration_id, COMMITTED if self.committed else PREPARED, data)
 
     @classmethod
-    def from_journal(cls, entry: JournalEntry, host: Host) -> "PendingArrival":
+    def from_journal(cls, entry: JournalEntry, host: Host) -> PendingArrival:
         a = dict(entry.data["arrival"])
         arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
                           tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())))
@@ -129,7 +129,7 @@ class PendingArrival:
 
 
 class Incoming:
-    def __init__(self, vc: "VCenter") -> None:
+    def __init__(self, vc: VCenter) -> None:
         self.vc = vc
         self._pending: dict[int, PendingArrival] = {}
         self._lock = threading.Lock()

@@ -43,7 +43,7 @@ def fetch_certificate(url: str, timeout: float = PROBE_TIMEOUT) -> bytes | None:
     return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
 
 
-def _check_version(source: "VCenter", target: PeerInfo) -> None:
+def _check_version(source: VCenter, target: PeerInfo) -> None:
     for name, version in ((source.name, source.version), (target.name, target.version)):
         if Version.parse(version) < CROSS_VCENTER_MIN_VCENTER:
             raise NotSupported(
@@ -52,7 +52,7 @@ def _check_version(source: "VCenter", target: PeerInfo) -> None:
             )
 
 
-def resolve_locator(source: "VCenter", locator: ServiceLocator) -> PeerInfo:
+def resolve_locator(source: VCenter, locator: ServiceLocator) -> PeerInfo:
     """The linked vCenter the locator names, or the fault that says why it cannot be the target."""
     if not locator.instance_uuid:
         raise InvalidArgument("ServiceLocator.instance_uuid is required", argument="service.instance_uuid")
@@ -75,7 +75,7 @@ def resolve_locator(source: "VCenter", locator: ServiceLocator) -> PeerInfo:
     return peer
 
 
-def _unknown_target(source: "VCenter", locator: ServiceLocator, peers: list[PeerInfo]) -> Exception:
+def _unknown_target(source: VCenter, locator: ServiceLocator, peers: list[PeerInfo]) -> Exception:
     linked = ", ".join(p.name for p in peers) or "none"
     if not locator.url:
         return NotFound(f"no vCenter with instance UUID {locator.instance_uuid} is linked with {source.name} "

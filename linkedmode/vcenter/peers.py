@@ -20,7 +20,7 @@ class PeerInfo:
     url: str
     thumbprint: str
 
-    def check(self) -> "PeerInfo":
+    def check(self) -> PeerInfo:
         """What a relocate to this peer relies on: its instance UUID, a version, an address, a thumbprint."""
         required("instance_uuid", self.instance_uuid)
         required("thumbprint", self.thumbprint)

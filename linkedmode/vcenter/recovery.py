@@ -48,11 +48,11 @@ class Outgoing:
         return JournalEntry(OUTGOING, self.migration_id, state or self.state, data)
 
     @classmethod
-    def of(cls, entry: JournalEntry) -> "Outgoing":
+    def of(cls, entry: JournalEntry) -> Outgoing:
         return cls(entry.migration_id, entry.state, **entry.data)
 
 
-def destination_of(vc: "VCenter", outgoing: Outgoing) -> Destination:
+def destination_of(vc: VCenter, outgoing: Outgoing) -> Destination:
     if not outgoing.remote:
         return LocalDestination(vc)
     peer = next((p for p in vc.peers() if p.name == outgoing.destination_vcenter), None)
@@ -61,7 +61,7 @@ def destination_of(vc: "VCenter", outgoing: Outgoing) -> Destination:
     return RemoteDestination(vc, peer)
 
 
-def settle(vc: "VCenter", outgoing: Outgoing, reason: str) -> str:
+def settle(vc: VCenter, outgoing: Outgoing, reason: str) -> str:
     """Finishes or undoes one migration; returns MOVED or STAYED. Raises a Fault when a side that
     must answer does not (the row stays in the journal for the next try)."""
     destination = destination_of(vc, outgoing)
@@ -94,7 +94,7 @@ def settle(vc: "VCenter", outgoing: Outgoing, reason: str) -> str:
             destination.close()
 
 
-def finish_at_source(vc: "VCenter", outgoing: Outgoing, message: str) -> None:
+def finish_at_source(vc: VCenter, outgoing: Outgoing, message: str) -> None:
     """The VM left: a cross-vCenter move takes it out of this inventory and blocks its MACs (row X4)."""
     vm = vc.state.get(outgoing.vm, Vm)
     source = vc.state.get(outgoing.source_host, Host)
@@ -107,13 +107,13 @@ def finish_at_source(vc: "VCenter", outgoing: Outgoing, message: str) -> None:
         vc.state.update(events=[event], journal_done=done)
 
 
-def recover(vc: "VCenter") -> dict[str, str]:
+def recover(vc: VCenter) -> dict[str, str]:
     """At start: every migration of the journal settled (or left for the next try, said in the log)."""
     vc.incoming.recover()
     return settle_unsettled(vc, f"{vc.name} restarted during the migration")
 
 
-def settle_unsettled(vc: "VCenter", reason: str) -> dict[str, str]:
+def settle_unsettled(vc: VCenter, reason: str) -> dict[str, str]:
     """Settles each journal row no running task owns: after a restart, or later, once the side that
     did not answer is back. Returns what it settled (migration id -> moved or stayed)."""
     settled: dict[str, str] = {}
@@ -128,7 +128,7 @@ def settle_unsettled(vc: "VCenter", reason: str) -> dict[str, str]:
     return settled
 
 
-def _drop_source_copy(vc: "VCenter", source: Host, outgoing: Outgoing) -> None:
+def _drop_source_copy(vc: VCenter, source: Host, outgoing: Outgoing) -> None:
     agent = vc.hosts.agent(source)
     try:
         agent.complete(outgoing.migration_id)
@@ -143,7 +143,7 @@ def _drop_source_copy(vc: "VCenter", source: Host, outgoing: Outgoing) -> None:
         agent.unregister(vm)
 
 
-def _resume_source_copy(vc: "VCenter", source: Host, outgoing: Outgoing, reason: str) -> bool:
+def _resume_source_copy(vc: VCenter, source: Host, outgoing: Outgoing, reason: str) -> bool:
     """Asks the source host to go on with the VM; says whether it runs it."""
     agent = vc.hosts.agent(source)
     try:
@@ -153,6 +153,6 @@ def _resume_source_copy(vc: "VCenter", source: Host, outgoing: Outgoing, reason:
     return agent.running().get(outgoing.instance_uuid) == PowerState.POWERED_ON
 
 
-def _event(vc: "VCenter", type_: str, vm: Vm, source: Host, message: str) -> Event:
+def _event(vc: VCenter, type_: str, vm: Vm, source: Host, message: str) -> Event:
     datacenter = vc.state.get(vm.datacenter, Datacenter).name
     return Event(type_, message, vm=vm.moid, vm_name=vm.name, host=source.name, datacenter=datacenter)

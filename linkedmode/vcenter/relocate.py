@@ -28,10 +28,10 @@ from ..model.validation import host_port, required
 from ..v1 import host_agent_pb2
 from .destinations import Destination, LocalDestination, RemoteDestination, TargetHost, arrival_of
 from .host_client import vm_config
-from .recovery import COMMITTING, MOVED, OUTGOING, PREPARED, SWITCHED, Outgoing, settle
-from .source_host import figures, hot_migrate, migration_spec
 from .incoming import Arrival, MigrationTarget
 from .locator import ServiceLocator, resolve_locator
+from .recovery import COMMITTING, MOVED, OUTGOING, PREPARED, SWITCHED, Outgoing, settle
+from .source_host import figures, hot_migrate, migration_spec
 from .tasks import TaskControl
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def check_request(request: RelocateRequest) -> None:
         raise InvalidArgument("give spec.host, spec.datastore or both", argument="spec.host")
 
 
-def relocate(vc: "VCenter", vm: Vm, request: RelocateRequest, user: str) -> Task:
+def relocate(vc: VCenter, vm: Vm, request: RelocateRequest, user: str) -> Task:
     check_request(request)
 
     def work(control: TaskControl) -> dict[str, str]:
@@ -71,7 +71,7 @@ def relocate(vc: "VCenter", vm: Vm, request: RelocateRequest, user: str) -> Task
 
 
 class _Migration:
-    def __init__(self, vc: "VCenter", moid: str, request: RelocateRequest, user: str, control: TaskControl) -> None:
+    def __init__(self, vc: VCenter, moid: str, request: RelocateRequest, user: str, control: TaskControl) -> None:
         self.vc, self.moid, self.request, self.user, self.control = vc, moid, request, user, control
         self.destination_name = vc.name
         self._pages_total = 0

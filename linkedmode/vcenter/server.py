@@ -20,11 +20,11 @@ from ..rpc.tls import secure_channel
 from ..topology.spec import SsoDomainSpec, VCenterSpec
 from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
 from .datastores import DatastoreFolders
-from .recovery import OUTGOING, recover, settle_unsettled
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
+from .peers import PeerInfo
+from .recovery import OUTGOING, recover, settle_unsettled
 from .servicer import VCenterServicer
 from .store import InventoryStore
-from .peers import PeerInfo
 from .vcenter import VCenter
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class VCenterServer:
             raise RuntimeError(f"vCenter {self.name} is not started")
         return self._server.address
 
-    def start(self, address: str | None = None) -> "VCenterServer":
+    def start(self, address: str | None = None) -> VCenterServer:
         vc = self.vcenter
         roles = {u.name: u.role for u in self.domain.users}
         self._server = serve(

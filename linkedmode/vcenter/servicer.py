@@ -8,13 +8,12 @@ from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObjec
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
-from ..v1 import linked_mode_pb2
+from ..v1 import linked_mode_pb2, vcenter_pb2_grpc
 from ..v1 import vcenter_pb2 as pb
-from ..v1 import vcenter_pb2_grpc
 from . import translate
-from .peer_servicers import peer_to_proto
 from .incoming import MigrationTarget
 from .locator import ServiceLocator
+from .peer_servicers import peer_to_proto
 from .relocate import RelocateRequest
 from .vcenter import VCenter
 

@@ -5,7 +5,7 @@ Shared by RelocateVm and the stream benchmark, so that what is measured is what 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import Fault, MigrationFault

@@ -8,12 +8,13 @@ replaced, never mutated in place, so a reader always holds a consistent snapshot
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable, TypeVar
+from typing import TypeVar
 
 from ..model.events import Event
 from ..model.faults import InvalidArgument, NotFound
-from ..model.inventory import ManagedObject, MOID_PREFIX
+from ..model.inventory import MOID_PREFIX, ManagedObject
 from ..model.tasks import Task
 from ..model.validation import required
 from .store import InventoryStore, JournalEntry

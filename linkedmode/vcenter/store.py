@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..model.events import Event
 from ..model.inventory import KINDS, ManagedObject

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from ..model.faults import Fault, InvalidState, RequestCanceled, SystemError
 from ..model.tasks import Task, TaskState
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class TaskControl:
     """What a running task's work sees: progress reporting and the cancel flag."""
 
-    def __init__(self, runner: "TaskRunner", key: str) -> None:
+    def __init__(self, runner: TaskRunner, key: str) -> None:
         self._runner = runner
         self.key = key
 

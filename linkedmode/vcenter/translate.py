@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ..model.events import Event
-from ..model.inventory import HOST_CONNECTED, HOST_DISCONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Disk, Host, Network, Nic, Vm
+from ..model.inventory import (
+    HOST_CONNECTED,
+    HOST_DISCONNECTED,
+    HOST_NOT_RESPONDING,
+    Cluster,
+    Datacenter,
+    Datastore,
+    Disk,
+    Host,
+    Network,
+    Nic,
+    Vm,
+)
 from ..model.tasks import Task
 from ..rpc.convert import (
     migrate_encryption_from_proto,

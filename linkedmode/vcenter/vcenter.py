@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..crypto.pki import Credential
 from ..model.fault_rules import STEPS, FaultInjector, FaultRule

@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from .vcenter import VCenter
 
 
-def _vm_event(vc: "VCenter", type_: str, vm: Vm, message: str, control: TaskControl | None = None, user: str = "") -> Event:
+def _vm_event(vc: VCenter, type_: str, vm: Vm, message: str, control: TaskControl | None = None, user: str = "") -> Event:
     host = vc.state.get(vm.host, Host)
     datacenter = vc.state.get(vm.datacenter, Datacenter)
     return Event(type_, message, user=user, vm=vm.moid, vm_name=vm.name, host=host.name,
                  datacenter=datacenter.name, task=control.key if control else "")
 
 
-def power_on(vc: "VCenter", vm: Vm, user: str) -> Task:
+def power_on(vc: VCenter, vm: Vm, user: str) -> Task:
     def work(control: TaskControl) -> dict[str, str]:
         current = vc.state.get(vm.moid, Vm)
         if current.power_state == PowerState.POWERED_ON:
@@ -42,7 +42,7 @@ def power_on(vc: "VCenter", vm: Vm, user: str) -> Task:
     return vc.tasks.submit("VirtualMachine.powerOn", vm.moid, vm.name, user, work)
 
 
-def power_off(vc: "VCenter", vm: Vm, user: str) -> Task:
+def power_off(vc: VCenter, vm: Vm, user: str) -> Task:
     def work(control: TaskControl) -> dict[str, str]:
         current = vc.state.get(vm.moid, Vm)
         if current.power_state != PowerState.POWERED_ON:
@@ -72,7 +72,7 @@ def check_migrate_encryption_change(vm: Vm, mode: MigrateEncryption) -> None:
         )
 
 
-def reconfigure(vc: "VCenter", vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
+def reconfigure(vc: VCenter, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
     def work(control: TaskControl) -> dict[str, str]:
         current = vc.state.get(vm.moid, Vm)
         changes: dict[str, object] = {}

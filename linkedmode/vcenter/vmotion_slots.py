@@ -4,10 +4,9 @@ wait their turn (the task reads `queued`); none is refused."""
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
-from typing import Callable, Iterator
-
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..model.faults import RequestCanceled, Timedout
 

@@ -72,7 +72,7 @@ DIGEST_BYTES = 32
 class MemoryDigest:
     """Chunk checksums of one guest memory, kept current by ``update`` on the runs that changed."""
 
-    __slots__ = ("_view", "_size", "_sums", "_checksum", "_chunk_pages", "_chunk_bytes", "_width")
+    __slots__ = ("_checksum", "_chunk_bytes", "_chunk_pages", "_size", "_sums", "_view", "_width")
 
     def __init__(self, view: memoryview, page_count: int, checksum: ChunkChecksum = GHASH) -> None:
         self._view = view

@@ -155,7 +155,7 @@ class DiskReader:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> "DiskReader":
+    def __enter__(self) -> DiskReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

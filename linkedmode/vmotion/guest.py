@@ -262,7 +262,7 @@ class GuestWorkload:
     def throttle_fraction(self) -> float:
         return self._throttle
 
-    def start(self) -> "GuestWorkload":
+    def start(self) -> GuestWorkload:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="guest-vcpu", daemon=True)
             self._thread.start()
@@ -289,7 +289,7 @@ class GuestWorkload:
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> "GuestWorkload":
+    def __enter__(self) -> GuestWorkload:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

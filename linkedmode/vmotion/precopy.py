@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import (Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled,
-                            SystemError, Timedout)
+from ..model.faults import Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, SystemError, Timedout
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
 from .disks import send_disk
@@ -341,6 +340,6 @@ class OutgoingMigration:
             self._raise_from_destination()
         except MigrationFault as reason:
             return reason
-        except Exception:  # noqa: BLE001 - nothing readable: the original fault stands
+        except Exception:
             pass
         return fault

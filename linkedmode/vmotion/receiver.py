@@ -46,7 +46,7 @@ class IncomingMigration:
     ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order.
     """
 
-    def __init__(self, listener: "VMotionListener", secrets: MigrationSecrets | None, memory_mb: int,
+    def __init__(self, listener: VMotionListener, secrets: MigrationSecrets | None, memory_mb: int,
                  migration_id: int, *, prefault: bool = True, connect_by: float = float("inf"),
                  disks: Sequence[tuple[str, int]] = ()) -> None:
         self.migration_id = migration_id
@@ -364,7 +364,7 @@ class VMotionListener:
         for incoming in self.migrations:
             incoming.abort("the destination host's vMotion interface went down")
 
-    def __enter__(self) -> "VMotionListener":
+    def __enter__(self) -> VMotionListener:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -132,7 +132,7 @@ class FrameWriter:
         self._iov, self._pending = [header, text], len(header) + len(text)
         try:
             self.flush(check=False)
-        except Exception:  # noqa: BLE001 - the stream is already failing; the abort is a courtesy
+        except Exception:
             pass
 
     def flush(self, check: bool = True) -> None:

@@ -4,22 +4,20 @@ never started, and a destination vCenter's arrival never committed, expire and w
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
-from estate_helpers import client_of
 from migration_estate import migration_estate
 
 from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.host import migrations as host_migrations
 from linkedmode.invariant import keys_held
 from linkedmode.model.inventory import Host, Vm
+from linkedmode.v1 import host_agent_pb2
 from linkedmode.vcenter import incoming as vcenter_incoming
 from linkedmode.vcenter.destinations import arrival_of
 from linkedmode.vcenter.host_client import vm_config
 from linkedmode.vcenter.incoming import MigrationTarget
 from linkedmode.vcenter.source_host import migration_spec
-from linkedmode.v1 import host_agent_pb2
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from migration_estate import locator_of, migration_estate, to_vc_b, vm_names
 
 from linkedmode.invariant import settled_invariant
 from linkedmode.model.faults import Timedout
-from linkedmode.rpc.faults import fault_from_proto
 from linkedmode.model.inventory import Host
+from linkedmode.rpc.faults import fault_from_proto
 from linkedmode.v1 import common_pb2, fault_rules_pb2, vcenter_pb2
 
 

@@ -13,7 +13,8 @@ from linkedmode.client import connect_host, connect_vcenter
 from linkedmode.crypto.identity import Identity
 from linkedmode.crypto.pki import CertificateAuthority, Credential
 from linkedmode.model.faults import InvalidArgument, NoPermission
-from linkedmode.v1 import common_pb2, emulator_pb2, host_agent_pb2, host_agent_pb2_grpc, linked_mode_pb2, linked_mode_pb2_grpc, vcenter_pb2
+from linkedmode.v1 import common_pb2, emulator_pb2, host_agent_pb2, host_agent_pb2_grpc, linked_mode_pb2, vcenter_pb2
+
 
 def listener_address(estate, kind: str, name: str) -> str:
     return (estate.vcenters if kind == "vcenter" else estate.hosts)[name].address
@@ -68,7 +69,7 @@ def test_a_client_of_another_sso_domain_is_refused_by_every_listener(estate):
 
 def test_an_expired_certificate_is_refused_by_every_listener(estate):
     ca = CertificateAuthority.load(estate.pki_dir, "vsphere.local")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     expired = ca.issue(Identity("vsphere.local", "user", "administrator"),
                        not_valid_before=now - dt.timedelta(days=30), not_valid_after=now - dt.timedelta(days=1))
     assert_refused_everywhere(estate, as_channel_credentials(expired, vsphere_ca(estate)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 
 import pytest
 from estate_helpers import client_of, wait_task
@@ -14,9 +13,9 @@ from migration_estate import fault_of, migration_estate, relocate, to_vc_b, vm_n
 from linkedmode.client import connect_host
 from linkedmode.crypto import secrets as secrets_module
 from linkedmode.model.faults import MigrationFeatureNotSupported
-from linkedmode.vcenter.seed import _MacAllocator
 from linkedmode.model.inventory import Host
 from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, vcenter_pb2
+from linkedmode.vcenter.seed import _MacAllocator
 
 
 @pytest.fixture

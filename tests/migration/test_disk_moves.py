@@ -11,6 +11,7 @@ import pytest
 import yaml
 from estate_helpers import client_of
 from migration_estate import fault_of, locator_of, relocate
+
 from linkedmode.estate import Estate, start_estate
 from linkedmode.invariant import settled_invariant
 from linkedmode.topology import parse_topology

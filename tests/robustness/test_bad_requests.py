@@ -8,20 +8,29 @@ The table must hold a case for each method the generated descriptors list: a new
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import grpc
 import pytest
-from google.protobuf.message import Message
 from estate_helpers import call_fault
+from google.protobuf.message import Message
 from robustness_helpers import assert_still_serving, every_method, fault_detail, method_id, refusal
 
 from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.host import migrations as host_migrations
 from linkedmode.model.faults import InsufficientMemoryResourcesFault
 from linkedmode.rpc.faults import fault_from_error
-from linkedmode.v1 import common_pb2, fault_rules_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, linked_mode_pb2, vcenter_pb2, vcenter_pb2_grpc
+from linkedmode.v1 import (
+    common_pb2,
+    fault_rules_pb2,
+    host_agent_pb2,
+    host_agent_pb2_grpc,
+    inventory_pb2,
+    linked_mode_pb2,
+    vcenter_pb2,
+    vcenter_pb2_grpc,
+)
 
 GARBAGE = b"\xff\xff\xff\xff"          # not a protobuf message of any type
 LONG = "x" * 100_000

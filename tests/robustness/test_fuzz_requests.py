@@ -21,7 +21,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from robustness_helpers import CODES_WITHOUT_FAULT, FUZZ, assert_still_serving, every_method, fault_detail, invoke, method_id, refusal
 
-from linkedmode.v1 import common_pb2, emulator_pb2, emulator_pb2_grpc, fault_rules_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, linked_mode_pb2, vcenter_pb2
+from linkedmode.v1 import (
+    common_pb2,
+    emulator_pb2,
+    emulator_pb2_grpc,
+    fault_rules_pb2,
+    host_agent_pb2,
+    host_agent_pb2_grpc,
+    inventory_pb2,
+    linked_mode_pb2,
+    vcenter_pb2,
+)
 
 MAX_DEPTH = 3
 # Names the estate knows, mixed into string fields of these names so that requests get past "not found".

@@ -12,8 +12,7 @@ from vmotion_mitm import Tamper, VMotionProxy
 
 from linkedmode.model.faults import Fault, FileAlreadyExists, FileNotFound, InvalidArgument, MigrationFault
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
-from linkedmode.vmotion.disks import (DiskDigest, DiskReader, block_map, check_disk_path, copy_disk, create_disk,
-                                      disk_digest)
+from linkedmode.vmotion.disks import DiskDigest, DiskReader, block_map, check_disk_path, copy_disk, create_disk, disk_digest
 from linkedmode.vmotion.frames import DISK_BLOCK, FrameKind, decode_header
 
 MB = 1 << 20

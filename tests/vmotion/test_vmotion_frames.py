@@ -8,8 +8,18 @@ import struct
 import pytest
 
 from linkedmode.model.faults import MigrationFault
-from linkedmode.vmotion.frames import (DISK_BLOCK, HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD, VERSION, FrameHeader,
-                                       FrameKind, decode_header, iter_frames)
+from linkedmode.vmotion.frames import (
+    DISK_BLOCK,
+    HEADER,
+    HEADER_SIZE,
+    MAGIC,
+    MAX_PAYLOAD,
+    VERSION,
+    FrameHeader,
+    FrameKind,
+    decode_header,
+    iter_frames,
+)
 
 
 def frame(kind: FrameKind = FrameKind.PAGES, sealed: bool = False, pages: int = 2, sequence: int = 5) -> bytes:

@@ -183,9 +183,8 @@ def test_link_cut_after_end_leaves_the_outcome_to_the_control_plane(listener: VM
     """END is the commit point: without the destination's word, the source must not resume (two copies could run)."""
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination, vm.memory_mb)
-    with VMotionProxy(listener.address, Tamper("cut", FrameKind.END, nth=0)) as proxy:
-        with pytest.raises(MigrationFault) as info:
-            OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
+    with VMotionProxy(listener.address, Tamper("cut", FrameKind.END, nth=0)) as proxy, pytest.raises(MigrationFault) as info:
+        OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
     assert info.value.arguments == {"reason": "switchover_unconfirmed", "outcome": "unknown"}
     assert busy_guest.stunned                                      # neither resumed here ...
     with pytest.raises(MigrationFault):

@@ -11,7 +11,7 @@ from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, Out
 from linkedmode.vmotion.precopy import MigrationProgress
 
 
-def test_guest_outrunning_the_link_converges_through_throttling(listener) -> None:  # noqa: ANN001
+def test_guest_outrunning_the_link_converges_through_throttling(listener) -> None:
     memory = GuestMemory(8)
     memory.fill_random(0.25)
     source, destination, _ = secrets_pair()
@@ -29,7 +29,7 @@ def test_guest_outrunning_the_link_converges_through_throttling(listener) -> Non
     assert progress[-1].pages_left * 4096 <= 0.02 * progress[-1].bandwidth_mbps * 1e6   # converged into the goal
 
 
-def test_switchover_over_the_limit_fails_and_the_guest_resumes_on_the_source(listener) -> None:  # noqa: ANN001
+def test_switchover_over_the_limit_fails_and_the_guest_resumes_on_the_source(listener) -> None:
     memory = GuestMemory(8)
     memory.fill_random(0.25)
     source, destination, _ = secrets_pair()

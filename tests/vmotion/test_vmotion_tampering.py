@@ -56,9 +56,8 @@ def test_tampering_aborts_and_the_vm_stays_on_the_source(case: str, listener: VM
     before = _untouched_by_guest(vm)
     incoming = listener.prepare(destination, vm.memory_mb)
 
-    with VMotionProxy(listener.address, tamper) as proxy:
-        with pytest.raises(MigrationFault) as on_source:
-            OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
+    with VMotionProxy(listener.address, tamper) as proxy, pytest.raises(MigrationFault) as on_source:
+        OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
     with pytest.raises(MigrationFault) as on_destination:
         incoming.wait(5)
 
