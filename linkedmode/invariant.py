@@ -28,8 +28,8 @@ def part_problems(estate: Estate, domain: str = "vsphere.local") -> list[str]:
         if server.domain.name != domain or not server.running:
             continue
         vc = server.vcenter
-        if vc.incoming.pending():
-            problems.append(f"{vc.name} still holds {len(vc.incoming.pending())} prepared arrivals")
+        if vc.arrivals.pending():
+            problems.append(f"{vc.name} still holds {len(vc.arrivals.pending())} prepared arrivals")
         unfinished = [t.key for t in vc.state.tasks() if not t.state.done]
         if unfinished:
             problems.append(f"{vc.name} has tasks that never ended: {', '.join(unfinished)}")

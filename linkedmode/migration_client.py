@@ -63,14 +63,23 @@ def task_outcome(task: common_pb2.Task) -> Fault | None:
     return fault_from_proto(task.error) if task.state == common_pb2.TASK_STATE_ERROR else None
 
 
+def how_it_crossed(result: common_pb2.MigrationResult) -> str:
+    """"encrypted", "plaintext fallback" or "plaintext"."""
+    if result.encrypted:
+        return "encrypted"
+    return "plaintext fallback" if result.fell_back else "plaintext"
+
+
 def describe_result(task: common_pb2.Task) -> str:
     """One line: how the VM moved, or which fault refused it."""
     fault = task_outcome(task)
     if fault is not None:
         return f"refused: {fault}"
-    r = task.result
-    if r.get("hot") == "false":
-        return f"cold move, {r['reason']}"
-    how = "encrypted" if r["mode_used"] == "encrypted" else ("plaintext fallback" if r["fell_back"] == "true" else "plaintext")
-    return (f"{how}: {r['rounds']} rounds, {int(r['bytes_sent']) / 1e6:.1f} MB in {float(r['duration_ms']):.0f} ms "
-            f"({r['MBps']} MB/s), downtime {r['downtime_ms']} ms")
+    r = task.migration
+    if not r.hot:
+        return f"cold move, {r.reason}"
+    if not r.HasField("stream"):
+        return f"{how_it_crossed(r)}, {r.reason}" + (f" ({r.settled})" if r.settled else "")
+    s = r.stream
+    return (f"{how_it_crossed(r)}: {s.rounds} rounds, {s.bytes_sent / 1e6:.1f} MB in {s.duration_ms:.0f} ms "
+            f"({s.mbps:.1f} MB/s), downtime {s.downtime_ms:.1f} ms")

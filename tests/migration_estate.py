@@ -106,5 +106,5 @@ def vm_names(client) -> set[str]:
 
 
 def fault_of(task: common_pb2.Task):
-    assert task.state == common_pb2.TASK_STATE_ERROR, f"{task.entity_name} did not fail: {dict(task.result)}"
+    assert task.state == common_pb2.TASK_STATE_ERROR, f"{task.entity_name} did not fail: {task.migration}"
     return fault_from_proto(task.error)

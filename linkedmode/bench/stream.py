@@ -18,12 +18,12 @@ from pathlib import Path
 from ..crypto.domain_pki import Pki, ensure_pki
 from ..crypto.identity import Identity
 from ..crypto.secrets import MigrationSecrets
+from ..migration.page_stream import run_page_stream
+from ..migration.spec import MigrationSpec
 from ..model.inventory import Host, Vm
 from ..model.settings import PowerState
 from ..topology import load_topology
-from ..v1 import host_agent_pb2
-from ..vcenter.host_client import HostAgentClient, HostConnections, vm_config
-from ..vcenter.source_host import hot_migrate, migration_spec
+from ..vcenter.host_client import HostAgentClient, HostConnections
 from .host_processes import HostProcess
 from .transport import probe
 
@@ -94,18 +94,17 @@ class StreamBench:
         source, destination = self.agent(self.where), self.agent(1 - self.where)
         keys = MigrationSecrets.generate() if encrypted else None
         migration_id = keys.migration_id if keys else int.from_bytes(uuid.uuid4().bytes[:8], "big")
-        settings = host_agent_pb2.MigrationSettings(switchover_goal_seconds=0.5, max_switchover_seconds=100)
+        spec = MigrationSpec(migration_id, self.vm, source.host.name, destination.host.name, 0.5, 100.0, keys)
         try:
-            spec = migration_spec(vm_config(self.vm), migration_id, keys, source.host.name, destination.host.name, settings)
             address = via(destination.prepare_destination(spec))
-            _, outcome = hot_migrate(source, spec, address, on_progress=lambda _: None, commit=lambda: "",
-                                     switchover_timeout=110)
+            _, outcome = run_page_stream(source, spec, address, on_progress=lambda _: None, commit=lambda: "",
+                                         migration_timeout=3600, switchover_timeout=110)
         finally:
-            if keys is not None:
-                keys.wipe()
+            spec.wipe()
         self.where = 1 - self.where
-        stats = outcome.stats
-        return Run(encrypted, stats.bytes_sent, stats.duration_ms, outcome.downtime_ms, stats.rounds)
+        figures = outcome.figures
+        assert figures is not None, "a completed migration reports its figures"
+        return Run(encrypted, figures.bytes_sent, figures.duration_ms, figures.downtime_ms, figures.rounds)
 
     def close(self) -> None:
         self.connections.close()

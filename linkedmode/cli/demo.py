@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 
 from ..client import VCenterClient, connect_vcenter
 from ..estate import Estate, start_estate
-from ..migration_client import Placement, relocate_spec, run_relocate, task_outcome
+from ..migration_client import Placement, how_it_crossed, relocate_spec, run_relocate, task_outcome
+from ..rpc.convert import migrate_encryption_from_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
 from .output import print_json, print_table
 from .up import describe, load
@@ -44,9 +45,12 @@ def _row(vm: str, source: str, destination: str, mode: str, task) -> Row:  # typ
     fault = task_outcome(task)
     if fault is not None:
         return Row(vm, source, destination, mode, f"refused: {fault.name}: {fault.message}")
-    r = task.result
-    result = "encrypted" if r["mode_used"] == "encrypted" else ("plaintext fallback" if r["fell_back"] == "true" else "plaintext")
-    return Row(vm, source, destination, r["mode_asked"], result, r.get("MBps", ""), r.get("rounds", ""), r.get("downtime_ms", ""))
+    r = task.migration
+    asked = migrate_encryption_from_proto(r.mode_asked).value
+    if not r.HasField("stream"):
+        return Row(vm, source, destination, asked, how_it_crossed(r))
+    s = r.stream
+    return Row(vm, source, destination, asked, how_it_crossed(r), f"{s.mbps:.1f}", str(s.rounds), f"{s.downtime_ms:.1f}")
 
 
 class Showcase:

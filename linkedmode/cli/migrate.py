@@ -33,13 +33,13 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
     if not args.json and sys.stderr.isatty():
         sys.stderr.write("\n")
     if args.json:
-        print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state), "result": dict(task.result),
+        print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state), "result": to_plain(task.migration) if task.HasField("migration") else None,
                     "error": to_plain(task.error) if task.HasField("error") else None})
     fault = task_outcome(task)
     if fault is not None:
         raise CommandError(f"{vm.name} stays on {source_name}: {fault}")
     if not args.json:
-        where = f"{task.result['vcenter']}/{task.result['host']}"
+        where = f"{task.migration.vcenter}/{task.migration.host}"
         print(f"{vm.name}: {source_name} -> {where}, {describe_result(task)}")
 
 

@@ -7,12 +7,34 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 
 
+_64_BIT = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64,
+           FieldDescriptor.TYPE_SFIXED64, FieldDescriptor.TYPE_SINT64}
+
+
 def to_plain(message: Any) -> Any:
-    """A proto message as plain JSON-ready values, field names as in the .proto, enums as names."""
-    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    """A proto message as plain JSON-ready values, field names as in the .proto, enums as names, and
+    numbers as numbers (the proto JSON mapping writes 64-bit integers as strings)."""
+    plain = MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    return _numbers(message.DESCRIPTOR, plain)
+
+
+def _numbers(descriptor: Descriptor, plain: dict[str, Any]) -> dict[str, Any]:
+    for field in descriptor.fields:
+        value = plain.get(field.name)
+        if value is None:
+            continue
+        if field.type in _64_BIT:
+            plain[field.name] = [int(v) for v in value] if isinstance(value, list) else int(value)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
+            if isinstance(value, list):
+                plain[field.name] = [_numbers(field.message_type, v) if isinstance(v, dict) else v for v in value]
+            elif isinstance(value, dict):
+                plain[field.name] = _numbers(field.message_type, value)
+    return plain
 
 
 def print_json(value: Any) -> None:

@@ -40,7 +40,8 @@ def report(task: common_pb2.Task, *, as_json: bool) -> None:
         fault: Fault = fault_from_proto(task.error)
         raise CommandError(f"task {task.key} failed: {fault}")
     if not as_json:
-        result = ", ".join(f"{k}={v}" for k, v in sorted(task.result.items()) if v)
+        outcome = task.WhichOneof("result")
+        result = ", ".join(f"{k}={v}" for k, v in sorted(to_plain(getattr(task, outcome)).items()) if v) if outcome else ""
         print(f"{task.key} {task.description_id} {task.entity_name}: success" + (f" ({result})" if result else ""))
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import secrets as _random
 from typing import Any
 
+from ..model.faults import InvalidArgument
+
 KEY_BYTES = 32          # AES-256
 NONCE_BYTES = 8         # the 64-bit migration nonce; sealing.py widens it to GCM's 96 bits
 
@@ -123,3 +125,15 @@ class MigrationSecrets:
             self.wipe()
         except AttributeError:  # construction failed before the buffers existed
             pass
+
+
+def secrets_from_wire(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> MigrationSecrets | None:
+    """The secrets a migration spec carries, checked as they arrive (a fault names the field, never the bytes)."""
+    if not encrypted:
+        return None
+    if len(key) != 32 or len(nonce) != 8:
+        raise InvalidArgument("an encrypted migration needs a 32-byte key and an 8-byte nonce", argument="spec.key")
+    try:
+        return MigrationSecrets(migration_id, key, nonce)
+    except ValueError as error:    # e.g. an all-zero key; the message never holds the key's bytes
+        raise InvalidArgument(str(error), argument="spec.key") from None

@@ -7,15 +7,18 @@ enum `MigrationPhase` has the same members). Each side uses the phases that conc
 
 from __future__ import annotations
 
-from enum import Enum
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .settings import MigrateEncryption
 
 
-class PartKind(str, Enum):
+class PartKind(StrEnum):
     VCENTER = "vcenter"
     HOST = "host"
 
 
-class MigrationStep(str, Enum):
+class MigrationStep(StrEnum):
     """Named steps of one migration, in order, and the kind of part that takes each one by default.
 
     A rule naming a part goes to that part: the source vCenter also takes spec_exchange (before it sends
@@ -39,12 +42,13 @@ class MigrationStep(str, Enum):
         return PartKind.VCENTER if self in (MigrationStep.SPEC_EXCHANGE, MigrationStep.COMMIT) else PartKind.HOST
 
 
-class MigrationPhase(str, Enum):
+class MigrationPhase(StrEnum):
     """Where one migration stands.
 
     Hosts: PREPARED -> PRECOPY -> SWITCHOVER -> READY -> COMPLETED, or FAILED / ABORTED.
     Source vCenter (its journal row): PREPARED -> COMMITTING -> SWITCHED, the row removed at the end.
-    Destination vCenter (its journal row): PREPARED -> COMMITTED, the row removed once FINISHED.
+    Destination vCenter: RESERVED (a vMotion slot held, in memory only) -> PREPARED -> COMMITTED (its
+    journal row), the row removed once FINISHED.
     UNKNOWN: a side that has never heard of the migration (or forgot it once it ended).
     """
 
@@ -60,7 +64,51 @@ class MigrationPhase(str, Enum):
     COMMITTED = "committed"
     SWITCHED = "switched"
     FINISHED = "finished"
+    RESERVED = "reserved"
 
     @property
     def ended(self) -> bool:
         return self in (MigrationPhase.COMPLETED, MigrationPhase.FAILED, MigrationPhase.ABORTED, MigrationPhase.FINISHED)
+
+
+@dataclass(frozen=True)
+class StreamFigures:
+    """The page stream of a hot migration, as the source host measured it."""
+
+    encrypted: bool
+    rounds: int
+    bytes_sent: int
+    pages_sent: int
+    zero_pages: int
+    duration_ms: float
+    max_throttle: float
+    downtime_ms: float
+    disk_bytes: int
+
+    @property
+    def mbps(self) -> float:
+        """Megabytes (10^6 bytes) per second."""
+        return self.bytes_sent / max(self.duration_ms, 1e-3) / 1e3
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """What a relocate did: where the VM is now, how it crossed, and the figures of its stream."""
+
+    vm: str                          # its moid where it is now
+    vcenter: str
+    host: str
+    mode_asked: MigrateEncryption
+    encrypted: bool                  # whether what crossed was protected
+    fell_back: bool
+    reason: str
+    hot: bool
+    migration_id: int
+    disks_moved: int
+    queued_ms: float = 0.0
+    stream: StreamFigures | None = None
+    settled: str = ""                # the end was confirmed only by settling, after this failure
+
+    @property
+    def mode_used(self) -> str:
+        return "encrypted" if self.encrypted else "plaintext"

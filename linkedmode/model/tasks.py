@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .faults import Fault
+from .migration import MigrationResult
+from .settings import PowerState
 
 
 class TaskState(str, Enum):
@@ -18,6 +20,20 @@ class TaskState(str, Enum):
     @property
     def done(self) -> bool:
         return self in (TaskState.SUCCESS, TaskState.ERROR)
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    power_state: PowerState
+    host: str
+
+
+@dataclass(frozen=True)
+class ReconfigureResult:
+    changed: tuple[str, ...]
+
+
+TaskResult = MigrationResult | PowerResult | ReconfigureResult
 
 
 @dataclass
@@ -34,7 +50,7 @@ class Task:
     cancel_requested: bool = False
     cancelled: bool = False
     error: Fault | None = None
-    result: dict[str, str] = field(default_factory=dict)
+    result: TaskResult | None = None
     queue_time: float = field(default_factory=time.time)
     start_time: float = 0.0
     complete_time: float = 0.0

@@ -119,6 +119,7 @@ class VCenterTimeouts:
     migration: float = 3600.0              # the longest page stream a vCenter follows
     resume_wait: float = 10.0              # for the destination host to run the VM after END
     arrival_expiry: float = 3600.0         # an arrival prepared here but never committed is dropped
+    reservation_expiry: float = 60.0       # a destination slot reserved but never prepared is given back
     slot_retry: float = 0.5                # a queued move asks again for its destination host's slot
     settle_interval: float = 5.0           # unsettled journal rows are tried again this often
 

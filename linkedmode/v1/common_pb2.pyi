@@ -5,7 +5,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -73,14 +73,7 @@ class Fault(_message.Message):
     def __init__(self, name: _Optional[str] = ..., object: _Optional[str] = ..., message: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "result", "user", "queue_time", "start_time", "complete_time")
-    class ResultEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "user", "queue_time", "start_time", "complete_time", "migration", "power", "reconfigure")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
@@ -91,11 +84,13 @@ class Task(_message.Message):
     CANCELABLE_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
-    RESULT_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_TIME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    RECONFIGURE_FIELD_NUMBER: _ClassVar[int]
     key: str
     description_id: str
     entity: str
@@ -106,12 +101,82 @@ class Task(_message.Message):
     cancelable: bool
     cancelled: bool
     error: Fault
-    result: _containers.ScalarMap[str, str]
     user: str
     queue_time: _timestamp_pb2.Timestamp
     start_time: _timestamp_pb2.Timestamp
     complete_time: _timestamp_pb2.Timestamp
-    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., result: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    migration: MigrationResult
+    power: PowerResult
+    reconfigure: ReconfigureResult
+    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., power: _Optional[_Union[PowerResult, _Mapping]] = ..., reconfigure: _Optional[_Union[ReconfigureResult, _Mapping]] = ...) -> None: ...
+
+class MigrationResult(_message.Message):
+    __slots__ = ("vm", "vcenter", "host", "mode_asked", "encrypted", "fell_back", "reason", "hot", "migration_id", "disks_moved", "queued_ms", "stream", "settled")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    VCENTER_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    MODE_ASKED_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    FELL_BACK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    HOT_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    DISKS_MOVED_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_MS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_FIELD_NUMBER: _ClassVar[int]
+    vm: str
+    vcenter: str
+    host: str
+    mode_asked: MigrateEncryption
+    encrypted: bool
+    fell_back: bool
+    reason: str
+    hot: bool
+    migration_id: int
+    disks_moved: int
+    queued_ms: float
+    stream: MigrationStreamFigures
+    settled: str
+    def __init__(self, vm: _Optional[str] = ..., vcenter: _Optional[str] = ..., host: _Optional[str] = ..., mode_asked: _Optional[_Union[MigrateEncryption, str]] = ..., encrypted: _Optional[bool] = ..., fell_back: _Optional[bool] = ..., reason: _Optional[str] = ..., hot: _Optional[bool] = ..., migration_id: _Optional[int] = ..., disks_moved: _Optional[int] = ..., queued_ms: _Optional[float] = ..., stream: _Optional[_Union[MigrationStreamFigures, _Mapping]] = ..., settled: _Optional[str] = ...) -> None: ...
+
+class MigrationStreamFigures(_message.Message):
+    __slots__ = ("encrypted", "rounds", "bytes_sent", "pages_sent", "zero_pages", "duration_ms", "mbps", "max_throttle", "downtime_ms", "disk_bytes")
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
+    PAGES_SENT_FIELD_NUMBER: _ClassVar[int]
+    ZERO_PAGES_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    MBPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_THROTTLE_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_MS_FIELD_NUMBER: _ClassVar[int]
+    DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    encrypted: bool
+    rounds: int
+    bytes_sent: int
+    pages_sent: int
+    zero_pages: int
+    duration_ms: float
+    mbps: float
+    max_throttle: float
+    downtime_ms: float
+    disk_bytes: int
+    def __init__(self, encrypted: _Optional[bool] = ..., rounds: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., pages_sent: _Optional[int] = ..., zero_pages: _Optional[int] = ..., duration_ms: _Optional[float] = ..., mbps: _Optional[float] = ..., max_throttle: _Optional[float] = ..., downtime_ms: _Optional[float] = ..., disk_bytes: _Optional[int] = ...) -> None: ...
+
+class PowerResult(_message.Message):
+    __slots__ = ("power_state", "host")
+    POWER_STATE_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    power_state: PowerState
+    host: str
+    def __init__(self, power_state: _Optional[_Union[PowerState, str]] = ..., host: _Optional[str] = ...) -> None: ...
+
+class ReconfigureResult(_message.Message):
+    __slots__ = ("changed",)
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    changed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, changed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("key", "type", "created_time", "user", "vm", "vm_name", "host", "datacenter", "message", "arguments", "task")

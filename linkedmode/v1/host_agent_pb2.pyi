@@ -24,6 +24,7 @@ class MigrationPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MIGRATION_PHASE_COMMITTED: _ClassVar[MigrationPhase]
     MIGRATION_PHASE_SWITCHED: _ClassVar[MigrationPhase]
     MIGRATION_PHASE_FINISHED: _ClassVar[MigrationPhase]
+    MIGRATION_PHASE_RESERVED: _ClassVar[MigrationPhase]
 MIGRATION_PHASE_UNSPECIFIED: MigrationPhase
 MIGRATION_PHASE_PREPARED: MigrationPhase
 MIGRATION_PHASE_PRECOPY: MigrationPhase
@@ -36,6 +37,7 @@ MIGRATION_PHASE_COMMITTING: MigrationPhase
 MIGRATION_PHASE_COMMITTED: MigrationPhase
 MIGRATION_PHASE_SWITCHED: MigrationPhase
 MIGRATION_PHASE_FINISHED: MigrationPhase
+MIGRATION_PHASE_RESERVED: MigrationPhase
 
 class HostAboutRequest(_message.Message):
     __slots__ = ()

@@ -72,6 +72,12 @@ class CheckMigrationResponse(_message.Message):
     datacenter: str
     def __init__(self, host: _Optional[_Union[_inventory_pb2.HostSystem, _Mapping]] = ..., datacenter: _Optional[str] = ...) -> None: ...
 
+class ReserveMigrationResponse(_message.Message):
+    __slots__ = ("reserved",)
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    reserved: bool
+    def __init__(self, reserved: _Optional[bool] = ...) -> None: ...
+
 class PrepareMigrationResponse(_message.Message):
     __slots__ = ("vmotion_address",)
     VMOTION_ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -101,12 +107,12 @@ class ArrivalStateRequest(_message.Message):
     def __init__(self, migration_id: _Optional[int] = ..., instance_uuid: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
 class ArrivalStateResponse(_message.Message):
-    __slots__ = ("state", "host_runs_vm")
-    STATE_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("phase", "host_runs_vm")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
     HOST_RUNS_VM_FIELD_NUMBER: _ClassVar[int]
-    state: str
+    phase: _host_agent_pb2.MigrationPhase
     host_runs_vm: bool
-    def __init__(self, state: _Optional[str] = ..., host_runs_vm: _Optional[bool] = ...) -> None: ...
+    def __init__(self, phase: _Optional[_Union[_host_agent_pb2.MigrationPhase, str]] = ..., host_runs_vm: _Optional[bool] = ...) -> None: ...
 
 class FinishMigrationRequest(_message.Message):
     __slots__ = ("migration_id", "restart")

@@ -52,6 +52,11 @@ class LinkedModeStub:
                 request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.FromString,
                 _registered_method=True)
+        self.ReserveMigration = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/ReserveMigration',
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ReserveMigrationResponse.FromString,
+                _registered_method=True)
         self.PrepareMigration = channel.unary_unary(
                 '/linkedmode.v1.LinkedMode/PrepareMigration',
                 request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
@@ -105,8 +110,17 @@ class LinkedModeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReserveMigration(self, request, context):
+        """ReserveMigration: checks again and takes a vMotion slot on the destination host for this
+        migration id, without waiting: `reserved` is false while the host runs its maximum. The source
+        holds its own slot only while it asks, so two vCenters never wait on each other.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PrepareMigration(self, request, context):
-        """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+        """PrepareMigration (after a reservation): the spec with the key; the destination vCenter pushes it to its host and
         answers with where the page stream goes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -162,6 +176,11 @@ def add_LinkedModeServicer_to_server(servicer, server):
                     servicer.CheckMigration,
                     request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.SerializeToString,
+            ),
+            'ReserveMigration': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveMigration,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ReserveMigrationResponse.SerializeToString,
             ),
             'PrepareMigration': grpc.unary_unary_rpc_method_handler(
                     servicer.PrepareMigration,
@@ -272,6 +291,33 @@ class LinkedMode:
             '/linkedmode.v1.LinkedMode/CheckMigration',
             linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
             linkedmode_dot_v1_dot_linked__mode__pb2.CheckMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveMigration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/ReserveMigration',
+            linkedmode_dot_v1_dot_linked__mode__pb2.IncomingMigrationRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.ReserveMigrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

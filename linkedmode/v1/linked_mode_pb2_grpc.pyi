@@ -43,8 +43,13 @@ class LinkedModeStub:
     """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
     CheckMigration: the destination's checks, before any secret exists; says what the host can do.
     """
+    ReserveMigration: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.ReserveMigrationResponse]
+    """ReserveMigration: checks again and takes a vMotion slot on the destination host for this
+    migration id, without waiting: `reserved` is false while the host runs its maximum. The source
+    holds its own slot only while it asks, so two vCenters never wait on each other.
+    """
     PrepareMigration: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.PrepareMigrationResponse]
-    """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+    """PrepareMigration (after a reservation): the spec with the key; the destination vCenter pushes it to its host and
     answers with where the page stream goes.
     """
     CommitMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]
@@ -77,8 +82,13 @@ class LinkedModeAsyncStub(LinkedModeStub):
     """Cross-vCenter vMotion, called by the source vCenter on the destination vCenter.
     CheckMigration: the destination's checks, before any secret exists; says what the host can do.
     """
+    ReserveMigration: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.ReserveMigrationResponse]  # type: ignore[assignment]
+    """ReserveMigration: checks again and takes a vMotion slot on the destination host for this
+    migration id, without waiting: `reserved` is false while the host runs its maximum. The source
+    holds its own slot only while it asks, so two vCenters never wait on each other.
+    """
     PrepareMigration: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.IncomingMigrationRequest, _linked_mode_pb2.PrepareMigrationResponse]  # type: ignore[assignment]
-    """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+    """PrepareMigration (after a reservation): the spec with the key; the destination vCenter pushes it to its host and
     answers with where the page stream goes.
     """
     CommitMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _linked_mode_pb2.CommitMigrationResponse]  # type: ignore[assignment]
@@ -128,12 +138,23 @@ class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def ReserveMigration(
+        self,
+        request: _linked_mode_pb2.IncomingMigrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.ReserveMigrationResponse, _abc.Awaitable[_linked_mode_pb2.ReserveMigrationResponse]]:
+        """ReserveMigration: checks again and takes a vMotion slot on the destination host for this
+        migration id, without waiting: `reserved` is false while the host runs its maximum. The source
+        holds its own slot only while it asks, so two vCenters never wait on each other.
+        """
+
+    @_abc_1.abstractmethod
     def PrepareMigration(
         self,
         request: _linked_mode_pb2.IncomingMigrationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_linked_mode_pb2.PrepareMigrationResponse, _abc.Awaitable[_linked_mode_pb2.PrepareMigrationResponse]]:
-        """PrepareMigration: the spec with the key; the destination vCenter pushes it to its host and
+        """PrepareMigration (after a reservation): the spec with the key; the destination vCenter pushes it to its host and
         answers with where the page stream goes.
         """
 

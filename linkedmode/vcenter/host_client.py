@@ -3,23 +3,69 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..crypto.secrets import secrets_from_wire
+from ..migration.spec import DiskMove, HostOutcome, HostProgress, MigrationSpec
 from ..model.fault_rules import FaultRule
 from ..model.faults import HostCommunication, HostNotConnected
 from ..model.inventory import Host, Vm
+from ..model.migration import MigrationPhase
 from ..model.settings import PowerState
 from ..rpc.convert import fault_rule_to_proto, power_state_from_proto
-from ..rpc.faults import fault_from_error
+from ..rpc.faults import fault_from_error, fault_from_proto
 from ..rpc.tls import secure_channel
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
+from .translate import phase_from_proto, stream_figures
 
 CALL_TIMEOUT = 10.0
+
+R = TypeVar("R")
+
+
+def spec_to_proto(spec: MigrationSpec) -> pb.MigrationSpec:
+    """The one place a migration key enters a proto. Whoever sends it clears it right after (`sent`)."""
+    proto = pb.MigrationSpec(
+        migration_id=spec.migration_id, vm=vm_config(spec.vm), encrypted=spec.encrypted, source_host=spec.source_host,
+        destination_host=spec.destination_host,
+        settings=pb.MigrationSettings(switchover_goal_seconds=spec.switchover_goal_seconds,
+                                      max_switchover_seconds=spec.max_switchover_seconds),
+        disk_moves=[pb.DiskMove(label=m.label, capacity_mb=m.capacity_mb, source_path=m.source_path,
+                                destination_path=m.destination_path) for m in spec.disk_moves],
+    )
+    if spec.secrets is not None:
+        # protobuf takes only bytes: an immutable copy that can be dropped, not wiped (crypto/secrets.py)
+        proto.key, proto.nonce = bytes(spec.secrets.key), bytes(spec.secrets.nonce_bytes)
+    return proto
+
+
+def spec_from_proto(proto: pb.MigrationSpec, vm: Vm) -> MigrationSpec:
+    """A spec that came over LinkedMode, the key taken into MigrationSecrets and the proto cleared."""
+    try:
+        secrets = secrets_from_wire(proto.migration_id, proto.encrypted, proto.key, proto.nonce)
+        return MigrationSpec(
+            proto.migration_id, vm, proto.source_host, proto.destination_host, proto.settings.switchover_goal_seconds,
+            proto.settings.max_switchover_seconds, secrets,
+            tuple(DiskMove(m.label, m.capacity_mb, m.source_path, m.destination_path) for m in proto.disk_moves))
+    finally:
+        proto.Clear()
+
+
+@contextmanager
+def sent(message: Message) -> Iterator[Message]:
+    """A message that holds a key, cleared as soon as the call that sends it returns or fails."""
+    try:
+        yield message
+    finally:
+        message.Clear()
 
 
 def vm_config(vm: Vm) -> inventory_pb2.VmConfig:
@@ -31,13 +77,14 @@ def vm_config(vm: Vm) -> inventory_pb2.VmConfig:
 
 
 class HostAgentClient:
-    def __init__(self, host: Host, stub: host_agent_pb2_grpc.HostAgentStub) -> None:
+    def __init__(self, host: Host, stub: host_agent_pb2_grpc.HostAgentStub, call_timeout: float = CALL_TIMEOUT) -> None:
         self.host = host
         self._stub = stub
+        self._call_timeout = call_timeout
 
-    def _call(self, method: str, request, timeout: float = CALL_TIMEOUT):  # type: ignore[no-untyped-def]
+    def _call(self, call: Callable[..., R], request: Any, timeout: float | None = None) -> R:
         try:
-            return getattr(self._stub, method)(request, timeout=timeout)
+            return call(request, timeout=timeout or self._call_timeout)
         except grpc.RpcError as error:
             raise self._fault(error) from None
 
@@ -47,78 +94,92 @@ class HostAgentClient:
             return HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid)
         return fault
 
-    def about(self, timeout: float = CALL_TIMEOUT) -> pb.HostAbout:
-        return self._call("GetAbout", pb.HostAboutRequest(), timeout)
+    def about(self, timeout: float | None = None) -> pb.HostAbout:
+        return self._call(self._stub.GetAbout, pb.HostAboutRequest(), timeout)
 
     def register(self, vm: Vm) -> pb.RunningVm:
-        return self._call("RegisterVm", vm_config(vm))
+        return self._call(self._stub.RegisterVm, vm_config(vm))
 
     def unregister(self, vm: Vm) -> None:
-        self._call("UnregisterVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+        self._call(self._stub.UnregisterVm, pb.VmRequest(instance_uuid=vm.instance_uuid))
 
     def power_on(self, vm: Vm) -> pb.RunningVm:
-        return self._call("PowerOnVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+        return self._call(self._stub.PowerOnVm, pb.VmRequest(instance_uuid=vm.instance_uuid))
 
     def power_off(self, vm: Vm) -> pb.RunningVm:
-        return self._call("PowerOffVm", pb.VmRequest(instance_uuid=vm.instance_uuid))
+        return self._call(self._stub.PowerOffVm, pb.VmRequest(instance_uuid=vm.instance_uuid))
 
     def running(self) -> dict[str, PowerState]:
         """instance UUID -> power state of every VM the host holds."""
-        return {vm.instance_uuid: power_state_from_proto(vm.power_state) for vm in self._call("ListVms", pb.ListHostVmsRequest()).vms}
+        vms = self._call(self._stub.ListVms, pb.ListHostVmsRequest()).vms
+        return {vm.instance_uuid: power_state_from_proto(vm.power_state) for vm in vms}
 
     def reset(self) -> None:
-        self._call("Reset", pb.HostResetRequest())
+        self._call(self._stub.Reset, pb.HostResetRequest())
 
     def write_guest_memory(self, vm: Vm, *, random_fraction: float = 0.0, marker: bytes = b"",
                            every_pages: int = 0) -> pb.GuestMemoryInfo:
-        return self._call("WriteGuestMemory", pb.WriteGuestMemoryRequest(
+        return self._call(self._stub.WriteGuestMemory, pb.WriteGuestMemoryRequest(
             instance_uuid=vm.instance_uuid, random_fraction=random_fraction, marker=marker, marker_every_pages=every_pages),
             timeout=120)
 
     def guest_memory(self, vm: Vm) -> pb.GuestMemoryInfo:
-        return self._call("GetGuestMemory", pb.VmRequest(instance_uuid=vm.instance_uuid), timeout=60)
+        return self._call(self._stub.GetGuestMemory, pb.VmRequest(instance_uuid=vm.instance_uuid), timeout=60)
 
     # -- fault injection -------------------------------------------------------------------------
 
     def add_fault_rule(self, rule: FaultRule) -> fault_rules_pb2.FaultRule:
-        return self._call("AddFaultRule", fault_rule_to_proto(rule))
+        return self._call(self._stub.AddFaultRule, fault_rule_to_proto(rule))
 
     def fault_rules(self) -> list[fault_rules_pb2.FaultRule]:
-        return list(self._call("ListFaultRules", fault_rules_pb2.ListFaultRulesRequest()).rules)
+        return list(self._call(self._stub.ListFaultRules, fault_rules_pb2.ListFaultRulesRequest()).rules)
 
     def clear_fault_rules(self) -> int:
-        return self._call("ClearFaultRules", fault_rules_pb2.ClearFaultRulesRequest()).cleared
+        return self._call(self._stub.ClearFaultRules, fault_rules_pb2.ClearFaultRulesRequest()).cleared
 
     # -- vMotion ---------------------------------------------------------------------------------
 
-    def prepare_destination(self, spec: pb.MigrationSpec) -> str:
-        return self._call("PrepareDestination", spec).vmotion_address
+    def prepare_destination(self, spec: MigrationSpec) -> str:
+        with sent(spec_to_proto(spec)) as request:
+            return str(self._call(self._stub.PrepareDestination, request).vmotion_address)
 
-    def prepare_source(self, spec: pb.MigrationSpec, destination_vmotion_address: str) -> None:
-        self._call("PrepareSource", pb.PrepareSourceRequest(spec=spec, destination_vmotion_address=destination_vmotion_address))
+    def prepare_source(self, spec: MigrationSpec, destination_vmotion_address: str) -> None:
+        with sent(pb.PrepareSourceRequest(spec=spec_to_proto(spec), destination_vmotion_address=destination_vmotion_address)) as request:
+            self._call(self._stub.PrepareSource, request)
 
-    def migrate(self, migration_id: int, timeout: float) -> Iterator[pb.MigrationProgress]:
-        """The source host's progress, ending with READY (or a FAILED phase) ."""
+    def migrate(self, migration_id: int, timeout: float) -> Iterator[HostProgress]:
+        """The source host's progress, ending with READY (or a FAILED phase)."""
         try:
-            yield from self._stub.MigrateVm(pb.MigrationRef(migration_id=migration_id), timeout=timeout)
+            for p in self._stub.MigrateVm(pb.MigrationRef(migration_id=migration_id), timeout=timeout):
+                yield HostProgress(p.migration_id, phase_from_proto(p.phase), p.round, p.pages_left, p.mbps, p.throttle,
+                                   fault_from_proto(p.error) if p.HasField("error") else None)
         except grpc.RpcError as error:
             raise self._fault(error) from None
 
-    def complete(self, migration_id: int, timeout: float = CALL_TIMEOUT) -> pb.MigrationOutcome:
-        return self._call("CompleteMigration", pb.MigrationRef(migration_id=migration_id), timeout)
+    def complete(self, migration_id: int, timeout: float | None = None) -> HostOutcome:
+        return self._outcome(self._call(self._stub.CompleteMigration, pb.MigrationRef(migration_id=migration_id), timeout))
 
-    def migrations(self) -> list[pb.MigrationProgress]:
-        return list(self._call("ListMigrations", pb.ListMigrationsRequest()).migrations)
+    def migrations(self) -> dict[int, MigrationPhase]:
+        """Every migration the host takes part in, by id, with its phase."""
+        migrations = self._call(self._stub.ListMigrations, pb.ListMigrationsRequest()).migrations
+        return {m.migration_id: phase_from_proto(m.phase) for m in migrations}
 
-    def abort(self, migration_id: int, reason: str) -> pb.MigrationOutcome:
-        return self._call("AbortMigration", pb.AbortMigrationRequest(migration_id=migration_id, reason=reason))
+    def abort(self, migration_id: int, reason: str) -> HostOutcome:
+        return self._outcome(self._call(self._stub.AbortMigration, pb.AbortMigrationRequest(migration_id=migration_id, reason=reason)))
+
+    @staticmethod
+    def _outcome(outcome: pb.MigrationOutcome) -> HostOutcome:
+        phase = phase_from_proto(outcome.phase)
+        return HostOutcome(phase, stream_figures(outcome) if phase == MigrationPhase.COMPLETED and outcome.HasField("stats") else None,
+                           fault_from_proto(outcome.error) if outcome.HasField("error") else None)
 
 
 class HostConnections:
     """One channel per managed host, made on first use, remade when the host's address changes."""
 
-    def __init__(self, credential: Credential) -> None:
+    def __init__(self, credential: Credential, call_timeout: float = CALL_TIMEOUT) -> None:
         self._credential = credential
+        self._call_timeout = call_timeout
         self._channels: dict[str, tuple[str, grpc.Channel]] = {}
         self._lock = threading.Lock()
         self._gone = False
@@ -135,7 +196,7 @@ class HostConnections:
                 server = Identity(self._credential.identity.domain, "host", host.name)
                 known = (host.agent_address, secure_channel(host.agent_address, self._credential, server))
                 self._channels[host.name] = known
-        return HostAgentClient(host, host_agent_pb2_grpc.HostAgentStub(known[1]))
+        return HostAgentClient(host, host_agent_pb2_grpc.HostAgentStub(known[1]), self._call_timeout)
 
     def close(self, for_good: bool = False) -> None:
         with self._lock:

@@ -60,7 +60,8 @@ class _MacAllocator:
                 return mac
 
 
-def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str], macs: _MacAllocator):
+def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str],
+                macs: _MacAllocator) -> tuple[list[ManagedObject], list[Event]]:
     dc = Datacenter(state.next_moid("datacenter"), spec.name)
     objects: list[ManagedObject] = [dc]
     hosts: dict[str, Host] = {}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 from pathlib import Path
 
 import grpc
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..migration.journal import OUTGOING
+from ..migration.settle import Settled
 from ..model.fault_rules import FaultInjector
 from ..model.faults import Fault
+from ..reaper import Scheduled
 from ..rpc.faults import fault_from_error
 from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, vcenter_policy
 from ..rpc.server import RunningServer, serve
@@ -22,14 +24,12 @@ from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
 from .datastores import DatastoreFolders
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .peers import PeerInfo
-from .recovery import OUTGOING, recover, settle_unsettled
 from .servicer import VCenterServicer
 from .store import InventoryStore
 from .vcenter import VCenter
 
 log = logging.getLogger(__name__)
 
-SETTLE_INTERVAL = 5.0
 
 
 class VCenterServer:
@@ -43,8 +43,7 @@ class VCenterServer:
         self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self._server: RunningServer | None = None
-        self._settler: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._settler: Scheduled | None = None
 
     @property
     def name(self) -> str:
@@ -91,34 +90,23 @@ class VCenterServer:
             answered.append(name)
         return answered
 
-    def recover(self) -> dict[str, str]:
-        """Settles what the journal says was in flight (after a restart), then keeps settling, every
-        SETTLE_INTERVAL seconds, what could not be settled yet (a peer or host that was down)."""
-        settled = recover(self.vcenter)
+    def recover(self) -> dict[str, Settled]:
+        """Settles what the journal says was in flight (see migration/settle.py), then, on the vCenter's
+        reaper every `timeouts.settle_interval`, what could not be settled yet (a peer or host that was down)."""
+        settled = self.vcenter.migrations.recover()
         if self._settler is None:
-            self._settler = threading.Thread(target=self._settle_later, name=f"{self.name}-settler", daemon=True)
-            self._settler.start()
+            self._settler = self.vcenter.reaper.every(self.vcenter.timeouts.settle_interval, self._settle_later,
+                                                      name="settle the journal")
         return settled
 
     def _settle_later(self) -> None:
-        while not self._stopping.wait(SETTLE_INTERVAL):
-            if not self.vcenter.alive:
-                return
-            try:
-                if self.vcenter.state.journal(OUTGOING):
-                    settle_unsettled(self.vcenter, "settled once every side answered again")
-            except Exception:   # a vCenter killed under the settler: it stops with it
-                if self.vcenter.alive:
-                    log.exception("%s: settling the journal failed", self.name)
+        vc = self.vcenter
+        if vc.alive and vc.state.journal(OUTGOING):
+            vc.migrations.settle_unsettled("settled once every side answered again")
 
     @property
     def running(self) -> bool:
         return self._server is not None
-
-    def _stop_settling(self) -> None:
-        self._stopping.set()
-        if self._settler is not None:
-            self._settler.join(5)
 
     def crash(self) -> None:
         """Dies as a killed process would: the listener gone at once; what SQLite holds survives."""
@@ -128,7 +116,6 @@ class VCenterServer:
         self.vcenter.kill()
 
     def stop(self) -> None:
-        self._stop_settling()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import grpc
+
+from ..migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
-from ..v1 import linked_mode_pb2, vcenter_pb2_grpc
-from ..v1 import vcenter_pb2 as pb
+from ..v1 import common_pb2, inventory_pb2, linked_mode_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
-from .incoming import MigrationTarget
-from .locator import ServiceLocator
 from .peer_servicers import peer_to_proto
-from .relocate import RelocateRequest
 from .vcenter import VCenter
 
 T = TypeVar("T", bound=ManagedObject)
 
 DEFAULT_TASK_LIMIT = 100
 DEFAULT_EVENT_LIMIT = 1000
-MAX_LIMIT = 1000             # tasks or events per answer, as vSphere's collectors page them; and under gRPC's 4 MB
+MAX_LIMIT = 1000  # tasks or events per answer, as vSphere's collectors page them; and under gRPC's 4 MB
 
 
 class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
@@ -40,7 +39,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         dc = self.vc.state.resolve(Datacenter, datacenter)
         return [o for o in found if getattr(o, "datacenter", o.moid) == dc.moid]
 
-    def _host(self, h: Host):  # type: ignore[no-untyped-def]
+    def _host(self, h: Host) -> inventory_pb2.HostSystem:
         return translate.host(h, [v.moid for v in self.vc.state.all(Vm) if v.host == h.moid])
 
     @staticmethod
@@ -49,73 +48,84 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
 
     # -- about and inventory ---------------------------------------------------------------------
 
-    def GetAbout(self, request, context):
+    def GetAbout(self, request: vcenter_pb2.GetAboutRequest, context: grpc.ServicerContext) -> vcenter_pb2.AboutInfo:
         vc = self.vc
-        return pb.AboutInfo(
-            name=vc.name, full_name=f"VMware vCenter Server {vc.version} build-{vc.build} (linkedmode)",
-            version=vc.version, build=vc.build, api_type="VirtualCenter", instance_uuid=vc.instance_uuid,
-            sso_domain=vc.domain, url=vc.url, thumbprint=vc.thumbprint,
+        return vcenter_pb2.AboutInfo(
+            name=vc.name,
+            full_name=f"VMware vCenter Server {vc.version} build-{vc.build} (linkedmode)",
+            version=vc.version,
+            build=vc.build,
+            api_type="VirtualCenter",
+            instance_uuid=vc.instance_uuid,
+            sso_domain=vc.domain,
+            url=vc.url,
+            thumbprint=vc.thumbprint,
         )
 
-    def ListLinkedVCenters(self, request, context):
+    def ListLinkedVCenters(
+        self, request: linked_mode_pb2.ListPeersRequest, context: grpc.ServicerContext
+    ) -> linked_mode_pb2.ListPeersResponse:
         return linked_mode_pb2.ListPeersResponse(peers=[peer_to_proto(p) for p in self.vc.peers()])
 
-    def ListDatacenters(self, request, context):
-        return pb.ListDatacentersResponse(datacenters=[translate.datacenter(d) for d in self._in_datacenter(Datacenter, request.datacenter)])
+    def ListDatacenters(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListDatacentersResponse:
+        found = self._in_datacenter(Datacenter, request.datacenter)
+        return vcenter_pb2.ListDatacentersResponse(datacenters=[translate.datacenter(d) for d in found])
 
-    def ListClusters(self, request, context):
-        return pb.ListClustersResponse(clusters=[translate.cluster(c) for c in self._in_datacenter(Cluster, request.datacenter)])
+    def ListClusters(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListClustersResponse:
+        return vcenter_pb2.ListClustersResponse(clusters=[translate.cluster(c) for c in self._in_datacenter(Cluster, request.datacenter)])
 
-    def ListHosts(self, request, context):
-        return pb.ListHostsResponse(hosts=[self._host(h) for h in self._in_datacenter(Host, request.datacenter)])
+    def ListHosts(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListHostsResponse:
+        return vcenter_pb2.ListHostsResponse(hosts=[self._host(h) for h in self._in_datacenter(Host, request.datacenter)])
 
-    def ListDatastores(self, request, context):
-        return pb.ListDatastoresResponse(datastores=[translate.datastore(d) for d in self._in_datacenter(Datastore, request.datacenter)])
+    def ListDatastores(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListDatastoresResponse:
+        return vcenter_pb2.ListDatastoresResponse(
+            datastores=[translate.datastore(d) for d in self._in_datacenter(Datastore, request.datacenter)]
+        )
 
-    def ListNetworks(self, request, context):
-        return pb.ListNetworksResponse(networks=[translate.network(n) for n in self._in_datacenter(Network, request.datacenter)])
+    def ListNetworks(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListNetworksResponse:
+        return vcenter_pb2.ListNetworksResponse(networks=[translate.network(n) for n in self._in_datacenter(Network, request.datacenter)])
 
-    def ListVms(self, request, context):
+    def ListVms(self, request: vcenter_pb2.ListVmsRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListVmsResponse:
         vms = self._in_datacenter(Vm, request.datacenter)
         if request.host:
             host = self.vc.state.resolve(Host, request.host)
             vms = [v for v in vms if v.host == host.moid]
-        return pb.ListVmsResponse(vms=[translate.vm(v) for v in vms])
+        return vcenter_pb2.ListVmsResponse(vms=[translate.vm(v) for v in vms])
 
-    def GetDatacenter(self, request, context):
+    def GetDatacenter(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datacenter:
         return translate.datacenter(self._find(Datacenter, request))
 
-    def GetCluster(self, request, context):
+    def GetCluster(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Cluster:
         return translate.cluster(self._find(Cluster, request))
 
-    def GetHost(self, request, context):
+    def GetHost(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.HostSystem:
         return self._host(self._find(Host, request))
 
-    def GetDatastore(self, request, context):
+    def GetDatastore(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datastore:
         return translate.datastore(self._find(Datastore, request))
 
-    def GetNetwork(self, request, context):
+    def GetNetwork(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Network:
         return translate.network(self._find(Network, request))
 
-    def GetVm(self, request, context):
+    def GetVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.VirtualMachine:
         return translate.vm(self._find(Vm, request))
 
     # -- VM operations ---------------------------------------------------------------------------
 
-    def PowerOnVm(self, request, context):
+    def PowerOnVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.power_on_vm(self._find(Vm, request), self._user()))
 
-    def PowerOffVm(self, request, context):
+    def PowerOffVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.power_off_vm(self._find(Vm, request), self._user()))
 
-    def ReconfigVm(self, request, context):
+    def ReconfigVm(self, request: vcenter_pb2.ReconfigVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         vm = self._find(Vm, request.vm)
         mode = None
         if request.spec.HasField("migrate_encryption"):
             mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
         return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode))
 
-    def RelocateVm(self, request, context):
+    def RelocateVm(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         vm = self._find(Vm, request.vm)
         spec = request.spec
         service = None
@@ -124,27 +134,29 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         relocation = RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
         return translate.task(self.vc.relocate_vm(vm, relocation, self._user()))
 
-    def ListBlockedMacs(self, request, context):
-        return pb.ListBlockedMacsResponse(mac_addresses=self.vc.blocked_macs())
+    def ListBlockedMacs(
+        self, request: vcenter_pb2.ListBlockedMacsRequest, context: grpc.ServicerContext
+    ) -> vcenter_pb2.ListBlockedMacsResponse:
+        return vcenter_pb2.ListBlockedMacsResponse(mac_addresses=self.vc.blocked_macs())
 
     # -- tasks and events ------------------------------------------------------------------------
 
-    def GetTask(self, request, context):
+    def GetTask(self, request: vcenter_pb2.GetTaskRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.state.task(request.key))
 
-    def ListTasks(self, request, context):
+    def ListTasks(self, request: vcenter_pb2.ListTasksRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListTasksResponse:
         limit = whole_number("limit", request.limit, 0, MAX_LIMIT) or DEFAULT_TASK_LIMIT
         tasks = [t for t in self.vc.state.tasks() if not request.entity or t.entity == request.entity]
-        return pb.ListTasksResponse(tasks=[translate.task(t) for t in tasks[:limit]])
+        return vcenter_pb2.ListTasksResponse(tasks=[translate.task(t) for t in tasks[:limit]])
 
     def WaitTask(self, request, context):
-        self.vc.state.task(request.key)   # NotFound before the stream starts
+        self.vc.state.task(request.key)  # NotFound before the stream starts
         for task in self.vc.state.watch_task(request.key):
             if not context.is_active():
                 return
             yield translate.task(task)
 
-    def CancelTask(self, request, context):
+    def CancelTask(self, request: vcenter_pb2.GetTaskRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.tasks.cancel(request.key))
 
     def _event_filter(self, request) -> tuple[int, str, list[str], int]:  # type: ignore[no-untyped-def]
@@ -155,10 +167,10 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         moid = self.vc.state.resolve(Vm, vm).moid if vm else ""
         return after_key, moid, list(request.types), limit
 
-    def QueryEvents(self, request, context):
+    def QueryEvents(self, request: vcenter_pb2.EventFilter, context: grpc.ServicerContext) -> vcenter_pb2.QueryEventsResponse:
         after_key, vm, types, limit = self._event_filter(request)
         found = self.vc.state.events(after_key=after_key, vm=vm, types=types, limit=limit)
-        return pb.QueryEventsResponse(events=[translate.event(e) for e in found])
+        return vcenter_pb2.QueryEventsResponse(events=[translate.event(e) for e in found])
 
     def WatchEvents(self, request, context):
         after_key, vm, types, _ = self._event_filter(request)

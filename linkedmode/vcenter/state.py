@@ -145,11 +145,6 @@ class VCenterState:
     def events(self, **query: object) -> list[Event]:
         return self.store.events(**query)  # type: ignore[arg-type]
 
-    def wait_for_change(self, timeout: float) -> None:
-        with self._lock:
-            if not self._closed:
-                self.changed.wait(timeout)
-
     def watch_task(self, key: str, poll: float = 1.0) -> Iterable[Task]:
         """Yields the task now and at every change, ending once it is done."""
         seen = -1

@@ -64,7 +64,7 @@ class InventoryStore:
 
     def last_event_key(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COALESCE(MAX(key), 0) FROM events").fetchone()[0]
+            return int(self._db.execute("SELECT COALESCE(MAX(key), 0) FROM events").fetchone()[0])
 
     def journal(self, kind: str) -> list[JournalEntry]:
         with self._lock:

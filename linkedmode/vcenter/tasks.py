@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..model.faults import Fault, InvalidState, RequestCanceled, SystemError
-from ..model.tasks import Task, TaskState
+from ..model.tasks import Task, TaskResult, TaskState
 from .state import VCenterState
 
 log = logging.getLogger(__name__)
@@ -26,12 +26,16 @@ class TaskControl:
     def progress(self, percent: int, detail: str = "") -> None:
         self._runner.state.change_task(self.key, progress=max(0, min(100, percent)), progress_detail=detail)
 
+    def start(self) -> None:
+        """A task submitted with `starts_queued` runs from here on (queued -> running, never back)."""
+        self._runner.state.change_task(self.key, state=TaskState.RUNNING, start_time=time.time())
+
     def check_cancelled(self) -> None:
         if self._runner.state.task(self.key).cancel_requested:
             raise RequestCanceled("the task was cancelled by the user")
 
 
-Work = Callable[[TaskControl], dict[str, str]]
+Work = Callable[[TaskControl], TaskResult | None]
 
 
 class TaskRunner:
@@ -42,13 +46,16 @@ class TaskRunner:
         self._locks_guard = threading.Lock()
         self._counter = 0
 
-    def submit(self, description_id: str, entity: str, entity_name: str, user: str, work: Work, *, cancelable: bool = False) -> Task:
+    def submit(self, description_id: str, entity: str, entity_name: str, user: str, work: Work, *, cancelable: bool = False,
+               starts_queued: bool = False) -> Task:
+        """A task for `work`, queued at once. It reads `running` when its turn comes, or, with
+        `starts_queued`, when the work says so (TaskControl.start: a relocate waiting for vMotion slots)."""
         with self._locks_guard:
             self._counter += 1
             key = f"task-{self.state.name}-{self._counter}"
         task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable)
         self.state.update(tasks=[task])
-        self._pool.submit(self._run, key, work)
+        self._pool.submit(self._run, key, work, starts_queued)
         return self.state.task(key)
 
     def cancel(self, key: str) -> Task:
@@ -66,10 +73,11 @@ class TaskRunner:
         with self._locks_guard:
             return self._entity_locks.setdefault(entity, threading.Lock())
 
-    def _run(self, key: str, work: Work) -> None:
+    def _run(self, key: str, work: Work, starts_queued: bool) -> None:
         control = TaskControl(self, key)
         with self._entity_lock(self.state.task(key).entity):
-            self._set(key, state=TaskState.RUNNING, start_time=time.time())
+            if not starts_queued:
+                control.start()
             try:
                 control.check_cancelled()
                 result = work(control)
@@ -78,9 +86,10 @@ class TaskRunner:
                 return
             except Exception as error:  # a bug in the work: the task says so, the vCenter keeps going
                 log.exception("task %s failed", key)
-                self._set(key, state=TaskState.ERROR, error=SystemError(f"internal error: {type(error).__name__}"), complete_time=time.time())
+                self._set(key, state=TaskState.ERROR, error=SystemError(f"internal error: {type(error).__name__}"),
+                          complete_time=time.time())
                 return
-            self._set(key, state=TaskState.SUCCESS, progress=100, result=result or {}, complete_time=time.time())
+            self._set(key, state=TaskState.SUCCESS, progress=100, result=result, complete_time=time.time())
 
     def _set(self, key: str, **changes: object) -> None:
         self.state.change_task(key, **changes)

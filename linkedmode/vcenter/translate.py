@@ -16,7 +16,8 @@ from ..model.inventory import (
     Nic,
     Vm,
 )
-from ..model.tasks import Task
+from ..model.migration import MigrationPhase, MigrationResult, StreamFigures
+from ..model.tasks import PowerResult, ReconfigureResult, Task, TaskResult
 from ..rpc.convert import (
     migrate_encryption_from_proto,
     migrate_encryption_to_proto,
@@ -26,7 +27,7 @@ from ..rpc.convert import (
     timestamp,
 )
 from ..rpc.faults import fault_to_proto
-from ..v1 import common_pb2, inventory_pb2
+from ..v1 import common_pb2, host_agent_pb2, inventory_pb2
 
 _CONNECTION = {
     HOST_CONNECTED: inventory_pb2.HOST_CONNECTION_STATE_CONNECTED,
@@ -73,7 +74,8 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
         migrate_encryption=migrate_encryption_to_proto(v.migrate_encryption),
         crypto=inventory_pb2.CryptoState(encrypted=v.encrypted, key_provider=v.key_provider, key_id=v.key_id),
         host=v.host, datacenter=v.datacenter,
-        disks=[inventory_pb2.VirtualDisk(label=d.label, datastore=d.datastore, capacity_mb=d.capacity_mb, encrypted=d.encrypted) for d in v.disks],
+        disks=[inventory_pb2.VirtualDisk(label=d.label, datastore=d.datastore, capacity_mb=d.capacity_mb, encrypted=d.encrypted)
+               for d in v.disks],
         nics=[inventory_pb2.VirtualEthernetCard(label=n.label, mac_address=n.mac_address, network=n.network) for n in v.nics],
         workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
     )
@@ -84,8 +86,9 @@ def task(t: Task) -> common_pb2.Task:
         key=t.key, description_id=t.description_id, entity=t.entity, entity_name=t.entity_name,
         state=task_state_to_proto(t.state), progress=t.progress, progress_detail=t.progress_detail,
         cancelable=t.cancelable, cancelled=t.cancelled,
-        error=fault_to_proto(t.error) if t.error else None, result=t.result, user=t.user,
+        error=fault_to_proto(t.error) if t.error else None, user=t.user,
         queue_time=timestamp(t.queue_time), start_time=timestamp(t.start_time), complete_time=timestamp(t.complete_time),
+        **task_result(t.result),  # type: ignore[arg-type]  # one member of the `result` oneof, typed above
     )
 
 
@@ -107,3 +110,44 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
     )
+
+
+def phase_from_proto(phase: int) -> MigrationPhase:
+    if phase == host_agent_pb2.MIGRATION_PHASE_UNSPECIFIED:
+        return MigrationPhase.UNKNOWN
+    return MigrationPhase[host_agent_pb2.MigrationPhase.Name(phase).removeprefix("MIGRATION_PHASE_")]
+
+
+def phase_to_proto(phase: MigrationPhase) -> host_agent_pb2.MigrationPhase:
+    if phase == MigrationPhase.UNKNOWN:
+        return host_agent_pb2.MIGRATION_PHASE_UNSPECIFIED
+    return host_agent_pb2.MigrationPhase(host_agent_pb2.MigrationPhase.Value(f"MIGRATION_PHASE_{phase.name}"))
+
+
+def stream_figures(outcome: host_agent_pb2.MigrationOutcome) -> StreamFigures:
+    stats = outcome.stats
+    return StreamFigures(encrypted=stats.encrypted, rounds=stats.rounds, bytes_sent=stats.bytes_sent,
+                         pages_sent=stats.pages_sent, zero_pages=stats.zero_pages, duration_ms=stats.duration_ms,
+                         max_throttle=stats.max_throttle, downtime_ms=outcome.downtime_ms, disk_bytes=stats.disk_bytes)
+
+
+def task_result(result: TaskResult | None) -> dict[str, object]:
+    """The Task proto's `result` oneof, as keyword arguments."""
+    if isinstance(result, MigrationResult):
+        stream = None
+        if result.stream is not None:
+            f = result.stream
+            stream = common_pb2.MigrationStreamFigures(
+                encrypted=f.encrypted, rounds=f.rounds, bytes_sent=f.bytes_sent, pages_sent=f.pages_sent,
+                zero_pages=f.zero_pages, duration_ms=f.duration_ms, mbps=f.mbps, max_throttle=f.max_throttle,
+                downtime_ms=f.downtime_ms, disk_bytes=f.disk_bytes)
+        return {"migration": common_pb2.MigrationResult(
+            vm=result.vm, vcenter=result.vcenter, host=result.host, mode_asked=migrate_encryption_to_proto(result.mode_asked),
+            encrypted=result.encrypted, fell_back=result.fell_back, reason=result.reason, hot=result.hot,
+            migration_id=result.migration_id, disks_moved=result.disks_moved, queued_ms=result.queued_ms, stream=stream,
+            settled=result.settled)}
+    if isinstance(result, PowerResult):
+        return {"power": common_pb2.PowerResult(power_state=power_state_to_proto(result.power_state), host=result.host)}
+    if isinstance(result, ReconfigureResult):
+        return {"reconfigure": common_pb2.ReconfigureResult(changed=list(result.changed))}
+    return {}

@@ -12,26 +12,29 @@ import uuid
 from dataclasses import replace
 
 from ..crypto.pki import Credential
-from ..model.fault_rules import STEPS, FaultInjector, FaultRule
+from ..migration.arrivals import Arrivals
+from ..migration.slots import VMotionSlots
+from ..migration.source import Migrations
+from ..migration.spec import RelocateRequest
+from ..model.fault_rules import FaultInjector, FaultRule
 from ..model.faults import Fault, InvalidArgument
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Host, Vm
+from ..model.migration import MigrationStep, PartKind
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import Task
 from ..model.versions import build_number
+from ..reaper import Reaper
 from ..rpc.convert import fault_rule_to_proto
-from ..topology.spec import VCenterSpec
+from ..topology.spec import VCenterSpec, VCenterTimeouts
 from ..v1 import fault_rules_pb2
-from . import vm_operations
 from .datastores import DatastoreFolders
 from .host_client import HostConnections
-from .incoming import Incoming
 from .peers import PeerInfo
-from .relocate import MAX_SWITCHOVER_SECONDS, RelocateRequest, relocate
 from .seed import ensure_disk_files, seed_inventory
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
-from .vmotion_slots import VMotionSlots
+from .vm_operations import VmOperations
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +49,17 @@ class VCenter:
         self.url = ""
         self.state = VCenterState(spec.name, store)
         self.tasks = TaskRunner(self.state)
-        self.hosts = HostConnections(credential)
+        self.hosts = HostConnections(credential, spec.timeouts.host_call)
         self._host_addresses = dict(host_addresses)
-        self.incoming = Incoming(self)
-        self.vmotion_slots = VMotionSlots()
-        self.max_switchover_seconds = MAX_SWITCHOVER_SECONDS
+        self.timeouts: VCenterTimeouts = spec.timeouts
+        self.reaper = Reaper(spec.name)
+        self.slots = VMotionSlots()
         self.faults = FaultInjector(spec.name)
+        self.vm_operations = VmOperations(self.state, self.hosts, self.tasks)
+        self.arrivals = Arrivals(self)
+        self.migrations = Migrations(self, self.arrivals, self.tasks)
         self._peers: dict[str, PeerInfo] = {}
         self._killed = False
-        self._running_migrations: set[int] = set()
         self._peers_lock = threading.Lock()
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
@@ -80,6 +85,10 @@ class VCenter:
     @property
     def build(self) -> str:
         return build_number("vpx", self.spec.version)
+
+    @property
+    def key_providers(self) -> tuple[str, ...]:
+        return self.spec.key_providers
 
     @property
     def thumbprint(self) -> str:
@@ -117,7 +126,7 @@ class VCenter:
                                                connection_state=HOST_NOT_RESPONDING)])
 
     def _connect_host(self, host: Host) -> None:
-        about = self.hosts.agent(host).about(timeout=5)
+        about = self.hosts.agent(host).about(timeout=self.timeouts.host_connect)
         host = replace(host, connection_state=HOST_CONNECTED, vmotion_address=about.vmotion.address)
         self.state.update(put=[host])
         agent = self.hosts.agent(host)
@@ -137,7 +146,7 @@ class VCenter:
     def add_fault_rule(self, rule: FaultRule) -> list[fault_rules_pb2.FaultRule]:
         """A rule for this vCenter's own steps stays here; a rule for a host step goes to the host it
         names, or to every host of this vCenter. Returns the rules as each part took them."""
-        if rule.part == self.name or (not rule.part and STEPS[rule.step] == "vcenter"):
+        if rule.part == self.name or (not rule.part and MigrationStep(rule.step).part_kind == PartKind.VCENTER):
             return [fault_rule_to_proto(self.faults.add(replace(rule, part=self.name)))]
         hosts = [h for h in self.state.all(Host) if rule.part in ("", h.name)]
         if not hosts:
@@ -152,34 +161,21 @@ class VCenter:
     # -- operations ------------------------------------------------------------------------------
 
     def power_on_vm(self, vm: Vm, user: str) -> Task:
-        return vm_operations.power_on(self, vm, user)
+        return self.vm_operations.power_on(vm, user)
 
     def power_off_vm(self, vm: Vm, user: str) -> Task:
-        return vm_operations.power_off(self, vm, user)
+        return self.vm_operations.power_off(vm, user)
 
     def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
-        return vm_operations.reconfigure(self, vm, user, migrate_encryption=migrate_encryption)
-
-    def migration_started(self, migration_id: int) -> None:
-        with self._peers_lock:
-            self._running_migrations.add(migration_id)
-
-    def migration_ended(self, migration_id: int) -> None:
-        with self._peers_lock:
-            self._running_migrations.discard(migration_id)
-
-    def migration_running(self, migration_id: int) -> bool:
-        """A task of this vCenter still drives the migration (its journal row is not for settling)."""
-        with self._peers_lock:
-            return migration_id in self._running_migrations
+        return self.vm_operations.reconfigure(vm, user, migrate_encryption=migrate_encryption)
 
     def relocate_vm(self, vm: Vm, request: RelocateRequest, user: str) -> Task:
-        return relocate(self, vm, request, user)
+        return self.migrations.relocate(vm, request, user)
 
     # -- MAC addresses ---------------------------------------------------------------------------
 
     def blocked_macs(self) -> list[str]:
-        return json.loads(self.state.meta("blocked_macs") or "[]")
+        return [str(mac) for mac in json.loads(self.state.meta("blocked_macs") or "[]")]
 
     def block_macs(self, macs: list[str]) -> None:
         """Row X4: MACs of a VM that left are never handed out by this vCenter again."""
@@ -194,6 +190,7 @@ class VCenter:
                 self.hosts.agent(host).reset()
             except Fault as fault:
                 log.warning("host %s was not reset: %s", host.name, fault)
+        self.arrivals.reset()
         self.state.store.wipe()
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()
@@ -209,11 +206,13 @@ class VCenter:
     def kill(self) -> None:
         """What a killed process can no longer do: write its database, call its hosts or its peers."""
         self._killed = True
+        self.reaper.stop()
         self.hosts.close(for_good=True)
         self.state.close()
         self.state.store.close()
 
     def close(self) -> None:
+        self.reaper.stop()
         self.state.close()
         self.tasks.shutdown()
         self.hosts.close()

@@ -3,59 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from ..model import events as ev
-from ..model.events import Event
 from ..model.faults import InvalidPowerState, InvalidState
-from ..model.inventory import Datacenter, Host, Vm
+from ..model.inventory import Host, Vm
 from ..model.settings import MigrateEncryption, PowerState
-from ..model.tasks import Task
-from .tasks import TaskControl
-
-if TYPE_CHECKING:
-    from .vcenter import VCenter
-
-
-def _vm_event(vc: VCenter, type_: str, vm: Vm, message: str, control: TaskControl | None = None, user: str = "") -> Event:
-    host = vc.state.get(vm.host, Host)
-    datacenter = vc.state.get(vm.datacenter, Datacenter)
-    return Event(type_, message, user=user, vm=vm.moid, vm_name=vm.name, host=host.name,
-                 datacenter=datacenter.name, task=control.key if control else "")
-
-
-def power_on(vc: VCenter, vm: Vm, user: str) -> Task:
-    def work(control: TaskControl) -> dict[str, str]:
-        current = vc.state.get(vm.moid, Vm)
-        if current.power_state == PowerState.POWERED_ON:
-            raise InvalidPowerState(f"{current.name} is already powered on", object=current.moid,
-                                    requested_state="poweredOff", existing_state=current.power_state.value)
-        host = vc.state.get(current.host, Host)
-        vc.state.update(events=[_vm_event(vc, ev.VM_STARTING, current, f"{current.name} on {host.name} is starting", control, user)])
-        agent = vc.hosts.agent(host)
-        agent.register(current)
-        agent.power_on(current)
-        started = replace(current, power_state=PowerState.POWERED_ON)
-        vc.state.update(put=[started], events=[_vm_event(vc, ev.VM_POWERED_ON, started, f"{started.name} on {host.name} is powered on", control, user)])
-        return {"power_state": PowerState.POWERED_ON.value, "host": host.name}
-
-    return vc.tasks.submit("VirtualMachine.powerOn", vm.moid, vm.name, user, work)
-
-
-def power_off(vc: VCenter, vm: Vm, user: str) -> Task:
-    def work(control: TaskControl) -> dict[str, str]:
-        current = vc.state.get(vm.moid, Vm)
-        if current.power_state != PowerState.POWERED_ON:
-            raise InvalidPowerState(f"{current.name} is not powered on ({current.power_state.value})", object=current.moid,
-                                    requested_state="poweredOn", existing_state=current.power_state.value)
-        host = vc.state.get(current.host, Host)
-        vc.state.update(events=[_vm_event(vc, ev.VM_STOPPING, current, f"{current.name} on {host.name} is stopping", control, user)])
-        vc.hosts.agent(host).power_off(current)
-        stopped = replace(current, power_state=PowerState.POWERED_OFF)
-        vc.state.update(put=[stopped], events=[_vm_event(vc, ev.VM_POWERED_OFF, stopped, f"{stopped.name} on {host.name} is powered off", control, user)])
-        return {"power_state": PowerState.POWERED_OFF.value, "host": host.name}
-
-    return vc.tasks.submit("VirtualMachine.powerOff", vm.moid, vm.name, user, work)
+from ..model.tasks import PowerResult, ReconfigureResult, Task
+from .events import vm_event
+from .host_client import HostConnections
+from .state import VCenterState
+from .tasks import TaskControl, TaskRunner
 
 
 def check_migrate_encryption_change(vm: Vm, mode: MigrateEncryption) -> None:
@@ -72,18 +29,56 @@ def check_migrate_encryption_change(vm: Vm, mode: MigrateEncryption) -> None:
         )
 
 
-def reconfigure(vc: VCenter, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
-    def work(control: TaskControl) -> dict[str, str]:
-        current = vc.state.get(vm.moid, Vm)
-        changes: dict[str, object] = {}
-        if migrate_encryption is not None:
-            check_migrate_encryption_change(current, migrate_encryption)
-            changes["migrate_encryption"] = migrate_encryption
-        if not changes:
-            return {"changed": ""}
-        changed = replace(current, **changes)  # type: ignore[arg-type]
-        said = ", ".join(f"{k} = {getattr(v, 'value', v)}" for k, v in changes.items())
-        vc.state.update(put=[changed], events=[_vm_event(vc, ev.VM_RECONFIGURED, changed, f"Reconfigured {changed.name}: {said}", control, user)])
-        return {"changed": ",".join(changes)}
+class VmOperations:
+    def __init__(self, state: VCenterState, hosts: HostConnections, tasks: TaskRunner) -> None:
+        self.state = state
+        self.hosts = hosts
+        self.tasks = tasks
 
-    return vc.tasks.submit("VirtualMachine.reconfigure", vm.moid, vm.name, user, work)
+    def power_on(self, vm: Vm, user: str) -> Task:
+        def work(control: TaskControl) -> PowerResult:
+            current = self.state.get(vm.moid, Vm)
+            if current.power_state == PowerState.POWERED_ON:
+                raise InvalidPowerState(f"{current.name} is already powered on", object=current.moid,
+                                        requested_state="poweredOff", existing_state=current.power_state.value)
+            host = self.state.get(current.host, Host)
+            self._post(ev.VM_STARTING, current, f"{current.name} on {host.name} is starting", control, user)
+            agent = self.hosts.agent(host)
+            agent.register(current)
+            agent.power_on(current)
+            started = replace(current, power_state=PowerState.POWERED_ON)
+            self._post(ev.VM_POWERED_ON, started, f"{started.name} on {host.name} is powered on", control, user, put=started)
+            return PowerResult(PowerState.POWERED_ON, host.name)
+
+        return self.tasks.submit("VirtualMachine.powerOn", vm.moid, vm.name, user, work)
+
+    def power_off(self, vm: Vm, user: str) -> Task:
+        def work(control: TaskControl) -> PowerResult:
+            current = self.state.get(vm.moid, Vm)
+            if current.power_state != PowerState.POWERED_ON:
+                raise InvalidPowerState(f"{current.name} is not powered on ({current.power_state.value})", object=current.moid,
+                                        requested_state="poweredOn", existing_state=current.power_state.value)
+            host = self.state.get(current.host, Host)
+            self._post(ev.VM_STOPPING, current, f"{current.name} on {host.name} is stopping", control, user)
+            self.hosts.agent(host).power_off(current)
+            stopped = replace(current, power_state=PowerState.POWERED_OFF)
+            self._post(ev.VM_POWERED_OFF, stopped, f"{stopped.name} on {host.name} is powered off", control, user, put=stopped)
+            return PowerResult(PowerState.POWERED_OFF, host.name)
+
+        return self.tasks.submit("VirtualMachine.powerOff", vm.moid, vm.name, user, work)
+
+    def reconfigure(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
+        def work(control: TaskControl) -> ReconfigureResult:
+            current = self.state.get(vm.moid, Vm)
+            if migrate_encryption is None:
+                return ReconfigureResult(())
+            check_migrate_encryption_change(current, migrate_encryption)
+            changed = replace(current, migrate_encryption=migrate_encryption)
+            self._post(ev.VM_RECONFIGURED, changed, f"Reconfigured {changed.name}: migrate_encryption = {migrate_encryption.value}",
+                       control, user, put=changed)
+            return ReconfigureResult(("migrate_encryption",))
+
+        return self.tasks.submit("VirtualMachine.reconfigure", vm.moid, vm.name, user, work)
+
+    def _post(self, type_: str, vm: Vm, message: str, control: TaskControl, user: str, put: Vm | None = None) -> None:
+        self.state.update(put=[put] if put else [], events=[vm_event(self.state, type_, vm, message, user=user, task=control.key)])

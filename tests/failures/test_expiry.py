@@ -4,6 +4,7 @@ never started, and a destination vCenter's arrival never committed, expire and w
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from migration_estate import migration_estate
@@ -12,12 +13,8 @@ from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.host import migrations as host_migrations
 from linkedmode.invariant import keys_held
 from linkedmode.model.inventory import Host, Vm
-from linkedmode.v1 import host_agent_pb2
-from linkedmode.vcenter import incoming as vcenter_incoming
-from linkedmode.vcenter.destinations import arrival_of
-from linkedmode.vcenter.host_client import vm_config
-from linkedmode.vcenter.incoming import MigrationTarget
-from linkedmode.vcenter.source_host import migration_spec
+from linkedmode.migration.admission import arrival_of
+from linkedmode.migration.spec import MigrationSpec, MigrationTarget
 
 
 @pytest.fixture
@@ -35,8 +32,8 @@ def wait_for(condition, timeout: float = 10.0) -> bool:
     return True
 
 
-def spec_for(vc, vm: Vm, keys: MigrationSecrets) -> host_agent_pb2.MigrationSpec:
-    return migration_spec(vm_config(vm), keys.migration_id, keys, "a70", "b70", host_agent_pb2.MigrationSettings())
+def spec_for(vm: Vm, keys: MigrationSecrets) -> MigrationSpec:
+    return MigrationSpec(keys.migration_id, vm, "a70", "b70", 0.5, 100.0, keys)
 
 
 def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
@@ -45,24 +42,35 @@ def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
     vm = next(v for v in vc.state.all(Vm) if v.name == "opportunistic")
     a70 = next(h for h in vc.state.all(Host) if h.name == "a70")
     keys = MigrationSecrets.generate()
-    vc.hosts.agent(a70).prepare_source(spec_for(vc, vm, keys), "127.0.0.1:9")
+    vc.hosts.agent(a70).prepare_source(spec_for(vm, keys), "127.0.0.1:9")
     keys.wipe()
     assert keys_held(estate) == 1
     assert wait_for(lambda: keys_held(estate) == 0 and not estate.hosts["a70"].migrations.snapshots())
     assert vm.instance_uuid in vc.hosts.agent(a70).running()   # the VM never stopped running
 
 
-def test_an_arrival_never_committed_expires(estate, monkeypatch):
-    monkeypatch.setattr(vcenter_incoming, "ARRIVAL_EXPIRY_SECONDS", 0.5)
+def test_an_arrival_never_committed_expires(estate):
     source, destination = estate.vcenters["vc-a"].vcenter, estate.vcenters["vc-b"].vcenter
+    destination.timeouts = replace(destination.timeouts, arrival_expiry=0.5)
     vm = next(v for v in source.state.all(Vm) if v.name == "busy-1")     # no disks to name
     keys = MigrationSecrets.generate()
-    spec = spec_for(source, vm, keys)
-    destination.incoming.prepare(keys.migration_id, arrival_of(source, vm, cross=True),
-                                 MigrationTarget("b70", "ds-b", "cluster-b"), spec)
+    arrival = arrival_of(source, vm, cross=True)
+    assert destination.arrivals.reserve(keys.migration_id, arrival, MigrationTarget("b70", "ds-b", "cluster-b"))
+    destination.arrivals.prepare(keys.migration_id, spec_for(vm, keys))
     keys.wipe()
-    assert destination.incoming.pending() and destination.state.journal("arrival")
-    assert wait_for(lambda: not destination.incoming.pending() and keys_held(estate) == 0)
+    assert destination.arrivals.pending() and destination.state.journal("arrival")
+    assert wait_for(lambda: not destination.arrivals.pending() and keys_held(estate) == 0)
     assert destination.state.journal("arrival") == []
     b70 = next(h for h in destination.state.all(Host) if h.name == "b70")
-    assert destination.vmotion_slots.in_use(b70.moid) == 0
+    assert destination.slots.in_use(b70.moid) == 0
+
+
+def test_a_reservation_never_prepared_gives_its_slot_back(estate):
+    source, destination = estate.vcenters["vc-a"].vcenter, estate.vcenters["vc-b"].vcenter
+    destination.timeouts = replace(destination.timeouts, reservation_expiry=0.3)
+    vm = next(v for v in source.state.all(Vm) if v.name == "busy-1")
+    b70 = next(h for h in destination.state.all(Host) if h.name == "b70")
+    assert destination.arrivals.reserve(77, arrival_of(source, vm, cross=True), MigrationTarget("b70", "ds-b", "cluster-b"))
+    assert destination.slots.in_use(b70.moid) == 1 and not destination.state.journal("arrival")   # nothing journaled yet
+    assert wait_for(lambda: not destination.arrivals.pending())
+    assert destination.slots.in_use(b70.moid) == 0

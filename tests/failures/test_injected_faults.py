@@ -77,7 +77,7 @@ def test_a_destination_part_killed_at_each_step(estate, step, vcenter, part):
 def test_a_delay_slows_a_step_without_breaking_it(estate):
     install(estate, "vc-a", step="precopy_round", part="a70", action="delay", delay_seconds=0.3, count=1)
     task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
-    assert task.state == common_pb2.TASK_STATE_SUCCESS and float(task.result["duration_ms"]) >= 300
+    assert task.state == common_pb2.TASK_STATE_SUCCESS and task.migration.stream.duration_ms >= 300
     assert settled_invariant(estate) == []
 
 
@@ -108,7 +108,7 @@ def test_bad_rules_are_refused(estate, rule, message):
 def test_the_key_check_of_this_folder_sees_every_key(estate, no_key_is_ever_written):
     """The autouse check (conftest.py) is only worth something if it records the keys it looks for."""
     task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
-    assert task.result["mode_used"] == "encrypted"
+    assert task.migration.encrypted
     assert len(no_key_is_ever_written) == 1 and len(no_key_is_ever_written[0]) == 32
 
 
@@ -156,6 +156,6 @@ def test_a_source_host_killed_at_each_step_takes_the_vm_down_and_brings_it_back(
     assert task.state == common_pb2.TASK_STATE_ERROR
     assert not estate.hosts["a70"].running
     assert where(estate, "opportunistic") == "vc-a"
-    assert not estate.hosts["b70"].migrations.snapshots() and not estate.vcenters["vc-b"].vcenter.incoming.pending()
+    assert not estate.hosts["b70"].migrations.snapshots() and not estate.vcenters["vc-b"].vcenter.arrivals.pending()
     estate.restart_host("a70")
     assert settled_invariant(estate, vms=["opportunistic"]) == []

@@ -4,6 +4,7 @@ the commit; a switchover past max_switchover_seconds fails and the VM stays (row
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 import threading
 import time
 
@@ -22,8 +23,17 @@ from linkedmode.v1 import common_pb2, fault_rules_pb2, vcenter_pb2
 def estate(tmp_path):
     with migration_estate(tmp_path) as running:
         for server in running.vcenters.values():
-            server.vcenter.max_switchover_seconds = 1.5   # a host without its vCenter's word gives up soon
+            # a host without its vCenter's word gives up soon (and so after a restart too)
+            with_timeouts(running, server.name, max_switchover=1.5)
+            server.vcenter.timeouts = replace(server.vcenter.timeouts, max_switchover=1.5)
         yield running
+
+
+def with_timeouts(estate, vcenter: str, **changes) -> None:
+    """The estate's topology with other timeouts for `vcenter`: what it starts with after a restart."""
+    domains = tuple(replace(d, vcenters=tuple(replace(v, timeouts=replace(v.timeouts, **changes)) if v.name == vcenter else v
+                                              for v in d.vcenters)) for d in estate.topology.sso_domains)
+    estate.topology = replace(estate.topology, sso_domains=domains)
 
 
 def install(estate, vcenter: str, **rule) -> None:
@@ -137,12 +147,10 @@ def test_a_destination_host_that_dies_after_the_switchover_gets_the_vm_back_when
     assert settled_invariant(estate, vms=["opportunistic"]) == []
 
 
-def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(estate, monkeypatch):
+def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(estate):
     """vc-b died as it took the VM in; vc-a keeps the row and settles it by itself when vc-b returns."""
-    from linkedmode.vcenter import server as vcenter_server
-
-    monkeypatch.setattr(vcenter_server, "SETTLE_INTERVAL", 0.2)
-    estate.restart_vcenter("vc-a")   # a settler at the patched interval
+    with_timeouts(estate, "vc-a", settle_interval=0.2)
+    estate.restart_vcenter("vc-a")   # settling again every 0.2 s
     install(estate, "vc-b", step="resume", part="vc-b", action="kill")
     task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
     assert task.state == common_pb2.TASK_STATE_ERROR and "could not be settled yet" in task.error.message

@@ -25,7 +25,7 @@ def test_power_off_and_on_are_tasks_that_reach_the_host_and_post_events(estate, 
     assert task.description_id == "VirtualMachine.powerOff" and task.entity_name == "app-disabled"
     done = wait_task(vc_a, task)
     assert done.state == common_pb2.TASK_STATE_SUCCESS and done.progress == 100
-    assert done.result["power_state"] == "poweredOff" and done.complete_time.seconds > 0
+    assert done.power.power_state == common_pb2.POWER_STATE_POWERED_OFF and done.complete_time.seconds > 0
     assert running_on_host(estate, "esx-a1", "vc-a")["app-disabled"] == common_pb2.POWER_STATE_POWERED_OFF
     assert wait_task(vc_a, vc_a.api.PowerOnVm(vm_ref("app-disabled"))).state == common_pb2.TASK_STATE_SUCCESS
     assert running_on_host(estate, "esx-a1", "vc-a")["app-disabled"] == common_pb2.POWER_STATE_POWERED_ON

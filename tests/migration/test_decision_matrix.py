@@ -8,6 +8,7 @@ from estate_helpers import client_of
 from migration_estate import fault_of, migration_estate, relocate, to_vc_b, vm_names
 
 from linkedmode.model.faults import MigrationFeatureNotSupported
+from linkedmode.rpc.convert import migrate_encryption_from_proto
 from linkedmode.v1 import common_pb2, vcenter_pb2
 
 ENCRYPTED, FALLBACK, PLAIN, REFUSED = "encrypted", "fallback", "plaintext", "refused"
@@ -36,12 +37,12 @@ def assert_outcome(task: common_pb2.Task, outcome: str, asked: str) -> None:
         assert "encrypted vMotion is not supported" in fault.message
         return
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
-    result = task.result
-    assert result["mode_asked"] == asked
-    assert result["mode_used"] == ("encrypted" if outcome == ENCRYPTED else "plaintext")
-    assert result["encrypted_stream"] == ("true" if outcome == ENCRYPTED else "false")
-    assert result["fell_back"] == ("true" if outcome == FALLBACK else "false")
-    assert int(result["rounds"]) >= 1 and int(result["bytes_sent"]) > 0 and float(result["downtime_ms"]) > 0
+    result = task.migration
+    assert migrate_encryption_from_proto(result.mode_asked).value == asked
+    assert result.encrypted == (outcome == ENCRYPTED)
+    assert result.stream.encrypted == (outcome == ENCRYPTED)
+    assert result.fell_back == (outcome == FALLBACK)
+    assert result.stream.rounds >= 1 and result.stream.bytes_sent > 0 and result.stream.downtime_ms > 0
 
 
 @pytest.mark.parametrize("vm,host,outcome", CROSS, ids=[f"{v}-to-{h}" for v, h, _ in CROSS])
@@ -53,7 +54,7 @@ def test_across_vcenters(estate, vm, host, outcome):
     assert (vm in vm_names(vc_b)) is moved
     assert (vm in vm_names(vc_a)) is not moved
     if outcome == FALLBACK:
-        assert task.result["reason"].startswith("fell back to plaintext: host " + host)
+        assert task.migration.reason.startswith("fell back to plaintext: host " + host)
     if outcome == REFUSED:
         assert fault_of(task).object == host
 
@@ -67,5 +68,5 @@ def test_inside_one_vcenter(estate, vm, host, outcome):
     task = relocate(vc_a, vm, host=host)
     assert_outcome(task, outcome, vm)
     moved = {v.name: v for v in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest()).vms}[vm]
-    assert task.result["host"] == host and moved.power_state == common_pb2.POWER_STATE_POWERED_ON
+    assert task.migration.host == host and moved.power_state == common_pb2.POWER_STATE_POWERED_ON
     assert moved.moid == task.entity

@@ -76,8 +76,8 @@ def test_a_live_move_to_another_vcenter_carries_the_disk_on_the_stream(estate):
     digest = disk_digest(source)
     task = to_vc_b(estate, "web")
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
-    assert task.result["encrypted_stream"] == "true" and task.result["disks_moved"] == "1"
-    assert int(task.result["disk_bytes"]) == 4 * 64 << 10            # the seeded blocks; the holes stayed behind
+    assert task.migration.stream.encrypted and task.migration.disks_moved == 1
+    assert task.migration.stream.disk_bytes == 4 * 64 << 10            # the seeded blocks; the holes stayed behind
     arrived = disk_file(estate, "vc-b", "ds-b", "web")
     assert disk_digest(arrived) == digest and os.path.getsize(arrived) == 4 << 20
     assert not source.exists() and not source.parent.exists()
@@ -89,7 +89,7 @@ def test_a_move_between_hosts_on_a_shared_datastore_copies_nothing(estate):
     before = os.stat(source)
     task = relocate(client_of(estate, "vc-a"), "web", host="a2", datastore="ds-shared")
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
-    assert (task.result["disks_moved"], task.result["disk_bytes"]) == ("0", "0")
+    assert (task.migration.disks_moved, task.migration.stream.disk_bytes) == (0, 0)
     after = os.stat(source)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
@@ -101,8 +101,8 @@ def test_a_datastore_only_move_on_one_host_copies_in_the_clear(estate):
     vc_a = client_of(estate, "vc-a")
     task = relocate(vc_a, "db", datastore="ds-shared")
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
-    assert task.result["mode_used"] == "plaintext" and "datastore-only move" in task.result["reason"]
-    assert "rounds" not in task.result and task.result["disks_moved"] == "2"
+    assert not task.migration.encrypted and "datastore-only move" in task.migration.reason
+    assert not task.migration.HasField("stream") and task.migration.disks_moved == 2
     assert [disk_digest(disk_file(estate, "vc-a", "ds-shared", "db", n)) for n in (1, 2)] == digests
     assert not any(p.exists() for p in sources)
     vm = vc_a.api.GetVm(common_pb2.ObjectRef(name="db"))
@@ -115,7 +115,7 @@ def test_a_cold_move_copies_the_file(estate):
     digest = disk_digest(source)
     task = to_vc_b(estate, "batch")
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
-    assert task.result["hot"] == "false" and task.result["mode_used"] == "plaintext" and task.result["disks_moved"] == "1"
+    assert not task.migration.hot and not task.migration.encrypted and task.migration.disks_moved == 1
     arrived = disk_file(estate, "vc-b", "ds-b", "batch")
     assert disk_digest(arrived) == digest and os.stat(arrived).st_blocks * 512 < 1 << 20     # still sparse
     assert not source.exists()

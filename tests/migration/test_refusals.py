@@ -30,7 +30,7 @@ def nothing_moved(estate, vm: str = "opportunistic") -> None:
     assert vm in vm_names(client_of(estate, "vc-a"))
     assert vm not in vm_names(client_of(estate, "vc-b")) or vm == "mac-holder"
     for server in estate.vcenters.values():
-        assert not server.vcenter.incoming.pending()
+        assert not server.vcenter.arrivals.pending()
     for host in estate.hosts.values():
         assert not host.migrations.snapshots()
 

@@ -164,6 +164,7 @@ def templates(running_vm: str) -> dict[str, Message]:
                                                             spec=vcenter_pb2.RelocateSpec(host="esx-nowhere")),
         "VCenter/QueryEvents": vcenter_pb2.EventFilter(vm="app-disabled", types=["VmPoweredOnEvent"], limit=10),
         "LinkedMode/CheckMigration": arrival,
+        "LinkedMode/ReserveMigration": arrival,
         "LinkedMode/PrepareMigration": arrival,
         "Emulator/AddFaultRule": rule,
         "HostAgent/RegisterVm": config,
@@ -218,7 +219,7 @@ def assert_refused_cleanly(channels, method, payload: bytes) -> None:  # type: i
 
 FIELDLESS_EXAMPLES = 10     # a request without fields is either empty or garbage: a few examples say it all
 # Methods whose fuzzing may leave the estate changed (VMs powered off, dropped, reconfigured): it is reset after them.
-CHANGING = {"PowerOnVm", "PowerOffVm", "ReconfigVm", "RelocateVm", "UnregisterVm", "Reset"}
+CHANGING = {"PowerOnVm", "PowerOffVm", "ReconfigVm", "RelocateVm", "UnregisterVm", "Reset", "ReserveMigration"}
 
 
 @pytest.fixture
@@ -251,5 +252,5 @@ def test_no_request_makes_a_part_fail_or_stop(channels, running_vm, method):
 
 def test_nothing_fuzzed_is_left_prepared(estate, channels):
     """Runs after the fuzzing above (same module, same estate): every prepare was aborted, and nothing stays."""
-    assert not estate.vcenters["vc-a"].vcenter.incoming.pending()
+    assert not estate.vcenters["vc-a"].vcenter.arrivals.pending()
     assert not [host for host in estate.hosts.values() if host.migrations.snapshots()]

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..crypto.identity import identity_of_certificate
 from ..crypto.pki import certificate_thumbprint
 from ..model.faults import InvalidArgument, NotFound, NotSupported, SSLVerifyFault
 from ..model.versions import CROSS_VCENTER_MIN_VCENTER, Version
-from .peers import PeerInfo
-
-if TYPE_CHECKING:
-    from .vcenter import VCenter
-
-PROBE_TIMEOUT = 3.0
+from ..vcenter.peers import PeerInfo
+from .ports import VCenterParts
+from .spec import ServiceLocator
 
 
-@dataclass(frozen=True)
-class ServiceLocator:
-    instance_uuid: str
-    url: str
-    ssl_thumbprint: str
-
-
-def fetch_certificate(url: str, timeout: float = PROBE_TIMEOUT) -> bytes | None:
+def fetch_certificate(url: str, timeout: float) -> bytes | None:
     """The certificate a server presents at `url` ("host:port"), without trusting it: what vSphere
     shows as "the target's thumbprint". TLS 1.3 hands it over before the server asks for ours."""
     host, _, port = url.rpartition(":")
@@ -43,7 +31,7 @@ def fetch_certificate(url: str, timeout: float = PROBE_TIMEOUT) -> bytes | None:
     return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
 
 
-def _check_version(source: VCenter, target: PeerInfo) -> None:
+def _check_version(source: VCenterParts, target: PeerInfo) -> None:
     for name, version in ((source.name, source.version), (target.name, target.version)):
         if Version.parse(version) < CROSS_VCENTER_MIN_VCENTER:
             raise NotSupported(
@@ -52,7 +40,7 @@ def _check_version(source: VCenter, target: PeerInfo) -> None:
             )
 
 
-def resolve_locator(source: VCenter, locator: ServiceLocator) -> PeerInfo:
+def resolve_locator(source: VCenterParts, locator: ServiceLocator) -> PeerInfo:
     """The linked vCenter the locator names, or the fault that says why it cannot be the target."""
     if not locator.instance_uuid:
         raise InvalidArgument("ServiceLocator.instance_uuid is required", argument="service.instance_uuid")
@@ -75,14 +63,14 @@ def resolve_locator(source: VCenter, locator: ServiceLocator) -> PeerInfo:
     return peer
 
 
-def _unknown_target(source: VCenter, locator: ServiceLocator, peers: list[PeerInfo]) -> Exception:
+def _unknown_target(source: VCenterParts, locator: ServiceLocator, peers: list[PeerInfo]) -> Exception:
     linked = ", ".join(p.name for p in peers) or "none"
     if not locator.url:
         return NotFound(f"no vCenter with instance UUID {locator.instance_uuid} is linked with {source.name} "
                         f"(linked: {linked})", object=locator.instance_uuid)
-    pem = fetch_certificate(locator.url)
-    identity = identity_of_certificate(pem) if pem else None
-    if identity is None:
+    pem = fetch_certificate(locator.url, source.timeouts.locator_probe)
+    identity = identity_of_certificate(pem) if pem is not None else None
+    if pem is None or identity is None:
         return NotFound(f"no vCenter answers at {locator.url}", object=locator.url)
     if identity.domain != source.domain:
         return NotSupported(

@@ -1,0 +1,84 @@
+"""Admission of a relocate at the source vCenter: the spec's shape, the destination (this vCenter or the
+linked one the ServiceLocator names, rows X2, X3), the destination's checks, and the encryption
+decision, taken once (rows E2-E4, E6, D1-D3). Nothing is sent to a host before it is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
+from ..model.faults import InvalidArgument
+from ..model.inventory import Datastore, Host, Network, Vm
+from ..model.settings import PowerState
+from ..model.validation import host_port, required
+from .arrivals import Arrivals
+from .destinations import Destination, LocalDestination, RemoteDestination
+from .locator import resolve_locator
+from .ports import VCenterParts
+from .spec import Arrival, MigrationTarget, RelocateRequest, TargetHost
+
+
+def check_request(request: RelocateRequest) -> None:
+    """What can be refused before a task exists: the shape of the spec (row X3)."""
+    if request.service is not None:
+        required("spec.service.instance_uuid", request.service.instance_uuid)
+        required("spec.service.ssl_thumbprint", request.service.ssl_thumbprint)
+        if request.service.url:
+            host_port("spec.service.url", request.service.url)
+        for field, value in (("host", request.target.host), ("datastore", request.target.datastore), ("pool", request.target.pool)):
+            if not value:
+                raise InvalidArgument(f"spec.{field} is required when spec.service names another vCenter", argument=f"spec.{field}")
+    elif not request.target.host and not request.target.datastore:
+        raise InvalidArgument("give spec.host, spec.datastore or both", argument="spec.host")
+
+
+def destination_for(vc: VCenterParts, arrivals: Arrivals, request: RelocateRequest) -> Destination:
+    if request.service is None:
+        return LocalDestination(vc, arrivals)
+    return RemoteDestination(vc, resolve_locator(vc, request.service))
+
+
+def arrival_of(vc: VCenterParts, vm: Vm, *, cross: bool) -> Arrival:
+    """The VM described for a destination: with the names of its datastores and networks, and its disk files."""
+    source_host = vc.state.get(vm.host, Host)
+    datastores = tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks)
+    return Arrival(
+        vm=vm, source_vcenter=vc.name if cross else "", source_host=source_host.name,
+        disk_datastores=datastores,
+        nic_networks=tuple(vc.state.get(n.network, Network).name for n in vm.nics),
+        hot=vm.power_state == PowerState.POWERED_ON,
+        disk_paths=tuple(vc.datastores.disk_path(ds, vm.name, d) for ds, d in zip(datastores, vm.disks, strict=True)),
+    )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A relocate that passed every check: where it goes and how."""
+
+    vm: Vm
+    source: Host
+    target: MigrationTarget
+    arrival: Arrival
+    destination_host: TargetHost
+    decision: EncryptionDecision
+    remote: bool
+
+    @property
+    def streams(self) -> bool:
+        """The VM crosses on a page stream: it is on, and it changes host."""
+        return self.arrival.hot and (self.remote or self.destination_host.moid != self.source.moid)
+
+
+def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Destination) -> Admission:
+    source = vc.state.get(vm.host, Host)
+    target = request.target if request.target.host else replace(request.target, host=source.moid)
+    arrival = arrival_of(vc, vm, cross=destination.remote)
+    dest_host = destination.check(arrival, target)
+    if not destination.remote and dest_host.moid == source.moid and not request.target.datastore:
+        raise InvalidArgument(f"{vm.name} is already on {source.name}", argument="spec.host")
+    decision = decide_encryption(
+        vm.migrate_encryption, vm_encrypted=vm.encrypted, powered_on=arrival.hot,
+        source=HostEncryptionSupport(source.name, source.encrypted_vmotion_supported, source.version, source.aes_ni),
+        destination=dest_host.support,
+    )
+    return Admission(vm, source, target, replace(arrival, encrypted=decision.encrypted), dest_host, decision, destination.remote)

@@ -1,0 +1,155 @@
+"""Where a migration's destination side runs: this vCenter (vMotion inside it) or a linked vCenter
+reached over LinkedMode (cross-vCenter vMotion, row X1). The source's orchestration sees one interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import grpc
+
+from ..crypto.identity import Identity
+from ..model.faults import HostCommunication, NotFound
+from ..model.inventory import Datacenter, Host
+from ..model.migration import MigrationPhase
+from ..model.versions import max_concurrent_vmotions
+from ..rpc.faults import fault_from_error
+from ..rpc.tls import secure_channel
+from ..v1 import host_agent_pb2, linked_mode_pb2, linked_mode_pb2_grpc
+from ..vcenter import translate
+from ..vcenter.host_client import sent, spec_to_proto
+from ..vcenter.peers import PeerInfo
+from .arrivals import Arrivals
+from .ports import VCenterParts
+from .spec import Arrival, MigrationSpec, MigrationTarget, TargetHost
+
+R = TypeVar("R")
+
+
+class Destination(Protocol):
+    vcenter: str
+    remote: bool
+
+    def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost: ...
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool: ...
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str: ...
+    def commit(self, migration_id: int) -> str: ...
+    def finish(self, migration_id: int, restart: bool = False) -> str: ...
+    def abort(self, migration_id: int, reason: str) -> None: ...
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[MigrationPhase, bool]: ...
+    def close(self) -> None: ...
+
+
+def target_host(vc: VCenterParts, host: Host) -> TargetHost:
+    datacenter = vc.state.get(host.datacenter, Datacenter).name
+    return TargetHost(host.moid, host.name, host.version, host.aes_ni, host.encrypted_vmotion_supported,
+                      host.max_concurrent_vmotions, datacenter)
+
+
+class LocalDestination:
+    """The destination host is one of this vCenter's own."""
+
+    remote = False
+
+    def __init__(self, vc: VCenterParts, arrivals: Arrivals) -> None:
+        self._vc = vc
+        self._arrivals = arrivals
+        self.vcenter = vc.name
+
+    def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost:
+        host, _ = self._arrivals.check(arrival, target)
+        return target_host(self._vc, host)
+
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
+        return self._arrivals.reserve(migration_id, arrival, target)
+
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
+        return self._arrivals.prepare(migration_id, spec)
+
+    def commit(self, migration_id: int) -> str:
+        return self._arrivals.commit(migration_id)
+
+    def finish(self, migration_id: int, restart: bool = False) -> str:
+        return self._arrivals.finish(migration_id, restart).moid
+
+    def abort(self, migration_id: int, reason: str) -> None:
+        self._arrivals.abort(migration_id, reason)
+
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[MigrationPhase, bool]:
+        return self._arrivals.state_of(migration_id, instance_uuid, host)
+
+    def close(self) -> None:
+        pass
+
+
+class RemoteDestination:
+    """The destination host belongs to a linked vCenter: every step goes over LinkedMode (mutual TLS)."""
+
+    remote = True
+
+    def __init__(self, vc: VCenterParts, peer: PeerInfo) -> None:
+        self.vcenter = peer.name
+        self._source = vc
+        self._channel = secure_channel(peer.url, vc.credential, Identity(vc.domain, "vcenter", peer.name))
+        self._stub = linked_mode_pb2_grpc.LinkedModeStub(self._channel)
+
+    def _request(self, arrival: Arrival, target: MigrationTarget, migration_id: int = 0,
+                 spec: host_agent_pb2.MigrationSpec | None = None) -> linked_mode_pb2.IncomingMigrationRequest:
+        return linked_mode_pb2.IncomingMigrationRequest(
+            migration_id=migration_id,
+            vm=translate.vm(arrival.vm), source_vcenter=arrival.source_vcenter, source_host=arrival.source_host,
+            host=target.host, datastore=target.datastore, pool=target.pool, spec=spec,
+            disk_datastores=arrival.disk_datastores, nic_networks=arrival.nic_networks,
+            hot=arrival.hot, encrypted=arrival.encrypted, disk_paths=arrival.disk_paths,
+        )
+
+    def _call(self, call: Callable[..., R], request: Any) -> R:
+        if not self._source.alive:
+            raise HostCommunication(f"{self._source.name} is down: it cannot reach {self.vcenter}", object=self.vcenter)
+        try:
+            return call(request, timeout=self._source.timeouts.peer_call)
+        except grpc.RpcError as error:
+            raise fault_from_error(error) from None
+
+    def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost:
+        answer = self._call(self._stub.CheckMigration, self._request(arrival, target))
+        host = answer.host
+        return TargetHost(host.moid, host.name, host.version, host.capability.aes_ni,
+                          host.capability.encrypted_vmotion_supported, host.capability.max_concurrent_vmotions or
+                          max_concurrent_vmotions(host.vmotion.bandwidth), answer.datacenter)
+
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
+        return bool(self._call(self._stub.ReserveMigration, self._request(arrival, target, migration_id)).reserved)
+
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
+        proto = spec_to_proto(spec) if spec is not None else None
+        with sent(self._request(arrival, target, migration_id, proto)) as request:
+            return str(self._call(self._stub.PrepareMigration, request).vmotion_address)
+
+    def commit(self, migration_id: int) -> str:
+        return str(self._call(self._stub.CommitMigration, host_agent_pb2.MigrationRef(migration_id=migration_id)).vm)
+
+    def finish(self, migration_id: int, restart: bool = False) -> str:
+        request = linked_mode_pb2.FinishMigrationRequest(migration_id=migration_id, restart=restart)
+        return str(self._call(self._stub.FinishMigration, request).vm)
+
+    def abort(self, migration_id: int, reason: str) -> None:
+        self._call(self._stub.AbortMigration, host_agent_pb2.AbortMigrationRequest(migration_id=migration_id, reason=reason))
+
+    def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[MigrationPhase, bool]:
+        answer = self._call(self._stub.GetArrivalState, linked_mode_pb2.ArrivalStateRequest(
+            migration_id=migration_id, instance_uuid=instance_uuid, host=host))
+        return translate.phase_from_proto(answer.phase), bool(answer.host_runs_vm)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def destination_to(vc: VCenterParts, arrivals: Arrivals, vcenter: str) -> Destination:
+    """The destination side in vCenter `vcenter` (this one, or a linked one by name)."""
+    if vcenter == vc.name:
+        return LocalDestination(vc, arrivals)
+    peer = next((p for p in vc.peers() if p.name == vcenter), None)
+    if peer is None:
+        raise NotFound(f"{vcenter} is not linked with {vc.name} (yet)", object=vcenter)
+    return RemoteDestination(vc, peer)
