@@ -7,15 +7,15 @@ enum `MigrationPhase` has the same members). Each side uses the phases that conc
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class PartKind(str, Enum):
+class PartKind(StrEnum):
     VCENTER = "vcenter"
     HOST = "host"
 
 
-class MigrationStep(str, Enum):
+class MigrationStep(StrEnum):
     """Named steps of one migration, in order, and the kind of part that takes each one by default.
 
     A rule naming a part goes to that part: the source vCenter also takes spec_exchange (before it sends
@@ -39,7 +39,7 @@ class MigrationStep(str, Enum):
         return PartKind.VCENTER if self in (MigrationStep.SPEC_EXCHANGE, MigrationStep.COMMIT) else PartKind.HOST
 
 
-class MigrationPhase(str, Enum):
+class MigrationPhase(StrEnum):
     """Where one migration stands.
 
     Hosts: PREPARED -> PRECOPY -> SWITCHOVER -> READY -> COMPLETED, or FAILED / ABORTED.

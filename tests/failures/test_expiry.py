@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from migration_estate import migration_estate
+import yaml
+from migration_estate import TOPOLOGY, migration_estate
 
 from linkedmode.crypto.secrets import MigrationSecrets
-from linkedmode.host import migrations as host_migrations
+from linkedmode.estate import start_estate
 from linkedmode.invariant import keys_held
 from linkedmode.model.inventory import Host, Vm
+from linkedmode.topology import parse_topology
 from linkedmode.v1 import host_agent_pb2
 from linkedmode.vcenter import incoming as vcenter_incoming
 from linkedmode.vcenter.destinations import arrival_of
@@ -23,6 +25,17 @@ from linkedmode.vcenter.source_host import migration_spec
 @pytest.fixture
 def estate():
     with migration_estate() as running:
+        yield running
+
+
+@pytest.fixture
+def short_expiry_estate():
+    """The migration estate, with host a70 dropping a prepared source after half a second."""
+    data = yaml.safe_load(TOPOLOGY)
+    a70 = data["sso_domains"][0]["vcenters"][0]["datacenters"][0]["clusters"][0]["hosts"][0]
+    assert a70["name"] == "a70"
+    a70["timeouts"] = {"prepared_expiry": 0.5}
+    with start_estate(parse_topology(data, "short-expiry")) as running:
         yield running
 
 
@@ -39,8 +52,8 @@ def spec_for(vc, vm: Vm, keys: MigrationSecrets) -> host_agent_pb2.MigrationSpec
     return migration_spec(vm_config(vm), keys.migration_id, keys, "a70", "b70", host_agent_pb2.MigrationSettings())
 
 
-def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
-    monkeypatch.setattr(host_migrations, "PREPARED_EXPIRY_SECONDS", 0.5)
+def test_a_source_prepared_but_never_started_expires(short_expiry_estate):
+    estate = short_expiry_estate
     vc = estate.vcenters["vc-a"].vcenter
     vm = next(v for v in vc.state.all(Vm) if v.name == "opportunistic")
     a70 = next(h for h in vc.state.all(Host) if h.name == "a70")
@@ -48,8 +61,10 @@ def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
     vc.hosts.agent(a70).prepare_source(spec_for(vc, vm, keys), "127.0.0.1:9")
     keys.wipe()
     assert keys_held(estate) == 1
+    assert estate.hosts["a70"].reaper.pending() == [f"prepared-expiry-{keys.migration_id:016x}"]
     assert wait_for(lambda: keys_held(estate) == 0 and not estate.hosts["a70"].migrations.snapshots())
     assert vm.instance_uuid in vc.hosts.agent(a70).running()   # the VM never stopped running
+    assert estate.hosts["a70"].reaper.pending() == []
 
 
 def test_an_arrival_never_committed_expires(estate, monkeypatch):

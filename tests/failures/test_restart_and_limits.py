@@ -8,14 +8,14 @@ import threading
 import time
 
 import pytest
-from estate_helpers import client_of
+from estate_helpers import client_of, fault_rule
 from migration_estate import locator_of, migration_estate, to_vc_b, vm_names
 
 from linkedmode.invariant import settled_invariant
 from linkedmode.model.faults import Timedout
 from linkedmode.model.inventory import Host
 from linkedmode.rpc.faults import fault_from_proto
-from linkedmode.v1 import common_pb2, fault_rules_pb2, vcenter_pb2
+from linkedmode.v1 import common_pb2, vcenter_pb2
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def estate(tmp_path):
 
 
 def install(estate, vcenter: str, **rule) -> None:
-    client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(count=1, **rule))
+    client_of(estate, vcenter).emulator.AddFaultRule(fault_rule(count=1, **rule))
 
 
 def move_while_vc_a_dies(estate, step: str) -> None:

@@ -176,8 +176,10 @@ CASES = [
             "reason is 20000 characters long; at most 16384"),
     # -- Emulator -----------------------------------------------------------------------------------------
     garbage("Emulator/Reset"),
-    invalid("Emulator/AddFaultRule", fault_rules_pb2.FaultRule(step="nope"), "step 'nope' is not one of spec_exchange"),
-    invalid("Emulator/AddFaultRule", fault_rules_pb2.FaultRule(step="stun", probability=float("nan")), "probability must be a finite number, not nan"),
+    invalid("Emulator/AddFaultRule", fault_rules_pb2.FaultRule(step=99), "step 99 is not one of MIGRATION_STEP_SPEC_EXCHANGE (1)"),
+    invalid("Emulator/AddFaultRule", fault_rules_pb2.FaultRule(), "step 0 is not one of MIGRATION_STEP_SPEC_EXCHANGE (1)"),
+    invalid("Emulator/AddFaultRule", fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, probability=float("nan")),
+            "probability must be a finite number, not nan"),
     garbage("Emulator/ListFaultRules"),
     garbage("Emulator/ClearFaultRules"),
     # -- HostAgent on esx-a1, called by vc-a ----------------------------------------------------------------
@@ -224,7 +226,8 @@ CASES = [
     Bad("HostAgent/WriteGuestMemory", lambda facts: host_agent_pb2.WriteGuestMemoryRequest(
         instance_uuid=facts.running_vm, marker=b"m" * (10 << 20)), "RESOURCE_EXHAUSTED", "", "larger than max"),
     not_found("HostAgent/GetGuestMemory", host_agent_pb2.VmRequest(instance_uuid="nope"), "host esx-a1 has no VM nope"),
-    invalid("HostAgent/AddFaultRule", fault_rules_pb2.FaultRule(step="stun", action="explode"), "action 'explode' is not one of"),
+    invalid("HostAgent/AddFaultRule", fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=42),
+            "action 42 is not one of FAULT_ACTION_ERROR (1)"),
     garbage("HostAgent/ListFaultRules"),
     garbage("HostAgent/ClearFaultRules"),
 ]
