@@ -23,8 +23,8 @@ def client_of(estate: Estate, vcenter: str, user: str = "administrator") -> VCen
 def wait_task(client: VCenterClient, task: common_pb2.Task) -> common_pb2.Task:
     """Follows a task through WaitTask to its end."""
     last = task
-    for last in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=60):
-        pass
+    for update in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=60):
+        last = update
     return last
 
 

@@ -12,8 +12,10 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..crypto.domain_pki import Pki, ensure_pki
 from ..crypto.identity import Identity
@@ -89,7 +91,7 @@ class StreamBench:
         agent.power_on(self.vm)
         agent.write_guest_memory(self.vm, random_fraction=1.0)
 
-    def migrate(self, encrypted: bool, via=lambda address: address) -> Run:  # type: ignore[no-untyped-def]
+    def migrate(self, encrypted: bool, via: Callable[[str], str] = lambda address: address) -> Run:
         """One migration to the other host; `via` may route the page stream elsewhere (a tap, in tests)."""
         source, destination = self.agent(self.where), self.agent(1 - self.where)
         keys = MigrationSecrets.generate() if encrypted else None
@@ -113,7 +115,7 @@ class StreamBench:
             process.stop()
 
 
-def run_bench(settings: BenchSettings, progress=lambda line: None) -> dict:  # type: ignore[no-untyped-def]
+def run_bench(settings: BenchSettings, progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     runs: list[Run] = []
     transport: list[float] = []
     payload = memoryview(os.urandom(settings.memory_mb << 20))   # the same bytes the guest holds: random
@@ -137,7 +139,7 @@ def run_bench(settings: BenchSettings, progress=lambda line: None) -> dict:  # t
     return summarise(settings, runs, transport)
 
 
-def summarise(settings: BenchSettings, runs: list[Run], transport: list[float]) -> dict:
+def summarise(settings: BenchSettings, runs: list[Run], transport: list[float]) -> dict[str, Any]:
     encrypted = [r for r in runs if r.encrypted]
     plaintext = [r for r in runs if not r.encrypted]
     median = statistics.median

@@ -43,7 +43,7 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
         print(f"{vm.name}: {source_name} -> {where}, {describe_result(task)}")
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("migrate", help="vMotion a VM to another host, in its vCenter or another one")
     parser.add_argument("vm", help="VM name or moid")
     parser.add_argument("--to-vcenter", help="destination vCenter (default: the VM's own)")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
@@ -68,11 +69,11 @@ def default_topology() -> Topology:
     return parse_topology(_parse_yaml(default_topology_text(), _DEFAULT_SOURCE), _DEFAULT_SOURCE)
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the base is libyaml's loader when there is one
     """yaml.safe_load's loader, except that a key given twice in one mapping is an error, not a silent overwrite."""
 
 
-def _mapping_without_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
+def _mapping_without_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
     seen: set[object] = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":

@@ -6,14 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
-from migration_estate import TOPOLOGY, migration_estate
+from migration_estate import migration_estate
 
 from linkedmode.crypto.secrets import MigrationSecrets
-from linkedmode.estate import start_estate
 from linkedmode.invariant import keys_held
 from linkedmode.model.inventory import Host, Vm
-from linkedmode.topology import parse_topology
 from linkedmode.v1 import host_agent_pb2
 from linkedmode.vcenter import incoming as vcenter_incoming
 from linkedmode.vcenter.destinations import arrival_of
@@ -31,11 +28,7 @@ def estate():
 @pytest.fixture
 def short_expiry_estate():
     """The migration estate, with host a70 dropping a prepared source after half a second."""
-    data = yaml.safe_load(TOPOLOGY)
-    a70 = data["sso_domains"][0]["vcenters"][0]["datacenters"][0]["clusters"][0]["hosts"][0]
-    assert a70["name"] == "a70"
-    a70["timeouts"] = {"prepared_expiry": 0.5}
-    with start_estate(parse_topology(data, "short-expiry")) as running:
+    with migration_estate(host_timeouts={"a70": {"prepared_expiry": 0.5}}) as running:
         yield running
 
 

@@ -97,7 +97,8 @@ STEP_NUMBERS = "MIGRATION_STEP_SPEC_EXCHANGE (1), MIGRATION_STEP_KEY_PUSH_DESTIN
 @pytest.mark.parametrize("rule,message", [
     (fault_rules_pb2.FaultRule(), f"step 0 is not one of {STEP_NUMBERS}"),
     (fault_rules_pb2.FaultRule(step=99), f"step 99 is not one of {STEP_NUMBERS}"),
-    (fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=42), "action 42 is not one of FAULT_ACTION_ERROR (1), FAULT_ACTION_DELAY (2)"),
+    (fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=42),
+     "action 42 is not one of FAULT_ACTION_ERROR (1), FAULT_ACTION_DELAY (2)"),
     (fault_rule("stun", probability=2), "probability 2.0 is not between 0 and 1"),
     (fault_rule("stun", fault="NoSuchFault"), "fault 'NoSuchFault' is not a fault this emulator knows"),
     (fault_rule("stun", "corrupt_frame"), "corrupt_frame tampers with the page stream: its step is precopy_round"),

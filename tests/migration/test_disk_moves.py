@@ -30,9 +30,12 @@ sso_domains:
             datastores: [{name: ds-a1, type: local, hosts: [a1]}, {name: ds-shared}]
             networks: [{name: VM Network}]
             vms:
-              - {name: web, host: a1, memory_mb: 8, nics: [{network: VM Network}], disks: [{datastore: ds-shared, capacity_mb: 4}], guest: {dirty_rate_mbps: 2, working_set_mb: 2}}
-              - {name: db, host: a1, memory_mb: 8, migrate_encryption: required, nics: [{network: VM Network}], disks: [{datastore: ds-a1, capacity_mb: 4}, {datastore: ds-a1, capacity_mb: 2}]}
-              - {name: batch, host: a1, memory_mb: 8, power_state: poweredOff, nics: [{network: VM Network}], disks: [{datastore: ds-a1, capacity_mb: 4}]}
+              - {name: web, host: a1, memory_mb: 8, nics: [{network: VM Network}], disks: [{datastore: ds-shared, capacity_mb: 4}],
+                 guest: {dirty_rate_mbps: 2, working_set_mb: 2}}
+              - {name: db, host: a1, memory_mb: 8, migrate_encryption: required, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a1, capacity_mb: 4}, {datastore: ds-a1, capacity_mb: 2}]}
+              - {name: batch, host: a1, memory_mb: 8, power_state: poweredOff, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a1, capacity_mb: 4}]}
       - name: vc-b
         version: 7.0.3
         datacenters:

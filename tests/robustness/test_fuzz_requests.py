@@ -52,7 +52,8 @@ INTEGERS = {
 # Plain values, that every check at the door lets through, so that a request gets to what lies behind it ...
 PLAIN = {
     **INTEGERS, FieldDescriptor.TYPE_STRING: st.text(max_size=40), FieldDescriptor.TYPE_BYTES: st.binary(max_size=64),
-    FieldDescriptor.TYPE_BOOL: st.booleans(), FieldDescriptor.TYPE_DOUBLE: st.floats(-1e12, 1e12), FieldDescriptor.TYPE_FLOAT: st.floats(-1e6, 1e6),
+    FieldDescriptor.TYPE_BOOL: st.booleans(), FieldDescriptor.TYPE_DOUBLE: st.floats(-1e12, 1e12),
+    FieldDescriptor.TYPE_FLOAT: st.floats(-1e6, 1e6),
 }
 # ... and wild ones: oversize text and bytes (ASCII, and two bytes a character), NaN and the infinities.
 WILD = {
