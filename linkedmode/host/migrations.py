@@ -94,7 +94,7 @@ class OutgoingVm:
         self.config = config
         self._secrets = secrets
         self.snapshot = Snapshot(migration_id, MigrationPhase.PREPARED)
-        self.updates: queue.Queue[Snapshot] = queue.Queue()
+        self.updates: queue.Queue[Snapshot | None] = queue.Queue()    # None: the vCenter stopped listening
         self._decision = threading.Event()
         self._commit = False
         self._done = threading.Event()
@@ -312,15 +312,19 @@ class HostMigrations:
             log.warning("migration %016x was prepared but never started: dropped", migration_id)
             self.abort(migration_id, f"not started within {self.timeouts.prepared_expiry:g} s of being prepared")
 
-    def migrate(self, migration_id: int, is_active: Callable[[], bool] = lambda: True) -> Iterator[Snapshot]:
-        """Starts the page stream; yields snapshots until READY or the end."""
+    def migrate(self, migration_id: int,
+                on_caller_gone: Callable[[Callable[[], None]], bool] = lambda callback: True) -> Iterator[Snapshot]:
+        """Starts the page stream; yields snapshots until READY or the end. `on_caller_gone` registers a
+        callback for when the caller stops listening (grpc's context.add_callback): then this ends at
+        once, and the migration goes on (its vCenter decides later, or max_switchover_seconds does)."""
         outgoing = self._outgoing_vm(migration_id)
+        if not on_caller_gone(lambda: outgoing.updates.put(None)):
+            return
         outgoing.start()
-        while is_active():
-            try:
-                snapshot = outgoing.updates.get(timeout=0.5)
-            except queue.Empty:
-                continue
+        while True:
+            snapshot = outgoing.updates.get()
+            if snapshot is None:
+                return
             yield snapshot
             if snapshot.phase is MigrationPhase.READY or snapshot.phase.ended:
                 if snapshot.phase is not MigrationPhase.READY and not outgoing.unsettled:

@@ -149,7 +149,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         return pb.PrepareSourceResponse()
 
     def MigrateVm(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> Iterator[pb.MigrationProgress]:
-        for snapshot in self.migrations.migrate(request.migration_id, context.is_active):
+        for snapshot in self.migrations.migrate(request.migration_id, context.add_callback):
             yield progress(snapshot)
 
     def CompleteMigration(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> pb.MigrationOutcome:

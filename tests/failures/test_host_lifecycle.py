@@ -5,6 +5,7 @@ the keys it still holds and leaves no thread behind."""
 from __future__ import annotations
 
 import gc
+import socket
 import threading
 import time
 
@@ -15,19 +16,20 @@ from migration_estate import migration_estate, to_vc_b, vm_names
 from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.invariant import keys_held, settled_invariant
 from linkedmode.model.inventory import Host, Vm
+from linkedmode.model.migration import MigrationPhase
 from linkedmode.v1 import common_pb2, host_agent_pb2
 from linkedmode.vcenter.host_client import vm_config
 from linkedmode.vcenter.source_host import migration_spec
 
 
-def prepare_source(estate, vm_name: str = "opportunistic") -> int:
+def prepare_source(estate, vm_name: str = "opportunistic", destination: str = "127.0.0.1:9") -> int:
     """Prepares a source on a70 for a migration that never starts; returns its migration id."""
     vc = estate.vcenters["vc-a"].vcenter
     vm = next(v for v in vc.state.all(Vm) if v.name == vm_name)
     a70 = next(h for h in vc.state.all(Host) if h.name == "a70")
     keys = MigrationSecrets.generate()
     spec = migration_spec(vm_config(vm), keys.migration_id, keys, "a70", "b70", host_agent_pb2.MigrationSettings())
-    vc.hosts.agent(a70).prepare_source(spec, "127.0.0.1:9")
+    vc.hosts.agent(a70).prepare_source(spec, destination)
     keys.wipe()
     return keys.migration_id
 
@@ -90,4 +92,34 @@ def test_a_host_that_crashes_mid_stream_leaves_no_migration_thread():
         assert not estate.hosts["a70"].running
         assert wait_for(lambda: threads_named("vmotion-out-", "vmotion-in-", "a70-reaper") == []), \
             threads_named("vmotion-out-", "vmotion-in-", "a70-reaper")
+        assert keys_held(estate) == 0
+
+
+def test_a_stream_whose_caller_is_already_gone_does_not_start_the_migration():
+    with migration_estate() as estate:
+        migration_id = prepare_source(estate)
+        migrations = estate.hosts["a70"].migrations
+        assert list(migrations.migrate(migration_id, lambda callback: False)) == []
+        assert [(s.migration_id, s.phase) for s in migrations.snapshots()] == [(migration_id, MigrationPhase.PREPARED)]
+
+
+def test_a_stream_ends_as_soon_as_its_caller_goes_away():
+    """The page stream stalls (its destination takes the connection and never answers); the caller
+    going away still ends the stream at once, and the migration is the vCenter's to abort."""
+    with migration_estate() as estate, socket.create_server(("127.0.0.1", 0)) as silent:
+        migration_id = prepare_source(estate, destination="{}:{}".format(*silent.getsockname()[:2]))
+        migrations = estate.hosts["a70"].migrations
+        gone: list = []
+        seen: list = []
+        stream = migrations.migrate(migration_id, lambda callback: gone.append(callback) or True)
+        reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+        reader.start()
+        assert wait_for(lambda: len(gone) == 1)
+        time.sleep(0.3)
+        assert reader.is_alive()                 # nothing ends a stalled stream but its caller
+        gone[0]()
+        reader.join(5)
+        assert not reader.is_alive()
+        assert all(s.phase is not MigrationPhase.READY and not s.phase.ended for s in seen)
+        migrations.abort(migration_id, "the vCenter went away")
         assert keys_held(estate) == 0
