@@ -6,6 +6,8 @@ holds a verified copy (READY), then waits, the guest stunned, for the vCenter's 
 vCenter that says nothing within max_switchover_seconds is an abort (row V4).
 Destination: PrepareDestination expects the stream on the vMotion listener; a VM that arrives whole
 runs here; one that does not is dropped. The keys live in MigrationSecrets, wiped at the end.
+A source prepared but never started is dropped by the host's reaper after the host's
+timeouts.prepared_expiry; when the host stops, every migration ends and its thread is waited for.
 """
 
 from __future__ import annotations
