@@ -27,8 +27,8 @@ def estate():
 
 @pytest.fixture
 def short_expiry_estate():
-    """The migration estate, with host a70 dropping a prepared source after half a second."""
-    with migration_estate(host_timeouts={"a70": {"prepared_expiry": 0.5}}) as running:
+    """The migration estate, with host a70 dropping a prepared source after a second."""
+    with migration_estate(host_timeouts={"a70": {"prepared_expiry": 1.0}}) as running:
         yield running
 
 
@@ -54,7 +54,6 @@ def test_a_source_prepared_but_never_started_expires(short_expiry_estate):
     vc.hosts.agent(a70).prepare_source(spec_for(vc, vm, keys), "127.0.0.1:9")
     keys.wipe()
     assert keys_held(estate) == 1
-    assert estate.hosts["a70"].reaper.pending() == [f"prepared-expiry-{keys.migration_id:016x}"]
     assert wait_for(lambda: keys_held(estate) == 0 and not estate.hosts["a70"].migrations.snapshots())
     assert vm.instance_uuid in vc.hosts.agent(a70).running()   # the VM never stopped running
     assert estate.hosts["a70"].reaper.pending() == []
