@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -71,15 +72,17 @@ class Endpoints:
         self.data = json.loads(path.read_text())
         self.pki = Path(self.data["pki"])
 
-    def domain(self, name: str) -> dict:
+    def domain(self, name: str) -> dict[str, Any]:
         for d in self.data["sso_domains"]:
             if d["name"] == name:
-                return d
+                found: dict[str, Any] = d
+                return found
         known = ", ".join(d["name"] for d in self.data["sso_domains"])
         raise NotFound(f"no SSO domain {name!r} in this estate (it has {known})", object=name)
 
-    def vcenters(self, domain: str) -> list[dict]:
-        return self.domain(domain)["vcenters"]
+    def vcenters(self, domain: str) -> list[dict[str, Any]]:
+        vcenters: list[dict[str, Any]] = self.domain(domain)["vcenters"]
+        return vcenters
 
     def user(self, domain: str, user: str) -> Credential:
         if user not in self.domain(domain)["users"]:

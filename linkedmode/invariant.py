@@ -34,7 +34,9 @@ def part_problems(estate: Estate, domain: str = "vsphere.local") -> list[str]:
         if unfinished:
             problems.append(f"{vc.name} has tasks that never ended: {', '.join(unfinished)}")
     for name, host in estate.hosts.items():
-        if host.state.domain == domain and host.running and (host.migrations.snapshots() or host.migrations.listener.migrations):
+        migrations = host.migrations
+        if host.state.domain == domain and host.running and migrations is not None and (
+                migrations.snapshots() or migrations.listener.migrations):
             problems.append(f"host {name} still has migrations in flight")
     keys = keys_held(estate)
     if keys:

@@ -53,9 +53,10 @@ def relocate_spec(source: VCenterClient, target: VCenterClient, placement: Place
 def run_relocate(source: VCenterClient, vm: str, spec: vcenter_pb2.RelocateSpec,
                  on_progress: Callable[[common_pb2.Task], None] = lambda task: None) -> common_pb2.Task:
     """Starts RelocateVm and follows its task to the end."""
-    task = source.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=vm), spec=spec))
-    for task in source.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key)):
-        on_progress(task)
+    task: common_pb2.Task = source.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=vm), spec=spec))
+    for update in source.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key)):
+        on_progress(update)
+        task = update
     return task
 
 

@@ -8,8 +8,10 @@ import gc
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import grpc
 
@@ -17,19 +19,22 @@ from .client import connect_vcenter
 from .crypto.secrets import MigrationSecrets
 from .estate import Estate, start_estate
 from .invariant import settled_invariant, vm_problems
+from .model.fault_rules import FaultAction
+from .model.migration import MigrationStep
+from .rpc.convert import fault_action_to_proto, migration_step_to_proto
 from .topology import parse_topology
 from .v1 import common_pb2, fault_rules_pb2, vcenter_pb2
 
 HOSTS = {"vc-a": ["sa1", "sa2", "sa3"], "vc-b": ["sb1", "sb2", "sb3"]}
 
 
-def soak_topology(vms_per_vcenter: int) -> dict:
-    def vcenter(name: str, dc: str, hosts: list[str], versions: list[str]) -> dict:
+def soak_topology(vms_per_vcenter: int) -> dict[str, Any]:
+    def vcenter(name: str, dc: str, hosts: list[str], versions: list[str]) -> dict[str, Any]:
         return {
             "name": name, "version": "7.0.3",
             "datacenters": [{
                 "name": dc,
-                "clusters": [{"name": f"{dc}-cluster", "hosts": [{"name": h, "version": v} for h, v in zip(hosts, versions)]}],
+                "clusters": [{"name": f"{dc}-cluster", "hosts": [{"name": h, "version": v} for h, v in zip(hosts, versions, strict=True)]}],
                 "datastores": [{"name": f"{dc}-shared"}],
                 "networks": [{"name": "VM Network"}],
                 "vms": [{"name": f"{name}-vm{i:02d}", "host": hosts[i % len(hosts)], "memory_mb": 16,
@@ -47,10 +52,14 @@ def soak_topology(vms_per_vcenter: int) -> dict:
 
 # (step, action, probability): what breaks, how often
 RULES = [
-    ("spec_exchange", "drop_connection", 0.05), ("key_push_destination", "drop_connection", 0.05),
-    ("key_push_source", "drop_connection", 0.05), ("precopy_round", "drop_connection", 0.03),
-    ("stun", "drop_connection", 0.03), ("final_pages", "drop_connection", 0.03), ("commit", "drop_connection", 0.05),
-    ("key_push_destination", "kill", 0.03),
+    (MigrationStep.SPEC_EXCHANGE, FaultAction.DROP_CONNECTION, 0.05),
+    (MigrationStep.KEY_PUSH_DESTINATION, FaultAction.DROP_CONNECTION, 0.05),
+    (MigrationStep.KEY_PUSH_SOURCE, FaultAction.DROP_CONNECTION, 0.05),
+    (MigrationStep.PRECOPY_ROUND, FaultAction.DROP_CONNECTION, 0.03),
+    (MigrationStep.STUN, FaultAction.DROP_CONNECTION, 0.03),
+    (MigrationStep.FINAL_PAGES, FaultAction.DROP_CONNECTION, 0.03),
+    (MigrationStep.COMMIT, FaultAction.DROP_CONNECTION, 0.05),
+    (MigrationStep.KEY_PUSH_DESTINATION, FaultAction.KILL, 0.03),
 ]
 
 
@@ -81,9 +90,10 @@ class Soak:
         self.reviving = threading.Lock()
 
     def install_rules(self) -> None:
-        for name, client in self.clients.items():
+        for client in self.clients.values():
             for step, action, probability in RULES:
-                rule = fault_rules_pb2.FaultRule(step=step, action=action, probability=probability, count=0 if action != "kill" else 1,
+                rule = fault_rules_pb2.FaultRule(step=migration_step_to_proto(step), action=fault_action_to_proto(action),
+                                                 probability=probability, count=1 if action is FaultAction.KILL else 0,
                                                  fault="HostCommunication")
                 client.emulator.AddFaultRule(rule)
 
@@ -95,14 +105,14 @@ class Soak:
         with self.lock:
             owners = []
             for name, client in self.clients.items():
-                for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
-                    if vm.name not in self.busy:
-                        owners.append((name, vm.name))
+                for found in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
+                    if found.name not in self.busy:
+                        owners.append((name, found.name))
             if not owners:
                 return None
-            source, vm = self.rng.choice(owners)
-            self.busy.add(vm)
-        return source, vm, self.rng.choice(list(self.clients))
+            source, name = self.rng.choice(owners)
+            self.busy.add(name)
+        return source, name, self.rng.choice(list(self.clients))
 
     def migrate_one(self) -> None:
         picked = self.pick()
@@ -119,8 +129,8 @@ class Soak:
                                                                   ssl_thumbprint=about.thumbprint))
             client = self.clients[source]
             task = client.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=vm), spec=spec))
-            for task in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=300):
-                pass
+            for update in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=300):
+                task = update
             with self.lock:
                 self.report.migrations += 1
                 if task.state == common_pb2.TASK_STATE_SUCCESS:
@@ -148,7 +158,7 @@ class Soak:
 
 
 def run_soak(migrations: int = 40, seconds: float = 60.0, concurrency: int = 4, seed: int | None = None,
-             say=lambda line: None) -> SoakReport:  # type: ignore[no-untyped-def]
+             say: Callable[[str], None] = lambda line: None) -> SoakReport:
     started = time.monotonic()
     rng = random.Random(seed)
     estate = start_estate(parse_topology(soak_topology(8), "soak"))
@@ -164,7 +174,8 @@ def run_soak(migrations: int = 40, seconds: float = 60.0, concurrency: int = 4, 
             while not stop.wait(0.2):
                 soak.revive_hosts()
 
-        threading.Thread(target=medic, daemon=True).start()
+        medic_thread = threading.Thread(target=medic, name="soak-medic", daemon=True)
+        medic_thread.start()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = []
             for i in range(migrations):
@@ -176,6 +187,7 @@ def run_soak(migrations: int = 40, seconds: float = 60.0, concurrency: int = 4, 
             for future in futures:
                 future.result()
         stop.set()
+        medic_thread.join()
         soak.revive_hosts()
         report = soak.report
         report.faults_fired = soak.fired()

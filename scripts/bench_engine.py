@@ -168,7 +168,8 @@ def main() -> None:
     for run in range(args.runs):
         order = (True, False) if run % 2 == 0 else (False, True)
         for encrypted in order:
-            runs["encrypted" if encrypted else "plaintext"].append(migrate(parent, address, memory, workload, encrypted, options_for(encrypted)))
+            result = migrate(parent, address, memory, workload, encrypted, options_for(encrypted))
+            runs["encrypted" if encrypted else "plaintext"].append(result)
         parent.send(("probe", memory.size))
         mbps, sender_cpu = probe(parent.recv(), memory, memory.size)
         parent.send(("probe_cpu",))
@@ -209,7 +210,7 @@ def main() -> None:
             print(f"{i:>4} {mode:<10} {r['MBps']:>8.1f} {r['duration_s']:>8.3f} {r['downtime_ms']:>12.2f} "
                   f"{r['rounds']:>7} {r['throttle']:>9.2f} {r['source_cpu_s_per_GiB']:>14.3f} "
                   f"{r['destination_cpu_s_per_GiB']:>14.3f}")
-    for i, (mbps, (sender_cpu, receiver_cpu)) in enumerate(zip(transport, transport_cpu)):
+    for i, (mbps, (sender_cpu, receiver_cpu)) in enumerate(zip(transport, transport_cpu, strict=True)):
         print(f"{i:>4} {'transport':<10} {mbps:>8.1f} {'':>8} {'':>12} {'':>7} {'':>9} {sender_cpu:>14.3f} {receiver_cpu:>14.3f}")
     print()
     for key, value in summary.items():

@@ -28,13 +28,19 @@ sso_domains:
             datastores: [{name: ds-a}]
             networks: [{name: VM Network}]
             vms:
-              - {name: disabled, host: a70, memory_mb: 16, migrate_encryption: disabled, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
-              - {name: opportunistic, host: a70, memory_mb: 16, migrate_encryption: opportunistic, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
-              - {name: required, host: a70, memory_mb: 16, migrate_encryption: required, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
-              - {name: encrypted, host: a70, memory_mb: 16, encrypted: true, key_provider: kms-shared, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8, encrypted: true}]}
+              - {name: disabled, host: a70, memory_mb: 16, migrate_encryption: disabled, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+              - {name: opportunistic, host: a70, memory_mb: 16, migrate_encryption: opportunistic, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+              - {name: required, host: a70, memory_mb: 16, migrate_encryption: required, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+              - {name: encrypted, host: a70, memory_mb: 16, encrypted: true, key_provider: kms-shared, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8, encrypted: true}]}
               - {name: nkp, host: a70, memory_mb: 16, encrypted: true, key_provider: nkp-vc-a, nics: [{network: VM Network}]}
-              - {name: off-required, host: a70, memory_mb: 16, migrate_encryption: required, power_state: poweredOff, disks: [{datastore: ds-a, capacity_mb: 8}]}
-              - {name: off-opportunistic, host: a70, memory_mb: 16, power_state: poweredOff, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8}]}
+              - {name: off-required, host: a70, memory_mb: 16, migrate_encryption: required, power_state: poweredOff,
+                 disks: [{datastore: ds-a, capacity_mb: 8}]}
+              - {name: off-opportunistic, host: a70, memory_mb: 16, power_state: poweredOff, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}]}
               - {name: twin, host: a70, memory_mb: 16, nics: [{network: VM Network, mac_address: "00:50:56:3f:00:01"}]}
               - {name: busy-1, host: a-slow, memory_mb: 16, guest: {dirty_rate_mbps: 4, working_set_mb: 8}}
               - {name: busy-2, host: a-slow, memory_mb: 16, guest: {dirty_rate_mbps: 4, working_set_mb: 8}}
@@ -77,8 +83,19 @@ sso_domains:
 """
 
 
-def migration_estate(state_dir=None) -> Estate:
-    return start_estate(parse_topology(yaml.safe_load(TOPOLOGY), "migration-test"), state_dir)
+def migration_estate(state_dir=None, host_timeouts: dict[str, dict[str, float]] | None = None) -> Estate:
+    """The estate above; `host_timeouts` gives hosts, by name, a `timeouts:` mapping of their own."""
+    data = yaml.safe_load(TOPOLOGY)
+    wanted = dict(host_timeouts or {})
+    for domain in data["sso_domains"]:
+        for vcenter in domain["vcenters"]:
+            for datacenter in vcenter["datacenters"]:
+                for cluster in datacenter["clusters"]:
+                    for host in cluster["hosts"]:
+                        if host["name"] in wanted:
+                            host["timeouts"] = wanted.pop(host["name"])
+    assert not wanted, f"no such hosts: {sorted(wanted)}"
+    return start_estate(parse_topology(data, "migration-test"), state_dir)
 
 
 def locator_of(estate: Estate, vcenter: str) -> vcenter_pb2.ServiceLocator:

@@ -18,10 +18,11 @@ class HostProcess:
             [sys.executable, "-m", "linkedmode", "serve", str(topology), "--part", f"host:{name}", "--state-dir", str(state_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GRPC_VERBOSITY": "NONE"},
         )
-        line = self.process.stdout.readline()   # type: ignore[union-attr]
+        assert self.process.stdout is not None and self.process.stderr is not None   # both PIPE
+        line = self.process.stdout.readline()
         if not line:
             self.process.wait(10)
-            raise RuntimeError(f"host {name} did not start: {self.process.stderr.read().strip()}")   # type: ignore[union-attr]
+            raise RuntimeError(f"host {name} did not start: {self.process.stderr.read().strip()}")
         info = json.loads(line)
         self.address: str = info["address"]
         self.vmotion_address: str = info["vmotion_address"]

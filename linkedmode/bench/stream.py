@@ -7,19 +7,23 @@ Every figure is the median of the runs: MB/s are bytes on the wire per second of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..crypto.domain_pki import Pki, ensure_pki
 from ..crypto.identity import Identity
 from ..crypto.secrets import MigrationSecrets
 from ..migration.page_stream import run_page_stream
 from ..migration.spec import MigrationSpec
+from ..model.faults import NotFound
 from ..model.inventory import Host, Vm
 from ..model.settings import PowerState
 from ..topology import load_topology
@@ -89,7 +93,7 @@ class StreamBench:
         agent.power_on(self.vm)
         agent.write_guest_memory(self.vm, random_fraction=1.0)
 
-    def migrate(self, encrypted: bool, via=lambda address: address) -> Run:  # type: ignore[no-untyped-def]
+    def migrate(self, encrypted: bool, via: Callable[[str], str] = lambda address: address) -> Run:
         """One migration to the other host; `via` may route the page stream elsewhere (a tap, in tests)."""
         source, destination = self.agent(self.where), self.agent(1 - self.where)
         keys = MigrationSecrets.generate() if encrypted else None
@@ -99,6 +103,8 @@ class StreamBench:
             address = via(destination.prepare_destination(spec))
             _, outcome = run_page_stream(source, spec, address, on_progress=lambda _: None, commit=lambda: "",
                                          migration_timeout=3600, switchover_timeout=110)
+            with contextlib.suppress(NotFound):    # NotFound: the arrival already ended
+                destination.complete(migration_id)  # returns once the VM runs there
         finally:
             spec.wipe()
         self.where = 1 - self.where
@@ -112,7 +118,7 @@ class StreamBench:
             process.stop()
 
 
-def run_bench(settings: BenchSettings, progress=lambda line: None) -> dict:  # type: ignore[no-untyped-def]
+def run_bench(settings: BenchSettings, progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     runs: list[Run] = []
     transport: list[float] = []
     payload = memoryview(os.urandom(settings.memory_mb << 20))   # the same bytes the guest holds: random
@@ -136,7 +142,7 @@ def run_bench(settings: BenchSettings, progress=lambda line: None) -> dict:  # t
     return summarise(settings, runs, transport)
 
 
-def summarise(settings: BenchSettings, runs: list[Run], transport: list[float]) -> dict:
+def summarise(settings: BenchSettings, runs: list[Run], transport: list[float]) -> dict[str, Any]:
     encrypted = [r for r in runs if r.encrypted]
     plaintext = [r for r in runs if not r.encrypted]
     median = statistics.median

@@ -35,7 +35,8 @@ def probe(payload: memoryview) -> float:
     """Sends `payload` to a receiver in another process; returns MB/s (10^6 bytes per second)."""
     receiver = subprocess.Popen([sys.executable, "-m", "linkedmode.bench.transport"], stdout=subprocess.PIPE, text=True)
     try:
-        port = int(receiver.stdout.readline())   # type: ignore[union-attr]
+        assert receiver.stdout is not None    # stdout=PIPE
+        port = int(receiver.stdout.readline())
         with socket.create_connection(("127.0.0.1", port)) as sock:
             started = time.perf_counter()
             for offset in range(0, len(payload), CHUNK):

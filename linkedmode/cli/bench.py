@@ -28,7 +28,7 @@ def bench_stream(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True, metavar="ACTION")
     stream = bench.add_parser("stream", help="migrate a VM between two host processes, encrypted and plaintext, "
                                              "against a bare TCP probe")

@@ -20,7 +20,7 @@ def certs_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     certs = commands.add_parser("certs", help="manage the development PKI").add_subparsers(dest="action", required=True, metavar="ACTION")
     init = certs.add_parser("init", help="make a CA per SSO domain and a certificate for every vCenter, host and user")
     init.add_argument("dir", type=Path, help="where to write them (e.g. certs/)")

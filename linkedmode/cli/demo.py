@@ -26,7 +26,11 @@ SHOWCASE = [
     ("app-opportunistic", "vc-legacy", "esx-l1"),
     ("app-opportunistic", "vc-corp", "esx-c1"),
 ]
-TARGETS = {"vc-b": ("ds-b-shared", "cluster-b"), "vc-legacy": ("ds-l-shared", "cluster-legacy"), "vc-corp": ("ds-corp-shared", "cluster-corp")}
+TARGETS = {
+    "vc-b": ("ds-b-shared", "cluster-b"),
+    "vc-legacy": ("ds-l-shared", "cluster-legacy"),
+    "vc-corp": ("ds-corp-shared", "cluster-corp"),
+}
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Row:
     downtime_ms: str = ""
 
 
-def _row(vm: str, source: str, destination: str, mode: str, task) -> Row:  # type: ignore[no-untyped-def]
+def _row(vm: str, source: str, destination: str, mode: str, task: common_pb2.Task) -> Row:
     fault = task_outcome(task)
     if fault is not None:
         return Row(vm, source, destination, mode, f"refused: {fault.name}: {fault.message}")
@@ -133,7 +137,7 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("demo", help="start the default topology and show every encryption rule by real migrations")
     parser.add_argument("topology", nargs="?", help="topology YAML file (default: the built-in topology)")
     parser.add_argument("--json", action="store_true", help="print the migrations as a JSON list")

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             session.close()
         return 0
-    return args.handler(args)
+    status: int = args.handler(args)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,8 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
     if not args.json and sys.stderr.isatty():
         sys.stderr.write("\n")
     if args.json:
-        print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state), "result": to_plain(task.migration) if task.HasField("migration") else None,
+        print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state),
+                    "result": to_plain(task.migration) if task.HasField("migration") else None,
                     "error": to_plain(task.error) if task.HasField("error") else None})
     fault = task_outcome(task)
     if fault is not None:
@@ -43,7 +44,7 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
         print(f"{vm.name}: {source_name} -> {where}, {describe_result(task)}")
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("migrate", help="vMotion a VM to another host, in its vCenter or another one")
     parser.add_argument("vm", help="VM name or moid")
     parser.add_argument("--to-vcenter", help="destination vCenter (default: the VM's own)")

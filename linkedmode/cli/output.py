@@ -10,7 +10,6 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 
-
 _64_BIT = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64,
            FieldDescriptor.TYPE_SFIXED64, FieldDescriptor.TYPE_SINT64}
 
@@ -29,11 +28,12 @@ def _numbers(descriptor: Descriptor, plain: dict[str, Any]) -> dict[str, Any]:
             continue
         if field.type in _64_BIT:
             plain[field.name] = [int(v) for v in value] if isinstance(value, list) else int(value)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            inner = field.message_type
             if isinstance(value, list):
-                plain[field.name] = [_numbers(field.message_type, v) if isinstance(v, dict) else v for v in value]
+                plain[field.name] = [_numbers(inner, v) if isinstance(v, dict) else v for v in value]
             elif isinstance(value, dict):
-                plain[field.name] = _numbers(field.message_type, value)
+                plain[field.name] = _numbers(inner, value)
     return plain
 
 
@@ -45,10 +45,10 @@ def print_json(value: Any) -> None:
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     rows = [[("" if c is None else str(c)) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     print(line.rstrip())
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:

@@ -59,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("serve", help="serve some parts of a topology in this process (hosts)")
     parser.add_argument("topology", nargs="?", help="topology YAML file (default: the built-in topology)")
     parser.add_argument("--part", action="append", required=True, metavar="host:NAME", help="a part to serve; repeat for more")

@@ -22,7 +22,7 @@ def soak(args: argparse.Namespace) -> int:
     return 0 if report.lost == 0 and report.keys_left == 0 and not report.problems else 1
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("soak", help="many concurrent migrations under random faults; checks nothing is lost")
     parser.add_argument("--migrations", type=int, default=40, help="how many migrations to start (default 40)")
     parser.add_argument("--seconds", type=float, default=60.0, help="stop starting new ones after this (default 60)")

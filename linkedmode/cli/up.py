@@ -74,7 +74,7 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("up", help="start every part of a topology (default: the built-in one) until Ctrl-C")
     parser.add_argument("topology", nargs="?", help="topology YAML file (default: the built-in topology)")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from google.protobuf.message import Message
+
 from ..model.settings import MigrateEncryption
 from ..rpc.convert import migrate_encryption_to_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
@@ -55,23 +57,22 @@ def vm_show(session: Session, args: argparse.Namespace) -> None:
     ])
 
 
-def _run_task(session: Session, args: argparse.Namespace, call: str, request) -> None:  # type: ignore[no-untyped-def]
+def _run_task(session: Session, args: argparse.Namespace, call: str, spec: vcenter_pb2.VirtualMachineConfigSpec | None = None) -> None:
+    """Calls `call` on the VM (ReconfigVm with `spec`) and follows its task."""
     vcenter, vm = find_vm(session, args.vm)
     api = session.vcenter(vcenter).api
-    if call == "ReconfigVm":
-        request = vcenter_pb2.ReconfigVmRequest(vm=common_pb2.ObjectRef(moid=vm.moid), spec=request)
-    else:
-        request = common_pb2.ObjectRef(moid=vm.moid)
+    ref = common_pb2.ObjectRef(moid=vm.moid)
+    request: Message = ref if spec is None else vcenter_pb2.ReconfigVmRequest(vm=ref, spec=spec)
     task = getattr(api, call)(request)
     report(follow(session, vcenter, task, as_json=args.json), as_json=args.json)
 
 
 def vm_power_on(session: Session, args: argparse.Namespace) -> None:
-    _run_task(session, args, "PowerOnVm", None)
+    _run_task(session, args, "PowerOnVm")
 
 
 def vm_power_off(session: Session, args: argparse.Namespace) -> None:
-    _run_task(session, args, "PowerOffVm", None)
+    _run_task(session, args, "PowerOffVm")
 
 
 def vm_set_encryption(session: Session, args: argparse.Namespace) -> None:
@@ -103,8 +104,9 @@ def events(session: Session, args: argparse.Namespace) -> None:
     print_events(found, as_json=args.json)
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    vm = commands.add_parser("vm", help="list, show, power and configure VMs").add_subparsers(dest="action", required=True, metavar="ACTION")
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("vm", help="list, show, power and configure VMs")
+    vm = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, handler, helptext in (
         ("list", vm_list, "list the VMs of every vCenter of the domain"),
         ("show", vm_show, "show one VM"),

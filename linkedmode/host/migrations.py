@@ -6,6 +6,8 @@ holds a verified copy (READY), then waits, the guest stunned, for the vCenter's 
 vCenter that says nothing within max_switchover_seconds is an abort (row V4).
 Destination: PrepareDestination expects the stream on the vMotion listener; a VM that arrives whole
 runs here; one that does not is dropped. The keys live in MigrationSecrets, wiped at the end.
+A source prepared but never started is dropped by the host's reaper after the host's
+timeouts.prepared_expiry; when the host stops, every migration ends and its thread is waited for.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
+from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import host_port, number
+from ..reaper import Reaper, Scheduled
 from ..vmotion.convergence import PrecopyPolicy, Step
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
 from ..vmotion.receiver import IncomingMigration, IncomingState, VMotionListener
@@ -27,11 +31,6 @@ from ..vmotion.tamper_relay import TamperRelay
 from .state import HostState, HostVmConfig
 
 log = logging.getLogger(__name__)
-
-PREPARED_EXPIRY_SECONDS = 120.0   # as long as a destination waits for its stream
-
-PREPARED, PRECOPY, SWITCHOVER, READY, COMPLETED, FAILED, ABORTED = (
-    "prepared", "precopy", "switchover", "ready", "completed", "failed", "aborted")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Snapshot:
     """What a vCenter sees of a migration on this host."""
 
     migration_id: int
-    phase: str
+    phase: MigrationPhase
     round: int = 0
     pages_left: int = 0
     bytes_sent: int = 0
@@ -63,7 +62,7 @@ class Snapshot:
     resume_time: float = 0.0
 
 
-def after_commit(step, attempts: int = 50, pause: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+def after_commit(step: Callable[[], None], attempts: int = 50, pause: float = 0.1) -> None:
     """A step after the switchover committed cannot give up: the VM must end on the destination and
     nowhere else. A failure there is retried (`attempts` times), then the step goes on regardless."""
     for _ in range(attempts):
@@ -96,13 +95,14 @@ class OutgoingVm:
         self.host = host
         self.config = config
         self._secrets = secrets
-        self.snapshot = Snapshot(migration_id, PREPARED)
-        self.updates: queue.Queue[Snapshot] = queue.Queue()
+        self.snapshot = Snapshot(migration_id, MigrationPhase.PREPARED)
+        self.updates: queue.Queue[Snapshot | None] = queue.Queue()    # None: the vCenter stopped listening
         self._decision = threading.Event()
         self._commit = False
         self._done = threading.Event()
         self.unsettled = False     # END went out but the destination's resume was not confirmed
         self.relay: TamperRelay | None = None   # a fault rule's tampering on the page stream
+        self.expiry: Scheduled | None = None    # drops it if the page stream never starts
         guest = host.guest(config.instance_uuid)
         self._workload = guest.workload
         options = MigrationOptions(
@@ -127,6 +127,8 @@ class OutgoingVm:
     def start(self) -> None:
         if self._thread is not None:
             raise InvalidState(f"migration {self.migration_id:016x} has already started", object=self.config.instance_uuid)
+        if self.expiry is not None:
+            self.expiry.cancel()
         self._thread = threading.Thread(target=self._run, name=f"vmotion-out-{self.migration_id:016x}", daemon=True)
         self._thread.start()
 
@@ -136,33 +138,48 @@ class OutgoingVm:
         here, abort resumes it."""
         if self.unsettled:
             return self._settle(commit, reason)
+        self._signal(commit, reason)
+        self._done.wait()
+        return self.snapshot
+
+    def close(self, reason: str) -> None:
+        """The host goes away: the migration ends now, without waiting for its thread (see `join`)."""
+        self._signal(False, reason)
+
+    def join(self, timeout: float) -> None:
+        """Waits (at most `timeout`) for the migration's thread to end."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _signal(self, commit: bool, reason: str) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
         if not commit:
             self.engine.abort(reason or "the vCenter aborted the migration")
         self._commit = commit
         self._decision.set()
-        if self._thread is None:
-            self._set(ABORTED, error=RequestCanceled(reason or "aborted before it started"))
+        if self._thread is None and not self._done.is_set():
+            self._set(MigrationPhase.ABORTED, error=RequestCanceled(reason or "aborted before it started"))
             if self._secrets is not None:
                 self._secrets.wipe()
             if self.relay is not None:
                 self.relay.close()
             self._done.set()
-        self._done.wait()
-        return self.snapshot
 
     def _settle(self, moved: bool, reason: str) -> Snapshot:
         self.unsettled = False
         if moved:
             self.host.drop(self.config.instance_uuid)
-            self._set(COMPLETED, resume_time=time.time())
+            self._set(MigrationPhase.COMPLETED, resume_time=time.time())
         else:
             self._workload.resume()
-            self._set(ABORTED, error=RequestCanceled(reason or "the VM stays on the source"))
+            self._set(MigrationPhase.ABORTED, error=RequestCanceled(reason or "the VM stays on the source"))
         return self.snapshot
 
     def _await_decision(self, seconds_left: float) -> None:
-        self.host.faults.at("final_pages", self.config.name)
-        self._set(READY)
+        self.host.faults.at(MigrationStep.FINAL_PAGES, self.config.name)
+        self._set(MigrationPhase.READY)
         if not self._decision.wait(seconds_left):
             raise Timedout(f"no switchover decision from the vCenter within max_switchover_seconds; "
                            f"{self.config.name} continues on the source", object=self.config.instance_uuid)
@@ -170,33 +187,33 @@ class OutgoingVm:
             raise RequestCanceled("the vCenter aborted the migration at switchover", object=self.config.instance_uuid)
 
     def _progress(self, progress: MigrationProgress) -> None:
-        phase = SWITCHOVER if progress.phase is Step.SWITCHOVER else PRECOPY
-        self.host.faults.at("precopy_round", self.config.name)      # every report ends a round
-        if phase == SWITCHOVER:
-            self.host.faults.at("stun", self.config.name)
+        phase = MigrationPhase.SWITCHOVER if progress.phase is Step.SWITCHOVER else MigrationPhase.PRECOPY
+        self.host.faults.at(MigrationStep.PRECOPY_ROUND, self.config.name)      # every report ends a round
+        if phase is MigrationPhase.SWITCHOVER:
+            self.host.faults.at(MigrationStep.STUN, self.config.name)
         self._set(phase, round=progress.round, pages_left=progress.pages_left, bytes_sent=progress.bytes_sent,
                   mbps=progress.bandwidth_mbps, throttle=progress.throttle,
-                  stun_time=time.time() if phase == SWITCHOVER else 0.0)
+                  stun_time=time.time() if phase is MigrationPhase.SWITCHOVER else 0.0)
 
     def _run(self) -> None:
         try:
             result = self.engine.run()
         except Fault as fault:
             self.unsettled = fault.arguments.get("reason") == "switchover_unconfirmed"
-            self._set(ABORTED if isinstance(fault, RequestCanceled) else FAILED, error=fault)
+            self._set(MigrationPhase.ABORTED if isinstance(fault, RequestCanceled) else MigrationPhase.FAILED, error=fault)
         except Exception as error:   # a bug: the VM must still be safe here
             log.exception("migration %016x failed", self.migration_id)
-            self._set(FAILED, error=Fault(f"internal error: {type(error).__name__}"))
+            self._set(MigrationPhase.FAILED, error=Fault(f"internal error: {type(error).__name__}"))
         else:
-            after_commit(lambda: self.host.faults.at("source_cleanup", self.config.name))
+            after_commit(lambda: self.host.faults.at(MigrationStep.SOURCE_CLEANUP, self.config.name))
             self.host.drop(self.config.instance_uuid)
-            self._set(COMPLETED, result=result, resume_time=time.time())
+            self._set(MigrationPhase.COMPLETED, result=result, resume_time=time.time())
         finally:
             if self.relay is not None:
                 self.relay.close()
             self._done.set()
 
-    def _set(self, phase: str, **changes: object) -> None:
+    def _set(self, phase: MigrationPhase, **changes: object) -> None:
         for key, value in changes.items():
             setattr(self.snapshot, key, value)
         self.snapshot.phase = phase
@@ -209,14 +226,17 @@ class IncomingVm:
     engine: IncomingMigration
     snapshot: Snapshot
     done: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
 
 
 class HostMigrations:
     """Every migration this host takes part in, by migration id."""
 
-    def __init__(self, host: HostState, listener: VMotionListener, advertised_host: str) -> None:
+    def __init__(self, host: HostState, listener: VMotionListener, advertised_host: str, reaper: Reaper) -> None:
         self.host = host
         self.listener = listener
+        self.reaper = reaper
+        self.timeouts = host.spec.timeouts
         self.vmotion_address = f"{advertised_host}:{listener.address[1]}"
         self._outgoing: dict[int, OutgoingVm] = {}
         self._incoming: dict[int, IncomingVm] = {}
@@ -236,20 +256,22 @@ class HostMigrations:
             if secrets is not None:
                 secrets.wipe()
             raise
-        incoming = IncomingVm(config, engine, Snapshot(migration_id, PREPARED))
+        incoming = IncomingVm(config, engine, Snapshot(migration_id, MigrationPhase.PREPARED))
+        incoming.thread = threading.Thread(target=self._receive, args=(incoming,), name=f"vmotion-in-{migration_id:016x}", daemon=True)
         with self._lock:
             self._incoming[migration_id] = incoming
-        threading.Thread(target=self._receive, args=(incoming,), name=f"vmotion-in-{migration_id:016x}", daemon=True).start()
+        incoming.thread.start()
         return self.vmotion_address
 
     def _receive(self, incoming: IncomingVm) -> None:
         try:
             memory = incoming.engine.wait()
-            after_commit(lambda: self.host.faults.at("resume", incoming.config.name))
+            after_commit(lambda: self.host.faults.at(MigrationStep.RESUME, incoming.config.name))
             self.host.adopt(incoming.config, memory)
-            incoming.snapshot.phase, incoming.snapshot.resume_time = COMPLETED, time.time()
+            incoming.snapshot.phase, incoming.snapshot.resume_time = MigrationPhase.COMPLETED, time.time()
         except Fault as fault:
-            incoming.snapshot.phase, incoming.snapshot.error = (ABORTED if isinstance(fault, RequestCanceled) else FAILED), fault
+            failed = MigrationPhase.ABORTED if isinstance(fault, RequestCanceled) else MigrationPhase.FAILED
+            incoming.snapshot.phase, incoming.snapshot.error = failed, fault
         finally:
             incoming.done.set()
             with self._lock:
@@ -272,17 +294,17 @@ class HostMigrations:
                     raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
                 if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
                     raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
-                self._outgoing[migration_id] = OutgoingVm(self.host, config, migration_id, secrets, address, settings, disks)
-                self._outgoing[migration_id].relay = relay
+                outgoing = OutgoingVm(self.host, config, migration_id, secrets, address, settings, disks)
+                outgoing.relay = relay
+                outgoing.expiry = self.reaper.after(self.timeouts.prepared_expiry, lambda: self._expire(migration_id),
+                                                    name=f"prepared-expiry-{migration_id:016x}")
+                self._outgoing[migration_id] = outgoing
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
             if relay is not None:
                 relay.close()
             raise
-        expiry = threading.Timer(PREPARED_EXPIRY_SECONDS, self._expire, args=(migration_id,))
-        expiry.daemon = True
-        expiry.start()
 
     def _expire(self, migration_id: int) -> None:
         """A source prepared but never started (its vCenter went away): drop it and wipe its key."""
@@ -290,20 +312,24 @@ class HostMigrations:
             outgoing = self._outgoing.get(migration_id)
         if outgoing is not None and not outgoing.started:
             log.warning("migration %016x was prepared but never started: dropped", migration_id)
-            self.abort(migration_id, f"not started within {PREPARED_EXPIRY_SECONDS:g} s of being prepared")
+            self.abort(migration_id, f"not started within {self.timeouts.prepared_expiry:g} s of being prepared")
 
-    def migrate(self, migration_id: int, is_active=lambda: True):  # type: ignore[no-untyped-def]
-        """Starts the page stream; yields snapshots until READY or the end."""
+    def migrate(self, migration_id: int,
+                on_caller_gone: Callable[[Callable[[], None]], bool] = lambda callback: True) -> Iterator[Snapshot]:
+        """Starts the page stream; yields snapshots until READY or the end. `on_caller_gone` registers a
+        callback for when the caller stops listening (grpc's context.add_callback): then this ends at
+        once, and the migration goes on (its vCenter decides later, or max_switchover_seconds does)."""
         outgoing = self._outgoing_vm(migration_id)
+        if not on_caller_gone(lambda: outgoing.updates.put(None)):
+            return
         outgoing.start()
-        while is_active():
-            try:
-                snapshot = outgoing.updates.get(timeout=0.5)
-            except queue.Empty:
-                continue
+        while True:
+            snapshot = outgoing.updates.get()
+            if snapshot is None:
+                return
             yield snapshot
-            if snapshot.phase in (READY, COMPLETED, FAILED, ABORTED):
-                if snapshot.phase != READY and not outgoing.unsettled:
+            if snapshot.phase is MigrationPhase.READY or snapshot.phase.ended:
+                if snapshot.phase is not MigrationPhase.READY and not outgoing.unsettled:
                     self._forget(migration_id)
                 return
 
@@ -318,7 +344,7 @@ class HostMigrations:
                 if not outgoing.unsettled:
                     self._forget(migration_id)
         if incoming is not None:
-            incoming.done.wait(30)
+            incoming.done.wait(self.timeouts.arrival_end)
             return incoming.snapshot
         raise NotFound(f"no migration {migration_id:016x} on host {self.host.name}", object=f"{migration_id:016x}")
 
@@ -334,9 +360,9 @@ class HostMigrations:
                     self._forget(migration_id)
         if incoming is not None:
             incoming.engine.abort(reason or "the vCenter aborted the migration")
-            incoming.done.wait(30)
+            incoming.done.wait(self.timeouts.arrival_end)
             return incoming.snapshot
-        return Snapshot(migration_id, ABORTED)   # nothing here (any more): nothing to undo
+        return Snapshot(migration_id, MigrationPhase.ABORTED)   # nothing here (any more): nothing to undo
 
     def keys_held(self) -> int:
         """Migration keys this host still holds (each migration wipes its own when it ends)."""
@@ -349,16 +375,24 @@ class HostMigrations:
         """Every migration here; an arrival whose END came reads COMPLETED: the VM is this host's, even
         while it is still being started."""
         with self._lock:
-            incoming = [replace(i.snapshot, phase=COMPLETED) if i.engine.state == IncomingState.RESUMED else i.snapshot
+            incoming = [replace(i.snapshot, phase=MigrationPhase.COMPLETED) if i.engine.state == IncomingState.RESUMED else i.snapshot
                         for i in self._incoming.values()]
             return [o.snapshot for o in self._outgoing.values()] + incoming
 
-    def close(self) -> None:
+    def close(self, join_seconds: float = 5.0) -> None:
+        """Every migration here ends with the host; their threads are waited for (at most `join_seconds` each)."""
         with self._lock:
             outgoing = list(self._outgoing.values())
+            incoming = list(self._incoming.values())
+            self._outgoing.clear()
         for o in outgoing:
-            o.engine.abort("the host is shutting down")
+            o.close("the host is shutting down")
         self.listener.close()
+        for o in outgoing:
+            o.join(join_seconds)
+        for i in incoming:
+            if i.thread is not None and i.thread is not threading.current_thread():
+                i.thread.join(join_seconds)
 
     def _outgoing_vm(self, migration_id: int) -> OutgoingVm:
         with self._lock:
@@ -369,4 +403,6 @@ class HostMigrations:
 
     def _forget(self, migration_id: int) -> None:
         with self._lock:
-            self._outgoing.pop(migration_id, None)
+            outgoing = self._outgoing.pop(migration_id, None)
+        if outgoing is not None and outgoing.expiry is not None:
+            outgoing.expiry.cancel()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..crypto.pki import Credential
 from ..model.fault_rules import FaultInjector
+from ..reaper import Reaper
 from ..rpc.policies import HOST_AGENT, host_policy
 from ..rpc.server import RunningServer, serve
 from ..topology.spec import HostSpec
@@ -25,6 +26,7 @@ class HostServer:
         self._credential = credential
         self._server: RunningServer | None = None
         self.migrations: HostMigrations | None = None
+        self.reaper: Reaper | None = None
 
     @property
     def name(self) -> str:
@@ -39,7 +41,8 @@ class HostServer:
     def start(self, address: str | None = None) -> HostServer:
         vmotion_host, _, vmotion_port = self.state.spec.vmotion.address.rpartition(":")
         listener = VMotionListener(vmotion_host.strip("[]"), int(vmotion_port))
-        self.migrations = HostMigrations(self.state, listener, vmotion_host)
+        self.reaper = Reaper(self.name)
+        self.migrations = HostMigrations(self.state, listener, vmotion_host, self.reaper)
         self._server = serve(
             address or self.state.spec.address,
             self._credential,
@@ -60,6 +63,7 @@ class HostServer:
             server.server.stop(0)
         if self.migrations is not None:
             self.migrations.close()
+        self._stop_reaper()
         self.state.reset()
 
     def stop(self) -> None:
@@ -69,4 +73,9 @@ class HostServer:
         if self.migrations is not None:
             self.migrations.close()
             self.migrations = None
+        self._stop_reaper()
         self.state.reset()
+
+    def _stop_reaper(self) -> None:
+        if self.reaper is not None:
+            self.reaper.stop()

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import grpc
+
 from ..model.faults import InvalidArgument
+from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import whole_number
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_state_to_proto
 from ..rpc.faults import fault_to_proto
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
 from ..vmotion.disks import MAX_DISK_MB, check_disk_path
-from .migrations import (
-    ABORTED,
-    COMPLETED,
-    FAILED,
-    PRECOPY,
-    PREPARED,
-    READY,
-    SWITCHOVER,
-    HostMigrations,
-    MigrationSettings,
-    Snapshot,
-    secrets_of,
-)
+from .migrations import HostMigrations, MigrationSettings, Snapshot, secrets_of
 from .state import HostState, HostVm, HostVmConfig
 
-_PHASES = {
-    PREPARED: pb.MIGRATION_PHASE_PREPARED, PRECOPY: pb.MIGRATION_PHASE_PRECOPY, SWITCHOVER: pb.MIGRATION_PHASE_SWITCHOVER,
-    READY: pb.MIGRATION_PHASE_READY, COMPLETED: pb.MIGRATION_PHASE_COMPLETED, FAILED: pb.MIGRATION_PHASE_FAILED,
-    ABORTED: pb.MIGRATION_PHASE_ABORTED,
+_PHASES = {   # the phases a host reports
+    MigrationPhase.PREPARED: pb.MIGRATION_PHASE_PREPARED,
+    MigrationPhase.PRECOPY: pb.MIGRATION_PHASE_PRECOPY,
+    MigrationPhase.SWITCHOVER: pb.MIGRATION_PHASE_SWITCHOVER,
+    MigrationPhase.READY: pb.MIGRATION_PHASE_READY,
+    MigrationPhase.COMPLETED: pb.MIGRATION_PHASE_COMPLETED,
+    MigrationPhase.FAILED: pb.MIGRATION_PHASE_FAILED,
+    MigrationPhase.ABORTED: pb.MIGRATION_PHASE_ABORTED,
 }
 
 
@@ -95,7 +92,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         self.host = host
         self.migrations = migrations
 
-    def GetAbout(self, request, context):
+    def GetAbout(self, request: pb.HostAboutRequest, context: grpc.ServicerContext) -> pb.HostAbout:
         h = self.host
         return pb.HostAbout(
             name=h.name, version=str(h.version), build=h.build, sso_domain=h.domain, managed_by=h.managed_by,
@@ -108,23 +105,23 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
             memory_mb=h.spec.memory_mb,
         )
 
-    def RegisterVm(self, request, context):
+    def RegisterVm(self, request: inventory_pb2.VmConfig, context: grpc.ServicerContext) -> pb.RunningVm:
         return running_vm(self.host.register(vm_config(request)))
 
-    def UnregisterVm(self, request, context):
+    def UnregisterVm(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.UnregisterVmResponse:
         self.host.unregister(request.instance_uuid)
         return pb.UnregisterVmResponse()
 
-    def PowerOnVm(self, request, context):
+    def PowerOnVm(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.RunningVm:
         return running_vm(self.host.power_on(request.instance_uuid))
 
-    def PowerOffVm(self, request, context):
+    def PowerOffVm(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.RunningVm:
         return running_vm(self.host.power_off(request.instance_uuid))
 
-    def ListVms(self, request, context):
+    def ListVms(self, request: pb.ListHostVmsRequest, context: grpc.ServicerContext) -> pb.ListHostVmsResponse:
         return pb.ListHostVmsResponse(vms=[running_vm(vm) for vm in self.host.vms()])
 
-    def Reset(self, request, context):
+    def Reset(self, request: pb.HostResetRequest, context: grpc.ServicerContext) -> pb.HostResetResponse:
         self.host.reset()
         return pb.HostResetResponse()
 
@@ -135,15 +132,15 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         s = spec.settings
         return MigrationSettings(s.switchover_goal_seconds or 0.5, s.max_switchover_seconds or 100.0, s.bandwidth_limit_mbps)
 
-    def PrepareDestination(self, request, context):
-        self.host.faults.at("key_push_destination", request.vm.name)
+    def PrepareDestination(self, request: pb.MigrationSpec, context: grpc.ServicerContext) -> pb.PrepareDestinationResponse:
+        self.host.faults.at(MigrationStep.KEY_PUSH_DESTINATION, request.vm.name)
         migration_id, config, disks = request.migration_id, vm_config(request.vm), destination_disks(request)
         secrets = secrets_of(migration_id, request.encrypted, request.key, request.nonce)
         request.Clear()   # the key is in `secrets` now, and only there
         return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets, disks))
 
-    def PrepareSource(self, request, context):
-        self.host.faults.at("key_push_source", request.spec.vm.name)
+    def PrepareSource(self, request: pb.PrepareSourceRequest, context: grpc.ServicerContext) -> pb.PrepareSourceResponse:
+        self.host.faults.at(MigrationStep.KEY_PUSH_SOURCE, request.spec.vm.name)
         spec = request.spec
         config, settings, disks = vm_config(spec.vm), self._settings(spec), source_disks(spec)   # refused before any secret exists
         secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
@@ -151,17 +148,17 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         request.Clear()
         return pb.PrepareSourceResponse()
 
-    def MigrateVm(self, request, context):
-        for snapshot in self.migrations.migrate(request.migration_id, context.is_active):
+    def MigrateVm(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> Iterator[pb.MigrationProgress]:
+        for snapshot in self.migrations.migrate(request.migration_id, context.add_callback):
             yield progress(snapshot)
 
-    def CompleteMigration(self, request, context):
+    def CompleteMigration(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> pb.MigrationOutcome:
         return outcome(self.migrations.complete(request.migration_id))
 
-    def AbortMigration(self, request, context):
+    def AbortMigration(self, request: pb.AbortMigrationRequest, context: grpc.ServicerContext) -> pb.MigrationOutcome:
         return outcome(self.migrations.abort(request.migration_id, request.reason))
 
-    def ListMigrations(self, request, context):
+    def ListMigrations(self, request: pb.ListMigrationsRequest, context: grpc.ServicerContext) -> pb.ListMigrationsResponse:
         return pb.ListMigrationsResponse(migrations=[progress(s) for s in self.migrations.snapshots()])
 
     # -- the guest's memory ----------------------------------------------------------------------
@@ -173,7 +170,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
                                   written_pages=guest.memory.written_count(), digest=guest.memory.digest().hex(),
                                   power_state=power_state_to_proto(vm.power_state))
 
-    def WriteGuestMemory(self, request, context):
+    def WriteGuestMemory(self, request: pb.WriteGuestMemoryRequest, context: grpc.ServicerContext) -> pb.GuestMemoryInfo:
         guest = self.host.guest(request.instance_uuid)
         if not 0 <= request.random_fraction <= 1:
             raise InvalidArgument(f"random_fraction {request.random_fraction} is not between 0 and 1", argument="random_fraction")
@@ -183,16 +180,18 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
             guest.memory.write_marker(request.marker, request.marker_every_pages or 64)
         return self._memory_info(request.instance_uuid)
 
-    def GetGuestMemory(self, request, context):
+    def GetGuestMemory(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.GuestMemoryInfo:
         return self._memory_info(request.instance_uuid)
 
     # -- fault injection -------------------------------------------------------------------------
 
-    def AddFaultRule(self, request, context):
+    def AddFaultRule(self, request: fault_rules_pb2.FaultRule, context: grpc.ServicerContext) -> fault_rules_pb2.FaultRule:
         return fault_rule_to_proto(self.host.faults.add(fault_rule_from_proto(request)))
 
-    def ListFaultRules(self, request, context):
+    def ListFaultRules(self, request: fault_rules_pb2.ListFaultRulesRequest,
+                       context: grpc.ServicerContext) -> fault_rules_pb2.ListFaultRulesResponse:
         return fault_rules_pb2.ListFaultRulesResponse(rules=[fault_rule_to_proto(r) for r in self.host.faults.rules()])
 
-    def ClearFaultRules(self, request, context):
+    def ClearFaultRules(self, request: fault_rules_pb2.ClearFaultRulesRequest,
+                        context: grpc.ServicerContext) -> fault_rules_pb2.ClearFaultRulesResponse:
         return fault_rules_pb2.ClearFaultRulesResponse(cleared=self.host.faults.clear())

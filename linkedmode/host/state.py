@@ -98,7 +98,8 @@ class HostState:
             vm = self._get(instance_uuid)
             if vm.power_state != PowerState.POWERED_OFF:
                 raise InvalidPowerState(f"{vm.config.name} is {vm.power_state.value} on {self.name}; power it off first",
-                                        object=instance_uuid, requested_state=PowerState.POWERED_OFF.value, existing_state=vm.power_state.value)
+                                        object=instance_uuid, requested_state=PowerState.POWERED_OFF.value,
+                                        existing_state=vm.power_state.value)
             del self._vms[instance_uuid]
 
     def power_on(self, instance_uuid: str) -> HostVm:

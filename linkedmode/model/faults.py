@@ -30,10 +30,6 @@ class InvalidArgument(Fault):
     code = "INVALID_ARGUMENT"
 
 
-class InvalidRequest(InvalidArgument):
-    pass
-
-
 class NotFound(Fault):
     code = "NOT_FOUND"
 

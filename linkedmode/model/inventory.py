@@ -138,4 +138,6 @@ KINDS: dict[str, type[ManagedObject]] = {
     cls.kind: cls for cls in (Datacenter, Cluster, Host, Datastore, Network, Vm)
 }
 
-MOID_PREFIX = {"datacenter": "datacenter", "cluster": "domain-c", "host": "host", "datastore": "datastore", "network": "network", "vm": "vm"}
+MOID_PREFIX = {
+    "datacenter": "datacenter", "cluster": "domain-c", "host": "host", "datastore": "datastore", "network": "network", "vm": "vm",
+}

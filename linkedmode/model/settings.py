@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .faults import InvalidArgument
 
 
-class MigrateEncryption(str, Enum):
+class MigrateEncryption(StrEnum):
     """VirtualMachineConfigSpecEncryptedVMotionModes."""
 
     DISABLED = "disabled"
@@ -26,7 +26,7 @@ class MigrateEncryption(str, Enum):
 DEFAULT_MIGRATE_ENCRYPTION = MigrateEncryption.OPPORTUNISTIC   # row E1
 
 
-class PowerState(str, Enum):
+class PowerState(StrEnum):
     """VirtualMachinePowerState."""
 
     POWERED_OFF = "poweredOff"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from .faults import Fault
 from .migration import MigrationResult
 from .settings import PowerState
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCESS = "success"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -14,8 +15,8 @@ from ..crypto.pki import Credential
 from .auth import AuthorizationInterceptor, Policy
 from .tls import server_credentials
 
-# (add_XServicer_to_server, servicer instance, full service name)
-ServiceBinding = tuple[Callable[[object, grpc.Server], None], object, str]
+# (add_XServicer_to_server, servicer instance, full service name); each add_ function takes its own servicer type
+ServiceBinding = tuple[Callable[[Any, grpc.Server], None], object, str]
 
 
 @dataclass

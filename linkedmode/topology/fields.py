@@ -6,7 +6,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from ..model.versions import Version
 
@@ -84,7 +84,13 @@ class Node:
             raise self.fail(key, "required but missing")
         return value
 
-    def text(self, key: str, default: Any = _MISSING) -> Any:
+    @overload
+    def text(self, key: str, default: str = ...) -> str: ...
+
+    @overload
+    def text(self, key: str, default: None) -> str | None: ...
+
+    def text(self, key: str, default: str | None = _MISSING) -> str | None:
         value = self._get(key, default)
         if value is None:
             return default
@@ -99,7 +105,7 @@ class Node:
                                  "(it becomes part of a certificate name)")
         return name
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 1) -> int:
+    def integer(self, key: str, default: int = _MISSING, *, minimum: int = 1) -> int:
         value = self._get(key, default)
         if value is None:
             return default
@@ -108,7 +114,7 @@ class Node:
             raise self.fail(key, f"expected {wanted}, got {describe(value)}")
         return value
 
-    def number(self, key: str, default: Any = _MISSING, *, minimum: float = 0.0) -> float:
+    def number(self, key: str, default: float = _MISSING, *, minimum: float = 0.0) -> float:
         value = self._get(key, default)
         if value is None:
             return default
@@ -116,13 +122,22 @@ class Node:
             raise self.fail(key, f"expected a number >= {minimum:g}, got {describe(value)}")
         return float(value)
 
-    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+    def boolean(self, key: str, default: bool = _MISSING) -> bool:
         value = self._get(key, default)
         if value is None:
             return default
         if not isinstance(value, bool):
             raise self.fail(key, f"expected a boolean (true or false), got {describe(value)}")
         return value
+
+    def seconds(self, key: str, default: float = _MISSING) -> float:
+        """A duration: a positive number of seconds."""
+        value = self._get(key, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise self.fail(key, f"expected a positive number of seconds, got {describe(value)}")
+        return float(value)
 
     def choice(self, key: str, choices: Iterable[str], default: Any = _MISSING) -> Any:
         value = self._get(key, default)
@@ -143,7 +158,7 @@ class Node:
         except ValueError as error:
             raise self.fail(key, str(error)) from None
 
-    def address(self, key: str, default: Any = _MISSING) -> str:
+    def address(self, key: str, default: str = _MISSING) -> str:
         value = self.text(key, default)
         host, colon, port = value.rpartition(":")
         if not colon or not host or not port.isdigit() or int(port) > 65535:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 
-from ..model.fault_rules import FaultRule
+from ..model.fault_rules import FaultRule, action_named, step_named
 from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import BANDWIDTHS
@@ -22,12 +24,14 @@ from .spec import (
     DiskSpec,
     GuestSpec,
     HostSpec,
+    HostTimeouts,
     NetworkSpec,
     NicSpec,
     SsoDomainSpec,
     Topology,
     UserSpec,
     VCenterSpec,
+    VCenterTimeouts,
     VMotionSpec,
     VmSpec,
 )
@@ -39,6 +43,7 @@ _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _DEFAULT_SOURCE = "<built-in default>"
 _MODES = tuple(m.value for m in MigrateEncryption)
 _POWER_STATES = tuple(p.value for p in PowerState)
+_Timeouts = TypeVar("_Timeouts", HostTimeouts, VCenterTimeouts)
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -64,11 +69,11 @@ def default_topology() -> Topology:
     return parse_topology(_parse_yaml(default_topology_text(), _DEFAULT_SOURCE), _DEFAULT_SOURCE)
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the base is libyaml's loader when there is one
     """yaml.safe_load's loader, except that a key given twice in one mapping is an error, not a silent overwrite."""
 
 
-def _mapping_without_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
+def _mapping_without_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
     seen: set[object] = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
@@ -175,17 +180,26 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     scope.key_providers = _key_providers(node)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
-    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules)
+    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts))
+
+
+def _timeouts(node: Node, kind: type[_Timeouts]) -> _Timeouts:
+    """A part's `timeouts:` mapping, each value a positive number of seconds; every key may be left out."""
+    timeouts = node.mapping("timeouts", spec_keys(kind))
+    if timeouts is None:
+        return kind()
+    defaults = kind()
+    return kind(**{key: timeouts.seconds(key, getattr(defaults, key)) for key in spec_keys(kind)})
 
 
 def _fault_rule(node: Node) -> FaultRule:
-    rule = FaultRule(
-        step=node.text("step"), action=node.text("action", FaultRule.action), part=node.text("part", ""),
-        vm=node.text("vm", ""), probability=node.number("probability", FaultRule.probability),
-        count=node.integer("count", FaultRule.count, minimum=0), delay_seconds=node.number("delay_seconds", 0.0),
-        fault=node.text("fault", FaultRule.fault),
-    )
     try:
+        rule = FaultRule(
+            step=step_named(node.text("step")), action=action_named(node.text("action", FaultRule.action)),
+            part=node.text("part", ""), vm=node.text("vm", ""), probability=node.number("probability", FaultRule.probability),
+            count=node.integer("count", FaultRule.count, minimum=0), delay_seconds=node.number("delay_seconds", 0.0),
+            fault=node.text("fault", FaultRule.fault),
+        )
         return rule.check()
     except InvalidArgument as problem:
         raise node.fail(problem.arguments.get("argument", "step"), problem.message) from None
@@ -229,12 +243,13 @@ def _host(node: Node, names: _TopologyNames) -> HostSpec:
     aes_ni = node.boolean("aes_ni", HostSpec.aes_ni)
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)
+    timeouts = _timeouts(node, HostTimeouts)
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address)
+        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts)
 
 
 def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCenterNames) -> DatastoreSpec:

@@ -60,6 +60,7 @@ class HostTimeouts:
     """Every wait of a host, in seconds (the topology's `timeouts` of a host)."""
 
     prepared_expiry: float = 120.0     # a prepared migration whose page stream never starts is dropped
+    arrival_end: float = 30.0          # Complete or Abort waits this long for an arriving VM to run or be dropped
 
 
 @dataclass(frozen=True)

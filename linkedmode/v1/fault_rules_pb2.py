@@ -24,23 +24,27 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flinkedmode/v1/fault_rules.proto\x12\rlinkedmode.v1\"\xa8\x01\n\tFaultRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x0c\n\x04part\x18\x04 \x01(\t\x12\n\n\x02vm\x18\x05 \x01(\t\x12\x13\n\x0bprobability\x18\x06 \x01(\x01\x12\r\n\x05\x63ount\x18\x07 \x01(\x05\x12\x15\n\rdelay_seconds\x18\x08 \x01(\x01\x12\r\n\x05\x66\x61ult\x18\t \x01(\t\x12\r\n\x05\x66ired\x18\n \x01(\x05\"?\n\x14\x41\x64\x64\x46\x61ultRuleResponse\x12\'\n\x05rules\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.FaultRule\"\x17\n\x15ListFaultRulesRequest\"A\n\x16ListFaultRulesResponse\x12\'\n\x05rules\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.FaultRule\"\x18\n\x16\x43learFaultRulesRequest\"*\n\x17\x43learFaultRulesResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flinkedmode/v1/fault_rules.proto\x12\rlinkedmode.v1\"\xee\x01\n\tFaultRule\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04step\x18\x0b \x01(\x0e\x32\x1c.linkedmode.v1.MigrationStep\x12*\n\x06\x61\x63tion\x18\x0c \x01(\x0e\x32\x1a.linkedmode.v1.FaultAction\x12\x0c\n\x04part\x18\x04 \x01(\t\x12\n\n\x02vm\x18\x05 \x01(\t\x12\x13\n\x0bprobability\x18\x06 \x01(\x01\x12\r\n\x05\x63ount\x18\x07 \x01(\x05\x12\x15\n\rdelay_seconds\x18\x08 \x01(\x01\x12\r\n\x05\x66\x61ult\x18\t \x01(\t\x12\r\n\x05\x66ired\x18\n \x01(\x05J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"?\n\x14\x41\x64\x64\x46\x61ultRuleResponse\x12\'\n\x05rules\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.FaultRule\"\x17\n\x15ListFaultRulesRequest\"A\n\x16ListFaultRulesResponse\x12\'\n\x05rules\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.FaultRule\"\x18\n\x16\x43learFaultRulesRequest\"*\n\x17\x43learFaultRulesResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x05*\xd2\x02\n\rMigrationStep\x12\x1e\n\x1aMIGRATION_STEP_UNSPECIFIED\x10\x00\x12 \n\x1cMIGRATION_STEP_SPEC_EXCHANGE\x10\x01\x12\'\n#MIGRATION_STEP_KEY_PUSH_DESTINATION\x10\x02\x12\"\n\x1eMIGRATION_STEP_KEY_PUSH_SOURCE\x10\x03\x12 \n\x1cMIGRATION_STEP_PRECOPY_ROUND\x10\x04\x12\x17\n\x13MIGRATION_STEP_STUN\x10\x05\x12\x1e\n\x1aMIGRATION_STEP_FINAL_PAGES\x10\x06\x12\x19\n\x15MIGRATION_STEP_COMMIT\x10\x07\x12\x19\n\x15MIGRATION_STEP_RESUME\x10\x08\x12!\n\x1dMIGRATION_STEP_SOURCE_CLEANUP\x10\t*\xd3\x01\n\x0b\x46\x61ultAction\x12\x1c\n\x18\x46\x41ULT_ACTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46\x41ULT_ACTION_ERROR\x10\x01\x12\x16\n\x12\x46\x41ULT_ACTION_DELAY\x10\x02\x12 \n\x1c\x46\x41ULT_ACTION_DROP_CONNECTION\x10\x03\x12\x15\n\x11\x46\x41ULT_ACTION_KILL\x10\x04\x12\x1e\n\x1a\x46\x41ULT_ACTION_CORRUPT_FRAME\x10\x05\x12\x1d\n\x19\x46\x41ULT_ACTION_REPLAY_FRAME\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.fault_rules_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_MIGRATIONSTEP']._serialized_start=519
+  _globals['_MIGRATIONSTEP']._serialized_end=857
+  _globals['_FAULTACTION']._serialized_start=860
+  _globals['_FAULTACTION']._serialized_end=1071
   _globals['_FAULTRULE']._serialized_start=51
-  _globals['_FAULTRULE']._serialized_end=219
-  _globals['_ADDFAULTRULERESPONSE']._serialized_start=221
-  _globals['_ADDFAULTRULERESPONSE']._serialized_end=284
-  _globals['_LISTFAULTRULESREQUEST']._serialized_start=286
-  _globals['_LISTFAULTRULESREQUEST']._serialized_end=309
-  _globals['_LISTFAULTRULESRESPONSE']._serialized_start=311
-  _globals['_LISTFAULTRULESRESPONSE']._serialized_end=376
-  _globals['_CLEARFAULTRULESREQUEST']._serialized_start=378
-  _globals['_CLEARFAULTRULESREQUEST']._serialized_end=402
-  _globals['_CLEARFAULTRULESRESPONSE']._serialized_start=404
-  _globals['_CLEARFAULTRULESRESPONSE']._serialized_end=446
+  _globals['_FAULTRULE']._serialized_end=289
+  _globals['_ADDFAULTRULERESPONSE']._serialized_start=291
+  _globals['_ADDFAULTRULERESPONSE']._serialized_end=354
+  _globals['_LISTFAULTRULESREQUEST']._serialized_start=356
+  _globals['_LISTFAULTRULESREQUEST']._serialized_end=379
+  _globals['_LISTFAULTRULESRESPONSE']._serialized_start=381
+  _globals['_LISTFAULTRULESRESPONSE']._serialized_end=446
+  _globals['_CLEARFAULTRULESREQUEST']._serialized_start=448
+  _globals['_CLEARFAULTRULESREQUEST']._serialized_end=472
+  _globals['_CLEARFAULTRULESRESPONSE']._serialized_start=474
+  _globals['_CLEARFAULTRULESRESPONSE']._serialized_end=516
 # @@protoc_insertion_point(module_scope)

@@ -19,7 +19,7 @@ from ..migration.spec import RelocateRequest
 from ..model.fault_rules import FaultInjector, FaultRule
 from ..model.faults import Fault, InvalidArgument
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Host, Vm
-from ..model.migration import MigrationStep, PartKind
+from ..model.migration import PartKind
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import Task
 from ..model.versions import build_number
@@ -146,7 +146,7 @@ class VCenter:
     def add_fault_rule(self, rule: FaultRule) -> list[fault_rules_pb2.FaultRule]:
         """A rule for this vCenter's own steps stays here; a rule for a host step goes to the host it
         names, or to every host of this vCenter. Returns the rules as each part took them."""
-        if rule.part == self.name or (not rule.part and MigrationStep(rule.step).part_kind == PartKind.VCENTER):
+        if rule.part == self.name or (not rule.part and rule.step.part_kind is PartKind.VCENTER):
             return [fault_rule_to_proto(self.faults.add(replace(rule, part=self.name)))]
         hosts = [h for h in self.state.all(Host) if rule.part in ("", h.name)]
         if not hosts:

@@ -10,16 +10,22 @@ import pytest
 from migration_estate import migration_estate
 
 from linkedmode.crypto.secrets import MigrationSecrets
-from linkedmode.host import migrations as host_migrations
 from linkedmode.invariant import keys_held
-from linkedmode.model.inventory import Host, Vm
 from linkedmode.migration.admission import arrival_of
 from linkedmode.migration.spec import MigrationSpec, MigrationTarget
+from linkedmode.model.inventory import Host, Vm
 
 
 @pytest.fixture
 def estate():
     with migration_estate() as running:
+        yield running
+
+
+@pytest.fixture
+def short_expiry_estate():
+    """The migration estate, with host a70 dropping a prepared source after a second."""
+    with migration_estate(host_timeouts={"a70": {"prepared_expiry": 1.0}}) as running:
         yield running
 
 
@@ -36,8 +42,8 @@ def spec_for(vm: Vm, keys: MigrationSecrets) -> MigrationSpec:
     return MigrationSpec(keys.migration_id, vm, "a70", "b70", 0.5, 100.0, keys)
 
 
-def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
-    monkeypatch.setattr(host_migrations, "PREPARED_EXPIRY_SECONDS", 0.5)
+def test_a_source_prepared_but_never_started_expires(short_expiry_estate):
+    estate = short_expiry_estate
     vc = estate.vcenters["vc-a"].vcenter
     vm = next(v for v in vc.state.all(Vm) if v.name == "opportunistic")
     a70 = next(h for h in vc.state.all(Host) if h.name == "a70")
@@ -47,6 +53,7 @@ def test_a_source_prepared_but_never_started_expires(estate, monkeypatch):
     assert keys_held(estate) == 1
     assert wait_for(lambda: keys_held(estate) == 0 and not estate.hosts["a70"].migrations.snapshots())
     assert vm.instance_uuid in vc.hosts.agent(a70).running()   # the VM never stopped running
+    assert estate.hosts["a70"].reaper.pending() == []
 
 
 def test_an_arrival_never_committed_expires(estate):

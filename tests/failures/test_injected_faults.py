@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from estate_helpers import call_fault, client_of
+from estate_helpers import call_fault, client_of, fault_rule, step_of
 from migration_estate import migration_estate, to_vc_b, vm_names
 
 from linkedmode.invariant import settled_invariant
@@ -33,7 +33,7 @@ def estate():
 
 
 def install(estate, vcenter: str, **rule) -> list[fault_rules_pb2.FaultRule]:
-    return list(client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(**rule)).rules)
+    return list(client_of(estate, vcenter).emulator.AddFaultRule(fault_rule(**rule)).rules)
 
 
 def where(estate, vm: str) -> str:
@@ -56,7 +56,7 @@ def test_an_error_at_each_step(estate, step, vcenter, part, after_commit):
         assert task.error.name == "HostCommunication" and f"injected at {step}" in task.error.message
         assert where(estate, "opportunistic") == "vc-a"
     fired = client_of(estate, vcenter).emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
-    assert [r.fired for r in fired if r.step == step] == [1]
+    assert [r.fired for r in fired if step_of(r) == step] == [1]
     assert settled_invariant(estate) == []
 
 
@@ -86,21 +86,27 @@ def test_rules_are_listed_and_cleared(estate):
     assert len(install(estate, "vc-a", step="stun", action="delay")) == 3   # one per host of vc-a
     install(estate, "vc-a", step="commit", probability=0.5, count=0)
     listed = vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
-    assert sorted((r.step, r.part) for r in listed) == [("commit", "vc-a"), ("stun", "a-slow"), ("stun", "a67"), ("stun", "a70")]
+    assert sorted((step_of(r), r.part) for r in listed) == [("commit", "vc-a"), ("stun", "a-slow"), ("stun", "a67"), ("stun", "a70")]
     assert vc_a.emulator.ClearFaultRules(fault_rules_pb2.ClearFaultRulesRequest()).cleared == 4
     assert not vc_a.emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
 
 
+STEP_NUMBERS = "MIGRATION_STEP_SPEC_EXCHANGE (1), MIGRATION_STEP_KEY_PUSH_DESTINATION (2)"
+
+
 @pytest.mark.parametrize("rule,message", [
-    ({"step": "teleport"}, "step 'teleport' is not one of spec_exchange"),
-    ({"step": "stun", "action": "explode"}, "action 'explode' is not one of error, delay, drop_connection, kill"),
-    ({"step": "stun", "probability": 2}, "probability 2.0 is not between 0 and 1"),
-    ({"step": "stun", "fault": "NoSuchFault"}, "fault 'NoSuchFault' is not a fault this emulator knows"),
-    ({"step": "stun", "part": "b70"}, "vc-a is not 'b70' and manages no host of that name"),
-    ({"step": "commit", "part": "vc-b"}, "vc-a is not 'vc-b' and manages no host of that name"),
+    (fault_rules_pb2.FaultRule(), f"step 0 is not one of {STEP_NUMBERS}"),
+    (fault_rules_pb2.FaultRule(step=99), f"step 99 is not one of {STEP_NUMBERS}"),
+    (fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=42),
+     "action 42 is not one of FAULT_ACTION_ERROR (1), FAULT_ACTION_DELAY (2)"),
+    (fault_rule("stun", probability=2), "probability 2.0 is not between 0 and 1"),
+    (fault_rule("stun", fault="NoSuchFault"), "fault 'NoSuchFault' is not a fault this emulator knows"),
+    (fault_rule("stun", "corrupt_frame"), "corrupt_frame tampers with the page stream: its step is precopy_round"),
+    (fault_rule("stun", part="b70"), "vc-a is not 'b70' and manages no host of that name"),
+    (fault_rule("commit", part="vc-b"), "vc-a is not 'vc-b' and manages no host of that name"),
 ])
 def test_bad_rules_are_refused(estate, rule, message):
-    code, fault = call_fault(client_of(estate, "vc-a").emulator.AddFaultRule, fault_rules_pb2.FaultRule(**rule))
+    code, fault = call_fault(client_of(estate, "vc-a").emulator.AddFaultRule, rule)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and isinstance(fault, InvalidArgument)
     assert fault.message.startswith(message)
 
@@ -124,7 +130,7 @@ def test_rules_can_come_from_the_topology_file(tmp_path):
         {"step": "key_push_destination", "part": "b70", "vm": "opportunistic", "fault": "HostCommunication"}]
     with start_estate(parse_topology(data, "with-rules")) as estate:
         listed = client_of(estate, "vc-b").emulator.ListFaultRules(fault_rules_pb2.ListFaultRulesRequest()).rules
-        assert [(r.step, r.part, r.vm) for r in listed] == [("key_push_destination", "b70", "opportunistic")]
+        assert [(step_of(r), r.part, r.vm) for r in listed] == [("key_push_destination", "b70", "opportunistic")]
         task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
         assert task.state == common_pb2.TASK_STATE_ERROR and "injected at key_push_destination" in task.error.message
         assert settled_invariant(estate, vms=["opportunistic"]) == []

@@ -4,19 +4,19 @@ the commit; a switchover past max_switchover_seconds fails and the VM stays (row
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 import threading
 import time
+from dataclasses import replace
 
 import pytest
-from estate_helpers import client_of
+from estate_helpers import client_of, fault_rule
 from migration_estate import locator_of, migration_estate, to_vc_b, vm_names
 
 from linkedmode.invariant import settled_invariant
 from linkedmode.model.faults import Timedout
 from linkedmode.model.inventory import Host
 from linkedmode.rpc.faults import fault_from_proto
-from linkedmode.v1 import common_pb2, fault_rules_pb2, vcenter_pb2
+from linkedmode.v1 import common_pb2, vcenter_pb2
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def with_timeouts(estate, vcenter: str, **changes) -> None:
 
 
 def install(estate, vcenter: str, **rule) -> None:
-    client_of(estate, vcenter).emulator.AddFaultRule(fault_rules_pb2.FaultRule(count=1, **rule))
+    client_of(estate, vcenter).emulator.AddFaultRule(fault_rule(count=1, **rule))
 
 
 def move_while_vc_a_dies(estate, step: str) -> None:

@@ -29,7 +29,8 @@ def through(proxy_box: list, tamper: Tamper | None = None):
         host, _, port = address.rpartition(":")
         proxy = VMotionProxy((host, int(port)), tamper)
         proxy_box.append(proxy)
-        return "%s:%d" % proxy.address
+        proxy_host, proxy_port = proxy.address
+        return f"{proxy_host}:{proxy_port}"
     return via
 
 

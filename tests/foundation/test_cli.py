@@ -39,7 +39,7 @@ def running_up(tmp_path_factory):
 
 
 def test_up_prints_where_each_part_listens(running_up):
-    state_dir, up = running_up
+    state_dir, _ = running_up
     endpoints = json.loads((state_dir / "endpoints.json").read_text())
     assert [vc["name"] for d in endpoints["sso_domains"] for vc in d["vcenters"]] == ["vc-a", "vc-b", "vc-legacy", "vc-corp"]
     assert "PRIVATE KEY" not in (state_dir / "endpoints.json").read_text()

@@ -42,7 +42,8 @@ def test_after_success_the_vm_is_in_the_destination_inventory_with_its_identity(
     after = vc_b.api.GetVm(common_pb2.ObjectRef(name="opportunistic"))
     assert after.moid == task.migration.vm and after.instance_uuid == before.instance_uuid
     assert [n.mac_address for n in after.nics] == [n.mac_address for n in before.nics]
-    assert (after.migrate_encryption, after.memory_mb, after.power_state) == (before.migrate_encryption, before.memory_mb, common_pb2.POWER_STATE_POWERED_ON)
+    assert (after.migrate_encryption, after.memory_mb, after.power_state) == (before.migrate_encryption, before.memory_mb,
+                                                                               common_pb2.POWER_STATE_POWERED_ON)
     b70 = next(h for h in vc_b.api.ListHosts(inventory_pb2.ListRequest()).hosts if h.name == "b70")
     assert after.host == b70.moid
     assert "opportunistic" not in vm_names(vc_a)

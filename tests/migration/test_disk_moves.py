@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from estate_helpers import client_of
+from estate_helpers import client_of, fault_rule
 from migration_estate import fault_of, locator_of, relocate
 
 from linkedmode.estate import Estate, start_estate
 from linkedmode.invariant import settled_invariant
 from linkedmode.topology import parse_topology
-from linkedmode.v1 import common_pb2, fault_rules_pb2, inventory_pb2
+from linkedmode.v1 import common_pb2, inventory_pb2
 from linkedmode.vmotion.disks import disk_digest
 
 TOPOLOGY = """
@@ -30,9 +30,12 @@ sso_domains:
             datastores: [{name: ds-a1, type: local, hosts: [a1]}, {name: ds-shared}]
             networks: [{name: VM Network}]
             vms:
-              - {name: web, host: a1, memory_mb: 8, nics: [{network: VM Network}], disks: [{datastore: ds-shared, capacity_mb: 4}], guest: {dirty_rate_mbps: 2, working_set_mb: 2}}
-              - {name: db, host: a1, memory_mb: 8, migrate_encryption: required, nics: [{network: VM Network}], disks: [{datastore: ds-a1, capacity_mb: 4}, {datastore: ds-a1, capacity_mb: 2}]}
-              - {name: batch, host: a1, memory_mb: 8, power_state: poweredOff, nics: [{network: VM Network}], disks: [{datastore: ds-a1, capacity_mb: 4}]}
+              - {name: web, host: a1, memory_mb: 8, nics: [{network: VM Network}], disks: [{datastore: ds-shared, capacity_mb: 4}],
+                 guest: {dirty_rate_mbps: 2, working_set_mb: 2}}
+              - {name: db, host: a1, memory_mb: 8, migrate_encryption: required, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a1, capacity_mb: 4}, {datastore: ds-a1, capacity_mb: 2}]}
+              - {name: batch, host: a1, memory_mb: 8, power_state: poweredOff, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a1, capacity_mb: 4}]}
       - name: vc-b
         version: 7.0.3
         datacenters:
@@ -124,7 +127,7 @@ def test_a_cold_move_copies_the_file(estate):
 def test_a_failure_after_the_disk_crossed_leaves_it_only_on_the_source(estate):
     source = disk_file(estate, "vc-a", "ds-shared", "web")
     digest = disk_digest(source)
-    client_of(estate, "vc-a").emulator.AddFaultRule(fault_rules_pb2.FaultRule(
+    client_of(estate, "vc-a").emulator.AddFaultRule(fault_rule(
         step="precopy_round", part="a1", vm="web", fault="HostCommunication", delay_seconds=0.2, count=1))   # after the disk
     task = to_vc_b(estate, "web")
     assert fault_of(task).name == "HostCommunication"

@@ -123,7 +123,6 @@ def test_concurrent_swaps_between_two_vcenters_all_succeed(estate):
     assert peak(estate, "vc-a", "s1") <= 4 and peak(estate, "vc-b", "t1") <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="each host prepare still starts a threading.Timer that outlives its migration")
 def test_a_batch_of_migrations_leaves_no_thread_behind(estate):
     clients = {"vc-a": client_of(estate, "vc-a"), "vc-b": client_of(estate, "vc-b")}
 

@@ -39,7 +39,8 @@ def no_thread_dies():
     """Fails a test during which a thread ended with an exception (a guest's vCPU, a migration's)."""
     died: list[str] = []
     previous = threading.excepthook
-    threading.excepthook = lambda args: died.append(f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: {args.exc_value}")
+    threading.excepthook = lambda args: died.append(
+        f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: {args.exc_value}")
     try:
         yield
     finally:

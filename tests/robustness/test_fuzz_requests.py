@@ -52,7 +52,8 @@ INTEGERS = {
 # Plain values, that every check at the door lets through, so that a request gets to what lies behind it ...
 PLAIN = {
     **INTEGERS, FieldDescriptor.TYPE_STRING: st.text(max_size=40), FieldDescriptor.TYPE_BYTES: st.binary(max_size=64),
-    FieldDescriptor.TYPE_BOOL: st.booleans(), FieldDescriptor.TYPE_DOUBLE: st.floats(-1e12, 1e12), FieldDescriptor.TYPE_FLOAT: st.floats(-1e6, 1e6),
+    FieldDescriptor.TYPE_BOOL: st.booleans(), FieldDescriptor.TYPE_DOUBLE: st.floats(-1e12, 1e12),
+    FieldDescriptor.TYPE_FLOAT: st.floats(-1e6, 1e6),
 }
 # ... and wild ones: oversize text and bytes (ASCII, and two bytes a character), NaN and the infinities.
 WILD = {
@@ -156,7 +157,8 @@ def templates(running_vm: str) -> dict[str, Message]:
     spec = host_agent_pb2.MigrationSpec(migration_id=77, vm=config, encrypted=True, key=bytes(range(1, 33)), nonce=bytes(8))
     arrival = linked_mode_pb2.IncomingMigrationRequest(vm=vm, source_vcenter="vc-b", source_host="esx-b1", host="esx-a1",
                                                        datastore="ds-a-shared", hot=True, migration_id=77, spec=spec)
-    rule = fault_rules_pb2.FaultRule(step="stun", action="error", part="esx-a2", fault="SystemError")
+    rule = fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=fault_rules_pb2.FAULT_ACTION_ERROR, part="esx-a2",
+                                     fault="SystemError")
     return {
         "VCenter/ReconfigVm": vcenter_pb2.ReconfigVmRequest(vm=common_pb2.ObjectRef(name="batch-off"),
                                                             spec=vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=3)),

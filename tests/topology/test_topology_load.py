@@ -8,20 +8,25 @@ import re
 import pytest
 import yaml
 
+from linkedmode.model.fault_rules import FaultAction
+from linkedmode.model.migration import MigrationStep
 from linkedmode.model.settings import MigrateEncryption, PowerState
 from linkedmode.model.versions import Version, encrypted_vmotion_supported
 from linkedmode.topology import (
     GuestSpec,
     HostSpec,
+    HostTimeouts,
     Topology,
     TopologyError,
     VCenterSpec,
+    VCenterTimeouts,
     VmSpec,
     default_topology,
     default_topology_text,
     load_topology,
     parse_topology,
 )
+from linkedmode.topology.fields import spec_keys
 
 # --- the built-in default -------------------------------------------------------------------------
 
@@ -286,7 +291,8 @@ BROKEN = [
     ("key provider on a plain vm", changed((f"{VM}.key_provider", "kms")), f"{VM}.key_provider", "only an encrypted VM"),
     ("key provider the vcenter lacks", changed((f"{VM}.encrypted", True), (f"{VM}.key_provider", "kms")), f"{VM}.key_provider",
      "'kms' is not a key provider of this vCenter (it has native-key-provider)"),
-    ("key provider twice", changed((f"{VC}.key_providers", ["kms", "kms"])), f"{VC}.key_providers[1]", "key provider 'kms' is listed twice"),
+    ("key provider twice", changed((f"{VC}.key_providers", ["kms", "kms"])), f"{VC}.key_providers[1]",
+     "key provider 'kms' is listed twice"),
     ("key provider not a name", changed((f"{VC}.key_providers", [3])), f"{VC}.key_providers[0]", "expected a key provider name"),
     ("bandwidth", changed((f"{HOST}.vmotion.bandwidth", "2GbE")), f"{HOST}.vmotion.bandwidth", "'2GbE' is not one of 1GbE, 10GbE"),
     ("role", changed((f"{DOMAIN}.users[0].role", "root")), f"{DOMAIN}.users[0].role", "'root' is not one of admin, read-only"),
@@ -316,6 +322,37 @@ BROKEN = [
     ("name not a string", changed((f"{DC}.name", 12)), f"{DC}.name", "expected a non-empty string, got 12 (an integer)"),
     ("name empty", changed((f"{DC}.networks[0].name", " ")), f"{DC}.networks[0].name", "expected a non-empty string"),
     ("no sso domains", {"sso_domains": []}, "sso_domains", "expected at least one SSO domain"),
+    # timeouts
+    ("vcenter timeout zero", changed((f"{VC}.timeouts", {"peer_call": 0})), f"{VC}.timeouts.peer_call",
+     "expected a positive number of seconds, got 0 (an integer)"),
+    ("vcenter timeout negative", changed((f"{VC}.timeouts", {"max_switchover": -1.5})), f"{VC}.timeouts.max_switchover",
+     "expected a positive number of seconds, got -1.5 (a number)"),
+    ("vcenter timeout text", changed((f"{VC}.timeouts", {"host_call": "10s"})), f"{VC}.timeouts.host_call",
+     "expected a positive number of seconds, got '10s' (a string)"),
+    ("vcenter timeout boolean", changed((f"{VC}.timeouts", {"host_call": True})), f"{VC}.timeouts.host_call",
+     "expected a positive number of seconds, got true (a boolean)"),
+    ("vcenter timeout infinite", changed((f"{VC}.timeouts", {"migration": float("inf")})), f"{VC}.timeouts.migration",
+     "expected a positive number of seconds, got inf (a number)"),
+    ("vcenter timeout unknown", changed((f"{VC}.timeouts", {"prepared_expiry": 5})), f"{VC}.timeouts.prepared_expiry",
+     "unknown key; allowed: host_call, host_heartbeat"),
+    ("vcenter timeouts not a mapping", changed((f"{VC}.timeouts", [5])), f"{VC}.timeouts", "expected a mapping, got a list"),
+    ("host timeout zero", changed((f"{HOST}.timeouts", {"prepared_expiry": 0})), f"{HOST}.timeouts.prepared_expiry",
+     "expected a positive number of seconds, got 0 (an integer)"),
+    ("host timeout nan", changed((f"{HOST}.timeouts", {"arrival_end": float("nan")})), f"{HOST}.timeouts.arrival_end",
+     "expected a positive number of seconds, got nan (a number)"),
+    ("host timeout unknown", changed((f"{HOST}.timeouts", {"peer_call": 5})), f"{HOST}.timeouts.peer_call",
+     "unknown key; allowed: prepared_expiry, arrival_end"),
+    ("host timeouts not a mapping", changed((f"{HOST}.timeouts", 120)), f"{HOST}.timeouts",
+     "expected a mapping, got 120 (an integer)"),
+    # fault rules
+    ("fault rule step unknown", changed((f"{VC}.fault_rules", [{"step": "teleport"}])), f"{VC}.fault_rules[0].step",
+     "step 'teleport' is not one of spec_exchange, key_push_destination, key_push_source, precopy_round, stun"),
+    ("fault rule step missing", changed((f"{VC}.fault_rules", [{"action": "kill"}])), f"{VC}.fault_rules[0].step",
+     "required but missing"),
+    ("fault rule step not text", changed((f"{VC}.fault_rules", [{"step": 3}])), f"{VC}.fault_rules[0].step",
+     "expected a non-empty string, got 3 (an integer)"),
+    ("fault rule frame action off its step", changed((f"{VC}.fault_rules", [{"step": "stun", "action": "replay_frame"}])),
+     f"{VC}.fault_rules[0].step", "replay_frame tampers with the page stream: its step is precopy_round"),
 ]
 
 @pytest.mark.parametrize(("data", "path", "problem"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
@@ -391,6 +428,42 @@ def test_absent_fields_take_the_dataclass_defaults():
     assert vc == VCenterSpec("vc", Version(7, 0), datacenters=vc.datacenters)
     assert vc.hosts()[0] == HostSpec("h", Version(7, 0))
     assert vc.vms()[0] == VmSpec("v", "h", guest=GuestSpec())
+
+
+def test_timeouts_given_in_part_are_read_and_the_rest_keep_their_defaults():
+    data = changed((f"{VC}.timeouts", {"peer_call": 12, "switchover_goal": 0.25}),
+                   (f"{HOST}.timeouts", {"prepared_expiry": 1.5}))
+    vc = parse_topology(data, "t").vcenters()[0][1]
+    assert vc.timeouts == VCenterTimeouts(peer_call=12.0, switchover_goal=0.25)
+    assert isinstance(vc.timeouts.peer_call, float)
+    esx_a1, esx_a2 = vc.hosts()
+    assert esx_a1.timeouts == HostTimeouts(prepared_expiry=1.5)
+    assert esx_a2.timeouts == HostTimeouts()
+
+
+def test_an_empty_timeouts_mapping_keeps_every_default():
+    vc = parse_topology(changed((f"{VC}.timeouts", {}), (f"{HOST}.timeouts", None)), "t").vcenters()[0][1]
+    assert vc.timeouts == VCenterTimeouts() and vc.hosts()[0].timeouts == HostTimeouts()
+
+
+def test_the_default_topology_documents_every_timeout_with_its_default():
+    """The commented-out `timeouts:` blocks of the default topology, uncommented, read as the defaults."""
+    text = default_topology_text()
+    uncommented = re.sub(r"^(\s*)# (timeouts:|  \w+: [\d.]+ .*)$", r"\1\2", text, flags=re.MULTILINE)
+    assert len(re.findall(r"^\s*timeouts:$", uncommented, flags=re.MULTILINE)) == 2
+    topology = parse_topology(yaml.safe_load(uncommented), "uncommented")
+    vc_a = vcenter(topology, "vc-a")
+    assert vc_a.timeouts == VCenterTimeouts() and vc_a.hosts()[0].timeouts == HostTimeouts()
+    for name in [*spec_keys(VCenterTimeouts), *spec_keys(HostTimeouts)]:
+        assert re.search(rf"^\s*#   {name}: ", text, flags=re.MULTILINE), f"{name} is not documented"
+
+
+def test_fault_rules_in_the_topology_name_their_step_and_action_in_words():
+    data = changed((f"{VC}.fault_rules", [{"step": "precopy_round", "action": "corrupt_frame", "part": "esx-a1"},
+                                          {"step": "commit"}]))
+    rules = parse_topology(data, "t").vcenters()[0][1].fault_rules
+    assert [(r.step, r.action, r.part) for r in rules] == [
+        (MigrationStep.PRECOPY_ROUND, FaultAction.CORRUPT_FRAME, "esx-a1"), (MigrationStep.COMMIT, FaultAction.ERROR, "")]
 
 
 # --- files ----------------------------------------------------------------------------------------
