@@ -83,12 +83,16 @@ sso_domains:
 """
 
 
-def migration_estate(state_dir=None, host_timeouts: dict[str, dict[str, float]] | None = None) -> Estate:
-    """The estate above; `host_timeouts` gives hosts, by name, a `timeouts:` mapping of their own."""
+def migration_estate(state_dir=None, host_timeouts: dict[str, dict[str, float]] | None = None,
+                     vcenter_timeouts: dict[str, float] | None = None) -> Estate:
+    """The estate above; `host_timeouts` gives hosts, by name, a `timeouts:` mapping of their own, and
+    `vcenter_timeouts` gives one to every vCenter."""
     data = yaml.safe_load(TOPOLOGY)
     wanted = dict(host_timeouts or {})
     for domain in data["sso_domains"]:
         for vcenter in domain["vcenters"]:
+            if vcenter_timeouts:
+                vcenter["timeouts"] = dict(vcenter_timeouts)
             for datacenter in vcenter["datacenters"]:
                 for cluster in datacenter["clusters"]:
                     for host in cluster["hosts"]:

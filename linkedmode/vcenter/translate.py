@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from ..model.events import Event
 from ..model.inventory import (
     HOST_CONNECTED,
@@ -121,7 +123,7 @@ def phase_from_proto(phase: int) -> MigrationPhase:
 def phase_to_proto(phase: MigrationPhase) -> host_agent_pb2.MigrationPhase:
     if phase == MigrationPhase.UNKNOWN:
         return host_agent_pb2.MIGRATION_PHASE_UNSPECIFIED
-    return host_agent_pb2.MigrationPhase(host_agent_pb2.MigrationPhase.Value(f"MIGRATION_PHASE_{phase.name}"))
+    return cast(host_agent_pb2.MigrationPhase, host_agent_pb2.MigrationPhase.Value(f"MIGRATION_PHASE_{phase.name}"))
 
 
 def stream_figures(outcome: host_agent_pb2.MigrationOutcome) -> StreamFigures:

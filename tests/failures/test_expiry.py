@@ -58,7 +58,7 @@ def test_a_source_prepared_but_never_started_expires(short_expiry_estate):
 
 def test_an_arrival_never_committed_expires(estate):
     source, destination = estate.vcenters["vc-a"].vcenter, estate.vcenters["vc-b"].vcenter
-    destination.timeouts = replace(destination.timeouts, arrival_expiry=0.5)
+    destination.timeouts = replace(destination.timeouts, arrival_expiry=0.5)   # as `timeouts: {arrival_expiry: 0.5}` would
     vm = next(v for v in source.state.all(Vm) if v.name == "busy-1")     # no disks to name
     keys = MigrationSecrets.generate()
     arrival = arrival_of(source, vm, cross=True)

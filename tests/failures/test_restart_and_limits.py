@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import replace
 
 import pytest
 from estate_helpers import client_of, fault_rule
@@ -21,19 +20,9 @@ from linkedmode.v1 import common_pb2, vcenter_pb2
 
 @pytest.fixture
 def estate(tmp_path):
-    with migration_estate(tmp_path) as running:
-        for server in running.vcenters.values():
-            # a host without its vCenter's word gives up soon (and so after a restart too)
-            with_timeouts(running, server.name, max_switchover=1.5)
-            server.vcenter.timeouts = replace(server.vcenter.timeouts, max_switchover=1.5)
+    # a host without its vCenter's word gives up soon
+    with migration_estate(tmp_path, vcenter_timeouts={"max_switchover": 1.5}) as running:
         yield running
-
-
-def with_timeouts(estate, vcenter: str, **changes) -> None:
-    """The estate's topology with other timeouts for `vcenter`: what it starts with after a restart."""
-    domains = tuple(replace(d, vcenters=tuple(replace(v, timeouts=replace(v.timeouts, **changes)) if v.name == vcenter else v
-                                              for v in d.vcenters)) for d in estate.topology.sso_domains)
-    estate.topology = replace(estate.topology, sso_domains=domains)
 
 
 def install(estate, vcenter: str, **rule) -> None:
@@ -147,17 +136,17 @@ def test_a_destination_host_that_dies_after_the_switchover_gets_the_vm_back_when
     assert settled_invariant(estate, vms=["opportunistic"]) == []
 
 
-def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(estate):
-    """vc-b died as it took the VM in; vc-a keeps the row and settles it by itself when vc-b returns."""
-    with_timeouts(estate, "vc-a", settle_interval=0.2)
-    estate.restart_vcenter("vc-a")   # settling again every 0.2 s
-    install(estate, "vc-b", step="resume", part="vc-b", action="kill")
-    task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
-    assert task.state == common_pb2.TASK_STATE_ERROR and "could not be settled yet" in task.error.message
-    estate.restart_vcenter("vc-b")
-    deadline = time.monotonic() + 10
-    while journal_rows(estate, "vc-a") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
-    assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
-    assert settled_invariant(estate, vms=["opportunistic"]) == []
+def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(tmp_path):
+    """vc-b died as it took the VM in; vc-a keeps the row and settles it by itself when vc-b returns
+    (every `timeouts.settle_interval`, short here)."""
+    with migration_estate(tmp_path, vcenter_timeouts={"settle_interval": 0.2}) as estate:
+        install(estate, "vc-b", step="resume", part="vc-b", action="kill")
+        task = to_vc_b(estate, client_of(estate, "vc-a"), "opportunistic")
+        assert task.state == common_pb2.TASK_STATE_ERROR and "could not be settled yet" in task.error.message
+        estate.restart_vcenter("vc-b")
+        deadline = time.monotonic() + 10
+        while journal_rows(estate, "vc-a") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
+        assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
+        assert settled_invariant(estate, vms=["opportunistic"]) == []
