@@ -1,0 +1,125 @@
+"""The destination vCenter's checks of a VM that would arrive (rows X4, X6): the
+target host answers, mounts the datastores and has the memory free; across vCenters the networks exist
+there, and no VM there has the same instance UUID or a MAC address of it; an encrypted VM's key
+provider is one this vCenter has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ..model.faults import (
+    AlreadyExists,
+    HostNotConnected,
+    InsufficientMemoryResourcesFault,
+    InvalidArgument,
+    MacAddressConflict,
+    MigrationFault,
+)
+from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
+from ..model.migration import MigrationPhase
+from ..model.settings import PowerState
+from .journal import ArrivalRow
+from .ports import VCenterParts
+from .spec import Arrival, MigrationTarget
+
+
+class ArrivalChecks:
+    """`others(ignore)`: the arrivals this vCenter holds already, but the one with id `ignore`."""
+
+    def __init__(self, vc: VCenterParts, others: Callable[[int | None], list[ArrivalRow]]) -> None:
+        self.vc = vc
+        self._others = others
+
+    def check(self, arrival: Arrival, target: MigrationTarget, *, ignore: int | None = None) -> tuple[Host, Vm]:
+        """The destination's checks; returns the target host and the VM as it would be here.
+        `ignore`: a migration already reserved here, not counted against itself."""
+        state = self.vc.state
+        if not target.host:
+            raise InvalidArgument("spec.host is required", argument="spec.host")
+        host = self._reachable(state.resolve(Host, target.host))
+        if target.pool:
+            cluster = state.resolve(Cluster, target.pool)
+            if host.moid not in cluster.hosts:
+                raise InvalidArgument(f"host {host.name} is not in resource pool {cluster.name}", argument="spec.pool")
+        datastore = self._datastore(arrival, target, host)
+        vm = self._vm_here(arrival, host, datastore)
+        self._check_capacity(arrival, host, ignore)
+        if arrival.cross:
+            self._check_identity(vm, ignore)
+            self._check_key_provider(vm)
+        return host, vm
+
+    def _reachable(self, host: Host) -> Host:
+        """Asks the host itself (the vpxa heartbeat): a host that does not answer is not a target."""
+        try:
+            self.vc.hosts.agent(host).about(timeout=self.vc.timeouts.host_heartbeat)
+        except HostNotConnected:
+            if host.connection_state == HOST_CONNECTED:
+                self.vc.state.update(put=[replace(host, connection_state=HOST_NOT_RESPONDING)])
+            raise HostNotConnected(f"host {host.name} is not responding", object=host.moid) from None
+        if host.connection_state != HOST_CONNECTED:
+            host = replace(host, connection_state=HOST_CONNECTED)
+            self.vc.state.update(put=[host])
+        return host
+
+    def _datastore(self, arrival: Arrival, target: MigrationTarget, host: Host) -> Datastore | None:
+        state = self.vc.state
+        if target.datastore:
+            datastore = state.resolve(Datastore, target.datastore)
+            if host.moid not in datastore.hosts:
+                raise InvalidArgument(f"datastore {datastore.name} is not mounted by host {host.name}", argument="spec.datastore")
+            return datastore
+        for disk in arrival.vm.disks:
+            if disk.datastore not in host.datastores:
+                name = state.get(disk.datastore, Datastore).name
+                raise InvalidArgument(f"{disk.label} of {arrival.vm.name} is on {name}, which host {host.name} does not mount: "
+                                      "give spec.datastore", argument="spec.datastore")
+        return None
+
+    def _vm_here(self, arrival: Arrival, host: Host, datastore: Datastore | None) -> Vm:
+        vm = arrival.vm
+        disks = [replace(d, datastore=datastore.moid) for d in vm.disks] if datastore else list(vm.disks)
+        if not arrival.cross:
+            return replace(vm, host=host.moid, disks=disks)
+        networks = {n.name: n for n in self.vc.state.all(Network) if n.datacenter == host.datacenter}
+        nics = []
+        for nic, network_name in zip(vm.nics, arrival.nic_networks, strict=False):
+            if network_name not in networks:
+                datacenter = self.vc.state.get(host.datacenter, Datacenter).name
+                raise InvalidArgument(f"{nic.label} of {vm.name} is on network {network_name!r}, which {datacenter} "
+                                      f"of {self.vc.name} does not have", argument="spec.network")
+            nics.append(replace(nic, network=networks[network_name].moid))
+        return replace(vm, moid="", host=host.moid, datacenter=host.datacenter, disks=disks, nics=nics)
+
+    def _check_capacity(self, arrival: Arrival, host: Host, ignore: int | None) -> None:
+        if not arrival.hot:
+            return
+        running = sum(v.memory_mb for v in self.vc.state.all(Vm)
+                      if v.host == host.moid and v.power_state == PowerState.POWERED_ON and v.instance_uuid != arrival.vm.instance_uuid)
+        reserved = sum(row.vm.memory_mb for row in self._others(ignore)
+                       if row.host == host.moid and row.arrival.hot and row.phase != MigrationPhase.COMMITTED)
+        free = host.memory_mb - running - reserved
+        if arrival.vm.memory_mb > free:
+            raise InsufficientMemoryResourcesFault(
+                f"host {host.name} has {free} MB of memory free; {arrival.vm.name} needs {arrival.vm.memory_mb} MB",
+                object=host.moid, unreserved=free, requested=arrival.vm.memory_mb)
+
+    def _check_identity(self, vm: Vm, ignore: int | None) -> None:
+        for other in self.vc.state.all(Vm) + [row.vm for row in self._others(ignore)]:
+            if other.instance_uuid == vm.instance_uuid:
+                raise AlreadyExists(f"{self.vc.name} already has a VM with instance UUID {vm.instance_uuid} ({other.name})",
+                                    object=other.moid)
+            clash = set(other.mac_addresses) & set(vm.mac_addresses)
+            if clash:
+                raise MacAddressConflict(
+                    f"MAC address {sorted(clash)[0]} of {vm.name} is already used by {other.name} in {self.vc.name}",
+                    object=other.moid, mac_address=sorted(clash)[0])
+
+    def _check_key_provider(self, vm: Vm) -> None:
+        """Row X6: an encrypted VM needs its key here, from the same key provider."""
+        if vm.encrypted and vm.key_provider not in self.vc.key_providers:
+            raise MigrationFault(
+                f"Unable to decrypt the ciphertext. Failed to decrypt the key: {self.vc.name} has no key provider "
+                f"{vm.key_provider!r} (it has {', '.join(self.vc.key_providers) or 'none'})",
+                object=vm.name, key_provider=vm.key_provider)
