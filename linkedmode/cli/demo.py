@@ -23,7 +23,7 @@ SHOWCASE = [
     ("db-encrypted", "vc-b", "esx-b1"),
     ("db-encrypted", "vc-b", "esx-b3"),
     ("db-nkp", "vc-b", "esx-b1"),
-    ("app-opportunistic", "vc-legacy", "esx-l1"),
+    *[(vm, "vc-legacy", "esx-l1") for vm in ("app-opportunistic", "app-required")],
     ("app-opportunistic", "vc-corp", "esx-c1"),
 ]
 TARGETS = {

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..model.encryption import EncryptionDecision, HostEncryptionSupport, decide_encryption
+from ..model.encryption import EncryptionDecision, HostEncryptionSupport, VCenterTooOld, decide_encryption
 from ..model.faults import InvalidArgument
 from ..model.inventory import Datastore, Host, Network, Vm
 from ..model.settings import PowerState
 from ..model.validation import host_port, required
+from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
 from .arrivals import Arrivals
 from .destinations import Destination, LocalDestination, RemoteDestination
 from .locator import resolve_locator
@@ -69,6 +70,17 @@ class Admission:
         return self.arrival.hot and (self.remote or self.destination_host.moid != self.source.moid)
 
 
+def _too_old(vc: VCenterParts, destination: Destination) -> VCenterTooOld | None:
+    """Across vCenters, the first of the two that is before encrypted cross-vCenter vMotion (row X2)."""
+    if not destination.remote:
+        return None
+    for name, version in ((vc.name, vc.version), (destination.vcenter, destination.version)):
+        if Version.parse(version) < ENCRYPTED_CROSS_VCENTER_MIN_VCENTER:
+            floor = ENCRYPTED_CROSS_VCENTER_MIN_VCENTER
+            return VCenterTooOld(name, version, f"{floor.major}.{floor.minor}")
+    return None
+
+
 def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Destination) -> Admission:
     source = vc.state.get(vm.host, Host)
     target = request.target if request.target.host else replace(request.target, host=source.moid)
@@ -79,6 +91,6 @@ def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Desti
     decision = decide_encryption(
         vm.migrate_encryption, vm_encrypted=vm.encrypted, powered_on=arrival.hot,
         source=HostEncryptionSupport(source.name, source.encrypted_vmotion_supported, source.version, source.aes_ni),
-        destination=dest_host.support,
+        destination=dest_host.support, vcenter_too_old=_too_old(vc, destination),
     )
     return Admission(vm, source, target, replace(arrival, encrypted=decision.encrypted), dest_host, decision, destination.remote)

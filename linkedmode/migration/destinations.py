@@ -28,6 +28,7 @@ R = TypeVar("R")
 
 class Destination(Protocol):
     vcenter: str
+    version: str          # the destination vCenter's
     remote: bool
 
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost: ...
@@ -55,6 +56,7 @@ class LocalDestination:
         self._vc = vc
         self._arrivals = arrivals
         self.vcenter = vc.name
+        self.version = vc.version
 
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost:
         host, _ = self._arrivals.check(arrival, target)
@@ -89,6 +91,7 @@ class RemoteDestination:
 
     def __init__(self, vc: VCenterParts, peer: PeerInfo) -> None:
         self.vcenter = peer.name
+        self.version = peer.version
         self._source = vc
         self._channel = secure_channel(peer.url, vc.credential, Identity(vc.domain, "vcenter", peer.name))
         self._stub = linked_mode_pb2_grpc.LinkedModeStub(self._channel)

@@ -33,7 +33,7 @@ def fetch_certificate(url: str, timeout: float) -> bytes | None:
 
 def _check_version(source: VCenterParts, target: PeerInfo) -> None:
     for name, version in ((source.name, source.version), (target.name, target.version)):
-        if Version.parse(version) < CROSS_VCENTER_MIN_VCENTER:
+        if Version.parse(version) < CROSS_VCENTER_MIN_VCENTER:   # encryption has its own floor: the decision's
             raise NotSupported(
                 f"cross-vCenter vMotion needs vCenter {CROSS_VCENTER_MIN_VCENTER.major}.{CROSS_VCENTER_MIN_VCENTER.minor} "
                 f"or later on both sides; {name} runs {version}", object=name, version=version,

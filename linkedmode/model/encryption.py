@@ -1,4 +1,4 @@
-"""The encryption decision of a migration, taken once, before anything is sent (rows E2-E4, E6, D1-D3).
+"""The encryption decision of a migration, taken once, before anything is sent (rows E2-E4, E6, X2, D1-D3).
 
 One pure function over plain values, so that the whole table is tested without a server.
 """
@@ -29,6 +29,18 @@ class HostEncryptionSupport:
 
 
 @dataclass(frozen=True)
+class VCenterTooOld:
+    """Across vCenters: one of them runs a version before encrypted cross-vCenter vMotion (row X2)."""
+
+    name: str
+    version: str
+    floor: str = "7.0"
+
+    def why_not(self) -> str:
+        return f"vCenter {self.name} runs {self.version}, before {self.floor}"
+
+
+@dataclass(frozen=True)
 class EncryptionDecision:
     asked: MigrateEncryption   # the VM's setting (encrypted VMs read `required`)
     encrypted: bool            # whether what crosses the network is protected
@@ -47,28 +59,33 @@ def decide_encryption(
     source: HostEncryptionSupport,
     destination: HostEncryptionSupport,
     powered_on: bool,
+    vcenter_too_old: VCenterTooOld | None = None,
 ) -> EncryptionDecision:
     """How a VM moves from source to destination host, or MigrationFeatureNotSupported.
 
     A powered-on VM moves hot over the vMotion network, encrypted per the table of the design; one
     that only changes datastore on its host sends nothing over the network, and its disks are copied
     on the host, not encrypted (row D1). A powered-off VM moves cold: no page stream; its disks cross
-    as a plain copy (row D2), which is protected only when the disks themselves are encrypted (rows D1, D3).
+    as a plain copy (row D2), never encrypted in transit: a `required` VM with clear disks goes ahead
+    all the same (row D3 is advice), and an encrypted VM's disks cross as they are at rest.
+    `vcenter_too_old`: across vCenters, one of them is before 7.0, so nothing can move encrypted (row X2).
     """
     asked = MigrateEncryption.REQUIRED if vm_encrypted else mode
-    cannot = [h for h in (source, destination) if not h.encrypted_vmotion_supported]
+    cannot: list[str] = [h.why_not() for h in (source, destination) if not h.encrypted_vmotion_supported]
+    if vcenter_too_old is not None:
+        cannot.append(vcenter_too_old.why_not())
     same_host = source.name == destination.name
 
     if not powered_on:
+        if vm_encrypted and vcenter_too_old is not None:
+            raise MigrationFeatureNotSupported(f"the VM is encrypted but {vcenter_too_old.why_not()}: encrypted VMs move "
+                                               "between vCenters of 7.0 or later", object=vcenter_too_old.name)
         if vm_encrypted:
-            return EncryptionDecision(asked, True, False, "cold move: the encrypted VM's disks cross as ciphertext")
-        if asked == MigrateEncryption.REQUIRED and not same_host:
-            raise MigrationFeatureNotSupported(
-                "migrate_encryption is required but the VM is powered off and its disks are not encrypted: "
-                "a cold move would copy them in the clear",
-                object=destination.name, reason="cold-move-unencrypted-disks",
-            )
-        return EncryptionDecision(asked, False, False, "cold move: disks copied in the clear (NFC)")
+            return EncryptionDecision(asked, False, False, "cold move: the encrypted VM's disks cross as they are at rest "
+                                      "(NFC: not encrypted in transit)")
+        return EncryptionDecision(asked, False, False, "cold move: disks copied in the clear (NFC: not encrypted in transit"
+                                  + ("; migrate_encryption applies to vMotion only" if asked == MigrateEncryption.REQUIRED else "")
+                                  + ")")
 
     if same_host:
         return EncryptionDecision(asked, vm_encrypted, False, "datastore-only move on one host: nothing crosses the "
@@ -77,10 +94,14 @@ def decide_encryption(
         return EncryptionDecision(asked, False, False, "migrate_encryption is disabled")
     if not cannot:
         return EncryptionDecision(asked, True, False, "both hosts support encrypted vMotion")
-    why = "; ".join(h.why_not() for h in cannot)
+    why = "; ".join(cannot)
     if asked == MigrateEncryption.OPPORTUNISTIC:
         return EncryptionDecision(asked, False, True, f"fell back to plaintext: {why}")
     subject = "the VM is encrypted" if vm_encrypted else "migrate_encryption is required"
-    raise MigrationFeatureNotSupported(
-        f"{subject} but {why}: encrypted vMotion is not supported", object=cannot[0].name, host=cannot[0].name,
-    )
+    first = next((h for h in (source, destination) if not h.encrypted_vmotion_supported), None)
+    if first is not None:
+        raise MigrationFeatureNotSupported(f"{subject} but {why}: encrypted vMotion is not supported",
+                                           object=first.name, host=first.name)
+    assert vcenter_too_old is not None
+    raise MigrationFeatureNotSupported(f"{subject} but {why}: encrypted vMotion between vCenters is not supported",
+                                       object=vcenter_too_old.name, vcenter=vcenter_too_old.name)

@@ -32,7 +32,8 @@ class Version:
 
 
 ENCRYPTED_VMOTION_MIN_ESXI = Version(6, 5)      # row E4
-CROSS_VCENTER_MIN_VCENTER = Version(7, 0)       # row X2
+CROSS_VCENTER_MIN_VCENTER = Version(6, 0)       # row X2: cross-vCenter vMotion at all
+ENCRYPTED_CROSS_VCENTER_MIN_VCENTER = Version(7, 0)   # row X2: encrypted vMotion between vCenters
 
 
 def encrypted_vmotion_supported(esxi: Version, aes_ni: bool) -> bool:

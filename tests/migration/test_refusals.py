@@ -72,13 +72,30 @@ def test_a_vcenter_of_another_sso_domain(estate):
     nothing_moved(estate)
 
 
-def test_a_vcenter_before_7_0(estate):
-    vc_a = client_of(estate, "vc-a")
-    fault = fault_of(to_vc_b(estate, vc_a, "opportunistic", host="o67", datastore="ds-old", pool="cluster-old",
-                             service=locator_of(estate, "vc-old")))
-    assert isinstance(fault, NotSupported)
-    assert fault.message == "cross-vCenter vMotion needs vCenter 7.0 or later on both sides; vc-old runs 6.7.0"
-    nothing_moved(estate)
+def to_vc_old(estate, vm: str) -> common_pb2.Task:
+    return to_vc_b(estate, client_of(estate, "vc-a"), vm, host="o67", datastore="ds-old", pool="cluster-old",
+                   service=locator_of(estate, "vc-old"))
+
+
+def test_a_required_vm_cannot_move_to_a_vcenter_before_7_0(estate):
+    """Row X2: the 7.0 floor is for encrypted vMotion between vCenters."""
+    fault = fault_of(to_vc_old(estate, "required"))
+    assert isinstance(fault, MigrationFeatureNotSupported)
+    assert fault.message == ("migrate_encryption is required but vCenter vc-old runs 6.7.0, before 7.0: encrypted vMotion "
+                             "between vCenters is not supported")
+    nothing_moved(estate, "required")
+
+
+@pytest.mark.parametrize("vm,fell_back", [("disabled", False), ("opportunistic", True)])
+def test_an_unencrypted_move_to_a_vcenter_before_7_0_goes_ahead(estate, vm, fell_back):
+    task = to_vc_old(estate, vm)
+    assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+    assert not task.migration.encrypted and not task.migration.stream.encrypted and task.migration.fell_back == fell_back
+    if fell_back:
+        assert task.migration.reason == "fell back to plaintext: vCenter vc-old runs 6.7.0, before 7.0"
+    assert vm in vm_names(client_of(estate, "vc-old")) and vm not in vm_names(client_of(estate, "vc-a"))
+    types = {e.type for c in ("vc-a", "vc-old") for e in client_of(estate, c).api.QueryEvents(vcenter_pb2.EventFilter()).events}
+    assert "VmMigratedEvent" in types and "com.vmware.vc.vm.VmHotMigratingWithEncryptionEvent" not in types
 
 
 @pytest.mark.parametrize("missing", ["host", "datastore", "pool"])
@@ -120,12 +137,15 @@ def test_an_encrypted_vm_whose_key_the_destination_cannot_get(estate):
     nothing_moved(estate, "nkp")
 
 
-def test_a_cold_move_of_a_required_vm_with_clear_disks(estate):
-    """Rows D1, D3: its disks would cross in the clear."""
-    vc_a = client_of(estate, "vc-a")
-    fault = fault_of(to_vc_b(estate, vc_a, "off-required"))
-    assert isinstance(fault, MigrationFeatureNotSupported) and "a cold move would copy them in the clear" in fault.message
-    nothing_moved(estate, "off-required")
+def test_a_cold_move_of_a_required_vm_with_clear_disks_goes_ahead_in_the_clear(estate):
+    """Rows D2, D3: migrate_encryption applies to vMotion; the copy is not encrypted, and the result says so."""
+    task = to_vc_b(estate, client_of(estate, "vc-a"), "off-required")
+    assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+    result = task.migration
+    assert not result.hot and not result.encrypted and not result.HasField("stream") and result.disks_moved == 1
+    assert result.reason == ("cold move: disks copied in the clear (NFC: not encrypted in transit; "
+                             "migrate_encryption applies to vMotion only)")
+    assert "off-required" in vm_names(client_of(estate, "vc-b"))
 
 
 def test_inside_one_vcenter_a_move_to_where_it_is(estate):
