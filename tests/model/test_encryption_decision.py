@@ -67,7 +67,7 @@ def test_the_floor_between_vcenters_is_for_encryption(mode, vm_encrypted, source
     decide = lambda: decide_encryption(mode, vm_encrypted=vm_encrypted, source=source,  # noqa: E731
                                        destination=destination, powered_on=powered_on, vcenter_too_old=OLD)
     if expected is None:
-        with pytest.raises(MigrationFeatureNotSupported, match="vCenter vc-old runs 6.7.0, before 7.0"):
+        with pytest.raises(MigrationFeatureNotSupported, match=r"vCenter vc-old runs 6\.7\.0, before 7\.0"):
             decide()
         return
     decision = decide()
