@@ -143,6 +143,7 @@ class SourceMigration:
 
     def _commit(self, destination: Destination) -> str:
         assert self._row is not None
+        self.control.point_of_no_return()   # row V9: cancelable turns false here; a cancel asked before ends it now
         self._record(self._row.at(MigrationPhase.COMMITTING))
         self.control.progress(95, f"switchover: committing through {destination.vcenter}")
         self.vc.faults.at(MigrationStep.COMMIT, self._row.name)

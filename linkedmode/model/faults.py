@@ -108,6 +108,10 @@ class PartKilled(Fault):
     code = "UNAVAILABLE"
 
 
+class TaskInProgress(InvalidState):
+    """The VM already runs a task that this operation would conflict with (row V9)."""
+
+
 class RequestCanceled(Fault):
     code = "CANCELLED"
 

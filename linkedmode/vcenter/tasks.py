@@ -1,5 +1,6 @@
-"""Running tasks: created queued at once, run on a pool, one at a time per entity, ended with a
-result or a fault. Every change of a task goes through VCenterState.update."""
+"""Running tasks: created queued at once, run on a pool, ended with a result or a fault. An entity runs
+one task at a time: a second one is refused at once with TaskInProgress (row V9). A task goes queued ->
+running -> success or error, never back. Every change of a task goes through VCenterState.update."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..model.faults import Fault, InvalidState, RequestCanceled, SystemError
+from ..model.faults import Fault, InvalidState, RequestCanceled, SystemError, TaskInProgress
 from ..model.tasks import Task, TaskResult, TaskState
 from .state import VCenterState
 
@@ -34,6 +35,15 @@ class TaskControl:
         if self._runner.state.task(self.key).cancel_requested:
             raise RequestCanceled("the task was cancelled by the user")
 
+    def point_of_no_return(self) -> None:
+        """From here on the task cannot be cancelled: a cancel asked before is honoured now (the task
+        ends RequestCanceled), one asked after is refused (CancelTask answers InvalidState)."""
+        state = self._runner.state
+        with state.changed:
+            if state.task(self.key).cancel_requested:
+                raise RequestCanceled("the task was cancelled by the user")
+            state.change_task(self.key, cancelable=False)
+
 
 Work = Callable[[TaskControl], TaskResult | None]
 
@@ -42,7 +52,6 @@ class TaskRunner:
     def __init__(self, state: VCenterState, workers: int = 8) -> None:
         self.state = state
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{state.name}-task")
-        self._entity_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._counter = 0
 
@@ -50,46 +59,49 @@ class TaskRunner:
                starts_queued: bool = False) -> Task:
         """A task for `work`, queued at once. It reads `running` when its turn comes, or, with
         `starts_queued`, when the work says so (TaskControl.start: a relocate waiting for vMotion slots)."""
-        with self._locks_guard:
-            self._counter += 1
-            key = f"task-{self.state.name}-{self._counter}"
-        task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable)
-        self.state.update(tasks=[task])
+        with self.state.changed:   # the check and the new task, atomic against every other change
+            busy = next((t for t in self.state.tasks() if t.entity == entity and not t.state.done), None)
+            if busy is not None:
+                raise TaskInProgress(f"{entity_name} is busy with {busy.description_id} ({busy.key}, {busy.state.value})",
+                                     object=entity, task=busy.key)
+            with self._locks_guard:
+                self._counter += 1
+                key = f"task-{self.state.name}-{self._counter}"
+            task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable)
+            self.state.update(tasks=[task])
         self._pool.submit(self._run, key, work, starts_queued)
         return self.state.task(key)
 
     def cancel(self, key: str) -> Task:
-        task = self.state.task(key)
-        if task.state.done:
-            raise InvalidState(f"task {key} has already ended ({task.state.value})", object=key)
-        if not task.cancelable:
-            raise InvalidState(f"task {key} ({task.description_id}) cannot be cancelled", object=key)
-        return self.state.change_task(key, cancel_requested=True)
+        with self.state.changed:
+            task = self.state.task(key)
+            if task.state.done:
+                raise InvalidState(f"task {key} has already ended ({task.state.value})", object=key)
+            if not task.cancelable:
+                raise InvalidState(f"task {key} ({task.description_id}) cannot be cancelled"
+                                   + (" any more: it passed its point of no return" if task.description_id == "VirtualMachine.relocate"
+                                      else ""), object=key)
+            return self.state.change_task(key, cancel_requested=True)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _entity_lock(self, entity: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._entity_locks.setdefault(entity, threading.Lock())
-
     def _run(self, key: str, work: Work, starts_queued: bool) -> None:
         control = TaskControl(self, key)
-        with self._entity_lock(self.state.task(key).entity):
-            if not starts_queued:
-                control.start()
-            try:
-                control.check_cancelled()
-                result = work(control)
-            except Fault as fault:
-                self._set(key, state=TaskState.ERROR, error=fault, cancelled=isinstance(fault, RequestCanceled), complete_time=time.time())
-                return
-            except Exception as error:  # a bug in the work: the task says so, the vCenter keeps going
-                log.exception("task %s failed", key)
-                self._set(key, state=TaskState.ERROR, error=SystemError(f"internal error: {type(error).__name__}"),
-                          complete_time=time.time())
-                return
-            self._set(key, state=TaskState.SUCCESS, progress=100, result=result, complete_time=time.time())
+        if not starts_queued:
+            control.start()
+        try:
+            control.check_cancelled()
+            result = work(control)
+        except Fault as fault:
+            self._set(key, state=TaskState.ERROR, error=fault, cancelled=isinstance(fault, RequestCanceled), complete_time=time.time())
+            return
+        except Exception as error:  # a bug in the work: the task says so, the vCenter keeps going
+            log.exception("task %s failed", key)
+            self._set(key, state=TaskState.ERROR, error=SystemError(f"internal error: {type(error).__name__}"),
+                      complete_time=time.time())
+            return
+        self._set(key, state=TaskState.SUCCESS, progress=100, result=result, complete_time=time.time())
 
     def _set(self, key: str, **changes: object) -> None:
         self.state.change_task(key, **changes)
