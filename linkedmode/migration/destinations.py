@@ -103,7 +103,7 @@ class RemoteDestination:
             vm=translate.vm(arrival.vm), source_vcenter=arrival.source_vcenter, source_host=arrival.source_host,
             host=target.host, datastore=target.datastore, pool=target.pool, spec=spec,
             disk_datastores=arrival.disk_datastores, nic_networks=arrival.nic_networks,
-            hot=arrival.hot, encrypted=arrival.encrypted, disk_paths=arrival.disk_paths,
+            hot=arrival.hot, encrypted=arrival.encrypted, disk_paths=arrival.disk_paths, chain_id=arrival.chain_id,
         )
 
     def _call(self, call: Callable[..., R], request: Any) -> R:

@@ -34,6 +34,7 @@ class OutgoingRow:
     hot: bool
     disk_files: tuple[str, ...] = ()      # files here of the disks that change datastore: removed once moved
     destination_datacenter: str = ""
+    chain_id: int = 0                     # the migration's first event here (row V14)
 
     def at(self, phase: MigrationPhase) -> OutgoingRow:
         return replace(self, phase=phase)
@@ -69,7 +70,7 @@ class ArrivalRow:
         data: dict[str, Any] = {
             "arrival": {"vm": a.vm.to_row(), "source_vcenter": a.source_vcenter, "source_host": a.source_host,
                         "disk_datastores": list(a.disk_datastores), "nic_networks": list(a.nic_networks),
-                        "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths)},
+                        "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths), "chain_id": a.chain_id},
             "vm": self.vm.to_row(), "host": self.host, "disk_files": list(self.disk_files),
         }
         return JournalEntry(ARRIVAL, self.migration_id, self.phase.value, data)
@@ -78,6 +79,7 @@ class ArrivalRow:
     def of(cls, entry: JournalEntry) -> ArrivalRow:
         a = dict(entry.data["arrival"])
         arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
-                          tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())))
+                          tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())),
+                          a.get("chain_id", 0))
         return cls(entry.migration_id, MigrationPhase(entry.state), arrival, Vm.from_row(entry.data["vm"]),
                    entry.data["host"], tuple(entry.data.get("disk_files", ())))

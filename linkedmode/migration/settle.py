@@ -37,6 +37,7 @@ class Who:
 
     user: str = ""
     task: str = ""
+    chain_id: int = 0           # the first event of the migration (row V14)
 
 
 def finish(vc: VCenterParts, row: OutgoingRow, destination: Destination, *, destination_finished: bool = False,
@@ -144,5 +145,6 @@ def _resume_source_copy(vc: VCenterParts, source: Host, row: OutgoingRow, reason
 
 
 def _event(vc: VCenterParts, type_: str, vm: Vm, source: Host, row: OutgoingRow, message: str, who: Who) -> ev.Event:
-    return vm_event(vc.state, type_, vm, message, host=source.name, user=who.user, task=who.task, arguments={
+    return vm_event(vc.state, type_, vm, message, host=source.name, user=who.user, task=who.task,
+                    chain_id=who.chain_id or row.chain_id, arguments={
         "destHost": row.destination_host, "destDatacenter": row.destination_datacenter, "destVcenter": row.destination_vcenter})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets as random_source
 import threading
 import time
+from dataclasses import replace
 
 from ..crypto.secrets import MigrationSecrets
 from ..model import events as ev
@@ -96,8 +97,7 @@ class SourceMigration:
         self.owner.started(self.migration_id)
         try:
             self.control.progress(2, f"checking {destination.vcenter}")
-            admission = admit(self.vc, vm, self.request, destination)
-            self._post_start(admission, destination)
+            admission = self._post_start(admit(self.vc, vm, self.request, destination), destination)
             waited = self._take_slots(admission, destination)
             try:
                 return self._migrate(admission, destination, waited)
@@ -162,7 +162,7 @@ class SourceMigration:
                                  vc.timeouts.switchover_goal, vc.timeouts.max_switchover, secrets, tuple(moved))
         row = OutgoingRow(self.migration_id, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, a.source.moid,
                           destination.vcenter, a.destination_host.name, destination.remote, a.arrival.hot,
-                          tuple(m.source_path for m in moved), a.destination_host.datacenter)
+                          tuple(m.source_path for m in moved), a.destination_host.datacenter, self.who.chain_id)
         self._row = row
         figures: StreamFigures | None = None
         try:
@@ -244,17 +244,21 @@ class SourceMigration:
                                migration_id=self.migration_id, disks_moved=len(self._row.disk_files) if self._row else 0,
                                queued_ms=waited * 1e3, stream=figures, settled=settled)
 
-    def _post_start(self, a: Admission, destination: Destination) -> None:
+    def _post_start(self, a: Admission, destination: Destination) -> Admission:
+        """The migration's first events; the key of the first is the chain every later event of it carries,
+        here and at the destination (row V14). Returns the admission with its arrival in that chain."""
         where = f"{a.destination_host.name} in {destination.vcenter}"
         hot = a.arrival.hot
-        events = [self._event(ev.VM_BEING_HOT_MIGRATED if hot else ev.VM_BEING_MIGRATED, a,
-                              f"Migrating {a.vm.name} from {a.source.name} to {where}", destination)]
+        first, = self.vc.state.update(events=[self._event(ev.VM_BEING_HOT_MIGRATED if hot else ev.VM_BEING_MIGRATED, a,
+                                                          f"Migrating {a.vm.name} from {a.source.name} to {where}", destination)])
+        self.who = replace(self.who, chain_id=first.chain_id)
         if hot and a.decision.encrypted and a.destination_host.name != a.source.name:   # on one host nothing crosses (row D1)
-            events.append(self._event(ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, a,
-                                      f"Hot migrating {a.vm.name} from {a.source.name} to {where} with encryption", destination))
-        self.vc.state.update(events=events)
+            self.vc.state.update(events=[self._event(ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, a,
+                                 f"Hot migrating {a.vm.name} from {a.source.name} to {where} with encryption", destination)])
+        return replace(a, arrival=replace(a.arrival, chain_id=first.chain_id))
 
     def _event(self, type_: str, a: Admission, message: str, destination: Destination) -> ev.Event:
+        arguments = {"destHost": a.destination_host.name, "destDatacenter": a.destination_host.datacenter,
+                     "destVcenter": destination.vcenter}
         return vm_event(self.vc.state, type_, a.vm, message, host=a.source.name, user=self.who.user, task=self.who.task,
-                        arguments={"destHost": a.destination_host.name, "destDatacenter": a.destination_host.datacenter,
-                                   "destVcenter": destination.vcenter})
+                        chain_id=self.who.chain_id, arguments=arguments)

@@ -49,6 +49,7 @@ class Arrival:
     hot: bool = True
     encrypted: bool = False
     disk_paths: tuple[str, ...] = ()      # the file of each disk at the source
+    chain_id: int = 0                     # the migration's first event at the source: the chain of its events
 
     def __post_init__(self) -> None:
         required("vm.instance_uuid", self.vm.instance_uuid)

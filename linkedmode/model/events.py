@@ -20,6 +20,7 @@ class Event:
     datacenter: str = ""
     task: str = ""
     arguments: dict[str, str] = field(default_factory=dict)
+    chain_id: int = 0                 # the key of the first event of the same operation (itself when 0 at posting)
 
     def to_row(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -179,7 +179,7 @@ class ReconfigureResult(_message.Message):
     def __init__(self, changed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("key", "type", "created_time", "user", "vm", "vm_name", "host", "datacenter", "message", "arguments", "task")
+    __slots__ = ("key", "type", "created_time", "user", "vm", "vm_name", "host", "datacenter", "message", "arguments", "chain_id", "task")
     class ArgumentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +197,7 @@ class Event(_message.Message):
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     key: int
     type: str
@@ -208,5 +209,6 @@ class Event(_message.Message):
     datacenter: str
     message: str
     arguments: _containers.ScalarMap[str, str]
+    chain_id: int
     task: str
-    def __init__(self, key: _Optional[int] = ..., type: _Optional[str] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., user: _Optional[str] = ..., vm: _Optional[str] = ..., vm_name: _Optional[str] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., message: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., task: _Optional[str] = ...) -> None: ...
+    def __init__(self, key: _Optional[int] = ..., type: _Optional[str] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., user: _Optional[str] = ..., vm: _Optional[str] = ..., vm_name: _Optional[str] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., message: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., chain_id: _Optional[int] = ..., task: _Optional[str] = ...) -> None: ...

@@ -10,6 +10,7 @@ import grpc
 from ..migration.spec import Arrival, MigrationTarget
 from ..model.faults import HostNotConnected, InvalidArgument
 from ..model.inventory import Datacenter, Host
+from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto
 from ..v1 import emulator_pb2, emulator_pb2_grpc, fault_rules_pb2, host_agent_pb2, linked_mode_pb2, linked_mode_pb2_grpc
@@ -49,7 +50,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
 
     # -- cross-vCenter vMotion, this vCenter being the destination -------------------------------
 
-    def _arrival(self, request) -> tuple[Arrival, MigrationTarget]:  # type: ignore[no-untyped-def]
+    def _arrival(self, request: linked_mode_pb2.IncomingMigrationRequest) -> tuple[Arrival, MigrationTarget]:
         caller = current_principal()
         if request.source_vcenter != caller.name:
             raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}", argument="source_vcenter")
@@ -62,6 +63,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
             request.hot,
             request.encrypted,
             tuple(request.disk_paths),
+            whole_number("chain_id", request.chain_id, 0, 2**63 - 1),
         )
         return arrival, MigrationTarget(request.host, request.datastore, request.pool)
 

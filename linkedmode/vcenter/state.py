@@ -51,7 +51,7 @@ class VCenterState:
             posted = []
             for event in events:
                 self._last_event_key += 1
-                posted.append(replace(event, key=self._last_event_key))
+                posted.append(replace(event, key=self._last_event_key, chain_id=event.chain_id or self._last_event_key))
             self.store.apply(put, delete, posted, meta, journal, journal_done)
             for obj in put:
                 self._objects[obj.moid] = obj

@@ -97,7 +97,7 @@ def task(t: Task) -> common_pb2.Task:
 def event(e: Event) -> common_pb2.Event:
     return common_pb2.Event(
         key=e.key, type=e.type, created_time=timestamp(e.created_time), user=e.user, vm=e.vm, vm_name=e.vm_name,
-        host=e.host, datacenter=e.datacenter, message=e.message, arguments=e.arguments, task=e.task,
+        host=e.host, datacenter=e.datacenter, message=e.message, arguments=e.arguments, task=e.task, chain_id=e.chain_id,
     )
 
 

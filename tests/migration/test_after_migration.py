@@ -160,3 +160,19 @@ def test_the_key_appears_nowhere_and_is_wiped_everywhere(tmp_path, monkeypatch, 
     for key in keys:
         for form in (key, key.hex().encode(), key.hex().upper().encode(), base64.b64encode(key), base64.urlsafe_b64encode(key)):
             assert form not in everything
+
+
+def test_every_event_of_one_migration_carries_the_chain_of_its_first_on_both_vcenters(estate):
+    """Row V14: a client follows one migration on each vCenter by the chainId of its first event."""
+    vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
+    task = to_vc_b(estate, vc_a, "required")
+    assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+    mine = [e for e in events(vc_a) if e.task == task.key]
+    assert [e.type for e in mine][:2] == ["VmBeingHotMigratedEvent", "com.vmware.vc.vm.VmHotMigratingWithEncryptionEvent"]
+    chain = mine[0].key
+    assert mine[0].chain_id == chain and all(e.chain_id == chain for e in mine)
+    arrived = [e for e in events(vc_b) if e.vm_name == "required"]
+    assert {e.type for e in arrived} >= {"VmBeingHotMigratedEvent", "VmMigratedEvent"}
+    assert all(e.chain_id == chain for e in arrived)
+    unrelated = [e for e in events(vc_a) if e.vm_name != "required"]
+    assert unrelated and all(e.chain_id == e.key for e in unrelated)   # an event of its own starts its own chain
