@@ -19,10 +19,9 @@ from dataclasses import replace
 
 from ..crypto.secrets import MigrationSecrets
 from ..model import events as ev
-from ..model.faults import Fault, MigrationFault, NotSupported
+from ..model.faults import Fault, MigrationFault
 from ..model.inventory import Datastore, Vm
 from ..model.migration import MigrationPhase, MigrationResult, MigrationStep, StreamFigures
-from ..model.settings import PowerState
 from ..model.tasks import Task
 from ..vcenter.events import vm_event
 from ..vcenter.tasks import TaskControl, TaskRunner
@@ -90,9 +89,7 @@ class SourceMigration:
         self._pages_total = 0
 
     def run(self) -> MigrationResult:
-        vm = self.vc.state.get(self.moid, Vm)
-        if vm.power_state == PowerState.SUSPENDED:
-            raise NotSupported(f"{vm.name} is suspended: power it on or off before moving it", object=vm.moid)
+        vm = self.vc.state.get(self.moid, Vm)   # a suspended VM moves cold, its suspended state with it (row V13)
         destination = destination_for(self.vc, self.owner.arrivals, self.request)
         self.owner.started(self.migration_id)
         try:

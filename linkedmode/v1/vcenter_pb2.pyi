@@ -123,6 +123,24 @@ class RelocateVmRequest(_message.Message):
     spec: RelocateSpec
     def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[RelocateSpec, _Mapping]] = ...) -> None: ...
 
+class CheckRelocateResponse(_message.Message):
+    __slots__ = ("errors", "warnings", "vcenter", "host", "hot", "encrypted", "reason")
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    VCENTER_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    HOT_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[_common_pb2.Fault]
+    warnings: _containers.RepeatedCompositeFieldContainer[_common_pb2.Fault]
+    vcenter: str
+    host: str
+    hot: bool
+    encrypted: bool
+    reason: str
+    def __init__(self, errors: _Optional[_Iterable[_Union[_common_pb2.Fault, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_common_pb2.Fault, _Mapping]]] = ..., vcenter: _Optional[str] = ..., host: _Optional[str] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class ListBlockedMacsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

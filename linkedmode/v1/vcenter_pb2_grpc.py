@@ -129,6 +129,11 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
                 _registered_method=True)
+        self.CheckRelocate = channel.unary_unary(
+                '/linkedmode.v1.VCenter/CheckRelocate',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.FromString,
+                _registered_method=True)
         self.ListBlockedMacs = channel.unary_unary(
                 '/linkedmode.v1.VCenter/ListBlockedMacs',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
@@ -283,6 +288,14 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckRelocate(self, request, context):
+        """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
+        checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListBlockedMacs(self, request, context):
         """MAC addresses of VMs that left this vCenter: it never hands them out again.
         """
@@ -420,6 +433,11 @@ def add_VCenterServicer_to_server(servicer, server):
                     servicer.RelocateVm,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'CheckRelocate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckRelocate,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.SerializeToString,
             ),
             'ListBlockedMacs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListBlockedMacs,
@@ -945,6 +963,33 @@ class VCenter:
             '/linkedmode.v1.VCenter/RelocateVm',
             linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
             linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckRelocate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/CheckRelocate',
+            linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,10 @@ class VCenterStub:
     """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
     spec names one in `service`. Returns the task at once; its result says how the VM moved.
     """
+    CheckRelocate: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.RelocateVmRequest, _vcenter_pb2.CheckRelocateResponse]
+    """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
+    checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
+    """
     ListBlockedMacs: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
     GetTask: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
@@ -101,6 +105,10 @@ class VCenterAsyncStub(VCenterStub):
     RelocateVm: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RelocateVmRequest, _common_pb2.Task]  # type: ignore[assignment]
     """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
     spec names one in `service`. Returns the task at once; its result says how the VM moved.
+    """
+    CheckRelocate: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RelocateVmRequest, _vcenter_pb2.CheckRelocateResponse]  # type: ignore[assignment]
+    """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
+    checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
     """
     ListBlockedMacs: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]  # type: ignore[assignment]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
@@ -247,6 +255,16 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
         """RelocateVM_Task: vMotion inside this vCenter, or to another vCenter of the SSO domain when the
         spec names one in `service`. Returns the task at once; its result says how the VM moved.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckRelocate(
+        self,
+        request: _vcenter_pb2.RelocateVmRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.CheckRelocateResponse, _abc.Awaitable[_vcenter_pb2.CheckRelocateResponse]]:
+        """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
+        checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
         """
 
     @_abc_1.abstractmethod

@@ -11,6 +11,7 @@ from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObjec
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
+from ..rpc.faults import fault_to_proto
 from ..v1 import common_pb2, inventory_pb2, linked_mode_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
 from .peer_servicers import peer_to_proto
@@ -125,14 +126,26 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
             mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
         return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode))
 
-    def RelocateVm(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
-        vm = self._find(Vm, request.vm)
-        spec = request.spec
+    @staticmethod
+    def _relocation(spec: vcenter_pb2.RelocateSpec) -> RelocateRequest:
         service = None
         if spec.HasField("service"):
             service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
-        relocation = RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
-        return translate.task(self.vc.relocate_vm(vm, relocation, self._user()))
+        return RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
+
+    def RelocateVm(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        vm = self._find(Vm, request.vm)
+        return translate.task(self.vc.relocate_vm(vm, self._relocation(request.spec), self._user()))
+
+    def CheckRelocate(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> vcenter_pb2.CheckRelocateResponse:
+        check = self.vc.check_relocate(self._find(Vm, request.vm), self._relocation(request.spec))
+        answer = vcenter_pb2.CheckRelocateResponse(errors=[fault_to_proto(f) for f in check.errors],
+                                                   warnings=[fault_to_proto(f) for f in check.warnings], vcenter=check.vcenter)
+        if check.admission is not None:
+            a = check.admission
+            answer.host, answer.hot, answer.encrypted = a.destination_host.name, a.arrival.hot, a.decision.encrypted
+            answer.reason = a.decision.reason
+        return answer
 
     def ListBlockedMacs(
         self, request: vcenter_pb2.ListBlockedMacsRequest, context: grpc.ServicerContext

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from ..crypto.pki import Credential
 from ..migration.arrivals import Arrivals
+from ..migration.check import RelocateCheck, check_relocate
 from ..migration.slots import VMotionSlots
 from ..migration.source import Migrations
 from ..migration.spec import RelocateRequest
@@ -171,6 +172,9 @@ class VCenter:
 
     def relocate_vm(self, vm: Vm, request: RelocateRequest, user: str) -> Task:
         return self.migrations.relocate(vm, request, user)
+
+    def check_relocate(self, vm: Vm, request: RelocateRequest) -> RelocateCheck:
+        return check_relocate(self, self.arrivals, vm, request)
 
     # -- MAC addresses ---------------------------------------------------------------------------
 

@@ -176,3 +176,14 @@ def test_every_event_of_one_migration_carries_the_chain_of_its_first_on_both_vce
     assert all(e.chain_id == chain for e in arrived)
     unrelated = [e for e in events(vc_a) if e.vm_name != "required"]
     assert unrelated and all(e.chain_id == e.key for e in unrelated)   # an event of its own starts its own chain
+
+
+def test_a_suspended_vm_moves_cold_and_stays_suspended(estate):
+    """Row V13: a suspended VM migrates as a cold migration of its suspended state."""
+    vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
+    task = to_vc_b(estate, vc_a, "sleeper", "b70")
+    assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+    assert not task.migration.hot and not task.migration.HasField("stream") and task.migration.disks_moved == 1
+    assert vc_b.api.GetVm(common_pb2.ObjectRef(name="sleeper")).power_state == common_pb2.POWER_STATE_SUSPENDED
+    assert "sleeper" not in vm_names(vc_a)
+    assert [e.type for e in events(vc_a) if e.task == task.key] == ["VmBeingMigratedEvent", "VmMigratedEvent"]

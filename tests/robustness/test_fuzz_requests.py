@@ -164,6 +164,8 @@ def templates(running_vm: str) -> dict[str, Message]:
                                                             spec=vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=3)),
         "VCenter/RelocateVm": vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="app-disabled"),
                                                             spec=vcenter_pb2.RelocateSpec(host="esx-nowhere")),
+        "VCenter/CheckRelocate": vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="app-disabled"),
+                                                               spec=vcenter_pb2.RelocateSpec(host="esx-nowhere")),
         "VCenter/QueryEvents": vcenter_pb2.EventFilter(vm="app-disabled", types=["VmPoweredOnEvent"], limit=10),
         "LinkedMode/CheckMigration": arrival,
         "LinkedMode/ReserveMigration": arrival,
