@@ -22,6 +22,7 @@ from ..model import events as ev
 from ..model.faults import Fault, MigrationFault
 from ..model.inventory import Datastore, Vm
 from ..model.migration import MigrationPhase, MigrationResult, MigrationStep, StreamFigures
+from ..model.settings import max_switchover_seconds
 from ..model.tasks import Task
 from ..vcenter.events import vm_event
 from ..vcenter.tasks import TaskControl, TaskRunner
@@ -151,12 +152,13 @@ class SourceMigration:
     def _migrate(self, a: Admission, destination: Destination, waited: float) -> MigrationResult:
         vc, vm = self.vc, a.vm
         moved = self._moved_disks(a)
+        max_switchover = max_switchover_seconds(vm.extra_config, vc.timeouts.max_switchover)   # row V4: the VM's, else ours
         agent = vc.hosts.agent(a.source)   # before the key exists: nothing to wipe if this fails
         secrets = MigrationSecrets.generate(self.migration_id) if a.streams and a.decision.encrypted else None
         spec = None
         if a.streams:
             spec = MigrationSpec(self.migration_id, vm, a.source.name, a.destination_host.name,
-                                 vc.timeouts.switchover_goal, vc.timeouts.max_switchover, secrets, tuple(moved))
+                                 vc.timeouts.switchover_goal, max_switchover, secrets, tuple(moved))
         row = OutgoingRow(self.migration_id, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, a.source.moid,
                           destination.vcenter, a.destination_host.name, destination.remote, a.arrival.hot,
                           tuple(m.source_path for m in moved), a.destination_host.datacenter, self.who.chain_id)
@@ -176,7 +178,7 @@ class SourceMigration:
                 _, outcome = run_page_stream(agent, spec, address, on_progress=lambda p: self._progress(p, a),
                                              commit=lambda: self._commit(destination),
                                              migration_timeout=vc.timeouts.migration,
-                                             switchover_timeout=vc.timeouts.max_switchover + 10)
+                                             switchover_timeout=max_switchover + 10)
                 figures = outcome.figures
             row = self._record(row.at(MigrationPhase.SWITCHED))
             moid = finish(vc, row, destination, who=self.who)

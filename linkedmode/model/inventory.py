@@ -113,6 +113,7 @@ class Vm(ManagedObject):
     nics: list[Nic] = field(default_factory=list)
     dirty_rate_mbps: float = 0.0
     working_set_mb: int = 0
+    extra_config: dict[str, str] = field(default_factory=dict)   # advanced settings (vmotion.maxSwitchoverSeconds)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Vm:

@@ -154,7 +154,14 @@ class CryptoState(_message.Message):
     def __init__(self, encrypted: _Optional[bool] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class VirtualMachine(_message.Message):
-    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload")
+    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "extra_config")
+    class ExtraConfigEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +176,7 @@ class VirtualMachine(_message.Message):
     DISKS_FIELD_NUMBER: _ClassVar[int]
     NICS_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CONFIG_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     instance_uuid: str
@@ -183,7 +191,8 @@ class VirtualMachine(_message.Message):
     disks: _containers.RepeatedCompositeFieldContainer[VirtualDisk]
     nics: _containers.RepeatedCompositeFieldContainer[VirtualEthernetCard]
     workload: GuestWorkload
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ...) -> None: ...
+    extra_config: _containers.ScalarMap[str, str]
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class VmConfig(_message.Message):
     __slots__ = ("instance_uuid", "name", "memory_mb", "num_cpu", "workload", "mac_addresses", "encrypted")

@@ -80,10 +80,19 @@ class ListVmsResponse(_message.Message):
     def __init__(self, vms: _Optional[_Iterable[_Union[_inventory_pb2.VirtualMachine, _Mapping]]] = ...) -> None: ...
 
 class VirtualMachineConfigSpec(_message.Message):
-    __slots__ = ("migrate_encryption",)
+    __slots__ = ("migrate_encryption", "extra_config")
+    class ExtraConfigEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CONFIG_FIELD_NUMBER: _ClassVar[int]
     migrate_encryption: _common_pb2.MigrateEncryption
-    def __init__(self, migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ...) -> None: ...
+    extra_config: _containers.ScalarMap[str, str]
+    def __init__(self, migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReconfigVmRequest(_message.Message):
     __slots__ = ("vm", "spec")

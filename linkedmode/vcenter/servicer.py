@@ -124,7 +124,8 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         mode = None
         if request.spec.HasField("migrate_encryption"):
             mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
-        return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode))
+        return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode,
+                                                     extra_config=dict(request.spec.extra_config)))
 
     @staticmethod
     def _relocation(spec: vcenter_pb2.RelocateSpec) -> RelocateRequest:

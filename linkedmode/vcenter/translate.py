@@ -80,6 +80,7 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
                for d in v.disks],
         nics=[inventory_pb2.VirtualEthernetCard(label=n.label, mac_address=n.mac_address, network=n.network) for n in v.nics],
         workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
+        extra_config=v.extra_config,
     )
 
 
@@ -111,6 +112,7 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         disks=[Disk(d.label, d.datastore, d.capacity_mb, d.encrypted) for d in v.disks],
         nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
+        extra_config=dict(v.extra_config),
     )
 
 

@@ -167,8 +167,9 @@ class VCenter:
     def power_off_vm(self, vm: Vm, user: str) -> Task:
         return self.vm_operations.power_off(vm, user)
 
-    def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
-        return self.vm_operations.reconfigure(vm, user, migrate_encryption=migrate_encryption)
+    def reconfigure_vm(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None,
+                       extra_config: dict[str, str] | None = None) -> Task:
+        return self.vm_operations.reconfigure(vm, user, migrate_encryption=migrate_encryption, extra_config=extra_config)
 
     def relocate_vm(self, vm: Vm, request: RelocateRequest, user: str) -> Task:
         return self.migrations.relocate(vm, request, user)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from ..model import events as ev
 from ..model.faults import InvalidPowerState, InvalidState
 from ..model.inventory import Host, Vm
-from ..model.settings import MigrateEncryption, PowerState
+from ..model.settings import MigrateEncryption, PowerState, checked_extra_config
 from ..model.tasks import PowerResult, ReconfigureResult, Task
 from .events import vm_event
 from .host_client import HostConnections
@@ -25,6 +25,15 @@ def check_migrate_encryption_change(vm: Vm, mode: MigrateEncryption) -> None:
     if vm.power_state != PowerState.POWERED_OFF:
         raise InvalidPowerState(
             f"migrate_encryption of {vm.name} changes only while it is powered off; it is {vm.power_state.value}",
+            object=vm.moid, requested_state="poweredOff", existing_state=vm.power_state.value,
+        )
+
+
+def check_extra_config_change(vm: Vm) -> None:
+    """Advanced settings change only while the VM is powered off, as in the vSphere Client."""
+    if vm.power_state != PowerState.POWERED_OFF:
+        raise InvalidPowerState(
+            f"the advanced settings of {vm.name} change only while it is powered off; it is {vm.power_state.value}",
             object=vm.moid, requested_state="poweredOff", existing_state=vm.power_state.value,
         )
 
@@ -67,16 +76,27 @@ class VmOperations:
 
         return self.tasks.submit("VirtualMachine.powerOff", vm.moid, vm.name, user, work)
 
-    def reconfigure(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None) -> Task:
+    def reconfigure(self, vm: Vm, user: str, *, migrate_encryption: MigrateEncryption | None,
+                    extra_config: dict[str, str] | None = None) -> Task:
+        extra = checked_extra_config(dict(extra_config or {}))
+
         def work(control: TaskControl) -> ReconfigureResult:
             current = self.state.get(vm.moid, Vm)
-            if migrate_encryption is None:
+            changed, said = current, []
+            if migrate_encryption is not None:
+                check_migrate_encryption_change(current, migrate_encryption)
+                changed = replace(changed, migrate_encryption=migrate_encryption)
+                said.append(f"migrate_encryption = {migrate_encryption.value}")
+            if extra:
+                check_extra_config_change(current)
+                settings = {**current.extra_config, **extra}
+                changed = replace(changed, extra_config={k: v for k, v in settings.items() if v})
+                said += [f"{k} = {v}" if v else f"{k} removed" for k, v in sorted(extra.items())]
+            if not said:
                 return ReconfigureResult(())
-            check_migrate_encryption_change(current, migrate_encryption)
-            changed = replace(current, migrate_encryption=migrate_encryption)
-            self._post(ev.VM_RECONFIGURED, changed, f"Reconfigured {changed.name}: migrate_encryption = {migrate_encryption.value}",
-                       control, user, put=changed)
-            return ReconfigureResult(("migrate_encryption",))
+            self._post(ev.VM_RECONFIGURED, changed, f"Reconfigured {changed.name}: {', '.join(said)}", control, user, put=changed)
+            return ReconfigureResult(tuple(["migrate_encryption"] * (migrate_encryption is not None)
+                                           + [f"extra_config.{k}" for k in sorted(extra)]))
 
         return self.tasks.submit("VirtualMachine.reconfigure", vm.moid, vm.name, user, work)
 

@@ -7,12 +7,13 @@ import sqlite3
 import threading
 import time
 
+import grpc
 import pytest
-from estate_helpers import client_of, fault_rule
+from estate_helpers import call_fault, client_of, fault_rule, task_fault, wait_task
 from migration_estate import locator_of, migration_estate, to_vc_b, vm_names
 
 from linkedmode.invariant import settled_invariant
-from linkedmode.model.faults import Timedout
+from linkedmode.model.faults import InvalidPowerState, Timedout
 from linkedmode.model.inventory import Host
 from linkedmode.rpc.faults import fault_from_proto
 from linkedmode.v1 import common_pb2, vcenter_pb2
@@ -150,3 +151,42 @@ def test_a_move_left_unsettled_is_settled_once_the_other_side_is_back(tmp_path):
         assert journal_rows(estate, "vc-a") == [] and journal_rows(estate, "vc-b") == []
         assert "opportunistic" in vm_names(client_of(estate, "vc-b"))
         assert settled_invariant(estate, vms=["opportunistic"]) == []
+
+
+def test_a_vms_own_switchover_limit_overrides_its_vcenters(tmp_path):
+    """Row V4: vmotion.maxSwitchoverSeconds in a VM's advanced settings is its limit; others keep the vCenter's."""
+    with migration_estate(tmp_path) as estate:      # the vCenters' default: 100 s
+        vc_a = client_of(estate, "vc-a")
+        ref = common_pb2.ObjectRef(name="opportunistic")
+        assert wait_task(vc_a, vc_a.api.PowerOffVm(ref)).state == common_pb2.TASK_STATE_SUCCESS
+        set_limit = vcenter_pb2.ReconfigVmRequest(vm=ref, spec=vcenter_pb2.VirtualMachineConfigSpec(
+            extra_config={"vmotion.maxSwitchoverSeconds": "1.5"}))
+        assert wait_task(vc_a, vc_a.api.ReconfigVm(set_limit)).state == common_pb2.TASK_STATE_SUCCESS
+        assert vc_a.api.GetVm(ref).extra_config["vmotion.maxSwitchoverSeconds"] == "1.5"
+        assert wait_task(vc_a, vc_a.api.PowerOnVm(ref)).state == common_pb2.TASK_STATE_SUCCESS
+        vc_a.emulator.AddFaultRule(fault_rule(step="final_pages", part="a70", action="delay", delay_seconds=2.0, count=2))
+        task = to_vc_b(estate, vc_a, "opportunistic")
+        fault = task_fault(task)
+        assert isinstance(fault, Timedout) and "max_switchover_seconds (1.5 s)" in fault.message
+        assert "opportunistic" in vm_names(vc_a)
+        other = to_vc_b(estate, vc_a, "disabled")     # the same stall, the vCenter's 100 s: it goes through
+        assert other.state == common_pb2.TASK_STATE_SUCCESS, other.error
+
+
+@pytest.mark.parametrize("value,problem", [("soon", "'soon' is not a number of seconds"), ("0", "'0' is not a number of seconds"),
+                                           ("9999", "'9999' is not a number of seconds")])
+def test_a_bad_switchover_limit_is_refused_with_its_field(estate, value, problem):
+    vc_a = client_of(estate, "vc-a")
+    request = vcenter_pb2.ReconfigVmRequest(vm=common_pb2.ObjectRef(name="off-opportunistic"), spec=vcenter_pb2.VirtualMachineConfigSpec(
+        extra_config={"vmotion.maxSwitchoverSeconds": value}))
+    code, fault = call_fault(vc_a.api.ReconfigVm, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and problem in fault.message
+    assert fault.arguments["argument"] == "spec.extra_config.vmotion.maxSwitchoverSeconds"
+
+
+def test_advanced_settings_change_only_while_powered_off(estate):
+    vc_a = client_of(estate, "vc-a")
+    task = wait_task(vc_a, vc_a.api.ReconfigVm(vcenter_pb2.ReconfigVmRequest(
+        vm=common_pb2.ObjectRef(name="opportunistic"),
+        spec=vcenter_pb2.VirtualMachineConfigSpec(extra_config={"vmotion.maxSwitchoverSeconds": "30"}))))
+    assert isinstance(task_fault(task), InvalidPowerState)
