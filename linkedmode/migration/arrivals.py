@@ -29,7 +29,7 @@ from ..model.faults import (
     NotFound,
 )
 from ..model.inventory import Datacenter, Datastore, Host, Vm
-from ..model.migration import MigrationPhase, MigrationStep
+from ..model.migration import MigrationPhase, MigrationStep, MovePriority
 from ..model.settings import PowerState
 from ..reaper import Scheduled
 from ..vcenter.events import vm_event
@@ -85,7 +85,8 @@ class Arrivals:
 
     # -- the migration ---------------------------------------------------------------------------
 
-    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
+                priority: MovePriority = MovePriority.DEFAULT) -> bool:
         """Checks again and takes the destination host's vMotion slot without waiting. False while the
         host runs its maximum; a reservation never prepared is given back after `reservation_expiry`."""
         host, vm = self.check(arrival, target, ignore=migration_id)
@@ -96,7 +97,8 @@ class Arrivals:
                     raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=known.row.vm.moid)
                 return True
             slot = takes_slot(arrival, host.name)
-            if slot and not self.vc.slots.try_acquire(host.moid, host.max_concurrent_vmotions):
+            if slot and not self.vc.slots.try_acquire(host.moid, host.max_concurrent_vmotions, priority=priority,
+                                                      waiter=migration_id):
                 return False
             if arrival.cross:
                 vm = replace(vm, moid=self.vc.state.next_moid("vm"))

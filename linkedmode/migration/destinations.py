@@ -11,7 +11,7 @@ import grpc
 from ..crypto.identity import Identity
 from ..model.faults import HostCommunication, NotFound
 from ..model.inventory import Datacenter, Host
-from ..model.migration import MigrationPhase
+from ..model.migration import MigrationPhase, MovePriority
 from ..model.versions import max_concurrent_vmotions
 from ..rpc.faults import fault_from_error
 from ..rpc.tls import secure_channel
@@ -32,7 +32,8 @@ class Destination(Protocol):
     remote: bool
 
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost: ...
-    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool: ...
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
+                priority: MovePriority = MovePriority.DEFAULT) -> bool: ...
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str: ...
     def commit(self, migration_id: int) -> str: ...
     def finish(self, migration_id: int, restart: bool = False) -> str: ...
@@ -62,8 +63,9 @@ class LocalDestination:
         host, _ = self._arrivals.check(arrival, target)
         return target_host(self._vc, host)
 
-    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
-        return self._arrivals.reserve(migration_id, arrival, target)
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
+                priority: MovePriority = MovePriority.DEFAULT) -> bool:
+        return self._arrivals.reserve(migration_id, arrival, target, priority)
 
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
         return self._arrivals.prepare(migration_id, spec)
@@ -121,8 +123,11 @@ class RemoteDestination:
                           host.capability.encrypted_vmotion_supported, host.capability.max_concurrent_vmotions or
                           max_concurrent_vmotions(host.vmotion.bandwidth), answer.datacenter)
 
-    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
-        return bool(self._call(self._stub.ReserveMigration, self._request(arrival, target, migration_id)).reserved)
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
+                priority: MovePriority = MovePriority.DEFAULT) -> bool:
+        request = self._request(arrival, target, migration_id)
+        request.priority = translate.priority_to_proto(priority)
+        return bool(self._call(self._stub.ReserveMigration, request).reserved)
 
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
         proto = spec_to_proto(spec) if spec is not None else None

@@ -2,20 +2,27 @@
 and on the destination host. Beyond that a move waits its turn (its task reads `queued`); none is refused.
 
 A slot is taken without waiting (`try_acquire`); a move that needs two (its source host's and its
-destination host's) holds neither while it waits, so two moves never wait on each other.
+destination host's) holds neither while it waits, so two moves never wait on each other. A move that
+was refused a slot says so each time it asks again; while it does, no move of lower priority takes a
+slot of that host before it (its claim lapses when it stops asking, after `claims_last` seconds).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+
+from ..model.migration import MovePriority
 
 
 class VMotionSlots:
-    def __init__(self) -> None:
+    def __init__(self, claims_last: float = 2.0) -> None:
         self._cond = threading.Condition()
         self._in_use: dict[str, int] = {}
         self._peak: dict[str, int] = {}
         self._releases = 0
+        self._claims: dict[str, dict[int, tuple[int, float]]] = {}   # host -> waiter -> (priority rank, last asked)
+        self._claims_last = claims_last
 
     def in_use(self, host: str) -> int:
         with self._cond:
@@ -26,14 +33,28 @@ class VMotionSlots:
         with self._cond:
             return self._peak.get(host, 0)
 
-    def try_acquire(self, host: str, limit: int) -> bool:
-        """Takes a slot on `host` if it runs fewer than `limit` vMotions; never waits."""
+    def try_acquire(self, host: str, limit: int, *, priority: MovePriority = MovePriority.DEFAULT, waiter: int = 0) -> bool:
+        """Takes a slot on `host` if it runs fewer than `limit` vMotions and no move of higher priority waits
+        for one; never waits. `waiter` (a migration id) keeps a refused move's claim while it asks again."""
+        now = time.monotonic()
         with self._cond:
-            if self._in_use.get(host, 0) >= limit:
+            claims = self._claims.setdefault(host, {})
+            for other in [w for w, (_, asked) in claims.items() if now - asked > self._claims_last]:
+                del claims[other]
+            ahead = any(rank > priority.rank for w, (rank, _) in claims.items() if w != waiter)
+            if self._in_use.get(host, 0) >= limit or ahead:
+                if waiter:
+                    claims[waiter] = (priority.rank, now)
                 return False
+            claims.pop(waiter, None)
             self._in_use[host] = self._in_use.get(host, 0) + 1
             self._peak[host] = max(self._peak.get(host, 0), self._in_use[host])
             return True
+
+    def withdraw(self, host: str, waiter: int) -> None:
+        """A move that no longer waits (cancelled, refused) gives up its claim at once."""
+        with self._cond:
+            self._claims.get(host, {}).pop(waiter, None)
 
     def take(self, host: str) -> None:
         """Counts a slot that is already held elsewhere (a journaled arrival, after a restart)."""

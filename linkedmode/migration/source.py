@@ -109,13 +109,19 @@ class SourceMigration:
 
     def _take_slots(self, a: Admission, destination: Destination) -> float:
         """Holds the source host's slot and a reservation of the destination host's, or waits (queued)
-        holding neither: no move ever waits while it holds a slot another one needs."""
+        holding neither: no move ever waits while it holds a slot another one needs. Among the moves
+        waiting for a host, those of higher priority go first."""
         slots, started, announced = self.vc.slots, time.monotonic(), False
+        priority = self.request.priority
         while True:
-            self.control.check_cancelled()
-            if slots.try_acquire(a.source.moid, a.source.max_concurrent_vmotions):
+            try:
+                self.control.check_cancelled()
+            except BaseException:
+                slots.withdraw(a.source.moid, self.migration_id)
+                raise
+            if slots.try_acquire(a.source.moid, a.source.max_concurrent_vmotions, priority=priority, waiter=self.migration_id):
                 try:
-                    reserved = destination.reserve(self.migration_id, a.arrival, a.target)
+                    reserved = destination.reserve(self.migration_id, a.arrival, a.target, priority)
                 except BaseException:
                     slots.release(a.source.moid)
                     raise

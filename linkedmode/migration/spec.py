@@ -9,7 +9,7 @@ from ..crypto.secrets import MigrationSecrets
 from ..model.encryption import HostEncryptionSupport
 from ..model.faults import Fault
 from ..model.inventory import Vm
-from ..model.migration import MigrationPhase, StreamFigures
+from ..model.migration import MigrationPhase, MovePriority, StreamFigures
 from ..model.validation import required, vm_resources
 
 
@@ -35,6 +35,7 @@ class ServiceLocator:
 class RelocateRequest:
     target: MigrationTarget
     service: ServiceLocator | None = None
+    priority: MovePriority = MovePriority.DEFAULT
 
 
 @dataclass(frozen=True)

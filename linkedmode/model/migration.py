@@ -42,6 +42,18 @@ class MigrationStep(StrEnum):
         return PartKind.VCENTER if self in (MigrationStep.SPEC_EXCHANGE, MigrationStep.COMMIT) else PartKind.HOST
 
 
+class MovePriority(StrEnum):
+    """VirtualMachineMovePriority: a queued move of higher priority gets a freed vMotion slot first."""
+
+    LOW = "lowPriority"
+    DEFAULT = "defaultPriority"
+    HIGH = "highPriority"
+
+    @property
+    def rank(self) -> int:
+        return (MovePriority.LOW, MovePriority.DEFAULT, MovePriority.HIGH).index(self)
+
+
 class MigrationPhase(StrEnum):
     """Where one migration stands.
 

@@ -24,6 +24,13 @@ class PowerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POWER_STATE_POWERED_ON: _ClassVar[PowerState]
     POWER_STATE_SUSPENDED: _ClassVar[PowerState]
 
+class MovePriority(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MOVE_PRIORITY_UNSPECIFIED: _ClassVar[MovePriority]
+    MOVE_PRIORITY_DEFAULT: _ClassVar[MovePriority]
+    MOVE_PRIORITY_HIGH: _ClassVar[MovePriority]
+    MOVE_PRIORITY_LOW: _ClassVar[MovePriority]
+
 class TaskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TASK_STATE_UNSPECIFIED: _ClassVar[TaskState]
@@ -39,6 +46,10 @@ POWER_STATE_UNSPECIFIED: PowerState
 POWER_STATE_POWERED_OFF: PowerState
 POWER_STATE_POWERED_ON: PowerState
 POWER_STATE_SUSPENDED: PowerState
+MOVE_PRIORITY_UNSPECIFIED: MovePriority
+MOVE_PRIORITY_DEFAULT: MovePriority
+MOVE_PRIORITY_HIGH: MovePriority
+MOVE_PRIORITY_LOW: MovePriority
 TASK_STATE_UNSPECIFIED: TaskState
 TASK_STATE_QUEUED: TaskState
 TASK_STATE_RUNNING: TaskState

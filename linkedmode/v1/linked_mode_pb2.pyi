@@ -1,3 +1,4 @@
+from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 from google.protobuf.internal import containers as _containers
@@ -35,7 +36,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerInfo, _Mapping]]] = ...) -> None: ...
 
 class IncomingMigrationRequest(_message.Message):
-    __slots__ = ("vm", "source_vcenter", "source_host", "host", "datastore", "pool", "spec", "disk_datastores", "nic_networks", "hot", "encrypted", "migration_id", "disk_paths", "chain_id")
+    __slots__ = ("vm", "source_vcenter", "source_host", "host", "datastore", "pool", "spec", "disk_datastores", "nic_networks", "hot", "encrypted", "migration_id", "disk_paths", "chain_id", "priority")
     VM_FIELD_NUMBER: _ClassVar[int]
     SOURCE_VCENTER_FIELD_NUMBER: _ClassVar[int]
     SOURCE_HOST_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +51,7 @@ class IncomingMigrationRequest(_message.Message):
     MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     DISK_PATHS_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     vm: _inventory_pb2.VirtualMachine
     source_vcenter: str
     source_host: str
@@ -64,7 +66,8 @@ class IncomingMigrationRequest(_message.Message):
     migration_id: int
     disk_paths: _containers.RepeatedScalarFieldContainer[str]
     chain_id: int
-    def __init__(self, vm: _Optional[_Union[_inventory_pb2.VirtualMachine, _Mapping]] = ..., source_vcenter: _Optional[str] = ..., source_host: _Optional[str] = ..., host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., spec: _Optional[_Union[_host_agent_pb2.MigrationSpec, _Mapping]] = ..., disk_datastores: _Optional[_Iterable[str]] = ..., nic_networks: _Optional[_Iterable[str]] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., migration_id: _Optional[int] = ..., disk_paths: _Optional[_Iterable[str]] = ..., chain_id: _Optional[int] = ...) -> None: ...
+    priority: _common_pb2.MovePriority
+    def __init__(self, vm: _Optional[_Union[_inventory_pb2.VirtualMachine, _Mapping]] = ..., source_vcenter: _Optional[str] = ..., source_host: _Optional[str] = ..., host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., spec: _Optional[_Union[_host_agent_pb2.MigrationSpec, _Mapping]] = ..., disk_datastores: _Optional[_Iterable[str]] = ..., nic_networks: _Optional[_Iterable[str]] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., migration_id: _Optional[int] = ..., disk_paths: _Optional[_Iterable[str]] = ..., chain_id: _Optional[int] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ...) -> None: ...
 
 class CheckMigrationResponse(_message.Message):
     __slots__ = ("host", "datacenter")

@@ -125,12 +125,14 @@ class RelocateSpec(_message.Message):
     def __init__(self, host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., service: _Optional[_Union[ServiceLocator, _Mapping]] = ...) -> None: ...
 
 class RelocateVmRequest(_message.Message):
-    __slots__ = ("vm", "spec")
+    __slots__ = ("vm", "spec", "priority")
     VM_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     vm: _common_pb2.ObjectRef
     spec: RelocateSpec
-    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[RelocateSpec, _Mapping]] = ...) -> None: ...
+    priority: _common_pb2.MovePriority
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[RelocateSpec, _Mapping]] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ...) -> None: ...
 
 class CheckRelocateResponse(_message.Message):
     __slots__ = ("errors", "warnings", "vcenter", "host", "hot", "encrypted", "reason")

@@ -79,7 +79,9 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
         self, request: linked_mode_pb2.IncomingMigrationRequest, context: grpc.ServicerContext
     ) -> linked_mode_pb2.ReserveMigrationResponse:
         arrival, target = self._arrival(request)
-        return linked_mode_pb2.ReserveMigrationResponse(reserved=self.vc.arrivals.reserve(request.migration_id, arrival, target))
+        priority = translate.priority_from_proto(request.priority)
+        return linked_mode_pb2.ReserveMigrationResponse(reserved=self.vc.arrivals.reserve(request.migration_id, arrival, target,
+                                                                                          priority))
 
     def PrepareMigration(
         self, request: linked_mode_pb2.IncomingMigrationRequest, context: grpc.ServicerContext

@@ -128,18 +128,19 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
                                                      extra_config=dict(request.spec.extra_config)))
 
     @staticmethod
-    def _relocation(spec: vcenter_pb2.RelocateSpec) -> RelocateRequest:
-        service = None
+    def _relocation(request: vcenter_pb2.RelocateVmRequest) -> RelocateRequest:
+        spec, service = request.spec, None
         if spec.HasField("service"):
             service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
-        return RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
+        return RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service,
+                               translate.priority_from_proto(request.priority))
 
     def RelocateVm(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         vm = self._find(Vm, request.vm)
-        return translate.task(self.vc.relocate_vm(vm, self._relocation(request.spec), self._user()))
+        return translate.task(self.vc.relocate_vm(vm, self._relocation(request), self._user()))
 
     def CheckRelocate(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> vcenter_pb2.CheckRelocateResponse:
-        check = self.vc.check_relocate(self._find(Vm, request.vm), self._relocation(request.spec))
+        check = self.vc.check_relocate(self._find(Vm, request.vm), self._relocation(request))
         answer = vcenter_pb2.CheckRelocateResponse(errors=[fault_to_proto(f) for f in check.errors],
                                                    warnings=[fault_to_proto(f) for f in check.warnings], vcenter=check.vcenter)
         if check.admission is not None:

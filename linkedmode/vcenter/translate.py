@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from ..model.events import Event
+from ..model.faults import InvalidArgument
 from ..model.inventory import (
     HOST_CONNECTED,
     HOST_DISCONNECTED,
@@ -18,7 +19,7 @@ from ..model.inventory import (
     Nic,
     Vm,
 )
-from ..model.migration import MigrationPhase, MigrationResult, StreamFigures
+from ..model.migration import MigrationPhase, MigrationResult, MovePriority, StreamFigures
 from ..model.tasks import PowerResult, ReconfigureResult, Task, TaskResult
 from ..rpc.convert import (
     migrate_encryption_from_proto,
@@ -114,6 +115,24 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
         extra_config=dict(v.extra_config),
     )
+
+
+_PRIORITY: dict[int, MovePriority] = {
+    common_pb2.MOVE_PRIORITY_UNSPECIFIED: MovePriority.DEFAULT, common_pb2.MOVE_PRIORITY_DEFAULT: MovePriority.DEFAULT,
+    common_pb2.MOVE_PRIORITY_HIGH: MovePriority.HIGH, common_pb2.MOVE_PRIORITY_LOW: MovePriority.LOW,
+}
+
+
+def priority_from_proto(priority: int) -> MovePriority:
+    if priority not in _PRIORITY:
+        raise InvalidArgument(f"priority {priority} is not one of MOVE_PRIORITY_DEFAULT, MOVE_PRIORITY_HIGH, MOVE_PRIORITY_LOW",
+                              argument="priority")
+    return _PRIORITY[priority]
+
+
+def priority_to_proto(priority: MovePriority) -> common_pb2.MovePriority:
+    wire = next(k for k, v in _PRIORITY.items() if v == priority and k != common_pb2.MOVE_PRIORITY_UNSPECIFIED)
+    return cast(common_pb2.MovePriority, wire)
 
 
 def phase_from_proto(phase: int) -> MigrationPhase:

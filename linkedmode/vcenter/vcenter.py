@@ -54,7 +54,7 @@ class VCenter:
         self._host_addresses = dict(host_addresses)
         self.timeouts: VCenterTimeouts = spec.timeouts
         self.reaper = Reaper(spec.name)
-        self.slots = VMotionSlots()
+        self.slots = VMotionSlots(claims_last=4 * spec.timeouts.slot_retry)
         self.faults = FaultInjector(spec.name)
         self.vm_operations = VmOperations(self.state, self.hosts, self.tasks)
         self.arrivals = Arrivals(self)

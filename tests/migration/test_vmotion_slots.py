@@ -150,3 +150,30 @@ def test_a_batch_of_migrations_leaves_no_thread_behind(estate):
     while new_threads(names_before) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert new_threads(names_before) == []
+
+
+def test_a_queued_move_of_higher_priority_gets_the_next_slot(estate):
+    """RelocateVM_Task's priority: with the host full, a high-priority move queued after a low one starts first."""
+    slow_down(estate, "vc-a", 1.5)
+    vc_a = client_of(estate, "vc-a")
+
+    def queued(task: common_pb2.Task) -> bool:
+        return vc_a.api.GetTask(vcenter_pb2.GetTaskRequest(key=task.key)).progress_detail.startswith("queued:")
+
+    def move(i: int, priority: int) -> common_pb2.Task:
+        return vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(
+            vm=common_pb2.ObjectRef(name=f"a-{i}"), spec=vcenter_pb2.RelocateSpec(datastore="a-ds2"), priority=priority))
+
+    running = [move(i, common_pb2.MOVE_PRIORITY_DEFAULT) for i in range(1, 5)]   # s1's 4 slots, for 1.5 s
+    low = move(5, common_pb2.MOVE_PRIORITY_LOW)
+    high = move(6, common_pb2.MOVE_PRIORITY_HIGH)
+    deadline = time.monotonic() + 5
+    while not (queued(low) and queued(high)):
+        assert time.monotonic() < deadline, "the two moves never queued"
+        time.sleep(0.02)
+    assert all(vc_a.api.GetTask(vcenter_pb2.GetTaskRequest(key=t.key)).state == common_pb2.TASK_STATE_RUNNING for t in running)
+    done = {t.key: wait_task(vc_a, t) for t in [*running, low, high]}
+    assert all(t.state == common_pb2.TASK_STATE_SUCCESS for t in done.values()), [t.error.message for t in done.values()]
+    started = lambda task: done[task.key].start_time.ToNanoseconds()  # noqa: E731
+    assert started(high) <= started(low)
+    assert done[low.key].migration.queued_ms > done[high.key].migration.queued_ms

@@ -130,6 +130,8 @@ CASES = [
     invalid("VCenter/ReconfigVm", vcenter_pb2.ReconfigVmRequest(vm=vm_ref, spec=vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=0)),
             "migrate_encryption 0 is not one of MIGRATE_ENCRYPTION_DISABLED (1)"),
     invalid("VCenter/RelocateVm", vcenter_pb2.RelocateVmRequest(vm=vm_ref), "give spec.host, spec.datastore or both"),
+    invalid("VCenter/RelocateVm", vcenter_pb2.RelocateVmRequest(vm=vm_ref, spec=vcenter_pb2.RelocateSpec(host="esx-a2"), priority=99),
+            "priority 99 is not one of"),
     invalid("VCenter/CheckRelocate", vcenter_pb2.RelocateVmRequest(vm=vm_ref, spec=vcenter_pb2.RelocateSpec(host=LONG)),
             f"spec.host {TOO_LONG}"),
     not_found("VCenter/CheckRelocate", vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="nope")),
