@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clinkedmode/v1/emulator.proto\x12\rlinkedmode.v1\x1a\x1flinkedmode/v1/fault_rules.proto\"\x0e\n\x0cResetRequest\"\x1c\n\rResetResponse\x12\x0b\n\x03vms\x18\x01 \x01(\x05\x32\xde\x02\n\x08\x45mulator\x12\x42\n\x05Reset\x12\x1b.linkedmode.v1.ResetRequest\x1a\x1c.linkedmode.v1.ResetResponse\x12M\n\x0c\x41\x64\x64\x46\x61ultRule\x12\x18.linkedmode.v1.FaultRule\x1a#.linkedmode.v1.AddFaultRuleResponse\x12]\n\x0eListFaultRules\x12$.linkedmode.v1.ListFaultRulesRequest\x1a%.linkedmode.v1.ListFaultRulesResponse\x12`\n\x0f\x43learFaultRules\x12%.linkedmode.v1.ClearFaultRulesRequest\x1a&.linkedmode.v1.ClearFaultRulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clinkedmode/v1/emulator.proto\x12\rlinkedmode.v1\x1a\x1flinkedmode/v1/fault_rules.proto\"\x0e\n\x0cResetRequest\"\x1c\n\rResetResponse\x12\x0b\n\x03vms\x18\x01 \x01(\x05\x32\xde\x02\n\x08\x45mulator\x12\x42\n\x05Reset\x12\x1b.linkedmode.v1.ResetRequest\x1a\x1c.linkedmode.v1.ResetResponse\x12M\n\x0c\x41\x64\x64\x46\x61ultRule\x12\x18.linkedmode.v1.FaultRule\x1a#.linkedmode.v1.AddFaultRuleResponse\x12]\n\x0eListFaultRules\x12$.linkedmode.v1.ListFaultRulesRequest\x1a%.linkedmode.v1.ListFaultRulesResponse\x12`\n\x0f\x43learFaultRules\x12%.linkedmode.v1.ClearFaultRulesRequest\x1a&.linkedmode.v1.ClearFaultRulesResponseBR\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.emulator_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\020io.linkedmode.v1P\001Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\252\002\rLinkedmode.V1'
   _globals['_RESETREQUEST']._serialized_start=80
   _globals['_RESETREQUEST']._serialized_end=94
   _globals['_RESETRESPONSE']._serialized_start=96

@@ -24,64 +24,70 @@ _sym_db = _symbol_database.Default()
 
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
-from linkedmode.v1 import linked_mode_pb2 as linkedmode_dot_v1_dot_linked__mode__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blinkedmode/v1/vcenter.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1dlinkedmode/v1/inventory.proto\x1a\x1flinkedmode/v1/linked_mode.proto\"\x11\n\x0fGetAboutRequest\"\xaa\x01\n\tAboutInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\r\n\x05\x62uild\x18\x04 \x01(\t\x12\x10\n\x08\x61pi_type\x18\x05 \x01(\t\x12\x15\n\rinstance_uuid\x18\x06 \x01(\t\x12\x12\n\nsso_domain\x18\x07 \x01(\t\x12\x0b\n\x03url\x18\x08 \x01(\t\x12\x12\n\nthumbprint\x18\t \x01(\t\"I\n\x17ListDatacentersResponse\x12.\n\x0b\x64\x61tacenters\x18\x01 \x03(\x0b\x32\x19.linkedmode.v1.Datacenter\"@\n\x14ListClustersResponse\x12(\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x16.linkedmode.v1.Cluster\"=\n\x11ListHostsResponse\x12(\n\x05hosts\x18\x01 \x03(\x0b\x32\x19.linkedmode.v1.HostSystem\"F\n\x16ListDatastoresResponse\x12,\n\ndatastores\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.Datastore\"@\n\x14ListNetworksResponse\x12(\n\x08networks\x18\x01 \x03(\x0b\x32\x16.linkedmode.v1.Network\"2\n\x0eListVmsRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\"=\n\x0fListVmsResponse\x12*\n\x03vms\x18\x01 \x03(\x0b\x32\x1d.linkedmode.v1.VirtualMachine\"\xf8\x01\n\x18VirtualMachineConfigSpec\x12\x41\n\x12migrate_encryption\x18\x01 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryptionH\x00\x88\x01\x01\x12N\n\x0c\x65xtra_config\x18( \x03(\x0b\x32\x38.linkedmode.v1.VirtualMachineConfigSpec.ExtraConfigEntry\x1a\x32\n\x10\x45xtraConfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x15\n\x13_migrate_encryption\"p\n\x11ReconfigVmRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12\x35\n\x04spec\x18\x02 \x01(\x0b\x32\'.linkedmode.v1.VirtualMachineConfigSpec\"L\n\x0eServiceLocator\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0essl_thumbprint\x18\x03 \x01(\t\"m\n\x0cRelocateSpec\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x0c\n\x04pool\x18\x03 \x01(\t\x12.\n\x07service\x18\x04 \x01(\x0b\x32\x1d.linkedmode.v1.ServiceLocator\"\x93\x01\n\x11RelocateVmRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12)\n\x04spec\x18\x02 \x01(\x0b\x32\x1b.linkedmode.v1.RelocateSpec\x12-\n\x08priority\x18\x03 \x01(\x0e\x32\x1b.linkedmode.v1.MovePriority\"\xb4\x01\n\x15\x43heckRelocateResponse\x12$\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x14.linkedmode.v1.Fault\x12&\n\x08warnings\x18\x02 \x03(\x0b\x32\x14.linkedmode.v1.Fault\x12\x0f\n\x07vcenter\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x0b\n\x03hot\x18\x05 \x01(\x08\x12\x11\n\tencrypted\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\x18\n\x16ListBlockedMacsRequest\"0\n\x17ListBlockedMacsResponse\x12\x15\n\rmac_addresses\x18\x01 \x03(\t\"\x1d\n\x0eGetTaskRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"1\n\x10ListTasksRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"7\n\x11ListTasksResponse\x12\"\n\x05tasks\x18\x01 \x03(\x0b\x32\x13.linkedmode.v1.Task\"J\n\x0b\x45ventFilter\x12\x11\n\tafter_key\x18\x01 \x01(\x03\x12\n\n\x02vm\x18\x02 \x01(\t\x12\r\n\x05types\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\";\n\x13QueryEventsResponse\x12$\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x14.linkedmode.v1.Event2\xfa\x0e\n\x07VCenter\x12\x44\n\x08GetAbout\x12\x1e.linkedmode.v1.GetAboutRequest\x1a\x18.linkedmode.v1.AboutInfo\x12W\n\x12ListLinkedVCenters\x12\x1f.linkedmode.v1.ListPeersRequest\x1a .linkedmode.v1.ListPeersResponse\x12U\n\x0fListDatacenters\x12\x1a.linkedmode.v1.ListRequest\x1a&.linkedmode.v1.ListDatacentersResponse\x12O\n\x0cListClusters\x12\x1a.linkedmode.v1.ListRequest\x1a#.linkedmode.v1.ListClustersResponse\x12I\n\tListHosts\x12\x1a.linkedmode.v1.ListRequest\x1a .linkedmode.v1.ListHostsResponse\x12S\n\x0eListDatastores\x12\x1a.linkedmode.v1.ListRequest\x1a%.linkedmode.v1.ListDatastoresResponse\x12O\n\x0cListNetworks\x12\x1a.linkedmode.v1.ListRequest\x1a#.linkedmode.v1.ListNetworksResponse\x12H\n\x07ListVms\x12\x1d.linkedmode.v1.ListVmsRequest\x1a\x1e.linkedmode.v1.ListVmsResponse\x12\x44\n\rGetDatacenter\x12\x18.linkedmode.v1.ObjectRef\x1a\x19.linkedmode.v1.Datacenter\x12>\n\nGetCluster\x12\x18.linkedmode.v1.ObjectRef\x1a\x16.linkedmode.v1.Cluster\x12>\n\x07GetHost\x12\x18.linkedmode.v1.ObjectRef\x1a\x19.linkedmode.v1.HostSystem\x12\x42\n\x0cGetDatastore\x12\x18.linkedmode.v1.ObjectRef\x1a\x18.linkedmode.v1.Datastore\x12>\n\nGetNetwork\x12\x18.linkedmode.v1.ObjectRef\x1a\x16.linkedmode.v1.Network\x12@\n\x05GetVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x1d.linkedmode.v1.VirtualMachine\x12:\n\tPowerOnVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x13.linkedmode.v1.Task\x12;\n\nPowerOffVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x13.linkedmode.v1.Task\x12\x43\n\nReconfigVm\x12 .linkedmode.v1.ReconfigVmRequest\x1a\x13.linkedmode.v1.Task\x12\x43\n\nRelocateVm\x12 .linkedmode.v1.RelocateVmRequest\x1a\x13.linkedmode.v1.Task\x12W\n\rCheckRelocate\x12 .linkedmode.v1.RelocateVmRequest\x1a$.linkedmode.v1.CheckRelocateResponse\x12`\n\x0fListBlockedMacs\x12%.linkedmode.v1.ListBlockedMacsRequest\x1a&.linkedmode.v1.ListBlockedMacsResponse\x12=\n\x07GetTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task\x12N\n\tListTasks\x12\x1f.linkedmode.v1.ListTasksRequest\x1a .linkedmode.v1.ListTasksResponse\x12@\n\x08WaitTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task0\x01\x12@\n\nCancelTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task\x12M\n\x0bQueryEvents\x12\x1a.linkedmode.v1.EventFilter\x1a\".linkedmode.v1.QueryEventsResponse\x12\x41\n\x0bWatchEvents\x12\x1a.linkedmode.v1.EventFilter\x1a\x14.linkedmode.v1.Event0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blinkedmode/v1/vcenter.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1dlinkedmode/v1/inventory.proto\"\x11\n\x0fGetAboutRequest\"\xaa\x01\n\tAboutInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\r\n\x05\x62uild\x18\x04 \x01(\t\x12\x10\n\x08\x61pi_type\x18\x05 \x01(\t\x12\x15\n\rinstance_uuid\x18\x06 \x01(\t\x12\x12\n\nsso_domain\x18\x07 \x01(\t\x12\x0b\n\x03url\x18\x08 \x01(\t\x12\x12\n\nthumbprint\x18\t \x01(\t\"I\n\x17ListDatacentersResponse\x12.\n\x0b\x64\x61tacenters\x18\x01 \x03(\x0b\x32\x19.linkedmode.v1.Datacenter\"@\n\x14ListClustersResponse\x12(\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x16.linkedmode.v1.Cluster\"=\n\x11ListHostsResponse\x12(\n\x05hosts\x18\x01 \x03(\x0b\x32\x19.linkedmode.v1.HostSystem\"F\n\x16ListDatastoresResponse\x12,\n\ndatastores\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.Datastore\"@\n\x14ListNetworksResponse\x12(\n\x08networks\x18\x01 \x03(\x0b\x32\x16.linkedmode.v1.Network\"2\n\x0eListVmsRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\"=\n\x0fListVmsResponse\x12*\n\x03vms\x18\x01 \x03(\x0b\x32\x1d.linkedmode.v1.VirtualMachine\"\xf8\x01\n\x18VirtualMachineConfigSpec\x12\x41\n\x12migrate_encryption\x18\x01 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryptionH\x00\x88\x01\x01\x12N\n\x0c\x65xtra_config\x18( \x03(\x0b\x32\x38.linkedmode.v1.VirtualMachineConfigSpec.ExtraConfigEntry\x1a\x32\n\x10\x45xtraConfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x15\n\x13_migrate_encryption\"p\n\x11ReconfigVmRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12\x35\n\x04spec\x18\x02 \x01(\x0b\x32\'.linkedmode.v1.VirtualMachineConfigSpec\"L\n\x0eServiceLocator\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0essl_thumbprint\x18\x03 \x01(\t\"m\n\x0cRelocateSpec\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x0c\n\x04pool\x18\x03 \x01(\t\x12.\n\x07service\x18\x04 \x01(\x0b\x32\x1d.linkedmode.v1.ServiceLocator\"\x93\x01\n\x11RelocateVmRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12)\n\x04spec\x18\x02 \x01(\x0b\x32\x1b.linkedmode.v1.RelocateSpec\x12-\n\x08priority\x18\x03 \x01(\x0e\x32\x1b.linkedmode.v1.MovePriority\"\xb4\x01\n\x15\x43heckRelocateResponse\x12$\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x14.linkedmode.v1.Fault\x12&\n\x08warnings\x18\x02 \x03(\x0b\x32\x14.linkedmode.v1.Fault\x12\x0f\n\x07vcenter\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x0b\n\x03hot\x18\x05 \x01(\x08\x12\x11\n\tencrypted\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\x18\n\x16ListBlockedMacsRequest\"0\n\x17ListBlockedMacsResponse\x12\x15\n\rmac_addresses\x18\x01 \x03(\t\"\x1d\n\x0eGetTaskRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"1\n\x10ListTasksRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"7\n\x11ListTasksResponse\x12\"\n\x05tasks\x18\x01 \x03(\x0b\x32\x13.linkedmode.v1.Task\"J\n\x0b\x45ventFilter\x12\x11\n\tafter_key\x18\x01 \x01(\x03\x12\n\n\x02vm\x18\x02 \x01(\t\x12\r\n\x05types\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\";\n\x13QueryEventsResponse\x12$\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x14.linkedmode.v1.Event\"z\n\rLinkedVCenter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nsso_domain\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12\x12\n\nthumbprint\x18\x06 \x01(\t\"\x1b\n\x19ListLinkedVCentersRequest\"L\n\x1aListLinkedVCentersResponse\x12.\n\x08vcenters\x18\x01 \x03(\x0b\x32\x1c.linkedmode.v1.LinkedVCenter2\x8c\x0f\n\x07VCenter\x12\x44\n\x08GetAbout\x12\x1e.linkedmode.v1.GetAboutRequest\x1a\x18.linkedmode.v1.AboutInfo\x12i\n\x12ListLinkedVCenters\x12(.linkedmode.v1.ListLinkedVCentersRequest\x1a).linkedmode.v1.ListLinkedVCentersResponse\x12U\n\x0fListDatacenters\x12\x1a.linkedmode.v1.ListRequest\x1a&.linkedmode.v1.ListDatacentersResponse\x12O\n\x0cListClusters\x12\x1a.linkedmode.v1.ListRequest\x1a#.linkedmode.v1.ListClustersResponse\x12I\n\tListHosts\x12\x1a.linkedmode.v1.ListRequest\x1a .linkedmode.v1.ListHostsResponse\x12S\n\x0eListDatastores\x12\x1a.linkedmode.v1.ListRequest\x1a%.linkedmode.v1.ListDatastoresResponse\x12O\n\x0cListNetworks\x12\x1a.linkedmode.v1.ListRequest\x1a#.linkedmode.v1.ListNetworksResponse\x12H\n\x07ListVms\x12\x1d.linkedmode.v1.ListVmsRequest\x1a\x1e.linkedmode.v1.ListVmsResponse\x12\x44\n\rGetDatacenter\x12\x18.linkedmode.v1.ObjectRef\x1a\x19.linkedmode.v1.Datacenter\x12>\n\nGetCluster\x12\x18.linkedmode.v1.ObjectRef\x1a\x16.linkedmode.v1.Cluster\x12>\n\x07GetHost\x12\x18.linkedmode.v1.ObjectRef\x1a\x19.linkedmode.v1.HostSystem\x12\x42\n\x0cGetDatastore\x12\x18.linkedmode.v1.ObjectRef\x1a\x18.linkedmode.v1.Datastore\x12>\n\nGetNetwork\x12\x18.linkedmode.v1.ObjectRef\x1a\x16.linkedmode.v1.Network\x12@\n\x05GetVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x1d.linkedmode.v1.VirtualMachine\x12:\n\tPowerOnVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x13.linkedmode.v1.Task\x12;\n\nPowerOffVm\x12\x18.linkedmode.v1.ObjectRef\x1a\x13.linkedmode.v1.Task\x12\x43\n\nReconfigVm\x12 .linkedmode.v1.ReconfigVmRequest\x1a\x13.linkedmode.v1.Task\x12\x43\n\nRelocateVm\x12 .linkedmode.v1.RelocateVmRequest\x1a\x13.linkedmode.v1.Task\x12W\n\rCheckRelocate\x12 .linkedmode.v1.RelocateVmRequest\x1a$.linkedmode.v1.CheckRelocateResponse\x12`\n\x0fListBlockedMacs\x12%.linkedmode.v1.ListBlockedMacsRequest\x1a&.linkedmode.v1.ListBlockedMacsResponse\x12=\n\x07GetTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task\x12N\n\tListTasks\x12\x1f.linkedmode.v1.ListTasksRequest\x1a .linkedmode.v1.ListTasksResponse\x12@\n\x08WaitTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task0\x01\x12@\n\nCancelTask\x12\x1d.linkedmode.v1.GetTaskRequest\x1a\x13.linkedmode.v1.Task\x12M\n\x0bQueryEvents\x12\x1a.linkedmode.v1.EventFilter\x1a\".linkedmode.v1.QueryEventsResponse\x12\x41\n\x0bWatchEvents\x12\x1a.linkedmode.v1.EventFilter\x1a\x14.linkedmode.v1.Event0\x01\x42R\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.vcenter_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\020io.linkedmode.v1P\001Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\252\002\rLinkedmode.V1'
   _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._loaded_options = None
   _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._serialized_options = b'8\001'
-  _globals['_GETABOUTREQUEST']._serialized_start=138
-  _globals['_GETABOUTREQUEST']._serialized_end=155
-  _globals['_ABOUTINFO']._serialized_start=158
-  _globals['_ABOUTINFO']._serialized_end=328
-  _globals['_LISTDATACENTERSRESPONSE']._serialized_start=330
-  _globals['_LISTDATACENTERSRESPONSE']._serialized_end=403
-  _globals['_LISTCLUSTERSRESPONSE']._serialized_start=405
-  _globals['_LISTCLUSTERSRESPONSE']._serialized_end=469
-  _globals['_LISTHOSTSRESPONSE']._serialized_start=471
-  _globals['_LISTHOSTSRESPONSE']._serialized_end=532
-  _globals['_LISTDATASTORESRESPONSE']._serialized_start=534
-  _globals['_LISTDATASTORESRESPONSE']._serialized_end=604
-  _globals['_LISTNETWORKSRESPONSE']._serialized_start=606
-  _globals['_LISTNETWORKSRESPONSE']._serialized_end=670
-  _globals['_LISTVMSREQUEST']._serialized_start=672
-  _globals['_LISTVMSREQUEST']._serialized_end=722
-  _globals['_LISTVMSRESPONSE']._serialized_start=724
-  _globals['_LISTVMSRESPONSE']._serialized_end=785
-  _globals['_VIRTUALMACHINECONFIGSPEC']._serialized_start=788
-  _globals['_VIRTUALMACHINECONFIGSPEC']._serialized_end=1036
-  _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._serialized_start=963
-  _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._serialized_end=1013
-  _globals['_RECONFIGVMREQUEST']._serialized_start=1038
-  _globals['_RECONFIGVMREQUEST']._serialized_end=1150
-  _globals['_SERVICELOCATOR']._serialized_start=1152
-  _globals['_SERVICELOCATOR']._serialized_end=1228
-  _globals['_RELOCATESPEC']._serialized_start=1230
-  _globals['_RELOCATESPEC']._serialized_end=1339
-  _globals['_RELOCATEVMREQUEST']._serialized_start=1342
-  _globals['_RELOCATEVMREQUEST']._serialized_end=1489
-  _globals['_CHECKRELOCATERESPONSE']._serialized_start=1492
-  _globals['_CHECKRELOCATERESPONSE']._serialized_end=1672
-  _globals['_LISTBLOCKEDMACSREQUEST']._serialized_start=1674
-  _globals['_LISTBLOCKEDMACSREQUEST']._serialized_end=1698
-  _globals['_LISTBLOCKEDMACSRESPONSE']._serialized_start=1700
-  _globals['_LISTBLOCKEDMACSRESPONSE']._serialized_end=1748
-  _globals['_GETTASKREQUEST']._serialized_start=1750
-  _globals['_GETTASKREQUEST']._serialized_end=1779
-  _globals['_LISTTASKSREQUEST']._serialized_start=1781
-  _globals['_LISTTASKSREQUEST']._serialized_end=1830
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1832
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1887
-  _globals['_EVENTFILTER']._serialized_start=1889
-  _globals['_EVENTFILTER']._serialized_end=1963
-  _globals['_QUERYEVENTSRESPONSE']._serialized_start=1965
-  _globals['_QUERYEVENTSRESPONSE']._serialized_end=2024
-  _globals['_VCENTER']._serialized_start=2027
-  _globals['_VCENTER']._serialized_end=3941
+  _globals['_GETABOUTREQUEST']._serialized_start=105
+  _globals['_GETABOUTREQUEST']._serialized_end=122
+  _globals['_ABOUTINFO']._serialized_start=125
+  _globals['_ABOUTINFO']._serialized_end=295
+  _globals['_LISTDATACENTERSRESPONSE']._serialized_start=297
+  _globals['_LISTDATACENTERSRESPONSE']._serialized_end=370
+  _globals['_LISTCLUSTERSRESPONSE']._serialized_start=372
+  _globals['_LISTCLUSTERSRESPONSE']._serialized_end=436
+  _globals['_LISTHOSTSRESPONSE']._serialized_start=438
+  _globals['_LISTHOSTSRESPONSE']._serialized_end=499
+  _globals['_LISTDATASTORESRESPONSE']._serialized_start=501
+  _globals['_LISTDATASTORESRESPONSE']._serialized_end=571
+  _globals['_LISTNETWORKSRESPONSE']._serialized_start=573
+  _globals['_LISTNETWORKSRESPONSE']._serialized_end=637
+  _globals['_LISTVMSREQUEST']._serialized_start=639
+  _globals['_LISTVMSREQUEST']._serialized_end=689
+  _globals['_LISTVMSRESPONSE']._serialized_start=691
+  _globals['_LISTVMSRESPONSE']._serialized_end=752
+  _globals['_VIRTUALMACHINECONFIGSPEC']._serialized_start=755
+  _globals['_VIRTUALMACHINECONFIGSPEC']._serialized_end=1003
+  _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._serialized_start=930
+  _globals['_VIRTUALMACHINECONFIGSPEC_EXTRACONFIGENTRY']._serialized_end=980
+  _globals['_RECONFIGVMREQUEST']._serialized_start=1005
+  _globals['_RECONFIGVMREQUEST']._serialized_end=1117
+  _globals['_SERVICELOCATOR']._serialized_start=1119
+  _globals['_SERVICELOCATOR']._serialized_end=1195
+  _globals['_RELOCATESPEC']._serialized_start=1197
+  _globals['_RELOCATESPEC']._serialized_end=1306
+  _globals['_RELOCATEVMREQUEST']._serialized_start=1309
+  _globals['_RELOCATEVMREQUEST']._serialized_end=1456
+  _globals['_CHECKRELOCATERESPONSE']._serialized_start=1459
+  _globals['_CHECKRELOCATERESPONSE']._serialized_end=1639
+  _globals['_LISTBLOCKEDMACSREQUEST']._serialized_start=1641
+  _globals['_LISTBLOCKEDMACSREQUEST']._serialized_end=1665
+  _globals['_LISTBLOCKEDMACSRESPONSE']._serialized_start=1667
+  _globals['_LISTBLOCKEDMACSRESPONSE']._serialized_end=1715
+  _globals['_GETTASKREQUEST']._serialized_start=1717
+  _globals['_GETTASKREQUEST']._serialized_end=1746
+  _globals['_LISTTASKSREQUEST']._serialized_start=1748
+  _globals['_LISTTASKSREQUEST']._serialized_end=1797
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1799
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1854
+  _globals['_EVENTFILTER']._serialized_start=1856
+  _globals['_EVENTFILTER']._serialized_end=1930
+  _globals['_QUERYEVENTSRESPONSE']._serialized_start=1932
+  _globals['_QUERYEVENTSRESPONSE']._serialized_end=1991
+  _globals['_LINKEDVCENTER']._serialized_start=1993
+  _globals['_LINKEDVCENTER']._serialized_end=2115
+  _globals['_LISTLINKEDVCENTERSREQUEST']._serialized_start=2117
+  _globals['_LISTLINKEDVCENTERSREQUEST']._serialized_end=2144
+  _globals['_LISTLINKEDVCENTERSRESPONSE']._serialized_start=2146
+  _globals['_LISTLINKEDVCENTERSRESPONSE']._serialized_end=2222
+  _globals['_VCENTER']._serialized_start=2225
+  _globals['_VCENTER']._serialized_end=4157
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,5 @@
 from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
-from linkedmode.v1 import linked_mode_pb2 as _linked_mode_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -199,3 +198,29 @@ class QueryEventsResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[_common_pb2.Event]
     def __init__(self, events: _Optional[_Iterable[_Union[_common_pb2.Event, _Mapping]]] = ...) -> None: ...
+
+class LinkedVCenter(_message.Message):
+    __slots__ = ("name", "instance_uuid", "version", "sso_domain", "url", "thumbprint")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SSO_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    instance_uuid: str
+    version: str
+    sso_domain: str
+    url: str
+    thumbprint: str
+    def __init__(self, name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., version: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ...) -> None: ...
+
+class ListLinkedVCentersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListLinkedVCentersResponse(_message.Message):
+    __slots__ = ("vcenters",)
+    VCENTERS_FIELD_NUMBER: _ClassVar[int]
+    vcenters: _containers.RepeatedCompositeFieldContainer[LinkedVCenter]
+    def __init__(self, vcenters: _Optional[_Iterable[_Union[LinkedVCenter, _Mapping]]] = ...) -> None: ...

@@ -5,7 +5,6 @@ import warnings
 
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
-from linkedmode.v1 import linked_mode_pb2 as linkedmode_dot_v1_dot_linked__mode__pb2
 from linkedmode.v1 import vcenter_pb2 as linkedmode_dot_v1_dot_vcenter__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -46,8 +45,8 @@ class VCenterStub:
                 _registered_method=True)
         self.ListLinkedVCenters = channel.unary_unary(
                 '/linkedmode.v1.VCenter/ListLinkedVCenters',
-                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.SerializeToString,
-                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.FromString,
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersResponse.FromString,
                 _registered_method=True)
         self.ListDatacenters = channel.unary_unary(
                 '/linkedmode.v1.VCenter/ListDatacenters',
@@ -351,8 +350,8 @@ def add_VCenterServicer_to_server(servicer, server):
             ),
             'ListLinkedVCenters': grpc.unary_unary_rpc_method_handler(
                     servicer.ListLinkedVCenters,
-                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.FromString,
-                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.SerializeToString,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersResponse.SerializeToString,
             ),
             'ListDatacenters': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDatacenters,
@@ -529,8 +528,8 @@ class VCenter:
             request,
             target,
             '/linkedmode.v1.VCenter/ListLinkedVCenters',
-            linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersRequest.SerializeToString,
-            linkedmode_dot_v1_dot_linked__mode__pb2.ListPeersResponse.FromString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListLinkedVCentersResponse.FromString,
             options,
             channel_credentials,
             insecure,

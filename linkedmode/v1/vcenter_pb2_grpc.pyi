@@ -7,7 +7,6 @@ from collections import abc as _abc
 from grpc import aio as _aio
 from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
-from linkedmode.v1 import linked_mode_pb2 as _linked_mode_pb2
 from linkedmode.v1 import vcenter_pb2 as _vcenter_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -39,7 +38,7 @@ class VCenterStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> VCenterAsyncStub: ...
     GetAbout: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetAboutRequest, _vcenter_pb2.AboutInfo]
-    ListLinkedVCenters: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.ListPeersRequest, _linked_mode_pb2.ListPeersResponse]
+    ListLinkedVCenters: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListLinkedVCentersRequest, _vcenter_pb2.ListLinkedVCentersResponse]
     """The other vCenters of this SSO domain (Enhanced Linked Mode), with what a ServiceLocator needs."""
     ListDatacenters: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListRequest, _vcenter_pb2.ListDatacentersResponse]
     ListClusters: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListRequest, _vcenter_pb2.ListClustersResponse]
@@ -84,7 +83,7 @@ class VCenterAsyncStub(VCenterStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetAbout: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.GetAboutRequest, _vcenter_pb2.AboutInfo]  # type: ignore[assignment]
-    ListLinkedVCenters: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.ListPeersRequest, _linked_mode_pb2.ListPeersResponse]  # type: ignore[assignment]
+    ListLinkedVCenters: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListLinkedVCentersRequest, _vcenter_pb2.ListLinkedVCentersResponse]  # type: ignore[assignment]
     """The other vCenters of this SSO domain (Enhanced Linked Mode), with what a ServiceLocator needs."""
     ListDatacenters: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListRequest, _vcenter_pb2.ListDatacentersResponse]  # type: ignore[assignment]
     ListClusters: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListRequest, _vcenter_pb2.ListClustersResponse]  # type: ignore[assignment]
@@ -136,9 +135,9 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def ListLinkedVCenters(
         self,
-        request: _linked_mode_pb2.ListPeersRequest,
+        request: _vcenter_pb2.ListLinkedVCentersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_linked_mode_pb2.ListPeersResponse, _abc.Awaitable[_linked_mode_pb2.ListPeersResponse]]:
+    ) -> _typing.Union[_vcenter_pb2.ListLinkedVCentersResponse, _abc.Awaitable[_vcenter_pb2.ListLinkedVCentersResponse]]:
         """The other vCenters of this SSO domain (Enhanced Linked Mode), with what a ServiceLocator needs."""
 
     @_abc_1.abstractmethod

@@ -12,9 +12,8 @@ from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
 from ..rpc.faults import fault_to_proto
-from ..v1 import common_pb2, inventory_pb2, linked_mode_pb2, vcenter_pb2, vcenter_pb2_grpc
+from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
-from .peer_servicers import peer_to_proto
 from .vcenter import VCenter
 
 T = TypeVar("T", bound=ManagedObject)
@@ -64,9 +63,12 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         )
 
     def ListLinkedVCenters(
-        self, request: linked_mode_pb2.ListPeersRequest, context: grpc.ServicerContext
-    ) -> linked_mode_pb2.ListPeersResponse:
-        return linked_mode_pb2.ListPeersResponse(peers=[peer_to_proto(p) for p in self.vc.peers()])
+        self, request: vcenter_pb2.ListLinkedVCentersRequest, context: grpc.ServicerContext
+    ) -> vcenter_pb2.ListLinkedVCentersResponse:
+        """The other vCenters of this SSO domain (Enhanced Linked Mode), with what a ServiceLocator needs."""
+        return vcenter_pb2.ListLinkedVCentersResponse(vcenters=[
+            vcenter_pb2.LinkedVCenter(name=p.name, instance_uuid=p.instance_uuid, version=p.version, sso_domain=p.sso_domain,
+                                      url=p.url, thumbprint=p.thumbprint) for p in self.vc.peers()])
 
     def ListDatacenters(self, request: inventory_pb2.ListRequest, context: grpc.ServicerContext) -> vcenter_pb2.ListDatacentersResponse:
         found = self._in_datacenter(Datacenter, request.datacenter)

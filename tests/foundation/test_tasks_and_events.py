@@ -9,7 +9,7 @@ from estate_helpers import call_fault, client_of, task_fault, vm_ref, wait_task
 
 from linkedmode.client import connect_host
 from linkedmode.model.faults import InvalidArgument, InvalidPowerState, InvalidState, NotFound
-from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, linked_mode_pb2, vcenter_pb2
+from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, vcenter_pb2
 
 
 def running_on_host(estate, host: str, vcenter: str) -> dict[str, int]:
@@ -102,7 +102,7 @@ def test_inventory_lists_and_lookups(estate):
     about = vc_b.api.GetAbout(vcenter_pb2.GetAboutRequest())
     assert (about.name, about.version, about.api_type, about.sso_domain) == ("vc-b", "7.0.3", "VirtualCenter", "vsphere.local")
     assert len(about.thumbprint.split(":")) == 32 and about.url == estate.vcenters["vc-b"].address
-    linked = {p.name: p for p in vc_b.api.ListLinkedVCenters(linked_mode_pb2.ListPeersRequest()).peers}
+    linked = {p.name: p for p in vc_b.api.ListLinkedVCenters(vcenter_pb2.ListLinkedVCentersRequest()).vcenters}
     assert set(linked) == {"vc-a", "vc-legacy"} and linked["vc-legacy"].version == "6.7.0"
     assert linked["vc-a"].instance_uuid == client_of(estate, "vc-a").api.GetAbout(vcenter_pb2.GetAboutRequest()).instance_uuid
 
