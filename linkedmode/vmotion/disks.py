@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from ..model.faults import FileAlreadyExists, FileFault, FileNotFound, InvalidArgument
-from .frames import DISK_BLOCK, DISK_NUMBER
+from .frames import DISK_BLOCK, FrameKind
+from .packing import RunPacker
+from .stream import FrameWriter
 
 FRAME_BLOCKS = 16                      # 1 MiB of blocks per DISK frame
 MAX_DISK_MB = 62 << 20                 # 62 TB, VMFS's largest virtual disk
@@ -260,18 +262,18 @@ def copy_disk(source: str | Path, destination: str | Path) -> int:
         return writer.bytes_written
 
 
-def send_disk(writer, number: int, path: str | Path) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+def send_disk(writer: FrameWriter, number: int, path: str | Path) -> tuple[bytes, int]:
     """Sends the data blocks of disk ``number`` (its file at ``path``) as DISK frames on a FrameWriter;
     returns the disk's digest and the bytes of blocks sent."""
     sent = 0
+    packer = RunPacker(writer, FrameKind.DISK, FRAME_BLOCKS, DISK_BLOCK)
     with DiskReader(path) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs(FRAME_BLOCKS):
-            payload = bytearray(DISK_NUMBER.size + count * DISK_BLOCK)   # a fresh buffer: the writer may hold it until it flushes
-            DISK_NUMBER.pack_into(payload, 0, number)
-            blocks = memoryview(payload)[DISK_NUMBER.size:]
+            blocks = memoryview(bytearray(count * DISK_BLOCK))   # a fresh buffer: the writer may hold it until it flushes
             disk.read_into(first, blocks)
             digest.update(first, blocks)
-            writer.send_disk_blocks(first, count, payload)
+            packer.add(first, count, blocks, tag=number)
             sent += len(blocks)
+        packer.flush()
     return digest.digest(), sent
