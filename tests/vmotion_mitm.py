@@ -38,6 +38,7 @@ class VMotionProxy:
         self.tamper = tamper
         self.frames: list[bytes] = []          # source -> destination, as received from the source
         self.captured = bytearray()            # source -> destination, as forwarded
+        self.returned = bytearray()            # destination -> source, as forwarded
         self.tampered = False
         self._seen = 0
         self._held: bytes | None = None
@@ -88,6 +89,7 @@ class VMotionProxy:
     def _downstream(self, destination: socket.socket, source: socket.socket) -> None:
         try:
             while data := destination.recv(1 << 16):
+                self.returned += data
                 source.sendall(data)
         except OSError:
             pass
