@@ -3,6 +3,7 @@ and, if told to, tampering with one frame on its way from the source to the dest
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass
@@ -59,10 +60,8 @@ class VMotionProxy:
     def close(self) -> None:
         self._server.close()
         for sock in self._sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)        # wakes the relay threads; close() alone would not
-            except OSError:
-                pass
         for thread in self._threads:
             thread.join(5)
         for sock in self._sockets:
@@ -146,7 +145,5 @@ class VMotionProxy:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass

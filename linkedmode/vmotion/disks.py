@@ -13,6 +13,7 @@ crosses once, as it is when its turn comes, after the first pre-copy round.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -107,7 +108,7 @@ def disk_digest(path: str | Path) -> bytes:
     with DiskReader(path) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs():
-            digest.update(first, disk.read(first, count))
+            digest.update(first, memoryview(disk.read(first, count)))
         return digest.digest()
 
 
@@ -219,10 +220,8 @@ def remove_disk(path: str | Path) -> None:
     """Removes a disk file, and the VM folder it was in if nothing else is left there."""
     path = Path(path)
     path.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):      # other files of the VM are still there
         path.parent.rmdir()
-    except OSError:
-        pass            # other files of the VM are still there
 
 
 def create_disk(path: str | Path, size: int, written_blocks: int = 4) -> None:
@@ -254,7 +253,7 @@ def copy_disk(source: str | Path, destination: str | Path) -> int:
         writer = DiskWriter(destination, reader.size)
         try:
             for first, count in reader.runs(FRAME_BLOCKS):
-                writer.write(first, reader.read(first, count))
+                writer.write(first, memoryview(reader.read(first, count)))
         except BaseException:
             writer.discard()
             raise

@@ -13,6 +13,7 @@ thread and a full-size buffer) or answers with the AbortCode to refuse it with.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import selectors
 import socket
@@ -93,10 +94,8 @@ class HandshakeStage:
 
     def close(self) -> None:
         self._closed.set()
-        try:
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        except OSError:
-            pass
         self._thread.join()
         for conn in list(self._pending):
             self._drop(conn)
@@ -263,9 +262,7 @@ class HandshakeStage:
 
     def _drop(self, conn: socket.socket) -> None:
         if conn in self._pending:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(conn)
-            except (KeyError, ValueError):
-                pass
             self._forget(conn)
         conn.close()

@@ -7,6 +7,7 @@ Whatever way the migration ends, its secrets are wiped.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -114,10 +115,8 @@ class OutgoingMigration:
             self._aborted = reason
             sock = self._sock
         if sock is not None and not self._committed:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def run(self) -> MigrationResult:
         """Migrates the memory; returns the result or raises the fault (the guest then runs here again)."""

@@ -3,7 +3,9 @@
 A connection is taken only for a migration the host was prepared for (the spec with its key came from
 vCenter): its HELLO must name a prepared migration id, and in an encrypted migration must open under
 that migration's key (handshake.py holds connections until then, within the host's limits; a HELLO
-that does not open is refused and the migration still waits for its source). Pages go straight into the destination VM's memory, allocated and pre-faulted at
+that does not open is refused and the migration still waits for its source).
+
+Pages go straight into the destination VM's memory, allocated and pre-faulted at
 prepare time. Disks that change datastore arrive as DISK frames into new sparse files, made at prepare
 time too. On any failure the destination drops everything it received, disk files included (the VM
 stays on the source, row V5), and whatever way the migration ends its secrets are wiped.
@@ -11,12 +13,13 @@ stays on the source, row V5), and whatever way the migration ends its secrets ar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 import time
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer, FrameUnauthenticated
 from ..crypto.secrets import MigrationSecrets
@@ -32,7 +35,7 @@ from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 log = logging.getLogger(__name__)
 
 
-class IncomingState(str, Enum):
+class IncomingState(StrEnum):
     PREPARED = "prepared"      # memory allocated, secrets held, no connection yet
     RECEIVING = "receiving"    # pre-copy rounds and the last pages
     VERIFIED = "verified"      # the checkpoint digest matched: a complete copy, waiting for END
@@ -102,10 +105,8 @@ class IncomingMigration:
             conn = self._conn
             connected = self.state != PREPARED
         if connected and conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)        # the receiving thread fails and cleans up
-            except OSError:
-                pass
         else:
             self._finish(RequestCanceled(reason, object=self._object))
 
@@ -230,10 +231,8 @@ class IncomingMigration:
                         if self._aborted is not None:
                             raise RequestCanceled(self._aborted, object=self._object)
                         self.state = RESUMED
-                    try:
+                    with contextlib.suppress(Fault):   # END committed the move: ours even if the source cannot hear it
                         writer.send_control(FrameKind.ACK, bytes([ACK_RESUMED]) + ours)
-                    except Fault:
-                        pass        # END committed the move: the VM is ours even if the source cannot hear it
                     return
                 else:
                     raise stream_fault("unexpected_kind", f"{kind.name} frame {header.sequence} is out of place "

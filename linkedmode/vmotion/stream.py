@@ -13,12 +13,13 @@ side (sealing needs one contiguous buffer).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Sequence
 
 from ..crypto.sealing import TAG_BYTES, FrameSealer, FrameUnauthenticated
-from ..model.faults import HostCommunication, Timedout
+from ..model.faults import Fault, HostCommunication, Timedout
 from .abort_codes import AbortCode, abort_payload, describe, read_abort_payload
 from .frames import (
     HEADER_SIZE,
@@ -47,7 +48,7 @@ def tune_socket(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
 
 
-def connection_fault(error: OSError, peer: str, migration_id: int | None) -> Exception:
+def connection_fault(error: OSError, peer: str, migration_id: int | None) -> Fault:
     target = f"migration-{migration_id:016x}" if migration_id is not None else ""
     if isinstance(error, TimeoutError):
         return Timedout(f"the vMotion connection to the {peer} timed out", object=target)
@@ -113,7 +114,7 @@ class FrameWriter:
         self._scratch_used += size
         return out
 
-    def _seal(self, sealer: FrameSealer, header: bytes, payload: memoryview | bytes | bytearray) -> memoryview:
+    def _seal(self, sealer: FrameSealer, header: bytes, payload: memoryview | bytes) -> memoryview:
         out = self._reserve(len(payload) + TAG_BYTES)
         sealer.seal_into(self._sequence, header, payload, out)
         return out
@@ -135,15 +136,15 @@ class FrameWriter:
         sealer, table_sealer = self._sealer, self._table_sealer
         if sealer is None:
             header = self._header(kind, RUN_TABLE_BYTES + size)
-            parts: list[bytes | memoryview] = [header, table, *(memoryview(p) for p in body if len(p))]
+            parts: list[bytes | memoryview] = [header, memoryview(table), *(memoryview(p) for p in body if len(p))]
             self._queue(parts, HEADER_SIZE + RUN_TABLE_BYTES + size)
             return
         if table_sealer is None:
             raise ValueError("an encrypted stream seals its run tables with their own sealer")
         length = table_part(True) + size + TAG_BYTES
         header = self._header(kind, length)
-        sealed_table = self._seal(table_sealer, header, table)
-        sealed_body = self._seal(sealer, header, body[0] if len(body) == 1 else self._gathered(body, size))
+        sealed_table = self._seal(table_sealer, header, memoryview(table))
+        sealed_body = self._seal(sealer, header, memoryview(body[0]) if len(body) == 1 else self._gathered(body, size))
         self._queue([header, sealed_table, sealed_body], HEADER_SIZE + length)
 
     def _gathered(self, body: Sequence[memoryview | bytes | bytearray], size: int) -> memoryview:
@@ -177,10 +178,8 @@ class FrameWriter:
         payload = abort_payload(code)
         header = FrameHeader(FrameKind.ABORT, False, self.migration_id, self._sequence, len(payload)).pack()
         self._iov, self._pending = [header, payload], len(header) + len(payload)
-        try:
+        with contextlib.suppress(Exception):
             self.flush(check=False)
-        except Exception:
-            pass
 
     def flush(self, check: bool = True) -> None:
         if not self._iov:

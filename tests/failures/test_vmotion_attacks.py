@@ -29,7 +29,7 @@ def through(proxy_box: list, tamper: Tamper | None = None):
         host, _, port = address.rpartition(":")
         proxy = VMotionProxy((host, int(port)), tamper)
         proxy_box.append(proxy)
-        return "%s:%d" % proxy.address
+        return "{}:{}".format(*proxy.address)
     return via
 
 

@@ -8,6 +8,7 @@ well-formed frames (sealed under a real key, in order) with bytes flipped or cut
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -156,11 +157,8 @@ def ends_with_a_fault(data: bytes, sealed: bool, bound: bool) -> Fault:
     reader = FrameReader(ours, buffer_bytes=4096)
 
     def send() -> None:      # from a thread: more than a socket buffer holds must not block the reader
-        with theirs:
-            try:
-                theirs.sendall(data)
-            except OSError:
-                pass         # the reader gave up first and closed its end
+        with theirs, contextlib.suppress(OSError):     # the reader may give up first and close its end
+            theirs.sendall(data)
 
     sender = threading.Thread(target=send)
     try:

@@ -70,7 +70,7 @@ def test_a_stream_that_ends_in_an_abort_shows_a_tap_nothing_of_the_guest_when_en
     frames = list(iter_frames(sent))
     kinds = [header.kind for header, _ in frames]
     assert kinds[-1] is FrameKind.ABORT and kinds.count(FrameKind.SYNC) >= 1        # it did end in an abort
-    [(abort, code)] = [(h, p) for h, p in frames if h.kind is FrameKind.ABORT]
+    [(_abort, code)] = [(h, p) for h, p in frames if h.kind is FrameKind.ABORT]
     assert len(code) == ABORT_PAYLOAD.size                                           # a code, not a sentence
     for name in NAMES:
         assert name not in sent and name not in returned                             # either way: ABORT has no text

@@ -19,7 +19,7 @@ from linkedmode.vmotion.precopy import MigrationProgress
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plaintext"])
 def test_busy_guest_migrates_and_the_copies_match(listener: VMotionListener, vm: GuestMemory,
                                                    busy_guest: GuestWorkload, encrypted: bool) -> None:
-    source, destination, key = secrets_pair()
+    source, destination, _key = secrets_pair()
     incoming = listener.prepare(destination if encrypted else None, vm.memory_mb, source.migration_id)
     progress: list[MigrationProgress] = []
     migration = OutgoingMigration(vm, listener.address, source if encrypted else None, migration_id=source.migration_id,
@@ -100,7 +100,7 @@ def test_memory_size_must_match_what_was_prepared(listener: VMotionListener, vm:
 
 
 def test_destination_abort_before_the_source_connects(listener: VMotionListener) -> None:
-    _, destination, key = secrets_pair()
+    _, destination, _key = secrets_pair()
     incoming = listener.prepare(destination, 8)
     assert incoming.memory is not None and incoming.state == "prepared"
     incoming.abort()

@@ -82,9 +82,9 @@ def test_tampering_aborts_and_the_vm_stays_on_the_source(case: str, listener: VM
 def test_plaintext_payload_alteration_is_caught_by_the_checkpoint_digest(listener: VMotionListener,
                                                                         vm: GuestMemory) -> None:
     incoming = listener.prepare(None, vm.memory_mb, 77)
-    with VMotionProxy(listener.address, Tamper("flip_payload", FrameKind.PAGES, nth=1)) as proxy:
-        with pytest.raises(MigrationFault, match="digest"):
-            OutgoingMigration(vm, proxy.address, None, migration_id=77).run()
+    with VMotionProxy(listener.address, Tamper("flip_payload", FrameKind.PAGES, nth=1)) as proxy, \
+            pytest.raises(MigrationFault, match="digest"):
+        OutgoingMigration(vm, proxy.address, None, migration_id=77).run()
     with pytest.raises(Fault) as info:
         incoming.wait(5)
     assert info.value.arguments["reason"] == "digest_mismatch" and incoming.memory is None
