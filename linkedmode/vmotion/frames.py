@@ -169,14 +169,16 @@ def check_lengths(header: FrameHeader) -> None:
                                          f"({length} bytes)")
 
 
-def pack_runs(runs: Iterable[Run], out: bytearray | memoryview) -> None:
-    """Writes a run table (count, entries, zeros to RUN_TABLE_BYTES) into ``out``."""
+def pack_runs(runs: Iterable[Run], out: bytearray | memoryview, *, zeroed: bool = False) -> None:
+    """Writes a run table (count, entries, zeros to RUN_TABLE_BYTES) into ``out`` (``zeroed``: it holds
+    zeros already)."""
     count = 0
     for count, run in enumerate(runs, 1):
         RUN.pack_into(out, RUN_COUNT.size + (count - 1) * RUN.size, *run)
     RUN_COUNT.pack_into(out, 0, count)
-    end = RUN_COUNT.size + count * RUN.size
-    out[end:RUN_TABLE_BYTES] = bytes(RUN_TABLE_BYTES - end)
+    if not zeroed:
+        end = RUN_COUNT.size + count * RUN.size
+        out[end:RUN_TABLE_BYTES] = bytes(RUN_TABLE_BYTES - end)
 
 
 def unpack_runs(table: bytes | bytearray | memoryview, header: FrameHeader) -> list[Run]:

@@ -138,8 +138,11 @@ class IncomingMigration:
             raise stream_fault("seal_mismatch", f"the HELLO is {'sealed' if header.sealed else 'not sealed'}, but this "
                                f"migration is {'encrypted' if self.encrypted else 'plaintext'}", self.migration_id)
         plain = bytearray(HELLO.size)
-        if self._secrets is not None:
-            sealer = FrameSealer(self._secrets, TO_DESTINATION)
+        secrets = self._secrets
+        if self.encrypted and secrets is None:
+            raise stream_fault("not_prepared", "the migration has ended", self.migration_id)
+        if secrets is not None:
+            sealer = FrameSealer(secrets, TO_DESTINATION)
             try:
                 sealer.open_into(0, raw, payload, plain)
             except FrameUnauthenticated:

@@ -96,6 +96,7 @@ class FrameWriter:
         self._scratch_view = memoryview(self._scratch)
         self._scratch_used = 0
         self._gather = bytearray(0)
+        self._table = bytearray(RUN_TABLE_BYTES)
         self._broken = False
         self.bytes_sent = 0
 
@@ -130,20 +131,21 @@ class FrameWriter:
         """A PAGES or DISK frame: its run table and its body (the bytes of the runs, in table order; guest
         memory is sent, or sealed, without a copy when the body is one buffer). The body must not change
         until the frame is flushed."""
-        table = bytearray(RUN_TABLE_BYTES)
-        pack_runs(runs, table)
         size = sum(len(part) for part in body)
         sealer, table_sealer = self._sealer, self._table_sealer
         if sealer is None:
+            table = bytearray(RUN_TABLE_BYTES)            # its own: it crosses as it is, at the next flush
+            pack_runs(runs, table, zeroed=True)
             header = self._header(kind, RUN_TABLE_BYTES + size)
             parts: list[bytes | memoryview] = [header, memoryview(table), *(memoryview(p) for p in body if len(p))]
             self._queue(parts, HEADER_SIZE + RUN_TABLE_BYTES + size)
             return
         if table_sealer is None:
             raise ValueError("an encrypted stream seals its run tables with their own sealer")
+        pack_runs(runs, self._table)                      # reused: sealed (copied) at once
         length = table_part(True) + size + TAG_BYTES
         header = self._header(kind, length)
-        sealed_table = self._seal(table_sealer, header, memoryview(table))
+        sealed_table = self._seal(table_sealer, header, memoryview(self._table))
         sealed_body = self._seal(sealer, header, memoryview(body[0]) if len(body) == 1 else self._gathered(body, size))
         self._queue([header, sealed_table, sealed_body], HEADER_SIZE + length)
 

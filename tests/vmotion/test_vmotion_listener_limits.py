@@ -15,6 +15,7 @@ import pytest
 from vmotion_helpers import secrets_pair
 
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
+from linkedmode.vmotion.abort_codes import AbortCode
 from linkedmode.vmotion.frames import HELLO, FrameHeader, FrameKind
 from linkedmode.vmotion.handshake import VMotionLimits
 
@@ -145,3 +146,15 @@ def test_a_trickling_sender_is_dropped_at_the_hello_deadline_while_a_migration_g
         assert not sender.is_alive()
         assert report["eof"] and 0.9 <= report["after_s"] < 4.0, report     # one byte every 0.25 s: never enough
         assert listener.handshake.late == 1 and listener.refused_connections == 1
+
+
+def test_a_first_frame_that_is_not_a_hello_gets_an_abort_code_and_the_door(guarded: VMotionListener) -> None:
+    pages = FrameHeader(FrameKind.PAGES, False, 0x77, 0, 4096).pack()
+    with socket.create_connection(guarded.address, timeout=5) as sock:
+        sock.sendall(pages)
+        answer = b""
+        while chunk := sock.recv(64):
+            answer += chunk
+    header = FrameHeader(FrameKind.ABORT, False, 0x77, 0, 2).pack()
+    assert answer == header + AbortCode.BAD_HELLO.to_bytes(2, "big")
+    assert guarded.refused_connections == 1 and guarded.handshake.unauthenticated == 0
