@@ -145,9 +145,12 @@ class FrameWriter:
         pack_runs(runs, self._table)                      # reused: sealed (copied) at once
         length = table_part(True) + size + TAG_BYTES
         header = self._header(kind, length)
-        sealed_table = self._seal(table_sealer, header, memoryview(self._table))
-        sealed_body = self._seal(sealer, header, memoryview(body[0]) if len(body) == 1 else self._gathered(body, size))
-        self._queue([header, sealed_table, sealed_body], HEADER_SIZE + length)
+        sealed = self._reserve(length)                    # both parts at once: a flush between would reuse the first's room
+        table_length = table_part(True)
+        table_sealer.seal_into(self._sequence, header, memoryview(self._table), sealed[:table_length])
+        sealer.seal_into(self._sequence, header, memoryview(body[0]) if len(body) == 1 else self._gathered(body, size),
+                         sealed[table_length:])
+        self._queue([header, sealed], HEADER_SIZE + length)
 
     def _gathered(self, body: Sequence[memoryview | bytes | bytearray], size: int) -> memoryview:
         """The parts of a body, copied into one buffer (AES-GCM seals one contiguous plaintext)."""

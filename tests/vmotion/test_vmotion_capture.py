@@ -76,15 +76,17 @@ def test_a_stream_that_ends_in_an_abort_shows_a_tap_nothing_of_the_guest_when_en
         assert name not in sent and name not in returned                             # either way: ABORT has no text
     page_frames = [(h, p) for h, p in frames if h.kind is FrameKind.PAGES]
     tables = [p[:RUN_TABLE_BYTES] for _, p in page_frames]
-    entries = [RUN.pack(first, count, 0) for first, count in runs]
+    # the runs beyond the busy guest's 4 MB, as a table entry would name them (one may straddle two frames)
+    entries = [RUN.pack(first, count, 0) for first, count in runs if first >= 1024]
+    found = sum(entry in sent for entry in entries)
     if encrypted:
         assert MARKER not in sent and key not in sent and key not in returned
         assert all(h.sealed for h, _ in frames if h.kind is not FrameKind.ABORT)
-        assert not any(entry in sent for entry in entries)                           # no run of the page map
+        assert found == 0                                                            # no run of the page map
         assert all(zero_fraction(t) < 0.05 for t in tables)                          # tables are ciphertext
     else:                                                                            # the same tap, in the clear
         assert MARKER in sent
-        assert all(entry in sent for entry in entries)
+        assert found >= len(entries) - len(page_frames)
         assert all(zero_fraction(t) > 0.5 for t in tables)
 
 
