@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer, FrameUnauthenticated
-from ..crypto.secrets import MigrationSecrets
+from ..crypto.secrets import MigrationSecrets, SecretsWiped
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
 from .abort_codes import AbortCode, abort_code
 from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, PAGE_SIZE, ChunkChecksum, MemoryDigest
@@ -139,10 +139,13 @@ class IncomingMigration:
                                f"migration is {'encrypted' if self.encrypted else 'plaintext'}", self.migration_id)
         plain = bytearray(HELLO.size)
         secrets = self._secrets
-        if self.encrypted and secrets is None:
+        try:
+            sealer = FrameSealer(secrets, TO_DESTINATION) if secrets is not None else None
+        except SecretsWiped:
+            sealer = None                   # it ended meanwhile
+        if self.encrypted and sealer is None:
             raise stream_fault("not_prepared", "the migration has ended", self.migration_id)
-        if secrets is not None:
-            sealer = FrameSealer(secrets, TO_DESTINATION)
+        if sealer is not None:
             try:
                 sealer.open_into(0, raw, payload, plain)
             except FrameUnauthenticated:
