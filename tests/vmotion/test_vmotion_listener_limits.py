@@ -92,7 +92,7 @@ def test_an_idle_flood_from_one_source_is_capped_costs_no_memory_or_threads_and_
         assert wait_until(lambda: guarded.handshake.over_limit == FLOOD - PER_SOURCE)
         grown = rss_bytes() - rss
         assert guarded.handshake.unauthenticated == PER_SOURCE
-        assert threading.active_count() == threads                    # no thread per connection
+        assert threading.active_count() <= threads                    # no thread per connection
         assert grown < 16 << 20, f"{FLOOD} idle connections grew the process by {grown >> 20} MiB"
         assert wait_until(lambda: sum(map(is_closed, clients)) == FLOOD - PER_SOURCE)
         assert not any(is_closed(c) for c in clients[:PER_SOURCE])   # the first ones wait for their HELLO
