@@ -224,16 +224,20 @@ class OutgoingMigration:
                    with_zero_runs: bool = False) -> int:
         """The pages marked in ``page_map``, packed into PAGES frames; with ``with_zero_runs`` (round 0) the
         unmarked ones too, as zero runs between them. Returns the pages sent as bytes."""
-        packer = RunPacker(writer, FrameKind.PAGES, self.options.frame_pages, PAGE_SIZE)
+        frame_pages = self.options.frame_pages
+        packer = RunPacker(writer, FrameKind.PAGES, frame_pages, PAGE_SIZE)
         sent = end = 0
         with self.memory.view() as view:
             for first, count in iter_runs(page_map):
                 if with_zero_runs and first > end:
                     packer.add_zero(end, first - end)
-                packer.add(first, count, view[first * PAGE_SIZE:(first + count) * PAGE_SIZE])
-                digest.update(first, count)
-                sent += count
                 end = first + count
+                sent += count
+                while first < end:          # a frame's worth at a time: the digest reads pages still in cache
+                    n = min(frame_pages, end - first)
+                    packer.add(first, n, view[first * PAGE_SIZE:(first + n) * PAGE_SIZE])
+                    digest.update(first, n)
+                    first += n
             if with_zero_runs and end < self.memory.page_count:
                 packer.add_zero(end, self.memory.page_count - end)
             packer.flush()
