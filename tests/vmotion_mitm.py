@@ -8,7 +8,7 @@ import socket
 import threading
 from dataclasses import dataclass
 
-from linkedmode.vmotion.frames import HEADER, HEADER_SIZE, FrameKind, decode_header
+from linkedmode.vmotion.frames import HEADER_SIZE, FrameKind, decode_header
 from linkedmode.vmotion.tamper_relay import recv_exact
 
 
@@ -17,7 +17,8 @@ class Tamper:
     """What to do to the ``nth`` (from 0) source frame of ``kind``.
 
     replay: forward it twice; reorder: forward the next frame first; drop: swallow it;
-    flip_payload / flip_header: flip one bit (in the payload, or in the header's first_page field);
+    flip_payload: flip one bit in the payload; flip_header: relabel a PAGES frame as DISK in its header
+    (the associated data of its seal: only the header fields framing needs are in the clear);
     replace: forward ``replacement`` (raw frame bytes) instead; cut: swallow it and cut the link both ways.
     """
 
@@ -27,7 +28,7 @@ class Tamper:
     replacement: bytes = b""
 
 
-_FIRST_PAGE_OFFSET = HEADER.size - 16          # first_page u64, then page_count u32, length u32
+_KIND_OFFSET = 5                               # magic 4s, version u8, kind u8
 
 
 class VMotionProxy:
@@ -38,6 +39,7 @@ class VMotionProxy:
         self.tamper = tamper
         self.frames: list[bytes] = []          # source -> destination, as received from the source
         self.captured = bytearray()            # source -> destination, as forwarded
+        self.returned = bytearray()            # destination -> source, as forwarded
         self.tampered = False
         self._seen = 0
         self._held: bytes | None = None
@@ -86,6 +88,7 @@ class VMotionProxy:
     def _downstream(self, destination: socket.socket, source: socket.socket) -> None:
         try:
             while data := destination.recv(1 << 16):
+                self.returned += data
                 source.sendall(data)
         except OSError:
             pass
@@ -135,7 +138,7 @@ class VMotionProxy:
         if rule.action == "flip_payload":
             altered[HEADER_SIZE + (len(frame) - HEADER_SIZE) // 2] ^= 0x10
         elif rule.action == "flip_header":
-            altered[_FIRST_PAGE_OFFSET + 7] ^= 0x01        # first_page, lowest bit
+            altered[_KIND_OFFSET] = FrameKind.DISK if altered[_KIND_OFFSET] == FrameKind.PAGES else FrameKind.PAGES
         else:
             raise ValueError(f"unknown tamper action {rule.action!r}")
         return [bytes(altered)]

@@ -13,7 +13,9 @@ Why no nonce repeats under one key, for up to 2**64 frames each way:
   fixed 64-bit ``migration_nonce``, ``s -> migration_nonce XOR s`` is a bijection of [0, 2**64)
   (XOR with a constant is its own inverse), so distinct sequence numbers give distinct low 8 bytes;
 * the two directions (source -> destination frames, destination -> source acknowledgements) differ
-  in the first 4 bytes, so they cannot collide with each other;
+  in the first 4 bytes, so they cannot collide with each other; a frame's run table is sealed apart
+  from its body, by a sealer of the same direction with RUN_TABLES set in those 4 bytes, so the two
+  parts of one frame do not collide either;
 * every migration has a fresh random key, so nonces of different migrations never meet under one key.
 
 The receiver derives the nonce from the sequence number it *expects*, not from the one the header
@@ -38,6 +40,7 @@ from .secrets import MigrationSecrets
 TAG_BYTES = 16
 TO_DESTINATION = 0      # page frames, checkpoint, end
 TO_SOURCE = 1           # the destination's acknowledgements
+RUN_TABLES = 0x100      # OR-ed into a direction: the run tables of that direction's frames
 
 _NONCE = struct.Struct(">IQ")
 _SEQUENCE_LIMIT = 1 << 64

@@ -11,6 +11,7 @@ from ..rpc.policies import HOST_AGENT, host_policy
 from ..rpc.server import RunningServer, serve
 from ..topology.spec import HostSpec
 from ..v1 import host_agent_pb2_grpc
+from ..vmotion.handshake import VMotionLimits
 from ..vmotion.receiver import VMotionListener
 from .migrations import HostMigrations
 from .servicer import HostAgentServicer
@@ -40,7 +41,10 @@ class HostServer:
 
     def start(self, address: str | None = None) -> HostServer:
         vmotion_host, _, vmotion_port = self.state.spec.vmotion.address.rpartition(":")
-        listener = VMotionListener(vmotion_host.strip("[]"), int(vmotion_port))
+        limits = self.state.spec.limits
+        listener = VMotionListener(vmotion_host.strip("[]"), int(vmotion_port), limits=VMotionLimits(
+            limits.vmotion_unauthenticated_connections, limits.vmotion_connections_per_source,
+            limits.vmotion_hello_seconds))
         self.reaper = Reaper(self.name)
         self.migrations = HostMigrations(self.state, listener, vmotion_host, self.reaper)
         self._server = serve(

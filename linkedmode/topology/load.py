@@ -23,6 +23,7 @@ from .spec import (
     DatastoreSpec,
     DiskSpec,
     GuestSpec,
+    HostLimits,
     HostSpec,
     HostTimeouts,
     NetworkSpec,
@@ -244,12 +245,26 @@ def _host(node: Node, names: _TopologyNames) -> HostSpec:
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)
     timeouts = _timeouts(node, HostTimeouts)
+    limits = _host_limits(node)
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts)
+        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits)
+
+
+def _host_limits(host: Node) -> HostLimits:
+    node = host.mapping("limits", spec_keys(HostLimits))
+    if node is None:
+        return HostLimits()
+    return HostLimits(
+        vmotion_unauthenticated_connections=node.integer(
+            "vmotion_unauthenticated_connections", HostLimits.vmotion_unauthenticated_connections),
+        vmotion_connections_per_source=node.integer("vmotion_connections_per_source",
+                                                    HostLimits.vmotion_connections_per_source),
+        vmotion_hello_seconds=node.number("vmotion_hello_seconds", HostLimits.vmotion_hello_seconds, minimum=0.1),
+    )
 
 
 def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCenterNames) -> DatastoreSpec:

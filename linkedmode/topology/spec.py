@@ -64,6 +64,15 @@ class HostTimeouts:
 
 
 @dataclass(frozen=True)
+class HostLimits:
+    """What a host's vMotion listener allows before a connection authenticates (the `limits` of a host)."""
+
+    vmotion_unauthenticated_connections: int = 64   # waiting for their HELLO, from everywhere
+    vmotion_connections_per_source: int = 8         # of those, from one source address
+    vmotion_hello_seconds: float = 5.0              # from accept to a complete HELLO
+
+
+@dataclass(frozen=True)
 class HostSpec:
     name: str
     version: Version
@@ -72,6 +81,7 @@ class HostSpec:
     address: str = "127.0.0.1:0"       # the HostAgent listener
     vmotion: VMotionSpec = field(default_factory=VMotionSpec)
     timeouts: HostTimeouts = field(default_factory=HostTimeouts)
+    limits: HostLimits = field(default_factory=HostLimits)
 
 
 @dataclass(frozen=True)

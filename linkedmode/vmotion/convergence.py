@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .digest import PAGE_SIZE
 
 
-class Step(str, Enum):
+class Step(StrEnum):
     PRECOPY = "precopy"
     SWITCHOVER = "switchover"
 

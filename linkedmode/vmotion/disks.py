@@ -13,6 +13,7 @@ crosses once, as it is when its turn comes, after the first pre-copy round.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -20,7 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from ..model.faults import FileAlreadyExists, FileFault, FileNotFound, InvalidArgument
-from .frames import DISK_BLOCK, DISK_NUMBER
+from .frames import DISK_BLOCK, FrameKind
+from .packing import RunPacker
+from .stream import FrameWriter
 
 FRAME_BLOCKS = 16                      # 1 MiB of blocks per DISK frame
 MAX_DISK_MB = 62 << 20                 # 62 TB, VMFS's largest virtual disk
@@ -105,7 +108,7 @@ def disk_digest(path: str | Path) -> bytes:
     with DiskReader(path) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs():
-            digest.update(first, disk.read(first, count))
+            digest.update(first, memoryview(disk.read(first, count)))
         return digest.digest()
 
 
@@ -217,10 +220,8 @@ def remove_disk(path: str | Path) -> None:
     """Removes a disk file, and the VM folder it was in if nothing else is left there."""
     path = Path(path)
     path.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):      # other files of the VM are still there
         path.parent.rmdir()
-    except OSError:
-        pass            # other files of the VM are still there
 
 
 def create_disk(path: str | Path, size: int, written_blocks: int = 4) -> None:
@@ -252,7 +253,7 @@ def copy_disk(source: str | Path, destination: str | Path) -> int:
         writer = DiskWriter(destination, reader.size)
         try:
             for first, count in reader.runs(FRAME_BLOCKS):
-                writer.write(first, reader.read(first, count))
+                writer.write(first, memoryview(reader.read(first, count)))
         except BaseException:
             writer.discard()
             raise
@@ -260,18 +261,18 @@ def copy_disk(source: str | Path, destination: str | Path) -> int:
         return writer.bytes_written
 
 
-def send_disk(writer, number: int, path: str | Path) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+def send_disk(writer: FrameWriter, number: int, path: str | Path) -> tuple[bytes, int]:
     """Sends the data blocks of disk ``number`` (its file at ``path``) as DISK frames on a FrameWriter;
     returns the disk's digest and the bytes of blocks sent."""
     sent = 0
+    packer = RunPacker(writer, FrameKind.DISK, FRAME_BLOCKS, DISK_BLOCK)
     with DiskReader(path) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs(FRAME_BLOCKS):
-            payload = bytearray(DISK_NUMBER.size + count * DISK_BLOCK)   # a fresh buffer: the writer may hold it until it flushes
-            DISK_NUMBER.pack_into(payload, 0, number)
-            blocks = memoryview(payload)[DISK_NUMBER.size:]
+            blocks = memoryview(bytearray(count * DISK_BLOCK))   # a fresh buffer: the writer may hold it until it flushes
             disk.read_into(first, blocks)
             digest.update(first, blocks)
-            writer.send_disk_blocks(first, count, payload)
+            packer.add(first, count, blocks, tag=number)
             sent += len(blocks)
+        packer.flush()
     return digest.digest(), sent

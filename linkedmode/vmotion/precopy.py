@@ -7,6 +7,7 @@ Whatever way the migration ends, its secrets are wiped.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -14,14 +15,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..crypto.sealing import TO_DESTINATION, TO_SOURCE, FrameSealer
+from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
 from ..model.faults import Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, SystemError, Timedout
+from .abort_codes import abort_code
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
 from .disks import send_disk
-from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, FrameKind, stream_fault
+from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, HELLO, ROUND, FrameKind, stream_fault
 from .guest import GuestMemory, GuestWorkload, iter_runs
+from .packing import RunPacker
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
 
@@ -112,10 +115,8 @@ class OutgoingMigration:
             self._aborted = reason
             sock = self._sock
         if sock is not None and not self._committed:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def run(self) -> MigrationResult:
         """Migrates the memory; returns the result or raises the fault (the guest then runs here again)."""
@@ -139,8 +140,10 @@ class OutgoingMigration:
             self._check_aborted()
             sock = self._connect()
             if self._secrets is not None:
-                sealers = [FrameSealer(self._secrets, TO_DESTINATION), FrameSealer(self._secrets, TO_SOURCE)]
+                sealers = [FrameSealer(self._secrets, TO_DESTINATION), FrameSealer(self._secrets, TO_SOURCE),
+                           FrameSealer(self._secrets, TO_DESTINATION | RUN_TABLES)]
             writer = FrameWriter(sock, self.migration_id, sealers[0] if sealers else None,
+                                 table_sealer=sealers[2] if sealers else None,
                                  batch_bytes=self.options.frame_pages * PAGE_SIZE,
                                  bandwidth_limit_mbps=self.options.bandwidth_limit_mbps, before_send=self._check)
             self._reader = FrameReader(sock, peer="destination", buffer_bytes=64 << 10)
@@ -181,15 +184,13 @@ class OutgoingMigration:
 
     def _migrate(self, writer: FrameWriter, digest: MemoryDigest, checksum_code: int, started: float) -> MigrationResult:
         memory, policy = self.memory, self.options.policy
-        writer.send_control(FrameKind.HELLO, bytes([checksum_code]), page_count=memory.page_count)
+        writer.send_control(FrameKind.HELLO, HELLO.pack(checksum_code, memory.page_count))
         written = memory.begin_trace()
-        pages_sent = zero_pages = 0
+        pages_sent = 0
         round_no = 0
         throttle = 0.0
-        sent = self._send_runs(writer, digest, written)
-        for first, count in iter_runs(written, 0):
-            writer.send_zero_run(first, count)
-            zero_pages += count
+        sent = self._send_runs(writer, digest, written, with_zero_runs=True)
+        zero_pages = memory.page_count - sent
         self._sync(writer, round_no)
         disk_digests, disk_bytes = self._send_disks(writer)
         while True:
@@ -219,18 +220,27 @@ class OutgoingMigration:
             downtime_ms=downtime * 1e3, digest_match=True, digest=agreed.hex(), throttle=self._max_throttle,
             forced_switchover=decision.forced, bandwidth_mbps=bandwidth / 1e6, disk_bytes=disk_bytes)
 
-    def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: bytes | bytearray) -> int:
+    def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: bytes | bytearray, *,
+                   with_zero_runs: bool = False) -> int:
+        """The pages marked in ``page_map``, packed into PAGES frames; with ``with_zero_runs`` (round 0) the
+        unmarked ones too, as zero runs between them. Returns the pages sent as bytes."""
         frame_pages = self.options.frame_pages
-        sent = 0
+        packer = RunPacker(writer, FrameKind.PAGES, frame_pages, PAGE_SIZE)
+        sent = end = 0
         with self.memory.view() as view:
             for first, count in iter_runs(page_map):
+                if with_zero_runs and first > end:
+                    packer.add_zero(end, first - end)
                 end = first + count
-                while first < end:
+                sent += count
+                while first < end:          # a frame's worth at a time: the digest reads pages still in cache
                     n = min(frame_pages, end - first)
-                    writer.send_pages(first, n, view[first * PAGE_SIZE:(first + n) * PAGE_SIZE])
+                    packer.add(first, n, view[first * PAGE_SIZE:(first + n) * PAGE_SIZE])
                     digest.update(first, n)
                     first += n
-                sent += count
+            if with_zero_runs and end < self.memory.page_count:
+                packer.add_zero(end, self.memory.page_count - end)
+            packer.flush()
         return sent
 
     def _send_disks(self, writer: FrameWriter) -> tuple[bytes, int]:
@@ -246,7 +256,7 @@ class OutgoingMigration:
     def _sync(self, writer: FrameWriter, round_no: int) -> None:
         """Ends a round and waits until the destination applied it: the bandwidth measured is then end to end,
         and no backlog of earlier rounds is left in socket buffers to lengthen the stun."""
-        writer.send_control(FrameKind.SYNC, page_count=round_no)
+        writer.send_control(FrameKind.SYNC, ROUND.pack(round_no))
         self._read_ack(ACK_SYNCED)
 
     def _switch_over(self, writer: FrameWriter, digest: MemoryDigest, disk_digests: bytes) -> tuple[float, int]:
@@ -294,7 +304,8 @@ class OutgoingMigration:
         self._check_aborted()
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise Timedout(f"the switchover exceeded max_switchover_seconds ({self.options.max_switchover_seconds:g} s); "
-                           "the VM continues on the source", object=f"migration-{self.migration_id:016x}")
+                           "the VM continues on the source", object=f"migration-{self.migration_id:016x}",
+                           reason="switchover_timeout")
         sock = self._sock
         if sock is not None and select.select([sock], [], [], 0)[0]:
             self._raise_from_destination()
@@ -326,7 +337,7 @@ class OutgoingMigration:
                                   f"{fault.message}; the VM stays stunned on the source until its owner is known",
                                   object=fault.object, reason="switchover_unconfirmed", outcome="unknown")
         if writer is not None:
-            writer.send_abort(fault.message)
+            writer.send_abort(abort_code(fault))
         if self.workload is not None:
             self.workload.throttle(0.0)
             self.workload.resume()

@@ -2,7 +2,10 @@
 
 A connection is taken only for a migration the host was prepared for (the spec with its key came from
 vCenter): its HELLO must name a prepared migration id, and in an encrypted migration must open under
-that migration's key. Pages go straight into the destination VM's memory, allocated and pre-faulted at
+that migration's key (handshake.py holds connections until then, within the host's limits; a HELLO
+that does not open is refused and the migration still waits for its source).
+
+Pages go straight into the destination VM's memory, allocated and pre-faulted at
 prepare time. Disks that change datastore arrive as DISK frames into new sparse files, made at prepare
 time too. On any failure the destination drops everything it received, disk files included (the VM
 stays on the source, row V5), and whatever way the migration ends its secrets are wiped.
@@ -10,26 +13,29 @@ stays on the source, row V5), and whatever way the migration ends its secrets ar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 import time
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
-from ..crypto.sealing import TAG_BYTES, TO_DESTINATION, TO_SOURCE, FrameSealer
-from ..crypto.secrets import MigrationSecrets
+from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer, FrameUnauthenticated
+from ..crypto.secrets import MigrationSecrets, SecretsWiped
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
-from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, ChunkChecksum, MemoryDigest
+from .abort_codes import AbortCode, abort_code
+from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, PAGE_SIZE, ChunkChecksum, MemoryDigest
 from .disks import DiskWriter
-from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, DISK_NUMBER, FrameHeader, FrameKind, stream_fault
+from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, DISK_BLOCK, HELLO, RUN_ZERO, FrameHeader, FrameKind, Run, stream_fault
 from .guest import GuestMemory
+from .handshake import HandshakeStage, VMotionLimits
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
 log = logging.getLogger(__name__)
 
 
-class IncomingState(str, Enum):
+class IncomingState(StrEnum):
     PREPARED = "prepared"      # memory allocated, secrets held, no connection yet
     RECEIVING = "receiving"    # pre-copy rounds and the last pages
     VERIFIED = "verified"      # the checkpoint digest matched: a complete copy, waiting for END
@@ -99,10 +105,8 @@ class IncomingMigration:
             conn = self._conn
             connected = self.state != PREPARED
         if connected and conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)        # the receiving thread fails and cleans up
-            except OSError:
-                pass
         else:
             self._finish(RequestCanceled(reason, object=self._object))
 
@@ -127,25 +131,56 @@ class IncomingMigration:
             self._conn = conn
             return True
 
-    def receive(self, conn: socket.socket, reader: FrameReader, hello: FrameHeader, raw: bytes, idle_timeout_s: float) -> None:
+    def open_hello(self, header: FrameHeader, raw: bytes, payload: bytes) -> tuple[int, int]:
+        """The (checkpoint digest code, pages) a HELLO offers, if it opens under this migration's key;
+        raises a stream fault if it does not (the migration itself is not touched)."""
+        if header.sealed != self.encrypted:
+            raise stream_fault("seal_mismatch", f"the HELLO is {'sealed' if header.sealed else 'not sealed'}, but this "
+                               f"migration is {'encrypted' if self.encrypted else 'plaintext'}", self.migration_id)
+        plain = bytearray(HELLO.size)
+        secrets = self._secrets
+        try:
+            sealer = FrameSealer(secrets, TO_DESTINATION) if secrets is not None else None
+        except SecretsWiped:
+            sealer = None                   # it ended meanwhile
+        if self.encrypted and sealer is None:
+            raise stream_fault("not_prepared", "the migration has ended", self.migration_id)
+        if sealer is not None:
+            try:
+                sealer.open_into(0, raw, payload, plain)
+            except FrameUnauthenticated:
+                raise stream_fault("unauthenticated", "frame 0 (HELLO) failed authentication: altered in flight or "
+                                   "sealed under another key", self.migration_id) from None
+            finally:
+                sealer.close()
+        else:
+            plain[:] = payload
+        code, pages = HELLO.unpack(plain)
+        return code, pages
+
+    def receive(self, conn: socket.socket, offer: tuple[int, int], idle_timeout_s: float) -> None:
+        """Runs on the connection's own thread once its HELLO (``offer``) opened and it claimed this migration."""
         writer: FrameWriter | None = None
         sealers: list[FrameSealer] = []
+        reader = FrameReader(conn, peer="source")
         try:
             if self._secrets is not None:
-                sealers = [FrameSealer(self._secrets, TO_DESTINATION), FrameSealer(self._secrets, TO_SOURCE)]
-            reader.bind(self.migration_id, sealers[0] if sealers else None)
+                sealers = [FrameSealer(self._secrets, TO_DESTINATION), FrameSealer(self._secrets, TO_SOURCE),
+                           FrameSealer(self._secrets, TO_DESTINATION | RUN_TABLES)]
+            reader.bind(self.migration_id, sealers[0] if sealers else None,
+                        table_sealer=sealers[2] if sealers else None, next_sequence=1)
             writer = FrameWriter(conn, self.migration_id, sealers[1] if sealers else None, peer="source")
-            reader.check_place(hello)
-            offer = reader.read_payload(hello, raw)         # an encrypted HELLO must open under our key
+            code, pages = offer
             assert self.memory is not None
-            if hello.page_count != self.memory.page_count:
-                raise stream_fault("size_mismatch", f"the source migrates {hello.page_count} pages; this host prepared "
+            if pages != self.memory.page_count:
+                raise stream_fault("size_mismatch", f"the source migrates {pages} pages; this host prepared "
                                    f"{self.memory.page_count}", self.migration_id)
-            checksum = CHECKSUMS_BY_CODE.get(offer[0]) if offer else None
+            checksum = CHECKSUMS_BY_CODE.get(code)
             if checksum is None:
                 raise stream_fault("bad_hello", "the source asked for an unknown checkpoint digest", self.migration_id)
             if not checksum.size and not self.encrypted:
                 raise stream_fault("bad_hello", "a plaintext migration must carry a checkpoint digest", self.migration_id)
+            tune_socket(conn)
             conn.settimeout(idle_timeout_s)
             self._receive_frames(reader, writer, checksum)
             self.bytes_received = reader.bytes_received
@@ -171,34 +206,20 @@ class IncomingMigration:
         memory = self.memory
         assert memory is not None
         digest = MemoryDigest(memory.view(), memory.page_count, checksum)
-        empty = memoryview(bytearray(0))
         ours = b""
         try:
             while True:
                 header, raw = reader.next_header()
                 kind = header.kind
-                if kind is FrameKind.PAGES or kind is FrameKind.ZERO_RUN:
-                    first, count = header.first_page, header.page_count
-                    if first + count > memory.page_count:
-                        raise stream_fault("out_of_bounds", f"frame {header.sequence} names pages {first}..{first + count}, "
-                                           f"beyond the VM's {memory.page_count}", self.migration_id)
+                if kind is FrameKind.PAGES:
                     if self.state != RECEIVING:
                         raise stream_fault("unexpected_kind", f"pages after the checkpoint (frame {header.sequence})",
                                            self.migration_id)
-                    if kind is FrameKind.PAGES:
-                        with memory.view(first, count) as target:
-                            reader.read_payload_into(header, raw, target)
-                        memory.note_received(first, count)
-                        self.pages_received += count
-                    else:
-                        reader.read_payload_into(header, raw, empty)
-                        if not memory.zero(first, count):
-                            continue
-                    digest.update(first, count)
+                    self._receive_pages(reader, header, raw, digest)
                 elif kind is FrameKind.DISK and self.state == RECEIVING:
                     self._receive_disk_blocks(reader, header, raw)
                 elif kind is FrameKind.SYNC and self.state == RECEIVING:
-                    reader.read_payload(header, raw)
+                    reader.read_payload(header, raw)           # the round: nothing to check beyond the seal
                     writer.send_control(FrameKind.ACK, bytes([ACK_SYNCED]))
                 elif kind is FrameKind.CHECKPOINT and self.state == RECEIVING:
                     payload = reader.read_payload(header, raw)
@@ -216,10 +237,8 @@ class IncomingMigration:
                         if self._aborted is not None:
                             raise RequestCanceled(self._aborted, object=self._object)
                         self.state = RESUMED
-                    try:
+                    with contextlib.suppress(Fault):   # END committed the move: ours even if the source cannot hear it
                         writer.send_control(FrameKind.ACK, bytes([ACK_RESUMED]) + ours)
-                    except Fault:
-                        pass        # END committed the move: the VM is ours even if the source cannot hear it
                     return
                 else:
                     raise stream_fault("unexpected_kind", f"{kind.name} frame {header.sequence} is out of place "
@@ -227,18 +246,53 @@ class IncomingMigration:
         finally:
             digest.release()
 
+    def _receive_pages(self, reader: FrameReader, header: FrameHeader, raw: bytes, digest: MemoryDigest) -> None:
+        memory = self.memory
+        assert memory is not None
+        runs = self._checked_runs(reader.read_runs(header, raw), header, memory.page_count, "pages")
+        written = [run for run in runs if run.tag != RUN_ZERO]
+        with memory.view() as view:
+            reader.read_body_into(header, raw, [view[r.first * PAGE_SIZE:(r.first + r.size) * PAGE_SIZE] for r in written])
+        for first, count, tag in runs:
+            if tag == RUN_ZERO:
+                if not memory.zero(first, count):
+                    continue
+            else:
+                memory.note_received(first, count)
+                self.pages_received += count
+            digest.update(first, count)
+
     def _receive_disk_blocks(self, reader: FrameReader, header: FrameHeader, raw: bytes) -> None:
-        payload = bytearray(header.payload_length - (TAG_BYTES if header.sealed else 0))
-        reader.read_payload_into(header, raw, memoryview(payload))
-        (number,) = DISK_NUMBER.unpack_from(payload)
-        if number >= len(self.disks):
-            raise stream_fault("unknown_disk", f"frame {header.sequence} carries blocks of disk {number}; this migration "
-                               f"moves {len(self.disks)}", self.migration_id)
-        try:
-            self.disks[number].write(header.first_page, memoryview(payload)[DISK_NUMBER.size:])
-        except ValueError as error:
-            raise stream_fault("out_of_bounds", f"frame {header.sequence}: {error}", self.migration_id) from None
-        self.disk_bytes_received += len(payload) - DISK_NUMBER.size
+        runs = reader.read_runs(header, raw)
+        for run in runs:
+            if run.tag >= len(self.disks):
+                raise stream_fault("unknown_disk", f"frame {header.sequence} carries blocks of disk {run.tag}; this "
+                                   f"migration moves {len(self.disks)}", self.migration_id)
+        body = memoryview(bytearray(sum(run.size for run in runs) * DISK_BLOCK))
+        parts, offset = [], 0
+        for run in runs:
+            parts.append(body[offset:offset + run.size * DISK_BLOCK])
+            offset += run.size * DISK_BLOCK
+        reader.read_body_into(header, raw, parts)
+        for run, blocks in zip(runs, parts, strict=True):
+            try:
+                self.disks[run.tag].write(run.first, blocks)
+            except ValueError as error:
+                raise stream_fault("out_of_bounds", f"frame {header.sequence}: {error}", self.migration_id) from None
+            self.disk_bytes_received += len(blocks)
+
+    def _checked_runs(self, runs: list[Run], header: FrameHeader, limit: int, what: str) -> list[Run]:
+        """Runs within [0, limit), in increasing order and not overlapping (so a body lands once, in place)."""
+        end = 0
+        for first, count, tag in runs:
+            if first + count > limit:
+                raise stream_fault("out_of_bounds", f"frame {header.sequence} names {what} {first}..{first + count}, "
+                                   f"beyond the VM's {limit}", self.migration_id)
+            if first < end or tag > RUN_ZERO:
+                raise stream_fault("bad_runs", f"frame {header.sequence}: its runs overlap, are out of order or of "
+                                   "an unknown kind", self.migration_id)
+            end = first + count
+        return runs
 
     def _check_disks(self, digests: bytes) -> None:
         """Each disk's digest, as the source computed it, against this copy's."""
@@ -259,7 +313,7 @@ class IncomingMigration:
             fault = RequestCanceled(self._aborted, object=self._object)
         log.info("vMotion %s failed on the destination: %s", self._object, fault)
         if writer is not None:
-            writer.send_abort(fault.message)
+            writer.send_abort(abort_code(fault))
         self._finish(fault)
 
     def _finish(self, fault: Fault | None) -> None:
@@ -297,25 +351,37 @@ def _close_gently(conn: socket.socket) -> None:
 
 
 class VMotionListener:
-    """A host's vMotion interface: one TCP listener, accepting the migrations it was prepared for."""
+    """A host's vMotion interface: one TCP listener, accepting the migrations it was prepared for.
+
+    Connections wait for their HELLO in one selector thread (handshake.py), within ``limits``; one that
+    opens under a prepared migration's key gets a thread of its own for the stream.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, idle_timeout_s: float = 30.0,
-                 hello_timeout_s: float = 10.0) -> None:
+                 limits: VMotionLimits | None = None) -> None:
         self._idle_timeout_s = idle_timeout_s
-        self._hello_timeout_s = hello_timeout_s
         self._incoming: dict[int, IncomingMigration] = {}
         self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self.refused_connections = 0
-        self._server = socket.create_server((host, port), backlog=16)
-        self._server.settimeout(0.25)
-        self._thread = threading.Thread(target=self._accept_loop, name="vmotion-listener", daemon=True)
-        self._thread.start()
+        self._server = socket.create_server((host, port), backlog=128)
+        self._stage = HandshakeStage(self._server, limits or VMotionLimits(), self._admit, self._expire_unclaimed)
 
     @property
     def address(self) -> tuple[str, int]:
         host, port = self._server.getsockname()[:2]
         return host, port
+
+    @property
+    def limits(self) -> VMotionLimits:
+        return self._stage.limits
+
+    @property
+    def refused_connections(self) -> int:
+        """Connections closed before authentication: over a limit, past the HELLO deadline, or refused."""
+        return self._stage.refused
+
+    @property
+    def handshake(self) -> HandshakeStage:
+        return self._stage
 
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
                 prefault: bool = True, connect_within_s: float = 120.0,
@@ -354,12 +420,7 @@ class VMotionListener:
 
     def close(self) -> None:
         """Stops listening and aborts every migration still expected or in flight."""
-        self._closed.set()
-        try:
-            self._server.shutdown(socket.SHUT_RDWR)      # wakes accept() at once on Linux
-        except OSError:
-            pass
-        self._thread.join()
+        self._stage.close()
         self._server.close()
         for incoming in self.migrations:
             incoming.abort("the destination host's vMotion interface went down")
@@ -375,40 +436,22 @@ class VMotionListener:
             if self._incoming.get(incoming.migration_id) is incoming:
                 del self._incoming[incoming.migration_id]
 
-    def _accept_loop(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except TimeoutError:
-                now = time.monotonic()
-                for incoming in self.migrations:
-                    incoming.expire_if_unclaimed(now)
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), name="vmotion-receive", daemon=True).start()
+    def _expire_unclaimed(self) -> None:
+        now = time.monotonic()
+        for incoming in self.migrations:
+            incoming.expire_if_unclaimed(now)
 
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            tune_socket(conn)
-            conn.settimeout(self._hello_timeout_s)
-            reader = FrameReader(conn, peer="source")
-            hello, raw = reader.next_header()
-        except (Fault, OSError) as error:
-            self._refuse(conn, None, f"no valid HELLO ({error})")
-            return
+    def _admit(self, conn: socket.socket, hello: FrameHeader, raw: bytes, payload: bytes) -> AbortCode | None:
+        """A complete HELLO: takes the connection for its migration, or says why not."""
         incoming = self.incoming(hello.migration_id)
-        if hello.kind is not FrameKind.HELLO or hello.sequence != 0:
-            self._refuse(conn, hello.migration_id, f"the first frame was {hello.kind.name} {hello.sequence}, not HELLO 0")
-        elif incoming is None or not incoming.claim(conn):
-            self._refuse(conn, hello.migration_id, f"migration {hello.migration_id:016x} was not prepared on this host")
-        else:
-            incoming.receive(conn, reader, hello, raw, self._idle_timeout_s)
-
-    def _refuse(self, conn: socket.socket, migration_id: int | None, reason: str) -> None:
-        with self._lock:
-            self.refused_connections += 1
-        log.warning("refused a vMotion connection: %s", reason)
-        if migration_id is not None:
-            FrameWriter(conn, migration_id, None, peer="source").send_abort(reason)
-        _close_gently(conn)
+        if incoming is None:
+            return AbortCode.NOT_PREPARED
+        try:
+            offer = incoming.open_hello(hello, raw, payload)
+        except Fault as fault:
+            return abort_code(fault)
+        if not incoming.claim(conn):
+            return AbortCode.NOT_PREPARED
+        threading.Thread(target=incoming.receive, args=(conn, offer, self._idle_timeout_s),
+                         name="vmotion-receive", daemon=True).start()
+        return None

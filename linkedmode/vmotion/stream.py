@@ -6,18 +6,35 @@ from the migration key alone (sealing.py); a plaintext migration sends the same 
 Hot path: the writer hands ``sendmsg`` a list of buffers (headers and memoryviews of guest memory, or
 of one preallocated ciphertext buffer) so that a batch of frames costs one syscall and no Python copy;
 the reader ``recv_into``s a preallocated buffer, or straight into guest memory for plaintext pages,
-and opens sealed pages straight into guest memory.
+and opens sealed pages straight into guest memory. A frame whose body is one run (the common case:
+runs of written memory are long) costs no copy; one that gathers several runs is copied once on each
+side (sealing needs one contiguous buffer).
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..crypto.sealing import TAG_BYTES, FrameSealer, FrameUnauthenticated
-from ..model.faults import HostCommunication, Timedout
-from .frames import HEADER_SIZE, MAX_CONTROL_PAYLOAD, FrameHeader, FrameKind, decode_header, stream_fault
+from ..model.faults import Fault, HostCommunication, Timedout
+from .abort_codes import AbortCode, abort_payload, describe, read_abort_payload
+from .frames import (
+    HEADER_SIZE,
+    MAX_CONTROL_PAYLOAD,
+    RUN_TABLE_BYTES,
+    FrameHeader,
+    FrameKind,
+    Run,
+    body_length,
+    decode_header,
+    pack_runs,
+    stream_fault,
+    table_part,
+    unpack_runs,
+)
 
 _IOV_LIMIT = 512                 # well under IOV_MAX (1024)
 _READ_AHEAD = 64 << 10
@@ -31,7 +48,7 @@ def tune_socket(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
 
 
-def connection_fault(error: OSError, peer: str, migration_id: int | None) -> Exception:
+def connection_fault(error: OSError, peer: str, migration_id: int | None) -> Fault:
     target = f"migration-{migration_id:016x}" if migration_id is not None else ""
     if isinstance(error, TimeoutError):
         return Timedout(f"the vMotion connection to the {peer} timed out", object=target)
@@ -54,14 +71,20 @@ class _Pacer:
 
 
 class FrameWriter:
-    """Sends one direction of one migration's frames."""
+    """Sends one direction of one migration's frames.
+
+    An encrypted stream needs two sealers of the direction: ``sealer`` for payloads and ``table_sealer``
+    (the direction with RUN_TABLES) for the run tables of PAGES and DISK frames.
+    """
 
     def __init__(self, sock: socket.socket, migration_id: int, sealer: FrameSealer | None, *,
-                 batch_bytes: int = 1 << 20, bandwidth_limit_mbps: float | None = None,
-                 before_send: Callable[[], None] | None = None, peer: str = "destination") -> None:
+                 table_sealer: FrameSealer | None = None, batch_bytes: int = 1 << 20,
+                 bandwidth_limit_mbps: float | None = None, before_send: Callable[[], None] | None = None,
+                 peer: str = "destination") -> None:
         self._sock = sock
         self.migration_id = migration_id
         self._sealer = sealer
+        self._table_sealer = table_sealer
         self._batch_bytes = batch_bytes
         self._pacer = _Pacer(bandwidth_limit_mbps * 1e6) if bandwidth_limit_mbps else None
         self._before_send = before_send
@@ -72,68 +95,96 @@ class FrameWriter:
         self._scratch = bytearray(batch_bytes + (64 << 10)) if sealer else bytearray(0)
         self._scratch_view = memoryview(self._scratch)
         self._scratch_used = 0
+        self._gather = bytearray(0)
+        self._table = bytearray(RUN_TABLE_BYTES)
         self._broken = False
         self.bytes_sent = 0
 
-    def _header(self, kind: FrameKind, payload_length: int, first_page: int = 0, page_count: int = 0) -> bytes:
-        sealed = self._sealer is not None
-        return FrameHeader(kind, sealed, self.migration_id, self._sequence, first_page, page_count,
-                           payload_length + (TAG_BYTES if sealed else 0)).pack()
+    def _header(self, kind: FrameKind, payload_length: int) -> bytes:
+        return FrameHeader(kind, self._sealer is not None, self.migration_id, self._sequence, payload_length).pack()
 
-    def _queue(self, header: bytes, payload: memoryview | bytes) -> None:
-        """Queues one frame, sealing its payload (header = associated data) when the migration is encrypted."""
-        sealer = self._sealer
-        if sealer is not None:
-            size = len(payload) + TAG_BYTES
-            if self._scratch_used + size > len(self._scratch):
-                self.flush()
-                if size > len(self._scratch):
-                    self._scratch_view.release()
-                    self._scratch = bytearray(size)
-                    self._scratch_view = memoryview(self._scratch)
-            out = self._scratch_view[self._scratch_used:self._scratch_used + size]
-            sealer.seal_into(self._sequence, header, payload, out)
-            self._scratch_used += size
-            payload = out
-        self._iov.append(header)
-        if len(payload):
-            self._iov.append(payload)
-        self._pending += HEADER_SIZE + len(payload)
+    def _reserve(self, size: int) -> memoryview:
+        """Room for ``size`` sealed bytes in the batch's ciphertext buffer (flushing first if it is full)."""
+        if self._scratch_used + size > len(self._scratch):
+            self.flush()
+            if size > len(self._scratch):
+                self._scratch_view.release()
+                self._scratch = bytearray(size)
+                self._scratch_view = memoryview(self._scratch)
+        out = self._scratch_view[self._scratch_used:self._scratch_used + size]
+        self._scratch_used += size
+        return out
+
+    def _seal(self, sealer: FrameSealer, header: bytes, payload: memoryview | bytes) -> memoryview:
+        out = self._reserve(len(payload) + TAG_BYTES)
+        sealer.seal_into(self._sequence, header, payload, out)
+        return out
+
+    def _queue(self, parts: list[bytes | memoryview], size: int) -> None:
+        self._iov += parts
+        self._pending += size
         self._sequence += 1
         if self._pending >= self._batch_bytes or len(self._iov) >= _IOV_LIMIT:
             self.flush()
 
-    def send_pages(self, first_page: int, count: int, pages: memoryview) -> None:
-        """A PAGES frame: ``pages`` is the guest memory of the run (sent, or sealed, without a copy)."""
-        self._queue(self._header(FrameKind.PAGES, len(pages), first_page, count), pages)
+    def send_runs(self, kind: FrameKind, runs: Sequence[Run], body: Sequence[memoryview | bytes | bytearray]) -> None:
+        """A PAGES or DISK frame: its run table and its body (the bytes of the runs, in table order; guest
+        memory is sent, or sealed, without a copy when the body is one buffer). The body must not change
+        until the frame is flushed."""
+        size = sum(len(part) for part in body)
+        sealer, table_sealer = self._sealer, self._table_sealer
+        if sealer is None:
+            table = bytearray(RUN_TABLE_BYTES)            # its own: it crosses as it is, at the next flush
+            pack_runs(runs, table, zeroed=True)
+            header = self._header(kind, RUN_TABLE_BYTES + size)
+            parts: list[bytes | memoryview] = [header, memoryview(table), *(memoryview(p) for p in body if len(p))]
+            self._queue(parts, HEADER_SIZE + RUN_TABLE_BYTES + size)
+            return
+        if table_sealer is None:
+            raise ValueError("an encrypted stream seals its run tables with their own sealer")
+        pack_runs(runs, self._table)                      # reused: sealed (copied) at once
+        length = table_part(True) + size + TAG_BYTES
+        header = self._header(kind, length)
+        sealed = self._reserve(length)                    # both parts at once: a flush between would reuse the first's room
+        table_length = table_part(True)
+        table_sealer.seal_into(self._sequence, header, memoryview(self._table), sealed[:table_length])
+        sealer.seal_into(self._sequence, header, memoryview(body[0]) if len(body) == 1 else self._gathered(body, size),
+                         sealed[table_length:])
+        self._queue([header, sealed], HEADER_SIZE + length)
 
-    def send_zero_run(self, first_page: int, count: int) -> None:
-        self._queue(self._header(FrameKind.ZERO_RUN, 0, first_page, count), b"")
+    def _gathered(self, body: Sequence[memoryview | bytes | bytearray], size: int) -> memoryview:
+        """The parts of a body, copied into one buffer (AES-GCM seals one contiguous plaintext)."""
+        if len(self._gather) < size:
+            self._gather = bytearray(max(size, self._batch_bytes))
+        view = memoryview(self._gather)
+        offset = 0
+        for part in body:
+            view[offset:offset + len(part)] = part
+            offset += len(part)
+        return view[:size]
 
-    def send_disk_blocks(self, first_block: int, count: int, payload: bytes | bytearray) -> None:
-        """A DISK frame: ``payload`` is the disk's number then the blocks; it must not change until flushed."""
-        self._queue(self._header(FrameKind.DISK, len(payload), first_block, count), memoryview(payload))
-
-    def send_control(self, kind: FrameKind, payload: bytes = b"", page_count: int = 0) -> None:
+    def send_control(self, kind: FrameKind, payload: bytes = b"") -> None:
         """HELLO, SYNC, CHECKPOINT, END, ACK: sealed like page frames, sent at once."""
-        self._queue(self._header(kind, len(payload), 0, page_count), payload)
+        sealer = self._sealer
+        header = self._header(kind, len(payload) + (TAG_BYTES if sealer else 0))
+        sealed = self._seal(sealer, header, payload) if sealer is not None else payload
+        self._queue([header, sealed] if len(sealed) else [header], HEADER_SIZE + len(sealed))
         self.flush()
 
-    def send_abort(self, reason: str) -> None:
-        """Best effort, unsealed: tells the peer why; anyone able to forge it could cut the link anyway.
+    def send_abort(self, code: AbortCode) -> None:
+        """Best effort, unsealed, a code only: tells the peer why and a tap nothing; anyone able to forge
+        it could cut the link anyway.
 
         Frames still queued are dropped; after a send that broke off mid-frame nothing more is sent
         (the peer would read the ABORT as garbage): it sees the connection close instead.
         """
         if self._broken:
             return
-        text = reason.encode("utf-8", "replace")[:1024]
-        header = FrameHeader(FrameKind.ABORT, False, self.migration_id, self._sequence, 0, 0, len(text)).pack()
-        self._iov, self._pending = [header, text], len(header) + len(text)
-        try:
+        payload = abort_payload(code)
+        header = FrameHeader(FrameKind.ABORT, False, self.migration_id, self._sequence, len(payload)).pack()
+        self._iov, self._pending = [header, payload], len(header) + len(payload)
+        with contextlib.suppress(Exception):
             self.flush(check=False)
-        except Exception:
-            pass
 
     def flush(self, check: bool = True) -> None:
         if not self._iov:
@@ -166,7 +217,8 @@ class FrameWriter:
         self._iov = []
         self._scratch_view.release()
         self._scratch = bytearray(0)
-        self._sealer = None
+        self._gather = bytearray(0)
+        self._sealer = self._table_sealer = None
 
 
 class FrameReader:
@@ -181,13 +233,20 @@ class FrameReader:
         self._end = 0
         self.migration_id: int | None = None
         self._sealer: FrameSealer | None = None
+        self._table_sealer: FrameSealer | None = None
+        self._table = bytearray(RUN_TABLE_BYTES)
+        self._gather = bytearray(0)
         self._expected = 0
         self.bytes_received = 0
 
-    def bind(self, migration_id: int, sealer: FrameSealer | None) -> None:
-        """From now on frames must belong to ``migration_id`` and be sealed iff ``sealer`` is given."""
+    def bind(self, migration_id: int, sealer: FrameSealer | None, *, table_sealer: FrameSealer | None = None,
+             next_sequence: int = 0) -> None:
+        """From now on frames must belong to ``migration_id``, be sealed iff ``sealer`` is given (run tables
+        under ``table_sealer``), and be numbered from ``next_sequence`` (1 once the HELLO was taken)."""
         self.migration_id = migration_id
         self._sealer = sealer
+        self._table_sealer = table_sealer
+        self._expected = next_sequence
 
     # --- raw input --------------------------------------------------------------------------------
 
@@ -241,9 +300,8 @@ class FrameReader:
         header = decode_header(raw)
         self._start += HEADER_SIZE
         if header.kind is FrameKind.ABORT:
-            reason = self._read_plain(header.payload_length).decode("utf-8", "replace")
-            reason = "".join(c if c.isprintable() else "?" for c in reason)[:300]
-            raise stream_fault("peer_abort", f"the {self._peer} ended the migration: {reason}", self.migration_id)
+            code = read_abort_payload(self._read_plain(header.payload_length))
+            raise stream_fault("peer_abort", f"the {self._peer} ended the migration: {describe(code)}", self.migration_id)
         if self.migration_id is not None:
             self.check_place(header)
         return header, raw
@@ -264,21 +322,25 @@ class FrameReader:
             raise stream_fault("seal_mismatch", f"frame {header.sequence} is {state}, but this migration is "
                                                 f"{'encrypted' if self._sealer else 'plaintext'}", mid)
 
-    def read_payload_into(self, header: FrameHeader, raw: bytes, target: memoryview) -> None:
-        """Receives (and opens) a payload into ``target`` (len = payload without tag), e.g. guest pages."""
-        sealer = self._sealer
+    def _open_part(self, sealer: FrameSealer | None, raw: bytes, sequence: int, kind: FrameKind,
+                   target: memoryview | bytearray) -> None:
+        """Receives one part of a payload (opening it when sealed) into ``target``, its plaintext size."""
         if sealer is None:
-            self._read_into(target)
-        else:
-            length = header.payload_length
-            self._fill(length)
-            try:
-                sealer.open_into(header.sequence, raw, self._view[self._start:self._start + length], target)
-            except FrameUnauthenticated:
-                raise stream_fault("unauthenticated", f"frame {header.sequence} ({header.kind.name}) failed "
-                                   "authentication: altered in flight or sealed under another key", self.migration_id) from None
-            finally:
-                self._start += length
+            self._read_into(memoryview(target))
+            return
+        length = len(target) + TAG_BYTES
+        self._fill(length)
+        try:
+            sealer.open_into(sequence, raw, self._view[self._start:self._start + length], target)
+        except FrameUnauthenticated:
+            raise stream_fault("unauthenticated", f"frame {sequence} ({kind.name}) failed authentication: "
+                               "altered in flight or sealed under another key", self.migration_id) from None
+        finally:
+            self._start += length
+
+    def read_payload_into(self, header: FrameHeader, raw: bytes, target: memoryview) -> None:
+        """Receives (and opens) a control payload into ``target`` (len = payload without tag)."""
+        self._open_part(self._sealer, raw, header.sequence, header.kind, target)
         self._expected += 1
 
     def read_payload(self, header: FrameHeader, raw: bytes) -> bytes:
@@ -290,6 +352,38 @@ class FrameReader:
         self.read_payload_into(header, raw, memoryview(out))
         return bytes(out)
 
+    def read_runs(self, header: FrameHeader, raw: bytes) -> list[Run]:
+        """The run table of a PAGES or DISK frame (opened under the table sealer when sealed); the body
+        follows with ``read_body_into``."""
+        sealer = self._table_sealer if self._sealer is not None else None
+        if self._sealer is not None and sealer is None:
+            raise ValueError("an encrypted stream opens its run tables with their own sealer")
+        self._open_part(sealer, raw, header.sequence, header.kind, self._table)
+        return unpack_runs(self._table, header)
+
+    def read_body_into(self, header: FrameHeader, raw: bytes, targets: Sequence[memoryview]) -> None:
+        """Receives (and opens) the body of a PAGES or DISK frame into ``targets``, in order, whose sizes
+        add up to the body's: straight into them when it is one, else through one buffer when sealed."""
+        size = body_length(header)
+        if sum(len(t) for t in targets) != size:
+            raise stream_fault("bad_runs", f"{header.kind.name} frame {header.sequence}: its runs do not match "
+                                           f"its length", self.migration_id)
+        if self._sealer is None:
+            for target in targets:
+                self._read_into(target)
+        elif len(targets) == 1:
+            self._open_part(self._sealer, raw, header.sequence, header.kind, targets[0])
+        else:
+            if len(self._gather) < size:
+                self._gather = bytearray(size)
+            body = memoryview(self._gather)[:size]
+            self._open_part(self._sealer, raw, header.sequence, header.kind, body)
+            offset = 0
+            for target in targets:
+                target[:] = body[offset:offset + len(target)]
+                offset += len(target)
+        self._expected += 1
+
     def _read_plain(self, length: int) -> bytes:
         self._fill(length)
         data = bytes(self._view[self._start:self._start + length])
@@ -299,4 +393,5 @@ class FrameReader:
     def close(self) -> None:
         self._view.release()
         self._buf = bytearray(0)
-        self._sealer = None
+        self._gather = bytearray(0)
+        self._sealer = self._table_sealer = None

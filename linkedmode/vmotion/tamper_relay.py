@@ -3,6 +3,7 @@ frame: what a man in the middle would do, on demand, to show what the receiver m
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -28,15 +29,14 @@ class TamperRelay:
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._server.getsockname()[:2]
+        host, port = self._server.getsockname()[:2]
+        return host, port
 
     def close(self) -> None:
         self._server.close()
         for sock in self._sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _run(self) -> None:

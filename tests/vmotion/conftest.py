@@ -7,11 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from linkedmode.vmotion import GuestMemory, GuestWorkload, VMotionListener
+from linkedmode.vmotion.handshake import VMotionLimits
 
 
 @pytest.fixture
 def listener() -> Iterator[VMotionListener]:
-    with VMotionListener(idle_timeout_s=5.0, hello_timeout_s=2.0) as running:
+    with VMotionListener(idle_timeout_s=5.0, limits=VMotionLimits(hello_seconds=2.0)) as running:
         yield running
 
 

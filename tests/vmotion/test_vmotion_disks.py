@@ -122,15 +122,15 @@ def test_a_disk_crosses_after_round_0_and_only_a_plaintext_tap_sees_it(listener:
 
 
 def test_a_cut_mid_disk_leaves_no_destination_file_and_the_source_intact(listener: VMotionListener, tmp_path: Path) -> None:
-    fault, _, source, destination, _, _ = migrate_with_disk(listener, tmp_path, True, Tamper("cut", FrameKind.DISK, nth=1))
+    fault, _, source, destination, _, _ = migrate_with_disk(listener, tmp_path, True, Tamper("cut", FrameKind.DISK, nth=0))
     assert isinstance(fault, Fault)
     assert not destination.exists() and not destination.parent.exists()
     assert runs_of(source) == [(0, 1), (40, 1), (127, 1)]
 
 
 def test_a_disk_altered_in_flight_fails_its_digest_at_the_checkpoint(listener: VMotionListener, tmp_path: Path) -> None:
-    tamper = Tamper("flip_payload", FrameKind.DISK, nth=1)
+    tamper = Tamper("flip_payload", FrameKind.DISK, nth=0)
     fault, incoming, _, destination, _, _ = migrate_with_disk(listener, tmp_path, False, tamper)
-    assert isinstance(fault, MigrationFault) and "digest of disk 0" in fault.message
+    assert isinstance(fault, MigrationFault) and "(disk_digest_mismatch)" in fault.message
     assert incoming.fault is not None and incoming.fault.arguments["reason"] == "disk_digest_mismatch"
     assert not destination.exists()

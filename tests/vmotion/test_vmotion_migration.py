@@ -9,7 +9,7 @@ import pytest
 from vmotion_helpers import find_bytes, secrets_pair
 from vmotion_mitm import Tamper, VMotionProxy
 
-from linkedmode.model.faults import AlreadyExists, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, Timedout
+from linkedmode.model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, Timedout
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.digest import CHECKSUMS, MemoryDigest
 from linkedmode.vmotion.frames import FrameKind
@@ -22,9 +22,10 @@ def test_busy_guest_migrates_and_the_copies_match(listener: VMotionListener, vm:
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination if encrypted else None, vm.memory_mb, source.migration_id)
     progress: list[MigrationProgress] = []
+    # A slow link (25 MB/s): round 0 lasts long enough for the guest to dirty pages even when a busy machine starves it.
     migration = OutgoingMigration(vm, listener.address, source if encrypted else None, migration_id=source.migration_id,
                                   workload=busy_guest, device_state=b"vcpu0: rip=0xfff0", progress=progress.append,
-                                  options=MigrationOptions(bandwidth_limit_mbps=100))   # round 0 lasts long enough to dirty
+                                  options=MigrationOptions(bandwidth_limit_mbps=25))
     result = migration.run()
     received = incoming.wait(5)
 
@@ -70,7 +71,10 @@ def test_secrets_are_wiped_and_no_key_bytes_remain(listener: VMotionListener, vm
         with pytest.raises(MigrationFault) as info:
             migration.run()
         assert key.hex() not in str(info.value) and key not in str(info.value).encode("latin-1", "replace")
-        with pytest.raises(MigrationFault):
+        if outcome == "destination fault":      # a HELLO that does not open is refused: the migration still waits
+            assert incoming.state == "prepared"
+            incoming.abort()
+        with pytest.raises(Fault):
             incoming.wait(5)
     assert source.wiped and destination.wiped
     assert find_bytes(migration, key) == []
@@ -132,8 +136,8 @@ def test_failed_switchover_hand_over_leaves_the_vm_on_the_source(listener: VMoti
 
     with pytest.raises(MigrationFault, match="refused the commit"):
         OutgoingMigration(vm, listener.address, source, workload=busy_guest, switchover=hand_over).run()
-    with pytest.raises(MigrationFault, match="refused the commit"):
-        incoming.wait(5)
+    with pytest.raises(MigrationFault, match=r"the source ended the migration: .*\(failed\)"):
+        incoming.wait(5)                                            # the reason stays on the source: ABORT carries a code
     assert busy_guest.running and incoming.memory is None
 
 
