@@ -314,3 +314,35 @@ def test_a_read_only_user_may_list_snapshots_but_not_create_or_destroy(estate):
             assert "user auditor (read-only) may not call" in fault.message and "it needs the admin role" in fault.message
     finally:
         auditor.close()
+
+
+# -- concurrency and a host that is gone --------------------------------------------------------------------
+
+
+def test_two_creations_of_one_name_at_once_make_one_vm(vc_a):
+    tasks = [vc_a.api.CreateVm(create_request("racing")) for _ in range(2)]
+    ended = [wait_task(vc_a, t) for t in tasks]
+    assert sorted(t.state for t in ended) == [OK, common_pb2.TASK_STATE_ERROR]
+    assert isinstance(task_fault(next(t for t in ended if t.state != OK)), DuplicateName)
+    assert [v.name for v in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest()).vms].count("racing") == 1
+
+
+def test_creations_at_once_get_distinct_macs(vc_a):
+    tasks = [vc_a.api.CreateVm(create_request(f"parallel-{i}", nics=[vcenter_pb2.VirtualNicSpec(network="VM Network")] * 2))
+             for i in range(4)]
+    assert all(wait_task(vc_a, t).state == OK for t in tasks)
+    every = [n.mac_address for v in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest()).vms for n in v.nics]
+    assert len(every) == len(set(every))
+
+
+def test_a_host_that_does_not_answer_fails_the_creation_and_leaves_nothing(estate):
+    client = client_of(estate, "vc-a")
+    folder = estate.vcenters["vc-a"].vcenter.datastores.folder("ds-a") / "orphan"
+    estate.hosts["a-slow"].crash()
+    try:
+        fault = task_fault(create(client, "orphan", host="a-slow"))
+        assert fault.name == "HostNotConnected" and fault.message.startswith("host a-slow does not answer")
+        assert "orphan" not in vm_names(client) and not folder.exists()
+    finally:
+        estate.restart_host("a-slow")
+        client.close()
