@@ -312,6 +312,9 @@ class VCenterServicer:
         """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
         with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
         this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+        Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+        the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+        datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

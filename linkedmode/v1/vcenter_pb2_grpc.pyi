@@ -65,6 +65,9 @@ class VCenterStub:
     """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
     with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
     this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+    Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+    the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+    datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
     """
     DestroyVm: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]
     """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it."""
@@ -119,6 +122,9 @@ class VCenterAsyncStub(VCenterStub):
     """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
     with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
     this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+    Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+    the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+    datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
     """
     DestroyVm: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]  # type: ignore[assignment]
     """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it."""
@@ -284,6 +290,9 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
         with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
         this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+        Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+        the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+        datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
         """
 
     @_abc_1.abstractmethod
