@@ -81,6 +81,101 @@ def vm_set_encryption(session: Session, args: argparse.Namespace) -> None:
     _run_task(session, args, "ReconfigVm", spec)
 
 
+def _vcenter_with(session: Session, kind: str, name: str) -> str:
+    """The one vCenter that has a host or cluster of that name (or moid)."""
+    found = []
+    for client in session.all():
+        if kind == "host":
+            names = {(h.name, h.moid) for h in client.api.ListHosts(inventory_pb2.ListRequest()).hosts}
+        else:
+            names = {(c.name, c.moid) for c in client.api.ListClusters(inventory_pb2.ListRequest()).clusters}
+        if any(name in pair for pair in names):
+            found.append(client.name)
+    if not found:
+        raise CommandError(f"no {kind} named {name!r} in {', '.join(session.names)}")
+    if len(found) > 1:
+        raise CommandError(f"{found[0]} and {found[1]} both have a {kind} named {name!r}: choose one with --vcenter")
+    return found[0]
+
+
+def vm_create(session: Session, args: argparse.Namespace) -> None:
+    if bool(args.host) == bool(args.cluster):
+        raise CommandError("give --host or --cluster (one of them)")
+    request = vcenter_pb2.CreateVmRequest(
+        name=args.name, host=args.host or "", cluster=args.cluster or "", datastore=args.datastore, memory_mb=args.memory_mb,
+        num_cpu=args.cpus, disks=[vcenter_pb2.VirtualDiskSpec(capacity_mb=mb) for mb in args.disk_mb or []],
+        nics=[vcenter_pb2.VirtualNicSpec(network=n) for n in args.network or []],
+        workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=args.dirty_rate_mbps, working_set_mb=args.working_set_mb),
+    )
+    if args.migrate_encryption:
+        request.migrate_encryption = migrate_encryption_to_proto(MigrateEncryption.parse(args.migrate_encryption))
+    vcenter = _vcenter_with(session, "host" if args.host else "cluster", args.host or args.cluster)
+    task = session.vcenter(vcenter).api.CreateVm(request)
+    report(follow(session, vcenter, task, as_json=args.json), as_json=args.json)
+
+
+def vm_destroy(session: Session, args: argparse.Namespace) -> None:
+    _run_task(session, args, "DestroyVm")
+
+
+def snapshot_create(session: Session, args: argparse.Namespace) -> None:
+    vcenter, vm = find_vm(session, args.vm)
+    request = vcenter_pb2.CreateSnapshotRequest(vm=common_pb2.ObjectRef(moid=vm.moid), name=args.name, description=args.description)
+    report(follow(session, vcenter, session.vcenter(vcenter).api.CreateSnapshot(request), as_json=args.json), as_json=args.json)
+
+
+def snapshot_remove(session: Session, args: argparse.Namespace) -> None:
+    vcenter, vm = find_vm(session, args.vm)
+    request = vcenter_pb2.RemoveSnapshotRequest(vm=common_pb2.ObjectRef(moid=vm.moid), snapshot=args.snapshot)
+    report(follow(session, vcenter, session.vcenter(vcenter).api.RemoveSnapshot(request), as_json=args.json), as_json=args.json)
+
+
+def snapshot_list(session: Session, args: argparse.Namespace) -> None:
+    vcenter, vm = find_vm(session, args.vm)
+    found = session.vcenter(vcenter).api.ListSnapshots(common_pb2.ObjectRef(moid=vm.moid)).snapshots
+    if args.json:
+        print_json([to_plain(s) for s in found])
+        return
+    print_table(["ID", "NAME", "CREATED", "DESCRIPTION"], [
+        (s.id, s.name, s.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), s.description) for s in found])
+
+
+def _add_create(vm: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create = vm.add_parser("create", help="create a powered-off VM and wait for the task")
+    create.add_argument("name", help="name of the new VM (unique in its datacenter)")
+    create.add_argument("--host", help="host to place it on (name or moid)")
+    create.add_argument("--cluster", help="or a cluster: a connected host of it with the memory free is chosen")
+    create.add_argument("--datastore", required=True, help="datastore for its files and disks")
+    create.add_argument("--memory-mb", type=int, default=256, help="memory (default 256)")
+    create.add_argument("--cpus", type=int, default=1, help="virtual CPUs (default 1)")
+    create.add_argument("--disk-mb", type=int, action="append", help="a disk of this many MB (repeat for more disks)")
+    create.add_argument("--network", action="append", help="a NIC on this network (repeat for more NICs)")
+    create.add_argument("--migrate-encryption", help="disabled, opportunistic (default) or required")
+    create.add_argument("--dirty-rate-mbps", type=float, default=0.0, help="MB per second the guest writes (default 0)")
+    create.add_argument("--working-set-mb", type=int, default=0, help="over how much of its memory (default all)")
+    add_client_options(create)
+    create.set_defaults(handler=vm_create)
+
+
+def _add_snapshot(vm: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    snapshot = vm.add_parser("snapshot", help="create, remove or list a VM's snapshots")
+    actions = snapshot.add_subparsers(dest="snapshot_action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="take a snapshot and wait for the task")
+    create.add_argument("vm", help="VM name or moid")
+    create.add_argument("name", help="name of the snapshot")
+    create.add_argument("--description", default="", help="what the snapshot is for")
+    create.set_defaults(handler=snapshot_create)
+    remove = actions.add_parser("remove", help="remove a snapshot and wait for the task")
+    remove.add_argument("vm", help="VM name or moid")
+    remove.add_argument("snapshot", help="snapshot id (snapshot-7) or name")
+    remove.set_defaults(handler=snapshot_remove)
+    listing = actions.add_parser("list", help="list a VM's snapshots, oldest first")
+    listing.add_argument("vm", help="VM name or moid")
+    listing.set_defaults(handler=snapshot_list)
+    for parser in (create, remove, listing):
+        add_client_options(parser)
+
+
 def task_watch(session: Session, args: argparse.Namespace) -> None:
     vcenter = vcenter_of_task(args.key)
     task = session.vcenter(vcenter).api.GetTask(vcenter_pb2.GetTaskRequest(key=args.key))
@@ -105,7 +200,7 @@ def events(session: Session, args: argparse.Namespace) -> None:
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("vm", help="list, show, power and configure VMs")
+    parser = commands.add_parser("vm", help="list, show, create, power, configure, snapshot and destroy VMs")
     vm = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, handler, helptext in (
         ("list", vm_list, "list the VMs of every vCenter of the domain"),
@@ -113,6 +208,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("power-on", vm_power_on, "power a VM on and wait for the task"),
         ("power-off", vm_power_off, "power a VM off and wait for the task"),
         ("set-encryption", vm_set_encryption, "set a VM's migrate_encryption (only while powered off)"),
+        ("destroy", vm_destroy, "destroy a powered-off VM, its disks and snapshots, and wait for the task"),
     ):
         parser = vm.add_parser(name, help=helptext)
         if name != "list":
@@ -121,6 +217,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             parser.add_argument("mode", help="disabled, opportunistic or required")
         add_client_options(parser)
         parser.set_defaults(handler=handler)
+    _add_create(vm)
+    _add_snapshot(vm)
     task = commands.add_parser("task", help="follow tasks").add_subparsers(dest="action", required=True, metavar="ACTION")
     watch = task.add_parser("watch", help="follow a task until it ends")
     watch.add_argument("key", help="task key, e.g. task-vc-a-3")

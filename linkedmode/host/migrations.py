@@ -364,6 +364,11 @@ class HostMigrations:
             return incoming.snapshot
         return Snapshot(migration_id, MigrationPhase.ABORTED)   # nothing here (any more): nothing to undo
 
+    def leaving(self, instance_uuid: str) -> bool:
+        """Whether a migration of this VM away from this host is under way (it holds the guest)."""
+        with self._lock:
+            return any(o.config.instance_uuid == instance_uuid for o in self._outgoing.values())
+
     def keys_held(self) -> int:
         """Migration keys this host still holds (each migration wipes its own when it ends)."""
         with self._lock:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import grpc
 
-from ..model.faults import InvalidArgument
+from ..model.faults import InvalidArgument, InvalidState
 from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import whole_number
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_state_to_proto
@@ -176,12 +176,27 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
             raise InvalidArgument(f"random_fraction {request.random_fraction} is not between 0 and 1", argument="random_fraction")
         if request.random_fraction:
             guest.memory.fill_random(request.random_fraction)
-        if request.marker:
+        if request.HasField("marker_page"):
+            if not request.marker:
+                raise InvalidArgument("marker_page places a marker: give the marker", argument="marker_page")
+            if not 0 <= request.marker_page < guest.memory.page_count:
+                raise InvalidArgument(f"marker_page {request.marker_page} is not between 0 and {guest.memory.page_count - 1}",
+                                      argument="marker_page")
+            guest.memory.write_page(request.marker_page, request.marker)
+        elif request.marker:
             guest.memory.write_marker(request.marker, request.marker_every_pages or 64)
         return self._memory_info(request.instance_uuid)
 
     def GetGuestMemory(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.GuestMemoryInfo:
         return self._memory_info(request.instance_uuid)
+
+    def SetGuestWorkload(self, request: pb.SetHostGuestWorkloadRequest, context: grpc.ServicerContext) -> pb.RunningVm:
+        vm = self.host.vm(request.instance_uuid)
+        if self.migrations.leaving(request.instance_uuid):
+            raise InvalidState(f"{vm.config.name} is migrating away from {self.host.name}: its guest changes after the move",
+                               object=request.instance_uuid)
+        return running_vm(self.host.set_workload(request.instance_uuid, request.workload.dirty_rate_mbps,
+                                                 request.workload.working_set_mb))
 
     # -- fault injection -------------------------------------------------------------------------
 

@@ -53,6 +53,14 @@ class Guest:
         self.workload.stop()
         self.memory.close()
 
+    def retune(self, config: HostVmConfig) -> GuestWorkload:
+        """A new workload with the config's rate and working set; returns the old one, to be stopped."""
+        old = self.workload
+        self.workload = GuestWorkload(self.memory, config.dirty_rate_mbps, config.working_set_mb or None)
+        if config.dirty_rate_mbps > 0:
+            self.workload.start()
+        return old
+
 
 @dataclass
 class HostState:
@@ -119,6 +127,19 @@ class HostState:
             guest = self._guests.pop(instance_uuid, None)
         if guest is not None:
             guest.stop()
+        return vm
+
+    def set_workload(self, instance_uuid: str, dirty_rate_mbps: float, working_set_mb: int) -> HostVm:
+        """How the VM's guest writes its memory from now on: its config, and its running guest if any.
+        The caller makes sure no migration holds the guest's workload."""
+        with self._lock:
+            vm = self._get(instance_uuid)
+            vm = replace(vm, config=replace(vm.config, dirty_rate_mbps=dirty_rate_mbps, working_set_mb=working_set_mb))
+            self._vms[instance_uuid] = vm
+            guest = self._guests.get(instance_uuid)
+            old = guest.retune(vm.config) if guest is not None else None
+        if old is not None:
+            old.stop()
         return vm
 
     def guest(self, instance_uuid: str) -> Guest:

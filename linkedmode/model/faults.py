@@ -38,6 +38,10 @@ class AlreadyExists(Fault):
     code = "ALREADY_EXISTS"
 
 
+class DuplicateName(AlreadyExists):
+    """An object of that name already exists where names must be unique (a VM in its datacenter)."""
+
+
 class NoPermission(Fault):
     code = "PERMISSION_DENIED"
 

@@ -96,6 +96,16 @@ class Nic:
 
 
 @dataclass
+class Snapshot:
+    """A VM's snapshot, as the inventory keeps it with the VM (no memory or disk state is captured)."""
+
+    id: str
+    name: str
+    description: str = ""
+    create_time: float = 0.0
+
+
+@dataclass
 class Vm(ManagedObject):
     kind: ClassVar[str] = "vm"
     instance_uuid: str = ""
@@ -114,6 +124,7 @@ class Vm(ManagedObject):
     dirty_rate_mbps: float = 0.0
     working_set_mb: int = 0
     extra_config: dict[str, str] = field(default_factory=dict)   # advanced settings (vmotion.maxSwitchoverSeconds)
+    snapshots: list[Snapshot] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Vm:
@@ -122,6 +133,7 @@ class Vm(ManagedObject):
         row["migrate_encryption"] = MigrateEncryption(row["migrate_encryption"])
         row["disks"] = [Disk(**d) for d in row.get("disks", [])]
         row["nics"] = [Nic(**n) for n in row.get("nics", [])]
+        row["snapshots"] = [Snapshot(**s) for s in row.get("snapshots", [])]
         return cls(**row)
 
     def to_row(self) -> dict[str, Any]:
@@ -134,6 +146,10 @@ class Vm(ManagedObject):
     def mac_addresses(self) -> list[str]:
         return [n.mac_address for n in self.nics]
 
+    @property
+    def has_snapshots(self) -> bool:
+        return bool(self.snapshots)
+
 
 KINDS: dict[str, type[ManagedObject]] = {
     cls.kind: cls for cls in (Datacenter, Cluster, Host, Datastore, Network, Vm)
@@ -141,4 +157,5 @@ KINDS: dict[str, type[ManagedObject]] = {
 
 MOID_PREFIX = {
     "datacenter": "datacenter", "cluster": "domain-c", "host": "host", "datastore": "datastore", "network": "network", "vm": "vm",
+    "snapshot": "snapshot",
 }

@@ -33,7 +33,15 @@ class ReconfigureResult:
     changed: tuple[str, ...]
 
 
-TaskResult = MigrationResult | PowerResult | ReconfigureResult
+@dataclass(frozen=True)
+class CreatedResult:
+    """What a task made: a VM (CreateVM_Task) or a snapshot (CreateSnapshot_Task)."""
+
+    moid: str
+    name: str
+
+
+TaskResult = MigrationResult | PowerResult | ReconfigureResult | CreatedResult
 
 
 @dataclass

@@ -16,7 +16,7 @@ HOST_AGENT = "linkedmode.v1.HostAgent"
 # VCenter methods a read-only user may call; every other method needs the admin role.
 READ_ONLY_METHODS = frozenset({
     "GetAbout", "ListLinkedVCenters", "ListDatacenters", "ListClusters", "ListHosts", "ListDatastores", "ListNetworks", "ListVms",
-    "GetDatacenter", "GetCluster", "GetHost", "GetDatastore", "GetNetwork", "GetVm",
+    "GetDatacenter", "GetCluster", "GetHost", "GetDatastore", "GetNetwork", "GetVm", "ListSnapshots",
     "GetTask", "ListTasks", "WaitTask", "QueryEvents", "WatchEvents",
 })
 

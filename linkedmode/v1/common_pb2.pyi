@@ -84,7 +84,7 @@ class Fault(_message.Message):
     def __init__(self, name: _Optional[str] = ..., object: _Optional[str] = ..., message: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "user", "queue_time", "start_time", "complete_time", "migration", "power", "reconfigure")
+    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "user", "queue_time", "start_time", "complete_time", "migration", "power", "reconfigure", "created")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +102,7 @@ class Task(_message.Message):
     MIGRATION_FIELD_NUMBER: _ClassVar[int]
     POWER_FIELD_NUMBER: _ClassVar[int]
     RECONFIGURE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
     key: str
     description_id: str
     entity: str
@@ -119,7 +120,8 @@ class Task(_message.Message):
     migration: MigrationResult
     power: PowerResult
     reconfigure: ReconfigureResult
-    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., power: _Optional[_Union[PowerResult, _Mapping]] = ..., reconfigure: _Optional[_Union[ReconfigureResult, _Mapping]] = ...) -> None: ...
+    created: ObjectRef
+    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., power: _Optional[_Union[PowerResult, _Mapping]] = ..., reconfigure: _Optional[_Union[ReconfigureResult, _Mapping]] = ..., created: _Optional[_Union[ObjectRef, _Mapping]] = ...) -> None: ...
 
 class MigrationResult(_message.Message):
     __slots__ = ("vm", "vcenter", "host", "mode_asked", "encrypted", "fell_back", "reason", "hot", "migration_id", "disks_moved", "queued_ms", "stream", "settled")

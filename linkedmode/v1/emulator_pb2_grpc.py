@@ -3,8 +3,11 @@
 import grpc
 import warnings
 
+from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 from linkedmode.v1 import emulator_pb2 as linkedmode_dot_v1_dot_emulator__pb2
 from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
+from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__pb2
+from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -56,6 +59,21 @@ class EmulatorStub:
                 request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
                 _registered_method=True)
+        self.SetGuestWorkload = channel.unary_unary(
+                '/linkedmode.v1.Emulator/SetGuestWorkload',
+                request_serializer=linkedmode_dot_v1_dot_emulator__pb2.SetGuestWorkloadRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_inventory__pb2.VirtualMachine.FromString,
+                _registered_method=True)
+        self.WriteGuestMemory = channel.unary_unary(
+                '/linkedmode.v1.Emulator/WriteGuestMemory',
+                request_serializer=linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                _registered_method=True)
+        self.GetGuestMemory = channel.unary_unary(
+                '/linkedmode.v1.Emulator/GetGuestMemory',
+                request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                _registered_method=True)
 
 
 class EmulatorServicer:
@@ -89,6 +107,29 @@ class EmulatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetGuestWorkload(self, request, context):
+        """Guest control: what a client needs to prove what crossed, without a host certificate.
+        Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WriteGuestMemory(self, request, context):
+        """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
+        or at every Nth page. Answers with the memory's digest afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGuestMemory(self, request, context):
+        """The digest of a running VM's memory, where it runs now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmulatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +152,21 @@ def add_EmulatorServicer_to_server(servicer, server):
                     servicer.ClearFaultRules,
                     request_deserializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.SerializeToString,
+            ),
+            'SetGuestWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGuestWorkload,
+                    request_deserializer=linkedmode_dot_v1_dot_emulator__pb2.SetGuestWorkloadRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_inventory__pb2.VirtualMachine.SerializeToString,
+            ),
+            'WriteGuestMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.WriteGuestMemory,
+                    request_deserializer=linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+            ),
+            'GetGuestMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGuestMemory,
+                    request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +278,87 @@ class Emulator:
             '/linkedmode.v1.Emulator/ClearFaultRules',
             linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesRequest.SerializeToString,
             linkedmode_dot_v1_dot_fault__rules__pb2.ClearFaultRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGuestWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/SetGuestWorkload',
+            linkedmode_dot_v1_dot_emulator__pb2.SetGuestWorkloadRequest.SerializeToString,
+            linkedmode_dot_v1_dot_inventory__pb2.VirtualMachine.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteGuestMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/WriteGuestMemory',
+            linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGuestMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.Emulator/GetGuestMemory',
+            linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,

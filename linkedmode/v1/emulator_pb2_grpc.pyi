@@ -5,8 +5,11 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import emulator_pb2 as _emulator_pb2
 from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
+from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
+from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -42,6 +45,16 @@ class EmulatorStub:
     """
     ListFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]
     ClearFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]
+    SetGuestWorkload: _grpc.UnaryUnaryMultiCallable[_emulator_pb2.SetGuestWorkloadRequest, _inventory_pb2.VirtualMachine]
+    """Guest control: what a client needs to prove what crossed, without a host certificate.
+    Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
+    """
+    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _host_agent_pb2.GuestMemoryInfo]
+    """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
+    or at every Nth page. Answers with the memory's digest afterwards.
+    """
+    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _host_agent_pb2.GuestMemoryInfo]
+    """The digest of a running VM's memory, where it runs now."""
 
 @_typing.type_check_only
 class EmulatorAsyncStub(EmulatorStub):
@@ -56,6 +69,16 @@ class EmulatorAsyncStub(EmulatorStub):
     """
     ListFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]  # type: ignore[assignment]
     ClearFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ClearFaultRulesRequest, _fault_rules_pb2.ClearFaultRulesResponse]  # type: ignore[assignment]
+    SetGuestWorkload: _aio.UnaryUnaryMultiCallable[_emulator_pb2.SetGuestWorkloadRequest, _inventory_pb2.VirtualMachine]  # type: ignore[assignment]
+    """Guest control: what a client needs to prove what crossed, without a host certificate.
+    Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
+    """
+    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
+    or at every Nth page. Answers with the memory's digest afterwards.
+    """
+    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    """The digest of a running VM's memory, where it runs now."""
 
 class EmulatorServicer(metaclass=_abc_1.ABCMeta):
     """Administration of the emulator itself; nothing like it exists in vSphere. Admin role only."""
@@ -91,5 +114,33 @@ class EmulatorServicer(metaclass=_abc_1.ABCMeta):
         request: _fault_rules_pb2.ClearFaultRulesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fault_rules_pb2.ClearFaultRulesResponse, _abc.Awaitable[_fault_rules_pb2.ClearFaultRulesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SetGuestWorkload(
+        self,
+        request: _emulator_pb2.SetGuestWorkloadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.VirtualMachine, _abc.Awaitable[_inventory_pb2.VirtualMachine]]:
+        """Guest control: what a client needs to prove what crossed, without a host certificate.
+        Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
+        """
+
+    @_abc_1.abstractmethod
+    def WriteGuestMemory(
+        self,
+        request: _emulator_pb2.GuestMemoryWriteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+        """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
+        or at every Nth page. Answers with the memory's digest afterwards.
+        """
+
+    @_abc_1.abstractmethod
+    def GetGuestMemory(
+        self,
+        request: _common_pb2.ObjectRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+        """The digest of a running VM's memory, where it runs now."""
 
 def add_EmulatorServicer_to_server(servicer: EmulatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -252,16 +252,26 @@ class ListMigrationsResponse(_message.Message):
     def __init__(self, migrations: _Optional[_Iterable[_Union[MigrationProgress, _Mapping]]] = ...) -> None: ...
 
 class WriteGuestMemoryRequest(_message.Message):
-    __slots__ = ("instance_uuid", "random_fraction", "marker", "marker_every_pages")
+    __slots__ = ("instance_uuid", "random_fraction", "marker", "marker_every_pages", "marker_page")
     INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
     RANDOM_FRACTION_FIELD_NUMBER: _ClassVar[int]
     MARKER_FIELD_NUMBER: _ClassVar[int]
     MARKER_EVERY_PAGES_FIELD_NUMBER: _ClassVar[int]
+    MARKER_PAGE_FIELD_NUMBER: _ClassVar[int]
     instance_uuid: str
     random_fraction: float
     marker: bytes
     marker_every_pages: int
-    def __init__(self, instance_uuid: _Optional[str] = ..., random_fraction: _Optional[float] = ..., marker: _Optional[bytes] = ..., marker_every_pages: _Optional[int] = ...) -> None: ...
+    marker_page: int
+    def __init__(self, instance_uuid: _Optional[str] = ..., random_fraction: _Optional[float] = ..., marker: _Optional[bytes] = ..., marker_every_pages: _Optional[int] = ..., marker_page: _Optional[int] = ...) -> None: ...
+
+class SetHostGuestWorkloadRequest(_message.Message):
+    __slots__ = ("instance_uuid", "workload")
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    instance_uuid: str
+    workload: _inventory_pb2.GuestWorkload
+    def __init__(self, instance_uuid: _Optional[str] = ..., workload: _Optional[_Union[_inventory_pb2.GuestWorkload, _Mapping]] = ...) -> None: ...
 
 class GuestMemoryInfo(_message.Message):
     __slots__ = ("instance_uuid", "pages", "written_pages", "digest", "power_state")

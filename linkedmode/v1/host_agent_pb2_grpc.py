@@ -112,6 +112,11 @@ class HostAgentStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
+        self.SetGuestWorkload = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/SetGuestWorkload',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.FromString,
+                _registered_method=True)
         self.AddFaultRule = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/AddFaultRule',
                 request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
@@ -231,6 +236,13 @@ class HostAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetGuestWorkload(self, request, context):
+        """Changes how a VM's guest writes its memory (the registered config, and the running guest).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddFaultRule(self, request, context):
         """Fault injection rules for this host's steps (installed through its vCenter's Emulator service).
         """
@@ -327,6 +339,11 @@ def add_HostAgentServicer_to_server(servicer, server):
                     servicer.GetGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+            ),
+            'SetGuestWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGuestWorkload,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.SerializeToString,
             ),
             'AddFaultRule': grpc.unary_unary_rpc_method_handler(
                     servicer.AddFaultRule,
@@ -750,6 +767,33 @@ class HostAgent:
             '/linkedmode.v1.HostAgent/GetGuestMemory',
             linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
             linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGuestWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/SetGuestWorkload',
+            linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.FromString,
             options,
             channel_credentials,
             insecure,

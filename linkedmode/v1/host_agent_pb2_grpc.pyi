@@ -59,6 +59,8 @@ class HostAgentStub:
     WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
     GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]
+    SetGuestWorkload: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]
+    """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
     AddFaultRule: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]
     """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
     ListFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]
@@ -93,6 +95,8 @@ class HostAgentAsyncStub(HostAgentStub):
     WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
     GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    SetGuestWorkload: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
+    """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
     AddFaultRule: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]  # type: ignore[assignment]
     """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
     ListFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]  # type: ignore[assignment]
@@ -214,6 +218,14 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         request: _host_agent_pb2.VmRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def SetGuestWorkload(
+        self,
+        request: _host_agent_pb2.SetHostGuestWorkloadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.RunningVm, _abc.Awaitable[_host_agent_pb2.RunningVm]]:
+        """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
 
     @_abc_1.abstractmethod
     def AddFaultRule(

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from linkedmode.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -153,8 +156,20 @@ class CryptoState(_message.Message):
     key_id: str
     def __init__(self, encrypted: _Optional[bool] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
+class VirtualMachineSnapshot(_message.Message):
+    __slots__ = ("id", "name", "description", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class VirtualMachine(_message.Message):
-    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "extra_config")
+    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "snapshots", "has_snapshots", "extra_config")
     class ExtraConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +191,8 @@ class VirtualMachine(_message.Message):
     DISKS_FIELD_NUMBER: _ClassVar[int]
     NICS_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    HAS_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     EXTRA_CONFIG_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
@@ -191,8 +208,10 @@ class VirtualMachine(_message.Message):
     disks: _containers.RepeatedCompositeFieldContainer[VirtualDisk]
     nics: _containers.RepeatedCompositeFieldContainer[VirtualEthernetCard]
     workload: GuestWorkload
+    snapshots: _containers.RepeatedCompositeFieldContainer[VirtualMachineSnapshot]
+    has_snapshots: bool
     extra_config: _containers.ScalarMap[str, str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., snapshots: _Optional[_Iterable[_Union[VirtualMachineSnapshot, _Mapping]]] = ..., has_snapshots: _Optional[bool] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class VmConfig(_message.Message):
     __slots__ = ("instance_uuid", "name", "memory_mb", "num_cpu", "workload", "mac_addresses", "encrypted")

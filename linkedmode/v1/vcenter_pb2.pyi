@@ -151,6 +151,68 @@ class CheckRelocateResponse(_message.Message):
     reason: str
     def __init__(self, errors: _Optional[_Iterable[_Union[_common_pb2.Fault, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_common_pb2.Fault, _Mapping]]] = ..., vcenter: _Optional[str] = ..., host: _Optional[str] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class VirtualDiskSpec(_message.Message):
+    __slots__ = ("capacity_mb", "datastore")
+    CAPACITY_MB_FIELD_NUMBER: _ClassVar[int]
+    DATASTORE_FIELD_NUMBER: _ClassVar[int]
+    capacity_mb: int
+    datastore: str
+    def __init__(self, capacity_mb: _Optional[int] = ..., datastore: _Optional[str] = ...) -> None: ...
+
+class VirtualNicSpec(_message.Message):
+    __slots__ = ("network",)
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    def __init__(self, network: _Optional[str] = ...) -> None: ...
+
+class CreateVmRequest(_message.Message):
+    __slots__ = ("name", "host", "cluster", "datastore", "memory_mb", "num_cpu", "disks", "nics", "migrate_encryption", "workload")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    DATASTORE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    NUM_CPU_FIELD_NUMBER: _ClassVar[int]
+    DISKS_FIELD_NUMBER: _ClassVar[int]
+    NICS_FIELD_NUMBER: _ClassVar[int]
+    MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    host: str
+    cluster: str
+    datastore: str
+    memory_mb: int
+    num_cpu: int
+    disks: _containers.RepeatedCompositeFieldContainer[VirtualDiskSpec]
+    nics: _containers.RepeatedCompositeFieldContainer[VirtualNicSpec]
+    migrate_encryption: _common_pb2.MigrateEncryption
+    workload: _inventory_pb2.GuestWorkload
+    def __init__(self, name: _Optional[str] = ..., host: _Optional[str] = ..., cluster: _Optional[str] = ..., datastore: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., disks: _Optional[_Iterable[_Union[VirtualDiskSpec, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualNicSpec, _Mapping]]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., workload: _Optional[_Union[_inventory_pb2.GuestWorkload, _Mapping]] = ...) -> None: ...
+
+class CreateSnapshotRequest(_message.Message):
+    __slots__ = ("vm", "name", "description")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    vm: _common_pb2.ObjectRef
+    name: str
+    description: str
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class RemoveSnapshotRequest(_message.Message):
+    __slots__ = ("vm", "snapshot")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    vm: _common_pb2.ObjectRef
+    snapshot: str
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., snapshot: _Optional[str] = ...) -> None: ...
+
+class ListSnapshotsResponse(_message.Message):
+    __slots__ = ("snapshots",)
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    snapshots: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.VirtualMachineSnapshot]
+    def __init__(self, snapshots: _Optional[_Iterable[_Union[_inventory_pb2.VirtualMachineSnapshot, _Mapping]]] = ...) -> None: ...
+
 class ListBlockedMacsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

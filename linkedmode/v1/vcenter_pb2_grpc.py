@@ -133,6 +133,31 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.FromString,
                 _registered_method=True)
+        self.CreateVm = channel.unary_unary(
+                '/linkedmode.v1.VCenter/CreateVm',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.CreateVmRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.DestroyVm = channel.unary_unary(
+                '/linkedmode.v1.VCenter/DestroyVm',
+                request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.CreateSnapshot = channel.unary_unary(
+                '/linkedmode.v1.VCenter/CreateSnapshot',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.CreateSnapshotRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.RemoveSnapshot = channel.unary_unary(
+                '/linkedmode.v1.VCenter/RemoveSnapshot',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RemoveSnapshotRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.ListSnapshots = channel.unary_unary(
+                '/linkedmode.v1.VCenter/ListSnapshots',
+                request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListSnapshotsResponse.FromString,
+                _registered_method=True)
         self.ListBlockedMacs = channel.unary_unary(
                 '/linkedmode.v1.VCenter/ListBlockedMacs',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
@@ -295,6 +320,46 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateVm(self, request, context):
+        """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
+        with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
+        this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+        Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+        the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+        datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DestroyVm(self, request, context):
+        """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSnapshot(self, request, context):
+        """CreateSnapshot_Task; the task's result names the snapshot (`created`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveSnapshot(self, request, context):
+        """RemoveSnapshot_Task: one snapshot, by id or name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSnapshots(self, request, context):
+        """The VM's snapshots, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListBlockedMacs(self, request, context):
         """MAC addresses of VMs that left this vCenter: it never hands them out again.
         """
@@ -437,6 +502,31 @@ def add_VCenterServicer_to_server(servicer, server):
                     servicer.CheckRelocate,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.SerializeToString,
+            ),
+            'CreateVm': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVm,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.CreateVmRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'DestroyVm': grpc.unary_unary_rpc_method_handler(
+                    servicer.DestroyVm,
+                    request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'CreateSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSnapshot,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.CreateSnapshotRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'RemoveSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSnapshot,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RemoveSnapshotRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'ListSnapshots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSnapshots,
+                    request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListSnapshotsResponse.SerializeToString,
             ),
             'ListBlockedMacs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListBlockedMacs,
@@ -989,6 +1079,141 @@ class VCenter:
             '/linkedmode.v1.VCenter/CheckRelocate',
             linkedmode_dot_v1_dot_vcenter__pb2.RelocateVmRequest.SerializeToString,
             linkedmode_dot_v1_dot_vcenter__pb2.CheckRelocateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/CreateVm',
+            linkedmode_dot_v1_dot_vcenter__pb2.CreateVmRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DestroyVm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/DestroyVm',
+            linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/CreateSnapshot',
+            linkedmode_dot_v1_dot_vcenter__pb2.CreateSnapshotRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/RemoveSnapshot',
+            linkedmode_dot_v1_dot_vcenter__pb2.RemoveSnapshotRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSnapshots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/ListSnapshots',
+            linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListSnapshotsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,22 @@ class VCenterStub:
     """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
     checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
     """
+    CreateVm: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.CreateVmRequest, _common_pb2.Task]
+    """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
+    with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
+    this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+    Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+    the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+    datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
+    """
+    DestroyVm: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]
+    """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it."""
+    CreateSnapshot: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.CreateSnapshotRequest, _common_pb2.Task]
+    """CreateSnapshot_Task; the task's result names the snapshot (`created`)."""
+    RemoveSnapshot: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.RemoveSnapshotRequest, _common_pb2.Task]
+    """RemoveSnapshot_Task: one snapshot, by id or name."""
+    ListSnapshots: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _vcenter_pb2.ListSnapshotsResponse]
+    """The VM's snapshots, oldest first."""
     ListBlockedMacs: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
     GetTask: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
@@ -109,6 +125,22 @@ class VCenterAsyncStub(VCenterStub):
     """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
     checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
     """
+    CreateVm: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.CreateVmRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
+    with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
+    this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+    Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+    the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+    datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
+    """
+    DestroyVm: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]  # type: ignore[assignment]
+    """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it."""
+    CreateSnapshot: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.CreateSnapshotRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """CreateSnapshot_Task; the task's result names the snapshot (`created`)."""
+    RemoveSnapshot: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RemoveSnapshotRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """RemoveSnapshot_Task: one snapshot, by id or name."""
+    ListSnapshots: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _vcenter_pb2.ListSnapshotsResponse]  # type: ignore[assignment]
+    """The VM's snapshots, oldest first."""
     ListBlockedMacs: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]  # type: ignore[assignment]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
     GetTask: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
@@ -265,6 +297,52 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         """CheckRelocate_Task: the errors and warnings a RelocateVm with this spec would meet, from the same
         checks (the spec, the ServiceLocator, the destination's side, the encryption decision); changes nothing.
         """
+
+    @_abc_1.abstractmethod
+    def CreateVm(
+        self,
+        request: _vcenter_pb2.CreateVmRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """CreateVM_Task: a new VM, powered off, on a host (or a host of a cluster that has the memory free),
+        with disks on datastores the host mounts and NICs on networks of its datacenter. MACs come from
+        this vCenter's pool, never from its block list. The task's result names the VM (`created`).
+        Bad values and an unknown host or cluster are refused at once (INVALID_ARGUMENT, NOT_FOUND);
+        the rest fails the task: DuplicateName, NotFound (datastore, network), InvalidArgument (a
+        datastore the host does not mount), InsufficientMemoryResourcesFault (no host of the cluster fits).
+        """
+
+    @_abc_1.abstractmethod
+    def DestroyVm(
+        self,
+        request: _common_pb2.ObjectRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """Destroy_Task: only a powered-off VM; its disk files and snapshots go with it."""
+
+    @_abc_1.abstractmethod
+    def CreateSnapshot(
+        self,
+        request: _vcenter_pb2.CreateSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """CreateSnapshot_Task; the task's result names the snapshot (`created`)."""
+
+    @_abc_1.abstractmethod
+    def RemoveSnapshot(
+        self,
+        request: _vcenter_pb2.RemoveSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """RemoveSnapshot_Task: one snapshot, by id or name."""
+
+    @_abc_1.abstractmethod
+    def ListSnapshots(
+        self,
+        request: _common_pb2.ObjectRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.ListSnapshotsResponse, _abc.Awaitable[_vcenter_pb2.ListSnapshotsResponse]]:
+        """The VM's snapshots, oldest first."""
 
     @_abc_1.abstractmethod
     def ListBlockedMacs(

@@ -9,12 +9,22 @@ import grpc
 
 from ..migration.spec import Arrival, MigrationTarget
 from ..model.faults import HostNotConnected, InvalidArgument
-from ..model.inventory import Datacenter, Host
+from ..model.inventory import Datacenter, Host, Vm
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto
-from ..v1 import emulator_pb2, emulator_pb2_grpc, fault_rules_pb2, host_agent_pb2, linked_mode_pb2, linked_mode_pb2_grpc
+from ..v1 import (
+    common_pb2,
+    emulator_pb2,
+    emulator_pb2_grpc,
+    fault_rules_pb2,
+    host_agent_pb2,
+    inventory_pb2,
+    linked_mode_pb2,
+    linked_mode_pb2_grpc,
+)
 from . import translate
+from .guest_control import MemoryWrite
 from .host_client import HostAgentClient, sent, spec_from_proto
 from .peers import PeerInfo
 from .vcenter import VCenter
@@ -153,3 +163,23 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
     ) -> fault_rules_pb2.ClearFaultRulesResponse:
         cleared = self.vc.faults.clear() + sum(self._on_hosts(lambda agent: agent.clear_fault_rules()))
         return fault_rules_pb2.ClearFaultRulesResponse(cleared=cleared)
+
+    # -- guest control ---------------------------------------------------------------------------
+
+    def _vm(self, ref: common_pb2.ObjectRef) -> Vm:
+        return self.vc.state.find(Vm, moid=ref.moid, name=ref.name)
+
+    def SetGuestWorkload(self, request: emulator_pb2.SetGuestWorkloadRequest,
+                         context: grpc.ServicerContext) -> inventory_pb2.VirtualMachine:
+        vm = self.vc.guest.set_workload(self._vm(request.vm), request.workload.dirty_rate_mbps, request.workload.working_set_mb,
+                                        current_principal().name)
+        return translate.vm(vm)
+
+    def WriteGuestMemory(self, request: emulator_pb2.GuestMemoryWriteRequest,
+                         context: grpc.ServicerContext) -> host_agent_pb2.GuestMemoryInfo:
+        write = MemoryWrite(request.random_fraction, request.marker, request.page if request.HasField("page") else None,
+                            request.every_pages)
+        return self.vc.guest.write_memory(self._vm(request.vm), write)
+
+    def GetGuestMemory(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> host_agent_pb2.GuestMemoryInfo:
+        return self.vc.guest.memory(self._vm(request))

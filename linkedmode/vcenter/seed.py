@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 
@@ -10,24 +9,25 @@ from ..model.events import VM_REGISTERED, Event
 from ..model.inventory import Cluster, Datacenter, Datastore, Disk, Host, ManagedObject, Network, Nic, Vm
 from ..topology.spec import DatacenterSpec, VCenterSpec
 from .datastores import DatastoreFolders
-from .macs import vcenter_mac
+from .macs import MacPool
 from .state import VCenterState
 
 
 def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[str, str],
-                   datastores: DatastoreFolders | None = None) -> None:
+                   datastores: DatastoreFolders | None = None, macs: MacPool | None = None) -> None:
     """Writes the topology's inventory for this vCenter. The state must be empty. With `datastores`,
-    each datastore gets its folder and each VM's disks their files."""
+    each datastore gets its folder and each VM's disks their files. MACs the topology leaves open come
+    from `macs`, the vCenter's pool."""
     objects: list[ManagedObject] = []
     events: list[Event] = []
-    macs = _MacAllocator(state)
+    macs = macs or MacPool(state)
     for dc_spec in spec.datacenters:
         dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs)
         objects += dc_objects
         events += dc_events
     if datastores is not None:
         _create_files(datastores, objects)
-    state.update(put=objects, events=events, meta={"seeded": "1", "next_mac": str(macs.counter)})
+    state.update(put=objects, events=events, meta={"seeded": "1"})
 
 
 def ensure_disk_files(state: VCenterState, datastores: DatastoreFolders) -> None:
@@ -46,22 +46,8 @@ def _create_files(datastores: DatastoreFolders, objects: list[ManagedObject], re
                 datastores.create_disk(names[disk.datastore], vm.name, disk)
 
 
-class _MacAllocator:
-    def __init__(self, state: VCenterState) -> None:
-        self.instance_uuid = state.meta("instance_uuid") or ""
-        self.counter = int(state.meta("next_mac") or "0")
-        self.blocked = set(json.loads(state.meta("blocked_macs") or "[]"))
-
-    def next(self) -> str:
-        while True:
-            mac = vcenter_mac(self.instance_uuid, self.counter)
-            self.counter += 1
-            if mac not in self.blocked:
-                return mac
-
-
 def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str],
-                macs: _MacAllocator) -> tuple[list[ManagedObject], list[Event]]:
+                macs: MacPool) -> tuple[list[ManagedObject], list[Event]]:
     dc = Datacenter(state.next_moid("datacenter"), spec.name)
     objects: list[ManagedObject] = [dc]
     hosts: dict[str, Host] = {}
@@ -87,6 +73,7 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
     networks = {n.name: Network(state.next_moid("network"), n.name, datacenter=dc.moid) for n in spec.networks}
     objects += [*hosts.values(), *datastores.values(), *networks.values()]
     events = []
+    fixed_macs = {n.mac_address for v in spec.vms for n in v.nics if n.mac_address}   # the topology's own
     for vm_spec in spec.vms:
         vm = Vm(
             state.next_moid("vm"), vm_spec.name,
@@ -98,7 +85,7 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
             host=hosts[vm_spec.host].moid, datacenter=dc.moid,
             disks=[Disk(f"Hard disk {i}", datastores[d.datastore].moid, d.capacity_mb, d.encrypted)
                    for i, d in enumerate(vm_spec.disks, 1)],
-            nics=[Nic(f"Network adapter {i}", n.mac_address or macs.next(), networks[n.network].moid)
+            nics=[Nic(f"Network adapter {i}", n.mac_address or macs.take(1, fixed_macs)[0], networks[n.network].moid)
                   for i, n in enumerate(vm_spec.nics, 1)],
             dirty_rate_mbps=vm_spec.guest.dirty_rate_mbps, working_set_mb=vm_spec.guest.working_set_mb,
         )

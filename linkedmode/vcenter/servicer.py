@@ -8,6 +8,7 @@ import grpc
 
 from ..migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
+from ..model.settings import MigrateEncryption
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
@@ -15,6 +16,7 @@ from ..rpc.faults import fault_to_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
 from .vcenter import VCenter
+from .vm_lifecycle import DiskRequest, VmCreateSpec
 
 T = TypeVar("T", bound=ManagedObject)
 
@@ -150,6 +152,32 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
             answer.host, answer.hot, answer.encrypted = a.destination_host.name, a.arrival.hot, a.decision.encrypted
             answer.reason = a.decision.reason
         return answer
+
+    def CreateVm(self, request: vcenter_pb2.CreateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        mode = MigrateEncryption.OPPORTUNISTIC
+        if request.HasField("migrate_encryption"):
+            mode = migrate_encryption_from_proto(request.migrate_encryption)
+        spec = VmCreateSpec(
+            request.name, request.datastore, request.memory_mb, host=request.host, cluster=request.cluster,
+            num_cpu=request.num_cpu or 1, disks=tuple(DiskRequest(d.capacity_mb, d.datastore) for d in request.disks),
+            networks=tuple(n.network for n in request.nics), migrate_encryption=mode,
+            dirty_rate_mbps=request.workload.dirty_rate_mbps, working_set_mb=request.workload.working_set_mb,
+        )
+        return translate.task(self.vc.lifecycle.create(spec, self._user()))
+
+    def DestroyVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> common_pb2.Task:
+        return translate.task(self.vc.lifecycle.destroy(self._find(Vm, request), self._user()))
+
+    def CreateSnapshot(self, request: vcenter_pb2.CreateSnapshotRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        vm = self._find(Vm, request.vm)
+        return translate.task(self.vc.snapshots.create(vm, request.name, request.description, self._user()))
+
+    def RemoveSnapshot(self, request: vcenter_pb2.RemoveSnapshotRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        return translate.task(self.vc.snapshots.remove(self._find(Vm, request.vm), request.snapshot, self._user()))
+
+    def ListSnapshots(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> vcenter_pb2.ListSnapshotsResponse:
+        vm = self._find(Vm, request)
+        return vcenter_pb2.ListSnapshotsResponse(snapshots=[translate.snapshot(s) for s in self.vc.snapshots.list(vm)])
 
     def ListBlockedMacs(
         self, request: vcenter_pb2.ListBlockedMacsRequest, context: grpc.ServicerContext

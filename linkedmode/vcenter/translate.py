@@ -17,10 +17,11 @@ from ..model.inventory import (
     Host,
     Network,
     Nic,
+    Snapshot,
     Vm,
 )
 from ..model.migration import MigrationPhase, MigrationResult, MovePriority, StreamFigures
-from ..model.tasks import PowerResult, ReconfigureResult, Task, TaskResult
+from ..model.tasks import CreatedResult, PowerResult, ReconfigureResult, Task, TaskResult
 from ..rpc.convert import (
     migrate_encryption_from_proto,
     migrate_encryption_to_proto,
@@ -82,7 +83,12 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
         nics=[inventory_pb2.VirtualEthernetCard(label=n.label, mac_address=n.mac_address, network=n.network) for n in v.nics],
         workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
         extra_config=v.extra_config,
+        snapshots=[snapshot(s) for s in v.snapshots], has_snapshots=v.has_snapshots,
     )
+
+
+def snapshot(s: Snapshot) -> inventory_pb2.VirtualMachineSnapshot:
+    return inventory_pb2.VirtualMachineSnapshot(id=s.id, name=s.name, description=s.description, create_time=timestamp(s.create_time))
 
 
 def task(t: Task) -> common_pb2.Task:
@@ -114,6 +120,7 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
         extra_config=dict(v.extra_config),
+        snapshots=[Snapshot(s.id, s.name, s.description, s.create_time.ToNanoseconds() / 1e9) for s in v.snapshots],
     )
 
 
@@ -173,4 +180,6 @@ def task_result(result: TaskResult | None) -> dict[str, object]:
         return {"power": common_pb2.PowerResult(power_state=power_state_to_proto(result.power_state), host=result.host)}
     if isinstance(result, ReconfigureResult):
         return {"reconfigure": common_pb2.ReconfigureResult(changed=list(result.changed))}
+    if isinstance(result, CreatedResult):
+        return {"created": common_pb2.ObjectRef(moid=result.moid, name=result.name)}
     return {}

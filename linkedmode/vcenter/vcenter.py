@@ -29,12 +29,16 @@ from ..rpc.convert import fault_rule_to_proto
 from ..topology.spec import VCenterSpec, VCenterTimeouts
 from ..v1 import fault_rules_pb2
 from .datastores import DatastoreFolders
+from .guest_control import GuestControl
 from .host_client import HostConnections
+from .macs import MacPool
 from .peers import PeerInfo
 from .seed import ensure_disk_files, seed_inventory
+from .snapshots import Snapshots
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
+from .vm_lifecycle import VmLifecycle
 from .vm_operations import VmOperations
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,10 @@ class VCenter:
         self.slots = VMotionSlots(claims_last=4 * spec.timeouts.slot_retry)
         self.faults = FaultInjector(spec.name)
         self.vm_operations = VmOperations(self.state, self.hosts, self.tasks)
+        self.macs = MacPool(self.state)
+        self.lifecycle = VmLifecycle(self.state, self.hosts, self.tasks, datastores, self.macs)
+        self.snapshots = Snapshots(self.state, self.tasks)
+        self.guest = GuestControl(self.state, self.hosts)
         self.arrivals = Arrivals(self)
         self.migrations = Migrations(self, self.arrivals, self.tasks)
         self._peers: dict[str, PeerInfo] = {}
@@ -65,7 +73,7 @@ class VCenter:
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
         if not self.state.meta("seeded"):
-            seed_inventory(self.state, spec, self._host_addresses, datastores)
+            seed_inventory(self.state, spec, self._host_addresses, datastores, self.macs)
         else:
             ensure_disk_files(self.state, datastores)
 
@@ -200,7 +208,7 @@ class VCenter:
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()
         self.datastores.wipe()
-        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores)
+        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores, self.macs)
         self.connect_hosts()
         return len(self.state.all(Vm))
 

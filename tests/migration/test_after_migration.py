@@ -15,7 +15,7 @@ from linkedmode.crypto import secrets as secrets_module
 from linkedmode.model.faults import MigrationFeatureNotSupported
 from linkedmode.model.inventory import Host
 from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, inventory_pb2, vcenter_pb2
-from linkedmode.vcenter.seed import _MacAllocator
+from linkedmode.vcenter.macs import NEXT_MAC, MacPool
 
 
 @pytest.fixture
@@ -89,11 +89,11 @@ def test_the_source_blocks_the_macs_of_a_vm_that_left(estate):
     assert to_vc_b(estate, vc_a, "disabled").state == common_pb2.TASK_STATE_SUCCESS
     blocked = vc_a.api.ListBlockedMacs(vcenter_pb2.ListBlockedMacsRequest()).mac_addresses
     assert macs and set(macs) <= set(blocked)
-    # and it never hands them out: the allocator skips them
-    allocator = _MacAllocator(estate.vcenters["vc-a"].vcenter.state)
-    allocator.counter = 0
-    handed = {allocator.next() for _ in range(64)}
-    assert not handed & set(blocked)
+    # and it never hands them out: the pool skips them, even from the start of its range again
+    state = estate.vcenters["vc-a"].vcenter.state
+    state.update(meta={NEXT_MAC: "0"})
+    handed = set(MacPool(state).take(64))
+    assert len(handed) == 64 and not handed & set(blocked)
 
 
 def test_a_cold_move_copies_no_memory_and_registers_the_vm_powered_off(estate):

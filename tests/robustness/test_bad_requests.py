@@ -23,6 +23,7 @@ from linkedmode.model.faults import InsufficientMemoryResourcesFault
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.v1 import (
     common_pb2,
+    emulator_pb2,
     fault_rules_pb2,
     host_agent_pb2,
     host_agent_pb2_grpc,
@@ -145,6 +146,23 @@ CASES = [
         host="esx-b1", datastore="ds-b-shared", pool="cluster-b",
         service=vcenter_pb2.ServiceLocator(instance_uuid="u", ssl_thumbprint="AB", url="vc-b.example"))),
         "spec.service.url 'vc-b.example' is not host:port with a port of 1..65535"),
+    invalid("VCenter/CreateVm", vcenter_pb2.CreateVmRequest(), "name is required"),
+    invalid("VCenter/CreateVm", vcenter_pb2.CreateVmRequest(name="new", host="esx-a1", datastore="ds-a-shared", memory_mb=-1),
+            "memory_mb -1 is not between 1 and 25165824"),
+    invalid("VCenter/CreateVm", vcenter_pb2.CreateVmRequest(name="new", host="esx-a1", datastore="ds-a-shared", memory_mb=16,
+                                                            disks=[vcenter_pb2.VirtualDiskSpec(capacity_mb=2**40)]),
+            "disks[0].capacity_mb 1099511627776 is not between 1 and 65011712"),
+    invalid("VCenter/CreateVm", vcenter_pb2.CreateVmRequest(name="n" * 81, host="esx-a1", datastore="ds-a-shared", memory_mb=16),
+            "is longer than 80 characters"),
+    not_found("VCenter/CreateVm", vcenter_pb2.CreateVmRequest(name="new", host="nope", datastore="ds-a-shared", memory_mb=16),
+              "vc-a has no host named 'nope'"),
+    invalid("VCenter/DestroyVm", ref(), "name a vm by moid or name"),
+    not_found("VCenter/DestroyVm", ref(name="nope"), "vc-a has no vm named 'nope'"),
+    invalid("VCenter/CreateSnapshot", vcenter_pb2.CreateSnapshotRequest(vm=vm_ref), "name is required"),
+    not_found("VCenter/CreateSnapshot", vcenter_pb2.CreateSnapshotRequest(vm=ref(name="nope"), name="s"), "vc-a has no vm named 'nope'"),
+    invalid("VCenter/RemoveSnapshot", vcenter_pb2.RemoveSnapshotRequest(vm=vm_ref), "snapshot is required"),
+    invalid("VCenter/ListSnapshots", ref(), "name a vm by moid or name"),
+    not_found("VCenter/ListSnapshots", ref(name="nope"), "vc-a has no vm named 'nope'"),
     garbage("VCenter/ListBlockedMacs"),
     invalid("VCenter/GetTask", vcenter_pb2.GetTaskRequest(), "key is required"),
     not_found("VCenter/GetTask", vcenter_pb2.GetTaskRequest(key="task-vc-a-999999"), "vc-a has no task 'task-vc-a-999999'"),
@@ -197,6 +215,20 @@ CASES = [
             "probability must be a finite number, not nan"),
     garbage("Emulator/ListFaultRules"),
     garbage("Emulator/ClearFaultRules"),
+    invalid("Emulator/SetGuestWorkload", emulator_pb2.SetGuestWorkloadRequest(
+        vm=vm_ref, workload=inventory_pb2.GuestWorkload(working_set_mb=1000)), "workload.working_set_mb 1000 is not between 0 and 128"),
+    invalid("Emulator/SetGuestWorkload", emulator_pb2.SetGuestWorkloadRequest(
+        vm=vm_ref, workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=float("nan"))), "workload.dirty_rate_mbps must be a finite number"),
+    not_found("Emulator/SetGuestWorkload", emulator_pb2.SetGuestWorkloadRequest(vm=ref(name="nope")), "vc-a has no vm named 'nope'"),
+    invalid("Emulator/WriteGuestMemory", emulator_pb2.GuestMemoryWriteRequest(vm=vm_ref), "give random_fraction, marker or both"),
+    invalid("Emulator/WriteGuestMemory", emulator_pb2.GuestMemoryWriteRequest(vm=vm_ref, marker=b"m", page=40_000),
+            "page 40000 is not between 0 and 32767"),
+    invalid("Emulator/WriteGuestMemory", emulator_pb2.GuestMemoryWriteRequest(vm=vm_ref, random_fraction=2),
+            "random_fraction 2.0 is not between 0 and 1"),
+    Bad("Emulator/WriteGuestMemory", emulator_pb2.GuestMemoryWriteRequest(vm=ref(name="batch-off"), marker=b"m"), "FAILED_PRECONDITION",
+        "InvalidPowerState", "batch-off is poweredOff: only a running guest has memory to write or read"),
+    Bad("Emulator/GetGuestMemory", ref(name="batch-off"), "FAILED_PRECONDITION", "InvalidPowerState",
+        "batch-off is poweredOff: only a running guest has memory to write or read"),
     # -- HostAgent on esx-a1, called by vc-a ----------------------------------------------------------------
     garbage("HostAgent/GetAbout"),
     invalid("HostAgent/RegisterVm", inventory_pb2.VmConfig(), "instance_uuid is required"),
@@ -243,6 +275,15 @@ CASES = [
         instance_uuid=facts.running_vm, marker=b"m", marker_every_pages=-1), "marker_every_pages -1 is not a positive number of pages"),
     Bad("HostAgent/WriteGuestMemory", lambda facts: host_agent_pb2.WriteGuestMemoryRequest(
         instance_uuid=facts.running_vm, marker=b"m" * (10 << 20)), "RESOURCE_EXHAUSTED", "", "larger than max"),
+    invalid("HostAgent/WriteGuestMemory", lambda facts: host_agent_pb2.WriteGuestMemoryRequest(
+        instance_uuid=facts.running_vm, marker=b"m", marker_page=1 << 40), "marker_page 1099511627776 is not between 0 and 32767"),
+    invalid("HostAgent/WriteGuestMemory", lambda facts: host_agent_pb2.WriteGuestMemoryRequest(
+        instance_uuid=facts.running_vm, marker_page=3), "marker_page places a marker: give the marker"),
+    invalid("HostAgent/SetGuestWorkload", host_agent_pb2.SetHostGuestWorkloadRequest(), "instance_uuid is required"),
+    invalid("HostAgent/SetGuestWorkload", lambda facts: host_agent_pb2.SetHostGuestWorkloadRequest(
+        instance_uuid=facts.running_vm, workload=inventory_pb2.GuestWorkload(working_set_mb=999)),
+        "working_set_mb 999 is not between 0 and 128"),
+    not_found("HostAgent/SetGuestWorkload", host_agent_pb2.SetHostGuestWorkloadRequest(instance_uuid="nope"), "host esx-a1 has no VM nope"),
     not_found("HostAgent/GetGuestMemory", host_agent_pb2.VmRequest(instance_uuid="nope"), "host esx-a1 has no VM nope"),
     invalid("HostAgent/AddFaultRule", fault_rules_pb2.FaultRule(step=fault_rules_pb2.MIGRATION_STEP_STUN, action=42),
             "action 42 is not one of FAULT_ACTION_ERROR (1)"),

@@ -171,6 +171,12 @@ def templates(running_vm: str) -> dict[str, Message]:
         "LinkedMode/ReserveMigration": arrival,
         "LinkedMode/PrepareMigration": arrival,
         "Emulator/AddFaultRule": rule,
+        "Emulator/SetGuestWorkload": emulator_pb2.SetGuestWorkloadRequest(
+            vm=common_pb2.ObjectRef(name="batch-off"), workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=1, working_set_mb=4)),
+        "VCenter/CreateVm": vcenter_pb2.CreateVmRequest(
+            name="fuzzed", host="esx-a1", datastore="ds-a-shared", memory_mb=4,
+            disks=[vcenter_pb2.VirtualDiskSpec(capacity_mb=1)], nics=[vcenter_pb2.VirtualNicSpec(network="VM Network")]),
+        "VCenter/CreateSnapshot": vcenter_pb2.CreateSnapshotRequest(vm=common_pb2.ObjectRef(name="batch-off"), name="fuzzed"),
         "HostAgent/RegisterVm": config,
         "HostAgent/PrepareDestination": spec,
         "HostAgent/PrepareSource": host_agent_pb2.PrepareSourceRequest(
@@ -223,7 +229,8 @@ def assert_refused_cleanly(channels, method, payload: bytes) -> None:  # type: i
 
 FIELDLESS_EXAMPLES = 10     # a request without fields is either empty or garbage: a few examples say it all
 # Methods whose fuzzing may leave the estate changed (VMs powered off, dropped, reconfigured): it is reset after them.
-CHANGING = {"PowerOnVm", "PowerOffVm", "ReconfigVm", "RelocateVm", "UnregisterVm", "Reset", "ReserveMigration"}
+CHANGING = {"PowerOnVm", "PowerOffVm", "ReconfigVm", "RelocateVm", "UnregisterVm", "Reset", "ReserveMigration",
+            "CreateVm", "DestroyVm", "CreateSnapshot", "RemoveSnapshot", "SetGuestWorkload"}
 
 
 @pytest.fixture
