@@ -1,0 +1,163 @@
+"""Settling one migration from its journal row (rows V4, V5): for each phase the source journaled, and
+each answer of the destination (its phase, whether its host runs the VM), the move ends MOVED or
+STAYED, or, when the VM runs nowhere, a fault that leaves the row for the next try."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from control_plane_fakes import MOID_THERE, FakeDestination, FakeParts
+
+from linkedmode.migration.arrivals import Arrivals
+from linkedmode.migration.journal import OUTGOING, OutgoingRow
+from linkedmode.migration.settle import Settled, settle, settle_unsettled
+from linkedmode.model import events as ev
+from linkedmode.model.faults import MigrationFault
+from linkedmode.model.inventory import Datastore, Vm
+from linkedmode.model.migration import MigrationPhase
+from linkedmode.model.settings import PowerState
+
+MIGRATION_ID = 0x00C0FFEE00C0FFEE
+FAULT = "fault"
+
+P, C, S = MigrationPhase.PREPARED, MigrationPhase.COMMITTING, MigrationPhase.SWITCHED
+UNKNOWN, RESERVED, PREPARED = MigrationPhase.UNKNOWN, MigrationPhase.RESERVED, MigrationPhase.PREPARED
+COMMITTED, FINISHED = MigrationPhase.COMMITTED, MigrationPhase.FINISHED
+
+
+@dataclass(frozen=True)
+class Case:
+    row: MigrationPhase             # what the source journaled
+    there: MigrationPhase           # what the destination says of the migration
+    runs: bool                      # whether the destination host runs the VM
+    source_runs: bool               # whether the source host still runs it (it gave it away once END crossed)
+    expect: Settled | str
+    why: str
+    source_down: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.row.value}-{self.there.value}-{'runs' if self.runs else 'idle'}-{'src' if self.source_runs else 'nosrc'}" + (
+            "-down" if self.source_down else "")
+
+
+MOVED, STAYED = Settled.MOVED, Settled.STAYED
+
+CASES = [
+    # the source never asked for the commit (PREPARED) or asked but never heard back (COMMITTING): END
+    # did not cross, the source host still runs the VM
+    *(c for row in (P, C) for c in (
+        Case(row, UNKNOWN, False, True, STAYED, "the destination never heard of it: the source goes on"),
+        Case(row, UNKNOWN, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+        Case(row, RESERVED, False, True, STAYED, "only a slot was reserved there: nothing to keep"),
+        Case(row, RESERVED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+        Case(row, PREPARED, False, True, STAYED, "prepared there, never committed: the source goes on"),
+        Case(row, PREPARED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+        Case(row, COMMITTED, False, True, STAYED, "committed there but END never crossed: the source still has it"),
+        Case(row, COMMITTED, True, True, MOVED, "committed and running there: it is the destination's"),
+        Case(row, FINISHED, False, True, MOVED, "finished there: it is in that inventory already"),
+        Case(row, FINISHED, True, True, MOVED, "finished there: it is in that inventory already"),
+    )),
+    # SWITCHED: the source host confirmed END and dropped its copy
+    Case(S, UNKNOWN, False, False, FAULT, "the destination forgot it and the source gave it away: it runs nowhere"),
+    Case(S, UNKNOWN, True, False, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(S, RESERVED, False, False, FAULT, "runs nowhere: neither side can take it back"),
+    Case(S, RESERVED, True, False, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(S, PREPARED, False, False, FAULT, "runs nowhere: neither side can take it back"),
+    Case(S, PREPARED, True, False, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(S, COMMITTED, False, False, MOVED, "END crossed and the destination committed: it is started again there (row V4)"),
+    Case(S, COMMITTED, True, False, MOVED, "committed and running there: it is the destination's"),
+    Case(S, FINISHED, False, False, MOVED, "finished there: it is in that inventory already"),
+    Case(S, FINISHED, True, False, MOVED, "finished there: it is in that inventory already"),
+    # the source host itself does not have the VM (or does not answer) before the commit
+    Case(P, UNKNOWN, False, False, FAULT, "the source host lost it and the destination never had it: it runs nowhere"),
+    Case(C, PREPARED, False, True, FAULT, "the source host does not answer: it cannot be seen running the VM",
+         source_down=True),
+]
+
+
+@pytest.fixture
+def journaled(parts: FakeParts) -> tuple[OutgoingRow, Vm]:
+    vm = parts.vm("vm-hot")
+    disk = vm.disks[0]
+    path = parts.datastores.disk_path(parts.state.get(disk.datastore, Datastore).name, vm.name, disk)
+    row = OutgoingRow(MIGRATION_ID, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, vm.host, "vc-b", "esx-b1",
+                      remote=True, hot=True, disk_files=(path,), destination_datacenter="dc-b")
+    return row, vm
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case) -> None:
+    row, vm = journaled
+    row = row.at(case.row)
+    parts.state.update(journal=[row.entry()])
+    source_host = parts.agent("esx-1")
+    source_host.phases[MIGRATION_ID] = MigrationPhase.COMPLETED if case.row == S else MigrationPhase.READY
+    if not case.source_runs:
+        del source_host.running_vms[vm.instance_uuid]
+    source_host.down = case.source_down
+    destination = FakeDestination()
+    destination.script("state", (case.there, case.runs))
+
+    if case.expect == FAULT:
+        with pytest.raises(MigrationFault) as caught:
+            settle(parts, row, destination, "vc-a restarted")  # type: ignore[arg-type]  # fake parts
+        assert caught.value.message == "vm-hot runs neither on esx-1 nor on esx-b1: left in the journal for the next try"
+        assert destination.called() == ["state"]
+        assert source_host.called() == (["abort"] if case.source_down else ["abort", "running"])
+        assert [OutgoingRow.of(e) for e in parts.state.journal(OUTGOING)] == [row]
+        assert parts.event_types(vm)[-1] == ev.VM_REGISTERED
+        return
+
+    settled, moid = settle(parts, row, destination, "vc-a restarted")  # type: ignore[arg-type]  # fake parts
+    assert settled == case.expect, case.why
+    assert parts.state.journal(OUTGOING) == [], case.why
+    if settled == MOVED:
+        asks_finish = case.there != FINISHED
+        assert moid == (MOID_THERE if asks_finish else vm.moid)
+        assert destination.calls[1:] == ([("finish", MIGRATION_ID, not case.runs)] if asks_finish else []), case.why
+        assert source_host.called() == ["complete", "running"] + (["power_off", "unregister"] if case.source_runs else [])
+        assert vm.instance_uuid not in source_host.running_vms
+        assert vm.moid not in {v.moid for v in parts.state.all(Vm)} and parts.blocked == vm.mac_addresses
+        (event,) = parts.state.events(vm=vm.moid, types=[ev.VM_MIGRATED])
+        assert event.message == "Migrated vm-hot from esx-1 to esx-b1 in vc-b (settled: vc-a restarted)"
+    else:
+        assert moid == ""
+        assert destination.called() == ["state", "abort"], case.why
+        assert source_host.called() == ["abort", "running"]
+        assert source_host.running_vms[vm.instance_uuid] == PowerState.POWERED_ON
+        assert parts.state.get(vm.moid, Vm).host == vm.host and parts.blocked == []
+        (event,) = parts.state.events(vm=vm.moid, types=[ev.VM_FAILED_MIGRATE])
+        assert event.message == "Cannot migrate vm-hot from esx-1 to esx-b1 in vc-b: vc-a restarted; it continues on esx-1"
+
+
+def test_every_journal_phase_and_destination_answer_has_a_case() -> None:
+    covered = {(c.row, c.there, c.runs) for c in CASES}
+    assert covered == {(r, t, runs) for r in (P, C, S) for t in (UNKNOWN, RESERVED, PREPARED, COMMITTED, FINISHED)
+                       for runs in (False, True)}
+
+
+# -- settle_unsettled -----------------------------------------------------------------------------
+
+
+def test_unsettled_rows_to_an_unlinked_vcenter_stay_for_later(parts: FakeParts, arrivals: Arrivals,
+                                                              journaled: tuple[OutgoingRow, Vm]) -> None:
+    row, _ = journaled
+    parts.state.update(journal=[row.entry()])
+    assert settle_unsettled(parts, arrivals, "vc-a restarted") == {}  # type: ignore[arg-type]  # fake parts
+    assert [OutgoingRow.of(e) for e in parts.state.journal(OUTGOING)] == [row]
+
+
+def test_unsettled_rows_of_a_running_task_are_left_to_it(parts: FakeParts, arrivals: Arrivals,
+                                                         journaled: tuple[OutgoingRow, Vm]) -> None:
+    row, _ = journaled
+    row = OutgoingRow(**{**row.__dict__, "destination_vcenter": "vc-a", "destination_host": "esx-2", "remote": False})
+    parts.state.update(journal=[row.entry()])
+    assert settle_unsettled(parts, arrivals, "later", running=lambda mid: mid == MIGRATION_ID) == {}  # type: ignore[arg-type]  # fake parts
+    assert parts.agent("esx-1").calls == []
+
+    # once no task drives it, a move inside this vCenter that its destination never heard of stays
+    parts.agent("esx-1").phases[MIGRATION_ID] = MigrationPhase.READY
+    assert settle_unsettled(parts, arrivals, "later") == {f"{MIGRATION_ID:016x}": Settled.STAYED}  # type: ignore[arg-type]  # fake parts
+    assert parts.state.journal(OUTGOING) == []
+    assert parts.agent("esx-1").called() == ["abort", "running"]
