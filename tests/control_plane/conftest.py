@@ -24,7 +24,7 @@ def parts(tmp_path: Path) -> Iterator[FakeParts]:
 
 @pytest.fixture
 def arrivals(parts: FakeParts) -> Arrivals:
-    return Arrivals(parts)  # type: ignore[arg-type]  # FakeParts has fake hosts where VCenterParts says HostConnections
+    return Arrivals(parts.vc)
 
 
 @pytest.fixture
@@ -38,5 +38,5 @@ def destination(monkeypatch: pytest.MonkeyPatch) -> FakeDestination:
 @pytest.fixture
 def migrations(parts: FakeParts, arrivals: Arrivals) -> Iterator[Migrations]:
     runner = TaskRunner(parts.state, workers=2)
-    yield Migrations(parts, arrivals, runner)  # type: ignore[arg-type]  # as for arrivals
+    yield Migrations(parts.vc, arrivals, runner)
     runner.shutdown()

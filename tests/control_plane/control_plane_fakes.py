@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from linkedmode.crypto.identity import Identity
 from linkedmode.crypto.pki import Credential
+from linkedmode.migration.ports import VCenterParts
 from linkedmode.migration.slots import VMotionSlots
 from linkedmode.migration.spec import (
     Arrival,
@@ -143,6 +144,11 @@ class FakeParts:
         self.timeouts = timeouts
         self.alive = True
         self.blocked: list[str] = []
+
+    @property
+    def vc(self) -> VCenterParts:
+        """This fake as the migration code takes it (mypy: its `hosts` and `state` are not the declared classes)."""
+        return cast(VCenterParts, self)
 
     def peers(self) -> list[PeerInfo]:
         return []
@@ -332,28 +338,28 @@ class FakeDestination:
         return answer(answers.pop(0) if len(answers) > 1 else answers[0])
 
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost:
-        return self._next("check", target.host)
+        return cast(TargetHost, self._next("check", target.host))
 
     def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
-        return self._next("reserve", migration_id)
+        return cast(bool, self._next("reserve", migration_id))
 
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
         if spec is not None:
             assert spec.secrets is None or not spec.secrets.wiped, "the destination got a wiped key"
             self.specs.append(spec)
-        return self._next("prepare", migration_id)
+        return cast(str, self._next("prepare", migration_id))
 
     def commit(self, migration_id: int) -> str:
-        return self._next("commit", migration_id)
+        return cast(str, self._next("commit", migration_id))
 
     def finish(self, migration_id: int, restart: bool = False) -> str:
-        return self._next("finish", migration_id, restart)
+        return cast(str, self._next("finish", migration_id, restart))
 
     def abort(self, migration_id: int, reason: str) -> None:
         self._next("abort", migration_id)
 
     def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[MigrationPhase, bool]:
-        return self._next("state", migration_id)
+        return cast("tuple[MigrationPhase, bool]", self._next("state", migration_id))
 
     def close(self) -> None:
         self.calls.append(("close",))

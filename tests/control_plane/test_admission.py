@@ -69,7 +69,7 @@ def test_a_bad_shape_is_refused_before_a_task_exists(parts: FakeParts, migration
 def test_a_move_to_the_vms_own_host_without_a_datastore_is_refused(parts: FakeParts, arrivals: Arrivals) -> None:
     vm = parts.vm("vm-hot")
     with pytest.raises(InvalidArgument) as caught:
-        admit(parts, vm, RelocateRequest(MigrationTarget("esx-1")), LocalDestination(parts, arrivals))  # type: ignore[arg-type]  # fake parts
+        admit(parts.vc, vm, RelocateRequest(MigrationTarget("esx-1")), LocalDestination(parts.vc, arrivals))
     assert caught.value.message == "vm-hot is already on esx-1"
     assert caught.value.arguments["argument"] == "spec.host"
 
@@ -78,15 +78,15 @@ def test_a_move_to_the_vms_own_host_without_a_datastore_is_refused(parts: FakePa
                          ids=["own host and a datastore", "a datastore only"])
 def test_a_datastore_only_move_on_the_vms_own_host_is_admitted(parts: FakeParts, arrivals: Arrivals, target: MigrationTarget) -> None:
     vm = parts.vm("vm-hot")
-    admission = admit(parts, vm, RelocateRequest(target), LocalDestination(parts, arrivals))  # type: ignore[arg-type]  # fake parts
+    admission = admit(parts.vc, vm, RelocateRequest(target), LocalDestination(parts.vc, arrivals))
     assert admission.destination_host.moid == vm.host
     assert not admission.streams                     # nothing crosses the vMotion network (row D1)
     assert not admission.decision.encrypted
 
 
 def test_a_move_to_another_host_is_admitted_encrypted(parts: FakeParts, arrivals: Arrivals) -> None:
-    admission = admit(parts, parts.vm("vm-required"), RelocateRequest(MigrationTarget("esx-2")),
-                      LocalDestination(parts, arrivals))  # type: ignore[arg-type]  # fake parts
+    admission = admit(parts.vc, parts.vm("vm-required"), RelocateRequest(MigrationTarget("esx-2")),
+                      LocalDestination(parts.vc, arrivals))
     assert admission.streams and admission.decision.encrypted and admission.arrival.encrypted
     assert admission.decision.asked == MigrateEncryption.REQUIRED
 
@@ -94,7 +94,7 @@ def test_a_move_to_another_host_is_admitted_encrypted(parts: FakeParts, arrivals
 def test_required_to_a_host_that_cannot_is_refused_before_any_host_call(parts: FakeParts) -> None:
     destination = FakeDestination(host=OLD_TARGET)
     with pytest.raises(MigrationFeatureNotSupported) as caught:
-        admit(parts, parts.vm("vm-required"), RelocateRequest(FULL), destination)  # type: ignore[arg-type]  # fake parts
+        admit(parts.vc, parts.vm("vm-required"), RelocateRequest(FULL), destination)
     assert caught.value.message == ("migrate_encryption is required but host esx-b-old runs ESXi 6.0.0, before 6.5: "
                                     "encrypted vMotion is not supported")
     assert caught.value.object == "esx-b-old"
@@ -103,7 +103,7 @@ def test_required_to_a_host_that_cannot_is_refused_before_any_host_call(parts: F
 
 
 def test_opportunistic_to_a_host_that_cannot_falls_back(parts: FakeParts) -> None:
-    admission = admit(parts, parts.vm("vm-hot"), RelocateRequest(FULL), FakeDestination(host=OLD_TARGET))  # type: ignore[arg-type]  # fake parts
+    admission = admit(parts.vc, parts.vm("vm-hot"), RelocateRequest(FULL), FakeDestination(host=OLD_TARGET))
     assert not admission.decision.encrypted and admission.decision.fell_back
 
 

@@ -24,7 +24,7 @@ MIGRATION_ID = 0x0A11FA11
 
 def arrival(parts: FakeParts, vm: str = "vm-hot") -> Arrival:
     """A move of `vm` inside the vCenter, from its host esx-1."""
-    return arrival_of(parts, parts.vm(vm), cross=False)  # type: ignore[arg-type]  # fake parts
+    return arrival_of(parts.vc, parts.vm(vm), cross=False)
 
 
 def spec(parts: FakeParts, migration_id: int = MIGRATION_ID) -> MigrationSpec:
@@ -190,3 +190,22 @@ def test_a_plaintext_spec_reaches_the_destination_host_without_a_key(parts: Fake
     assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
     arrivals.prepare(MIGRATION_ID, replace(spec(parts), secrets=None))
     assert parts.agent("esx-2").specs[MIGRATION_ID].secrets is None
+
+
+def test_a_prepare_the_destination_host_refuses_gives_everything_back(parts: FakeParts, arrivals: Arrivals) -> None:
+    parts.hosts.expect_key = True
+    refused = HostNotConnected("host esx-2 does not answer")
+    parts.agent("esx-2").fail["prepare_destination"] = [refused]
+    assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
+    with pytest.raises(HostNotConnected) as caught:
+        arrivals.prepare(MIGRATION_ID, spec(parts))
+    assert caught.value is refused
+    assert arrivals.pending() == [] and journal(parts) == []
+    assert parts.slots.in_use(parts.host("esx-2").moid) == 0 and parts.reaper.pending() == []
+
+
+def test_a_prepare_without_a_reservation_is_refused(parts: FakeParts, arrivals: Arrivals) -> None:
+    with pytest.raises(NotFound) as caught:
+        arrivals.prepare(MIGRATION_ID, spec(parts))
+    assert caught.value.message == f"no migration {MIGRATION_ID:016x} is reserved on vc-a: ReserveMigration comes first"
+    assert parts.hosts.calls() == {}

@@ -101,7 +101,7 @@ def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case)
 
     if case.expect == FAULT:
         with pytest.raises(MigrationFault) as caught:
-            settle(parts, row, destination, "vc-a restarted")  # type: ignore[arg-type]  # fake parts
+            settle(parts.vc, row, destination, "vc-a restarted")
         assert caught.value.message == "vm-hot runs neither on esx-1 nor on esx-b1: left in the journal for the next try"
         assert destination.called() == ["state"]
         assert source_host.called() == (["abort"] if case.source_down else ["abort", "running"])
@@ -109,7 +109,7 @@ def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case)
         assert parts.event_types(vm)[-1] == ev.VM_REGISTERED
         return
 
-    settled, moid = settle(parts, row, destination, "vc-a restarted")  # type: ignore[arg-type]  # fake parts
+    settled, moid = settle(parts.vc, row, destination, "vc-a restarted")
     assert settled == case.expect, case.why
     assert parts.state.journal(OUTGOING) == [], case.why
     if settled == MOVED:
@@ -144,7 +144,7 @@ def test_unsettled_rows_to_an_unlinked_vcenter_stay_for_later(parts: FakeParts, 
                                                               journaled: tuple[OutgoingRow, Vm]) -> None:
     row, _ = journaled
     parts.state.update(journal=[row.entry()])
-    assert settle_unsettled(parts, arrivals, "vc-a restarted") == {}  # type: ignore[arg-type]  # fake parts
+    assert settle_unsettled(parts.vc, arrivals, "vc-a restarted") == {}
     assert [OutgoingRow.of(e) for e in parts.state.journal(OUTGOING)] == [row]
 
 
@@ -153,11 +153,11 @@ def test_unsettled_rows_of_a_running_task_are_left_to_it(parts: FakeParts, arriv
     row, _ = journaled
     row = OutgoingRow(**{**row.__dict__, "destination_vcenter": "vc-a", "destination_host": "esx-2", "remote": False})
     parts.state.update(journal=[row.entry()])
-    assert settle_unsettled(parts, arrivals, "later", running=lambda mid: mid == MIGRATION_ID) == {}  # type: ignore[arg-type]  # fake parts
+    assert settle_unsettled(parts.vc, arrivals, "later", running=lambda mid: mid == MIGRATION_ID) == {}
     assert parts.agent("esx-1").calls == []
 
     # once no task drives it, a move inside this vCenter that its destination never heard of stays
     parts.agent("esx-1").phases[MIGRATION_ID] = MigrationPhase.READY
-    assert settle_unsettled(parts, arrivals, "later") == {f"{MIGRATION_ID:016x}": Settled.STAYED}  # type: ignore[arg-type]  # fake parts
+    assert settle_unsettled(parts.vc, arrivals, "later") == {f"{MIGRATION_ID:016x}": Settled.STAYED}
     assert parts.state.journal(OUTGOING) == []
     assert parts.agent("esx-1").called() == ["abort", "running"]

@@ -135,9 +135,26 @@ def test_a_callback_that_raises_does_not_stop_the_reaper(reaper: Reaper, caplog:
     assert "vc-test: scheduled work 'broken' failed" in caplog.text
 
 
+def test_a_repeated_callback_that_raises_keeps_its_schedule(reaper: Reaper) -> None:
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("scheduled work broke")
+
+    handle = reaper.every(0.01, broken, name="broken tick")
+    wait_until(lambda: len(calls) >= 3, what="three runs")
+    handle.cancel()
+    assert reaper.pending() == []
+
+
 def test_one_thread_serves_every_scheduled_work(reaper: Reaper) -> None:
     ran: list[str] = []
+
+    def work() -> None:
+        ran.append(threading.current_thread().name)
+
     for i in range(20):
-        reaper.after(0.001 * i, lambda i=i: ran.append(threading.current_thread().name), name=f"w{i}")
+        reaper.after(0.001 * i, work, name=f"w{i}")
     wait_until(lambda: len(ran) == 20, what="twenty runs")
     assert set(ran) == {"vc-test-reaper"} and len(reaper_threads()) == 1
