@@ -6,6 +6,7 @@ Every fake records the calls it gets, so that a test can say which side was aske
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -35,7 +36,7 @@ from linkedmode.model.settings import PowerState
 from linkedmode.model.tasks import Task, TaskState
 from linkedmode.reaper import Reaper
 from linkedmode.topology import parse_topology
-from linkedmode.topology.spec import VCenterTimeouts
+from linkedmode.topology.spec import VCenterSpec, VCenterTimeouts
 from linkedmode.vcenter.datastores import DatastoreFolders
 from linkedmode.vcenter.peers import PeerInfo
 from linkedmode.vcenter.seed import seed_inventory
@@ -117,6 +118,12 @@ class RecordingState(VCenterState):
                               journal_done=journal_done)
 
 
+@functools.cache
+def vcenter_spec() -> VCenterSpec:
+    """TOPOLOGY's one vCenter (parsed once: the spec is frozen)."""
+    return parse_topology(yaml.safe_load(TOPOLOGY), "control plane tests").sso_domains[0].vcenters[0]
+
+
 class FakeParts:
     """A vCenter as its migrations see it (`ports.VCenterParts`): a real state seeded from TOPOLOGY,
     real datastore folders, fault injector, slots and reaper; fake hosts; no peers."""
@@ -126,7 +133,7 @@ class FakeParts:
     key_providers = ("native-key-provider",)
 
     def __init__(self, root: Path, timeouts: VCenterTimeouts = TIMEOUTS) -> None:
-        spec = parse_topology(yaml.safe_load(TOPOLOGY), "control plane tests").sso_domains[0].vcenters[0]
+        spec = vcenter_spec()
         self.name = spec.name
         self.instance_uuid = "5a1d0c9e-0000-4000-8000-00000000000a"
         self.state = RecordingState(spec.name, InventoryStore(":memory:"))
@@ -270,13 +277,18 @@ class FakeHostAgent:
             yield replace(progress, migration_id=migration_id)
 
     def complete(self, migration_id: int, timeout: float | None = None) -> HostOutcome:
-        """The source host sends END and drops its copy of the VM."""
+        """The source host sends END and drops its copy of the VM; a destination host of this vCenter resumes it."""
         self._enter("complete", migration_id)
         if migration_id not in self.phases:
             raise NotFound(f"no migration {migration_id:016x} on {self.name}", object=self.name)
         self.phases[migration_id] = self.outcome.phase
-        if self.outcome.phase == MigrationPhase.COMPLETED and migration_id in self.specs:
-            self.running_vms.pop(self.specs[migration_id].vm.instance_uuid, None)
+        spec = self.specs.get(migration_id)
+        if self.outcome.phase == MigrationPhase.COMPLETED and spec is not None:
+            self.running_vms.pop(spec.vm.instance_uuid, None)
+            destination = self._hosts.agents.get(spec.destination_host)
+            if destination is not None and destination is not self:
+                destination.running_vms[spec.vm.instance_uuid] = PowerState.POWERED_ON
+                destination.phases[migration_id] = MigrationPhase.COMPLETED
         return self.outcome
 
     def abort(self, migration_id: int, reason: str) -> HostOutcome:

@@ -1,0 +1,102 @@
+"""Moves inside one vCenter, end to end through the control plane with fake hosts: the source's state
+machine drives this vCenter's own arrivals (LocalDestination) instead of a scripted peer."""
+
+from __future__ import annotations
+
+import os
+
+from control_plane_fakes import FakeParts, wait_until
+
+from linkedmode.migration.source import Migrations
+from linkedmode.migration.spec import MigrationTarget, RelocateRequest
+from linkedmode.model import events as ev
+from linkedmode.model.fault_rules import FaultRule
+from linkedmode.model.faults import SystemError
+from linkedmode.model.inventory import Datastore, Vm
+from linkedmode.model.migration import MigrationResult
+from linkedmode.model.settings import PowerState
+from linkedmode.model.tasks import Task, TaskState
+
+
+def relocate(parts: FakeParts, migrations: Migrations, target: MigrationTarget, vm: str = "vm-hot") -> Task:
+    task = migrations.relocate(parts.vm(vm), RelocateRequest(target), "administrator")
+    wait_until(lambda: parts.state.task(task.key).state.done, what="the task's end")
+    return parts.state.task(task.key)
+
+
+def disk_file(parts: FakeParts, vm: Vm) -> str:
+    disk = vm.disks[0]
+    return parts.datastores.disk_path(parts.state.get(disk.datastore, Datastore).name, vm.name, disk)
+
+
+def test_a_hot_move_to_another_host(parts: FakeParts, migrations: Migrations) -> None:
+    parts.hosts.expect_key = True
+    vm = parts.vm("vm-hot")
+    task = relocate(parts, migrations, MigrationTarget("esx-2"))
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert parts.state.task_states[task.key] == [TaskState.QUEUED, TaskState.RUNNING, TaskState.SUCCESS]
+    assert isinstance(task.result, MigrationResult)
+    assert task.result.vm == vm.moid and task.result.vcenter == "vc-a" and task.result.encrypted
+    moved = parts.state.get(vm.moid, Vm)
+    assert moved.host == parts.host("esx-2").moid and moved.disks == vm.disks      # a shared datastore: no disk moves
+    assert parts.agent("esx-2").running_vms[vm.instance_uuid] == PowerState.POWERED_ON
+    assert vm.instance_uuid not in parts.agent("esx-1").running_vms
+    (spec,) = parts.agent("esx-1").specs.values()
+    assert parts.agent("esx-2").specs == {spec.migration_id: spec}          # both hosts got the one spec, wiped now
+    assert spec.secrets is not None and spec.secrets.wiped
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+    assert parts.slots.in_use(parts.host("esx-1").moid) == 0 and parts.slots.in_use(parts.host("esx-2").moid) == 0
+    assert parts.slots.peak(parts.host("esx-2").moid) == 1
+    assert parts.event_types(vm)[1:] == [ev.VM_BEING_HOT_MIGRATED, ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, ev.VM_MIGRATED]
+    assert parts.blocked == [] and os.path.exists(disk_file(parts, vm))
+    assert parts.reaper.pending() == []
+
+
+def test_a_datastore_only_move_copies_the_disk_on_its_host(parts: FakeParts, migrations: Migrations) -> None:
+    vm = parts.vm("vm-hot")
+    before = disk_file(parts, vm)
+    task = relocate(parts, migrations, MigrationTarget("esx-1", "ds-other"))
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert isinstance(task.result, MigrationResult)
+    assert task.result.disks_moved == 1 and task.result.stream is None and not task.result.encrypted
+    moved = parts.state.get(vm.moid, Vm)
+    assert moved.host == vm.host and parts.state.get(moved.disks[0].datastore, Datastore).name == "ds-other"
+    assert os.path.exists(disk_file(parts, moved)) and not os.path.exists(before)
+    calls = parts.hosts.calls()
+    assert list(calls) == ["esx-1"] and set(calls["esx-1"]) == {"about", "running"}   # nothing streams, no key anywhere
+    assert parts.slots.in_use(vm.host) == 0
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+    assert ev.VM_HOT_MIGRATING_WITH_ENCRYPTION not in parts.event_types(vm)
+
+
+def test_a_failure_at_the_destination_hosts_resume_is_settled(parts: FakeParts, migrations: Migrations) -> None:
+    """END crossed: the injected fault at resume (this vCenter takes the VM in) is settled as moved."""
+    parts.hosts.expect_key = True
+    parts.faults.add(FaultRule("resume", fault="SystemError"))
+    vm = parts.vm("vm-hot")
+    task = relocate(parts, migrations, MigrationTarget("esx-2"))
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert isinstance(task.result, MigrationResult)
+    assert task.result.settled.startswith("moved; the end was confirmed by the destination after: injected at resume")
+    assert parts.state.get(vm.moid, Vm).host == parts.host("esx-2").moid
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+    assert parts.slots.in_use(parts.host("esx-2").moid) == 0
+
+
+def test_a_failure_before_the_commit_leaves_the_vm_on_its_host(parts: FakeParts, migrations: Migrations) -> None:
+    parts.hosts.expect_key = True
+    parts.faults.add(FaultRule("commit", fault="SystemError"))
+    vm = parts.vm("vm-hot")
+    task = relocate(parts, migrations, MigrationTarget("esx-2"))
+
+    assert task.state == TaskState.ERROR and isinstance(task.error, SystemError)
+    assert parts.state.get(vm.moid, Vm).host == vm.host
+    assert parts.agent("esx-1").running_vms[vm.instance_uuid] == PowerState.POWERED_ON
+    assert vm.instance_uuid not in parts.agent("esx-2").running_vms
+    assert parts.agent("esx-2").called("abort") == ["abort"]
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+    assert parts.slots.in_use(parts.host("esx-1").moid) == 0 and parts.slots.in_use(parts.host("esx-2").moid) == 0
+    assert parts.event_types(vm)[-1] == ev.VM_FAILED_MIGRATE
