@@ -132,11 +132,11 @@ class FakeParts:
     version = "7.0.3"
     key_providers = ("native-key-provider",)
 
-    def __init__(self, root: Path, timeouts: VCenterTimeouts = TIMEOUTS) -> None:
+    def __init__(self, root: Path, timeouts: VCenterTimeouts = TIMEOUTS, store: str = ":memory:") -> None:
         spec = vcenter_spec()
         self.name = spec.name
         self.instance_uuid = "5a1d0c9e-0000-4000-8000-00000000000a"
-        self.state = RecordingState(spec.name, InventoryStore(":memory:"))
+        self.state = RecordingState(spec.name, InventoryStore(store))
         self.state.update(meta={"instance_uuid": self.instance_uuid})
         self.datastores = DatastoreFolders(root / "datastores")
         seed_inventory(self.state, spec, {}, self.datastores)
@@ -207,6 +207,7 @@ class FakeHostAgent:
         self.running_vms: dict[str, PowerState] = {}
         self.phases: dict[int, MigrationPhase] = {}
         self.specs: dict[int, MigrationSpec] = {}
+        self.keys: dict[int, bytes] = {}
         self.calls: list[tuple[object, ...]] = []
         self.fail: dict[str, list[Fault]] = {}
         self.down = False
@@ -233,6 +234,8 @@ class FakeHostAgent:
             assert not spec.secrets.wiped and len(spec.secrets.key) == 32 and any(spec.secrets.key), "the key came wiped"
         self.specs[spec.migration_id] = spec
         self.phases[spec.migration_id] = MigrationPhase.PREPARED
+        if spec.secrets is not None:            # what a host holds, for tests that look for it where it must not be
+            self.keys[spec.migration_id] = bytes(spec.secrets.key) + bytes(spec.secrets.nonce_bytes)
 
     def about(self, timeout: float | None = None) -> None:
         self._enter("about")
