@@ -68,6 +68,7 @@ sso_domains:
                  disks: [{datastore: ds-shared, capacity_mb: 1}], nics: [{network: VM Network}]}
               - {name: vm-disabled, host: esx-1, memory_mb: 64, migrate_encryption: disabled,
                  disks: [{datastore: ds-shared, capacity_mb: 1}], nics: [{network: VM Network}]}
+              - {name: vm-two, host: esx-2, memory_mb: 64, disks: [{datastore: ds-shared, capacity_mb: 1}], nics: [{network: VM Network}]}
               - {name: vm-cold, host: esx-1, memory_mb: 64, power_state: poweredOff,
                  disks: [{datastore: ds-shared, capacity_mb: 1}], nics: [{network: VM Network}]}
 """
@@ -198,8 +199,9 @@ class FakeHostAgent:
     """One ESXi host as `HostAgentClient` shows it, answering from a script.
 
     `fail[method]`: faults raised by the next calls of that method, one per call. `down`: every call
-    fails as an unreachable host does. `progress`: what `migrate` reports. `expect_key`: whether the
-    specs this host gets must carry a key (the test says; a spec that comes unannounced fails)."""
+    fails as an unreachable host does. `progress`: what `migrate` reports (`during_stream` runs before
+    each report). The hosts' `expect_key`: whether the specs a host gets must carry a key (the test
+    says; a spec that comes unannounced fails)."""
 
     def __init__(self, name: str, hosts: FakeHosts) -> None:
         self.name = name
@@ -212,6 +214,7 @@ class FakeHostAgent:
         self.fail: dict[str, list[Fault]] = {}
         self.down = False
         self.progress: tuple[HostProgress, ...] = READY_AFTER_TWO_ROUNDS
+        self.during_stream: Callable[[], None] | None = None     # runs before each progress report
         self.outcome = HostOutcome(MigrationPhase.COMPLETED, FIGURES)
 
     def _enter(self, method: str, *args: object) -> None:
@@ -276,6 +279,8 @@ class FakeHostAgent:
     def migrate(self, migration_id: int, timeout: float) -> Iterator[HostProgress]:
         self._enter("migrate", migration_id)
         for progress in self.progress:
+            if self.during_stream is not None:
+                self.during_stream()
             self.phases[migration_id] = progress.phase
             yield replace(progress, migration_id=migration_id)
 

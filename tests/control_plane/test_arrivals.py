@@ -216,9 +216,10 @@ def test_a_prepare_without_a_reservation_is_refused(parts: FakeParts, arrivals: 
 
 
 def small_host_with_one_arrival(parts: FakeParts, arrivals: Arrivals) -> Arrival:
-    """esx-2 with 100 MB, vm-hot (64 MB) prepared to arrive there; returns a second 64 MB VM's arrival."""
+    """esx-2 with 164 MB, running vm-two (64 MB), vm-hot (64 MB) prepared to arrive there; returns a
+    third 64 MB VM's arrival."""
     parts.hosts.expect_key = False
-    parts.state.update(put=[replace(parts.host("esx-2"), memory_mb=100)])
+    parts.state.update(put=[replace(parts.host("esx-2"), memory_mb=164)])
     assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
     arrivals.prepare(MIGRATION_ID, replace(spec(parts), secrets=None))
     return arrival(parts, "vm-disabled")

@@ -11,7 +11,7 @@ from linkedmode.migration.source import Migrations
 from linkedmode.migration.spec import MigrationTarget, RelocateRequest
 from linkedmode.model import events as ev
 from linkedmode.model.fault_rules import FaultRule
-from linkedmode.model.faults import SystemError
+from linkedmode.model.faults import RequestCanceled, SystemError
 from linkedmode.model.inventory import Datastore, Vm
 from linkedmode.model.migration import MigrationResult
 from linkedmode.model.settings import PowerState
@@ -100,3 +100,50 @@ def test_a_failure_before_the_commit_leaves_the_vm_on_its_host(parts: FakeParts,
     assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
     assert parts.slots.in_use(parts.host("esx-1").moid) == 0 and parts.slots.in_use(parts.host("esx-2").moid) == 0
     assert parts.event_types(vm)[-1] == ev.VM_FAILED_MIGRATE
+
+
+def test_a_move_cancelled_during_its_stream_is_undone(parts: FakeParts, migrations: Migrations) -> None:
+    parts.hosts.expect_key = True
+    vm = parts.vm("vm-hot")
+
+    def cancel_once() -> None:
+        (task,) = parts.state.tasks()
+        if not task.cancel_requested:
+            migrations.tasks.cancel(task.key)
+
+    parts.agent("esx-1").during_stream = cancel_once
+    task = migrations.relocate(vm, RelocateRequest(MigrationTarget("esx-2")), "administrator")
+    wait_until(lambda: parts.state.task(task.key).state.done, what="the task's end")
+
+    ended = parts.state.task(task.key)
+    assert ended.state == TaskState.ERROR and ended.cancelled and isinstance(ended.error, RequestCanceled)
+    assert parts.state.task_states[task.key] == [TaskState.QUEUED, TaskState.RUNNING, TaskState.ERROR]
+    assert parts.agent("esx-1").called("abort", "complete") == ["abort"]
+    assert parts.agent("esx-2").called("abort") == ["abort"]
+    assert parts.agent("esx-1").running_vms[vm.instance_uuid] == PowerState.POWERED_ON
+    assert parts.state.get(vm.moid, Vm).host == vm.host
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+    assert parts.slots.in_use(parts.host("esx-1").moid) == 0 and parts.slots.in_use(parts.host("esx-2").moid) == 0
+    (spec,) = parts.agent("esx-1").specs.values()
+    assert spec.secrets is not None and spec.secrets.wiped
+
+
+def test_two_moves_that_cross_do_not_wait_on_each_other(parts: FakeParts, migrations: Migrations) -> None:
+    """esx-1 -> esx-2 and esx-2 -> esx-1 while each host has one slot left (row V8): a move holds both
+    slots or neither, so the two never deadlock; both end."""
+    parts.hosts.expect_key = True
+    for host in ("esx-1", "esx-2"):
+        for _ in range(3):
+            assert parts.slots.try_acquire(parts.host(host).moid, 4)
+    one = migrations.relocate(parts.vm("vm-hot"), RelocateRequest(MigrationTarget("esx-2")), "administrator")
+    two = migrations.relocate(parts.vm("vm-two"), RelocateRequest(MigrationTarget("esx-1")), "administrator")
+    wait_until(lambda: parts.state.task(one.key).state.done and parts.state.task(two.key).state.done, timeout=10.0,
+               what="both moves' end")
+
+    for task in (one, two):
+        assert parts.state.task(task.key).state == TaskState.SUCCESS, parts.state.task(task.key).error
+        assert TaskState.QUEUED not in parts.state.task_states[task.key][1:]
+    assert parts.state.get(one.entity, Vm).host == parts.host("esx-2").moid
+    assert parts.state.get(two.entity, Vm).host == parts.host("esx-1").moid
+    for host in ("esx-1", "esx-2"):
+        assert parts.slots.in_use(parts.host(host).moid) == 3 and parts.slots.peak(parts.host(host).moid) == 4
