@@ -30,7 +30,7 @@ from linkedmode.migration.spec import (
 from linkedmode.model.events import Event
 from linkedmode.model.fault_rules import FaultInjector
 from linkedmode.model.faults import Fault, HostNotConnected, NotFound
-from linkedmode.model.inventory import Host, ManagedObject, Vm
+from linkedmode.model.inventory import Datastore, Host, ManagedObject, Vm
 from linkedmode.model.migration import MigrationPhase, StreamFigures
 from linkedmode.model.settings import PowerState
 from linkedmode.model.tasks import Task, TaskState
@@ -174,6 +174,11 @@ class FakeParts:
 
     def agent(self, name: str) -> FakeHostAgent:
         return self.hosts.agent(self.host(name))
+
+    def disk_file(self, vm: Vm) -> str:
+        """The file of the VM's first disk, on the datastore the inventory says."""
+        disk = vm.disks[0]
+        return self.datastores.disk_path(self.state.get(disk.datastore, Datastore).name, vm.name, disk)
 
     def event_types(self, vm: Vm) -> list[str]:
         return [e.type for e in self.state.events(vm=vm.moid)]

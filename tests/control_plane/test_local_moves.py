@@ -24,11 +24,6 @@ def relocate(parts: FakeParts, migrations: Migrations, target: MigrationTarget, 
     return parts.state.task(task.key)
 
 
-def disk_file(parts: FakeParts, vm: Vm) -> str:
-    disk = vm.disks[0]
-    return parts.datastores.disk_path(parts.state.get(disk.datastore, Datastore).name, vm.name, disk)
-
-
 def test_a_hot_move_to_another_host(parts: FakeParts, migrations: Migrations) -> None:
     parts.hosts.expect_key = True
     vm = parts.vm("vm-hot")
@@ -49,13 +44,13 @@ def test_a_hot_move_to_another_host(parts: FakeParts, migrations: Migrations) ->
     assert parts.slots.in_use(parts.host("esx-1").moid) == 0 and parts.slots.in_use(parts.host("esx-2").moid) == 0
     assert parts.slots.peak(parts.host("esx-2").moid) == 1
     assert parts.event_types(vm)[1:] == [ev.VM_BEING_HOT_MIGRATED, ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, ev.VM_MIGRATED]
-    assert parts.blocked == [] and os.path.exists(disk_file(parts, vm))
+    assert parts.blocked == [] and os.path.exists(parts.disk_file(vm))
     assert parts.reaper.pending() == []
 
 
 def test_a_datastore_only_move_copies_the_disk_on_its_host(parts: FakeParts, migrations: Migrations) -> None:
     vm = parts.vm("vm-hot")
-    before = disk_file(parts, vm)
+    before = parts.disk_file(vm)
     task = relocate(parts, migrations, MigrationTarget("esx-1", "ds-other"))
 
     assert task.state == TaskState.SUCCESS, task.error
@@ -63,7 +58,7 @@ def test_a_datastore_only_move_copies_the_disk_on_its_host(parts: FakeParts, mig
     assert task.result.disks_moved == 1 and task.result.stream is None and not task.result.encrypted
     moved = parts.state.get(vm.moid, Vm)
     assert moved.host == vm.host and parts.state.get(moved.disks[0].datastore, Datastore).name == "ds-other"
-    assert os.path.exists(disk_file(parts, moved)) and not os.path.exists(before)
+    assert os.path.exists(parts.disk_file(moved)) and not os.path.exists(before)
     calls = parts.hosts.calls()
     assert list(calls) == ["esx-1"] and set(calls["esx-1"]) == {"about", "running"}   # nothing streams, no key anywhere
     assert parts.slots.in_use(vm.host) == 0

@@ -19,7 +19,7 @@ from linkedmode.migration.source import Migrations
 from linkedmode.migration.spec import DiskMove, MigrationSpec, MigrationTarget
 from linkedmode.model import events as ev
 from linkedmode.model.faults import MigrationFault
-from linkedmode.model.inventory import Datastore, Vm
+from linkedmode.model.inventory import Vm
 from linkedmode.model.migration import MigrationPhase
 from linkedmode.model.settings import PowerState
 from linkedmode.vcenter.tasks import TaskRunner
@@ -85,10 +85,8 @@ CASES = [
 @pytest.fixture
 def journaled(parts: FakeParts) -> tuple[OutgoingRow, Vm]:
     vm = parts.vm("vm-hot")
-    disk = vm.disks[0]
-    path = parts.datastores.disk_path(parts.state.get(disk.datastore, Datastore).name, vm.name, disk)
     row = OutgoingRow(MIGRATION_ID, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, vm.host, "vc-b", "esx-b1",
-                      remote=True, hot=True, disk_files=(path,), destination_datacenter="dc-b")
+                      remote=True, hot=True, disk_files=(parts.disk_file(vm),), destination_datacenter="dc-b")
     return row, vm
 
 
@@ -177,7 +175,7 @@ def restart_during_a_local_move(parts: FakeParts, target: MigrationTarget, spec:
     vCenter restarts: its arrivals and migrations are new objects over the same journal. Returns the
     recovering Migrations and the VM's disk file before the move."""
     vm = parts.vm("vm-hot")
-    before = parts.datastores.disk_path("ds-shared", vm.name, vm.disks[0])
+    before = parts.disk_file(vm)
     first = Arrivals(parts.vc)
     assert first.reserve(MIGRATION_ID, arrival_of(parts.vc, vm, cross=False), target)
     first.prepare(MIGRATION_ID, spec)
@@ -193,7 +191,7 @@ def restart_during_a_local_move(parts: FakeParts, target: MigrationTarget, spec:
 def test_recovery_of_a_move_between_hosts_keeps_the_vm_and_its_disk(parts: FakeParts) -> None:
     parts.hosts.expect_key = True
     vm = parts.vm("vm-hot")
-    before = parts.datastores.disk_path("ds-shared", vm.name, vm.disks[0])
+    before = parts.disk_file(vm)
     spec = MigrationSpec(MIGRATION_ID, vm, "esx-1", "esx-2", 0.5, 1.0, MigrationSecrets.generate(MIGRATION_ID),
                          (DiskMove("Hard disk 1", 1, before),))
     parts.agent("esx-1").phases[MIGRATION_ID] = MigrationPhase.PRECOPY
