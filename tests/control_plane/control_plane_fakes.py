@@ -7,8 +7,10 @@ Every fake records the calls it gets, so that a test can say which side was aske
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -86,6 +88,31 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not hold within {timeout} s")
         time.sleep(0.005)
+
+
+@contextmanager
+def reaper_held(reaper: Reaper) -> Iterator[None]:
+    """Keeps the reaper's one thread busy for the block: nothing scheduled runs inside it, whatever the
+    machine's speed; what fell due meanwhile runs once it ends."""
+    running, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        running.set()
+        release.wait(10.0)
+
+    reaper.after(0.0, hold, name="held by the test")
+    assert running.wait(5.0), "the reaper did not start"
+    try:
+        yield
+    finally:
+        release.set()
+
+
+def reaper_drained(reaper: Reaper) -> None:
+    """Returns once everything the reaper had due has run (its one thread runs work in order)."""
+    done = threading.Event()
+    reaper.after(0.0, done.set, name="drained")
+    assert done.wait(5.0), "the reaper did not get to the end of its due work"
 
 
 def answer(value: object) -> object:

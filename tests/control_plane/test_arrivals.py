@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from control_plane_fakes import FakeParts, wait_until
+from control_plane_fakes import FakeParts, reaper_drained, reaper_held, wait_until
 
 from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.migration.admission import arrival_of
@@ -58,7 +58,7 @@ def test_a_reservation_at_the_hosts_limit_says_no_without_waiting(parts: FakePar
     fill(parts, "esx-2")
     started = time.monotonic()
     assert not arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0                      # it answers, it does not wait for a slot
     assert arrivals.pending() == [] and parts.slots.in_use(parts.host("esx-2").moid) == LIMIT
 
     parts.slots.release(parts.host("esx-2").moid)                 # one ends: the next try gets the slot
@@ -104,9 +104,11 @@ def test_a_reservation_never_prepared_is_given_back(parts: FakeParts, arrivals: 
 def test_a_prepared_arrival_outlives_its_reservations_expiry(parts: FakeParts, arrivals: Arrivals) -> None:
     parts.hosts.expect_key = True
     parts.timeouts = replace(parts.timeouts, reservation_expiry=0.05)
-    assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
-    assert arrivals.prepare(MIGRATION_ID, spec(parts)) == "esx-2.vmotion:8000"
-    time.sleep(0.2)
+    with reaper_held(parts.reaper):                               # however slow the prepare, it comes first
+        assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
+        assert arrivals.prepare(MIGRATION_ID, spec(parts)) == "esx-2.vmotion:8000"
+    time.sleep(0.1)                                               # past the reservation's time
+    reaper_drained(parts.reaper)
     assert [r.phase for r in arrivals.pending()] == [MigrationPhase.PREPARED]
     assert [r.phase for r in journal(parts)] == [MigrationPhase.PREPARED]
     assert parts.reaper.pending() == [f"arrival {MIGRATION_ID:016x}"]
@@ -125,11 +127,12 @@ def test_an_arrival_never_committed_expires(parts: FakeParts, arrivals: Arrivals
 
 def test_a_committed_arrival_does_not_expire(parts: FakeParts, arrivals: Arrivals) -> None:
     parts.hosts.expect_key = True
-    parts.timeouts = replace(parts.timeouts, arrival_expiry=0.05)
-    assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
-    arrivals.prepare(MIGRATION_ID, spec(parts))
-    arrivals.commit(MIGRATION_ID)
-    time.sleep(0.2)
+    parts.timeouts = replace(parts.timeouts, arrival_expiry=0.0)
+    with reaper_held(parts.reaper):                               # the expiry falls due before the commit, runs after it
+        assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
+        arrivals.prepare(MIGRATION_ID, spec(parts))
+        arrivals.commit(MIGRATION_ID)
+    reaper_drained(parts.reaper)
     assert [r.phase for r in journal(parts)] == [MigrationPhase.COMMITTED]
     assert parts.agent("esx-2").called("abort") == []
     assert parts.slots.in_use(parts.host("esx-2").moid) == 1
