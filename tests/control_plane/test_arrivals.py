@@ -14,9 +14,9 @@ from linkedmode.crypto.secrets import MigrationSecrets
 from linkedmode.migration.admission import arrival_of
 from linkedmode.migration.arrivals import Arrivals
 from linkedmode.migration.journal import ARRIVAL, ArrivalRow
-from linkedmode.migration.spec import Arrival, MigrationSpec, MigrationTarget
+from linkedmode.migration.spec import Arrival, DiskMove, MigrationSpec, MigrationTarget
 from linkedmode.model.fault_rules import FaultInjector
-from linkedmode.model.faults import HostNotConnected, InsufficientMemoryResourcesFault, InvalidState, NotFound
+from linkedmode.model.faults import HostNotConnected, InsufficientMemoryResourcesFault, InvalidArgument, InvalidState, NotFound
 from linkedmode.model.migration import MigrationPhase, MigrationStep
 
 LIMIT = 4                       # a 1 GbE host (row V8)
@@ -281,3 +281,33 @@ def test_a_reservation_that_expires_during_its_prepare_leaves_nothing_behind(par
     assert [r.phase for r in arrivals.pending()] == [MigrationPhase.PREPARED]
     assert parts.slots.in_use(parts.host("esx-2").moid) == 1
     assert arrivals.commit(MIGRATION_ID) == parts.vm("vm-hot").moid
+
+
+# -- what a prepare checks of the spec it gets ----------------------------------------------------
+
+
+def test_a_spec_of_another_migration_is_refused(parts: FakeParts, arrivals: Arrivals) -> None:
+    parts.hosts.expect_key = True
+    assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2"))
+    with pytest.raises(InvalidArgument) as caught:
+        arrivals.prepare(MIGRATION_ID, spec(parts, migration_id=MIGRATION_ID + 1))
+    assert caught.value.message == (f"spec.migration_id {MIGRATION_ID + 1:016x} is not the migration's id "
+                                    f"{MIGRATION_ID:016x}")
+    assert [r.phase for r in arrivals.pending()] == [MigrationPhase.RESERVED] and journal(parts) == []
+    assert parts.agent("esx-2").called("prepare_destination") == []
+
+
+def test_a_spec_must_name_the_disks_that_change_datastore(parts: FakeParts, arrivals: Arrivals) -> None:
+    parts.hosts.expect_key = True
+    assert arrivals.reserve(MIGRATION_ID, arrival(parts), MigrationTarget("esx-2", "ds-other"))
+    with pytest.raises(InvalidArgument) as caught:
+        arrivals.prepare(MIGRATION_ID, spec(parts))                   # a spec that moves no disk
+    assert caught.value.message == "spec.disk_moves names no disk, but the disks that change datastore are Hard disk 1"
+    assert [r.phase for r in arrivals.pending()] == [MigrationPhase.RESERVED] and journal(parts) == []
+
+    vm = parts.vm("vm-hot")
+    moves = (DiskMove("Hard disk 1", 1, parts.disk_file(vm)),)
+    arrivals.prepare(MIGRATION_ID, replace(spec(parts), disk_moves=moves))
+    (taken,) = parts.agent("esx-2").specs.values()
+    assert taken.disk_moves[0].destination_path == parts.datastores.disk_path("ds-other", vm.name, vm.disks[0])
+    assert journal(parts)[0].disk_files == (taken.disk_moves[0].destination_path,)
