@@ -33,7 +33,7 @@ from linkedmode.model.events import Event
 from linkedmode.model.fault_rules import FaultInjector
 from linkedmode.model.faults import Fault, HostNotConnected, NotFound
 from linkedmode.model.inventory import Datastore, Host, ManagedObject, Vm
-from linkedmode.model.migration import MigrationPhase, StreamFigures
+from linkedmode.model.migration import MigrationPhase, MovePriority, StreamFigures
 from linkedmode.model.settings import PowerState
 from linkedmode.model.tasks import Task, TaskState
 from linkedmode.reaper import Reaper
@@ -367,8 +367,9 @@ class FakeDestination:
     """The `Destination` protocol, answering from a script: `script(method, *answers)` gives the next
     answers of a method in order (the last one repeats; a Fault is raised). Every call is recorded."""
 
-    def __init__(self, vcenter: str = "vc-b", remote: bool = True, host: TargetHost = TARGET) -> None:
+    def __init__(self, vcenter: str = "vc-b", remote: bool = True, host: TargetHost = TARGET, version: str = "7.0.3") -> None:
         self.vcenter = vcenter
+        self.version = version
         self.remote = remote
         self.calls: list[tuple[object, ...]] = []
         self.specs: list[MigrationSpec] = []
@@ -392,7 +393,8 @@ class FakeDestination:
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost:
         return cast(TargetHost, self._next("check", target.host))
 
-    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget) -> bool:
+    def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
+                priority: MovePriority = MovePriority.DEFAULT) -> bool:
         return cast(bool, self._next("reserve", migration_id))
 
     def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:

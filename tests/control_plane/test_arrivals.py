@@ -237,7 +237,8 @@ def test_a_prepared_arrival_holds_its_memory(parts: FakeParts, arrivals: Arrival
     arrivals.check(second, MigrationTarget("esx-2"))                  # given back with the arrival
 
 
-@pytest.mark.xfail(strict=True, reason="Arrivals._check_capacity leaves COMMITTED arrivals out of `reserved`, yet their VM "
+@pytest.mark.xfail(strict=True, reason="ArrivalChecks._check_capacity (arrival_checks.py) leaves COMMITTED arrivals out of "
+                   "`reserved`, yet their VM "
                    "is not in `running` either until finish() puts it on the host in the inventory: between the commit "
                    "and the finish (resume_wait, or longer while unsettled) the host's memory is promised twice")
 def test_a_committed_arrival_holds_its_memory(parts: FakeParts, arrivals: Arrivals) -> None:

@@ -13,7 +13,7 @@ from linkedmode.model import events as ev
 from linkedmode.model.fault_rules import FaultRule
 from linkedmode.model.faults import RequestCanceled, SystemError
 from linkedmode.model.inventory import Datastore, Vm
-from linkedmode.model.migration import MigrationResult
+from linkedmode.model.migration import MigrationResult, MigrationStep
 from linkedmode.model.settings import PowerState
 from linkedmode.model.tasks import Task, TaskState
 
@@ -69,7 +69,7 @@ def test_a_datastore_only_move_copies_the_disk_on_its_host(parts: FakeParts, mig
 def test_a_failure_at_the_destination_hosts_resume_is_settled(parts: FakeParts, migrations: Migrations) -> None:
     """END crossed: the injected fault at resume (this vCenter takes the VM in) is settled as moved."""
     parts.hosts.expect_key = True
-    parts.faults.add(FaultRule("resume", fault="SystemError"))
+    parts.faults.add(FaultRule(MigrationStep.RESUME, fault="SystemError"))
     vm = parts.vm("vm-hot")
     task = relocate(parts, migrations, MigrationTarget("esx-2"))
 
@@ -83,7 +83,7 @@ def test_a_failure_at_the_destination_hosts_resume_is_settled(parts: FakeParts, 
 
 def test_a_failure_before_the_commit_leaves_the_vm_on_its_host(parts: FakeParts, migrations: Migrations) -> None:
     parts.hosts.expect_key = True
-    parts.faults.add(FaultRule("commit", fault="SystemError"))
+    parts.faults.add(FaultRule(MigrationStep.COMMIT, fault="SystemError"))
     vm = parts.vm("vm-hot")
     task = relocate(parts, migrations, MigrationTarget("esx-2"))
 

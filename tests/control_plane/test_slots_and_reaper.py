@@ -10,6 +10,7 @@ import pytest
 from control_plane_fakes import reaper_drained, reaper_held, wait_until
 
 from linkedmode.migration.slots import VMotionSlots
+from linkedmode.model.migration import MovePriority
 from linkedmode.reaper import Reaper
 
 # -- slots ----------------------------------------------------------------------------------------
@@ -61,6 +62,43 @@ def test_wait_for_release_times_out_without_one() -> None:
     slots.wait_for_release(seen, timeout=0.05)
     assert 0.04 <= time.monotonic() - started < 5.0
     assert slots.releases() == seen
+
+
+def refused_high_priority_waiter(slots: VMotionSlots) -> None:
+    """host-1 full (limit 1); migration 7, of high priority, asks and is refused: it now claims the next slot."""
+    assert slots.try_acquire("host-1", 1)
+    assert not slots.try_acquire("host-1", 1, priority=MovePriority.HIGH, waiter=7)
+    slots.release("host-1")
+
+
+def test_a_waiting_move_of_higher_priority_gets_the_freed_slot_first() -> None:
+    slots = VMotionSlots()
+    refused_high_priority_waiter(slots)
+    assert not slots.try_acquire("host-1", 1, waiter=8)                    # default priority: after it
+    assert not slots.try_acquire("host-1", 1)
+    assert slots.try_acquire("host-1", 1, priority=MovePriority.HIGH, waiter=7)
+    assert slots.in_use("host-1") == 1
+
+
+def test_a_claim_holds_only_against_lower_priorities_and_only_on_its_host() -> None:
+    slots = VMotionSlots()
+    refused_high_priority_waiter(slots)
+    assert slots.try_acquire("host-2", 1)                                   # another host
+    assert slots.try_acquire("host-1", 1, priority=MovePriority.HIGH, waiter=9)   # an equal priority
+
+
+def test_a_claim_ends_when_withdrawn() -> None:
+    slots = VMotionSlots()
+    refused_high_priority_waiter(slots)
+    slots.withdraw("host-1", 7)
+    assert slots.try_acquire("host-1", 1)
+
+
+def test_a_claim_lapses_once_its_move_stops_asking() -> None:
+    slots = VMotionSlots(claims_last=0.05)                  # (that it holds meanwhile: the tests above, 2 s)
+    refused_high_priority_waiter(slots)
+    time.sleep(0.1)
+    assert slots.try_acquire("host-1", 1)
 
 
 # -- reaper ---------------------------------------------------------------------------------------

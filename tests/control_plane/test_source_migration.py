@@ -19,7 +19,7 @@ from linkedmode.model import events as ev
 from linkedmode.model.fault_rules import FaultRule
 from linkedmode.model.faults import Fault, HostCommunication, MigrationFault, RequestCanceled, SystemError
 from linkedmode.model.inventory import Vm
-from linkedmode.model.migration import MigrationPhase, MigrationResult
+from linkedmode.model.migration import MigrationPhase, MigrationResult, MigrationStep
 from linkedmode.model.settings import PowerState
 from linkedmode.model.tasks import Task, TaskState
 
@@ -128,11 +128,11 @@ class Breaks:
 
 
 BEFORE_THE_COMMIT = [
-    Breaks("spec exchange (rule)", rule=FaultRule("spec_exchange", fault="SystemError")),
+    Breaks("spec exchange (rule)", rule=FaultRule(MigrationStep.SPEC_EXCHANGE, fault="SystemError")),
     Breaks("destination.prepare", destination={"prepare": HostCommunication("vc-b does not answer")}),
     Breaks("source host prepare", source_host={"prepare_source": HostCommunication("esx-1 does not answer")}),
     Breaks("stream FAILED", stream=FAILED_STREAM),
-    Breaks("commit (rule)", rule=FaultRule("commit", fault="SystemError")),
+    Breaks("commit (rule)", rule=FaultRule(MigrationStep.COMMIT, fault="SystemError")),
     Breaks("destination.commit", destination={"commit": HostCommunication("vc-b does not answer")}),
 ]
 
