@@ -50,20 +50,29 @@ class Case:
 MOVED, STAYED = Settled.MOVED, Settled.STAYED
 
 CASES = [
-    # the source never asked for the commit (PREPARED) or asked but never heard back (COMMITTING): END
-    # did not cross, the source host still runs the VM
-    *(c for row in (P, C) for c in (
-        Case(row, UNKNOWN, False, True, STAYED, "the destination never heard of it: the source goes on"),
-        Case(row, UNKNOWN, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
-        Case(row, RESERVED, False, True, STAYED, "only a slot was reserved there: nothing to keep"),
-        Case(row, RESERVED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
-        Case(row, PREPARED, False, True, STAYED, "prepared there, never committed: the source goes on"),
-        Case(row, PREPARED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
-        Case(row, COMMITTED, False, True, STAYED, "committed there but END never crossed: the source still has it"),
-        Case(row, COMMITTED, True, True, MOVED, "committed and running there: it is the destination's"),
-        Case(row, FINISHED, False, True, MOVED, "finished there: it is in that inventory already"),
-        Case(row, FINISHED, True, True, MOVED, "finished there: it is in that inventory already"),
-    )),
+    # before SWITCHED, END did not cross as far as the source knows: the source host still runs the VM
+    # PREPARED: the commit was never asked for
+    Case(P, UNKNOWN, False, True, STAYED, "the destination never heard of it: the source goes on"),
+    Case(P, UNKNOWN, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(P, RESERVED, False, True, STAYED, "only a slot was reserved there: nothing to keep"),
+    Case(P, RESERVED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(P, PREPARED, False, True, STAYED, "prepared there, never committed: the source goes on"),
+    Case(P, PREPARED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(P, COMMITTED, False, True, STAYED, "committed there but END never crossed: the source still has it"),
+    Case(P, COMMITTED, True, True, MOVED, "committed and running there: it is the destination's"),
+    Case(P, FINISHED, False, True, MOVED, "finished there: it is in that inventory already"),
+    Case(P, FINISHED, True, True, MOVED, "finished there: it is in that inventory already"),
+    # COMMITTING: the commit was asked, its answer never came
+    Case(C, UNKNOWN, False, True, STAYED, "the destination never heard of it: the source goes on"),
+    Case(C, UNKNOWN, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(C, RESERVED, False, True, STAYED, "only a slot was reserved there: nothing to keep"),
+    Case(C, RESERVED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(C, PREPARED, False, True, STAYED, "the commit never reached the destination: the source goes on"),
+    Case(C, PREPARED, True, True, MOVED, "the destination host runs it: whoever runs the VM owns it"),
+    Case(C, COMMITTED, False, True, STAYED, "committed there, but its answer was lost and END never sent: the source has it"),
+    Case(C, COMMITTED, True, True, MOVED, "committed and running there: it is the destination's"),
+    Case(C, FINISHED, False, True, MOVED, "finished there: it is in that inventory already"),
+    Case(C, FINISHED, True, True, MOVED, "finished there: it is in that inventory already"),
     # SWITCHED: the source host confirmed END and dropped its copy
     Case(S, UNKNOWN, False, False, FAULT, "the destination forgot it and the source gave it away: it runs nowhere"),
     Case(S, UNKNOWN, True, False, MOVED, "the destination host runs it: whoever runs the VM owns it"),
