@@ -163,14 +163,14 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
 
     # -- the guest's memory ----------------------------------------------------------------------
 
-    def _memory_info(self, instance_uuid: str) -> pb.GuestMemoryInfo:
+    def _memory_info(self, instance_uuid: str) -> inventory_pb2.GuestMemoryInfo:
         vm = self.host.vm(instance_uuid)
         guest = self.host.guest(instance_uuid)
-        return pb.GuestMemoryInfo(instance_uuid=instance_uuid, pages=guest.memory.page_count,
+        return inventory_pb2.GuestMemoryInfo(instance_uuid=instance_uuid, pages=guest.memory.page_count,
                                   written_pages=guest.memory.written_count(), digest=guest.memory.digest().hex(),
                                   power_state=power_state_to_proto(vm.power_state))
 
-    def WriteGuestMemory(self, request: pb.WriteGuestMemoryRequest, context: grpc.ServicerContext) -> pb.GuestMemoryInfo:
+    def WriteGuestMemory(self, request: pb.WriteGuestMemoryRequest, context: grpc.ServicerContext) -> inventory_pb2.GuestMemoryInfo:
         guest = self.host.guest(request.instance_uuid)
         if not 0 <= request.random_fraction <= 1:
             raise InvalidArgument(f"random_fraction {request.random_fraction} is not between 0 and 1", argument="random_fraction")
@@ -187,7 +187,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
             guest.memory.write_marker(request.marker, request.marker_every_pages or 64)
         return self._memory_info(request.instance_uuid)
 
-    def GetGuestMemory(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.GuestMemoryInfo:
+    def GetGuestMemory(self, request: pb.VmRequest, context: grpc.ServicerContext) -> inventory_pb2.GuestMemoryInfo:
         return self._memory_info(request.instance_uuid)
 
     def SetGuestWorkload(self, request: pb.SetHostGuestWorkloadRequest, context: grpc.ServicerContext) -> pb.RunningVm:

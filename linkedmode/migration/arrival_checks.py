@@ -17,7 +17,6 @@ from ..model.faults import (
     MigrationFault,
 )
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
-from ..model.migration import MigrationPhase
 from ..model.settings import PowerState
 from .journal import ArrivalRow
 from .ports import VCenterParts
@@ -95,10 +94,12 @@ class ArrivalChecks:
     def _check_capacity(self, arrival: Arrival, host: Host, ignore: int | None) -> None:
         if not arrival.hot:
             return
-        running = sum(v.memory_mb for v in self.vc.state.all(Vm)
-                      if v.host == host.moid and v.power_state == PowerState.POWERED_ON and v.instance_uuid != arrival.vm.instance_uuid)
-        reserved = sum(row.vm.memory_mb for row in self._others(ignore)
-                       if row.host == host.moid and row.arrival.hot and row.phase != MigrationPhase.COMMITTED)
+        here = {v.instance_uuid: v.memory_mb for v in self.vc.state.all(Vm)
+                if v.host == host.moid and v.power_state == PowerState.POWERED_ON and v.instance_uuid != arrival.vm.instance_uuid}
+        # arrivals coming to this host hold their memory from their reservation until they are in the inventory
+        coming = {row.vm.instance_uuid: row.vm.memory_mb for row in self._others(ignore)
+                  if row.host == host.moid and row.arrival.hot and row.vm.instance_uuid not in here}
+        running, reserved = sum(here.values()), sum(coming.values())
         free = host.memory_mb - running - reserved
         if arrival.vm.memory_mb > free:
             raise InsufficientMemoryResourcesFault(

@@ -60,6 +60,7 @@ class _Pending:
     target: MigrationTarget
     slot: bool
     expiry: Scheduled | None = None
+    preparing: bool = False      # a prepare has claimed the reservation: it does not expire under it
 
     @property
     def streams(self) -> bool:
@@ -117,20 +118,30 @@ class Arrivals:
                                   argument="spec.migration_id")
         with self._lock:
             pending = self._pending.get(migration_id)
-        if pending is None:
-            raise NotFound(f"no migration {migration_id:016x} is reserved on {self.vc.name}: ReserveMigration comes first",
-                           object=f"{migration_id:016x}")
+            if pending is None:
+                raise NotFound(f"no migration {migration_id:016x} is reserved on {self.vc.name}: ReserveMigration comes first",
+                               object=f"{migration_id:016x}")
+            if pending.row.phase != MigrationPhase.RESERVED or pending.preparing:
+                raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=pending.row.vm.moid)
+            pending.preparing = True   # the reservation is this prepare's now: it cannot expire under it
+            if pending.expiry is not None:
+                pending.expiry.cancel()
         row = pending.row
-        if row.phase != MigrationPhase.RESERVED:
-            raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=row.vm.moid)
-        self.vc.faults.at(MigrationStep.SPEC_EXCHANGE, row.vm.name)
-        new_files = self._new_disk_files(row)
-        if pending.streams:
-            if spec is None:
-                raise InvalidArgument("a hot migration needs its spec", argument="spec")
-            spec = self._name_new_files(spec, new_files)
+        try:
+            self.vc.faults.at(MigrationStep.SPEC_EXCHANGE, row.vm.name)
+            new_files = self._new_disk_files(row)
+            if pending.streams:
+                if spec is None:
+                    raise InvalidArgument("a hot migration needs its spec", argument="spec")
+                spec = self._name_new_files(spec, new_files)
+        except BaseException:
+            with self._lock:
+                pending.preparing = False
+            self._expire_after(pending, self.vc.timeouts.reservation_expiry, "reservation")
+            raise
         row = replace(row, phase=MigrationPhase.PREPARED, disk_files=tuple(new_files.values()))
-        self._keep(pending, row)
+        with self._lock:
+            pending.row, pending.preparing = row, False   # now an arrival: its own expiry from here on
         self.vc.state.update(journal=[row.entry()])
         self._expire_after(pending, self.vc.timeouts.arrival_expiry, "arrival")
         try:
@@ -188,9 +199,10 @@ class Arrivals:
             a = row.arrival
             self.vc.state.update(put=[vm], journal_done=done, events=[self._event(
                 row, ev.VM_MIGRATED, f"Migrated {vm.name} from {a.source_host} in {a.source_vcenter} to {pending.host.name}")])
-        else:
+        else:   # the source's side of this vCenter ends the move and removes this row with its own (settle.finish)
             here = self.vc.state.get(vm.moid, Vm)
-            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks)], journal_done=done)
+            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks)],
+                                 journal=[row.at(MigrationPhase.FINISHED).entry()])
         self._forget(migration_id)
         return vm
 
@@ -213,16 +225,21 @@ class Arrivals:
             if row.arrival.cross and row.phase != MigrationPhase.RESERVED:
                 self._post(row, ev.VM_FAILED_MIGRATE, f"Failed to migrate {row.vm.name} to {pending.host.name}: {reason}")
 
-    def state_of(self, migration_id: int, instance_uuid: str, host_name: str) -> tuple[MigrationPhase, bool]:
-        """Where the migration stands here, and whether the destination host runs the VM."""
+    def state_of(self, migration_id: int, instance_uuid: str, host_name: str, *, cross: bool) -> tuple[MigrationPhase, bool]:
+        """Where the migration stands here, and whether the destination host runs the VM. A move inside
+        this vCenter that finished keeps its row (FINISHED) until the source's side ends it; one from
+        another vCenter finished when the VM is in this inventory, on that host."""
         with self._lock:
             pending = self._pending.get(migration_id)
         if pending is not None:
             runs = pending.streams and pending.row.phase != MigrationPhase.RESERVED and self._runs_on_host(pending)
             return pending.row.phase, runs
-        for vm in self.vc.state.all(Vm):
-            if vm.instance_uuid == instance_uuid and self.vc.state.get(vm.host, Host).name == host_name:
-                return MigrationPhase.FINISHED, True
+        if any(e.migration_id == migration_id and e.state == MigrationPhase.FINISHED for e in self.vc.state.journal(ARRIVAL)):
+            return MigrationPhase.FINISHED, True
+        if cross:
+            for vm in self.vc.state.all(Vm):
+                if vm.instance_uuid == instance_uuid and self.vc.state.get(vm.host, Host).name == host_name:
+                    return MigrationPhase.FINISHED, True
         return MigrationPhase.UNKNOWN, False
 
     def recover(self) -> None:
@@ -230,6 +247,8 @@ class Arrivals:
         if its page stream is still in flight (the source decides), else dropped."""
         for entry in self.vc.state.journal(ARRIVAL):
             row = ArrivalRow.of(entry)
+            if row.phase == MigrationPhase.FINISHED:
+                continue   # its source's side, in this vCenter, ends it
             host = self.vc.state.get(row.host, Host)
             slot = takes_slot(row.arrival, host.name)
             if slot:
@@ -302,10 +321,11 @@ class Arrivals:
         away): dropped, its slot given back."""
         with self._lock:
             pending = self._pending.get(migration_id)
-        if pending is None or pending.row.phase == MigrationPhase.COMMITTED:
-            return
+            if pending is None or pending.row.phase == MigrationPhase.COMMITTED or pending.preparing:
+                return
+            phase = pending.row.phase
         try:
-            self.abort(migration_id, f"not committed within its time ({pending.row.phase.value})")
+            self.abort(migration_id, f"not committed within its time ({phase.value})")
         except Fault as fault:
             log.warning("arrival %016x could not expire: %s", migration_id, fault)
 

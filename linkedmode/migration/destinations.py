@@ -80,7 +80,7 @@ class LocalDestination:
         self._arrivals.abort(migration_id, reason)
 
     def state(self, migration_id: int, instance_uuid: str, host: str) -> tuple[MigrationPhase, bool]:
-        return self._arrivals.state_of(migration_id, instance_uuid, host)
+        return self._arrivals.state_of(migration_id, instance_uuid, host, cross=False)
 
     def close(self) -> None:
         pass

@@ -20,7 +20,7 @@ from ..model.settings import PowerState
 from ..vcenter.events import vm_event
 from .arrivals import Arrivals
 from .destinations import Destination, destination_to
-from .journal import OUTGOING, OutgoingRow
+from .journal import ARRIVAL, OUTGOING, OutgoingRow
 from .ports import VCenterParts
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def finish(vc: VCenterParts, row: OutgoingRow, destination: Destination, *, dest
     vc.datastores.remove_disks(row.disk_files)
     message = f"Migrated {row.name} from {source.name} to {row.destination_host} in {row.destination_vcenter}"
     event = _event(vc, ev.VM_MIGRATED, vm, source, row, message + (f" (settled: {note})" if note else ""), who)
-    done = [(OUTGOING, row.migration_id)]
+    done = [(OUTGOING, row.migration_id)] + ([] if row.remote else [(ARRIVAL, row.migration_id)])   # inside one vCenter: both rows
     if row.remote:
         vc.block_macs(vm.mac_addresses)
         vc.state.update(delete=[vm.moid], events=[event], journal_done=done)

@@ -96,9 +96,16 @@ class SourceMigration:
         try:
             self.control.progress(2, f"checking {destination.vcenter}")
             admission = self._post_start(admit(self.vc, vm, self.request, destination), destination)
-            waited = self._take_slots(admission, destination)
+            moved = self._moved_disks(admission)
+            self._row = self._outgoing_row(admission, destination, moved)
             try:
-                return self._migrate(admission, destination, waited)
+                waited = self._take_slots(admission, destination)
+            except Fault as fault:   # cancelled while queued, or the destination refused: it began, so it ends
+                undo(self.vc, self._row, destination, str(fault), who=self.who)
+                self.phase = MigrationPhase.ABORTED
+                raise
+            try:
+                return self._migrate(admission, destination, moved, waited)
             finally:
                 self.vc.slots.release(admission.source.moid)
         finally:
@@ -155,9 +162,16 @@ class SourceMigration:
         self.phase = MigrationPhase.COMMITTED
         return moid
 
-    def _migrate(self, a: Admission, destination: Destination, waited: float) -> MigrationResult:
+    def _outgoing_row(self, a: Admission, destination: Destination, moved: list[DiskMove]) -> OutgoingRow:
+        vm = a.vm
+        return OutgoingRow(self.migration_id, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, a.source.moid,
+                           destination.vcenter, a.destination_host.name, destination.remote, a.arrival.hot,
+                           tuple(m.source_path for m in moved), a.destination_host.datacenter, self.who.chain_id)
+
+    def _migrate(self, a: Admission, destination: Destination, moved: list[DiskMove], waited: float) -> MigrationResult:
         vc, vm = self.vc, a.vm
-        moved = self._moved_disks(a)
+        assert self._row is not None
+        row = self._row
         max_switchover = max_switchover_seconds(vm.extra_config, vc.timeouts.max_switchover)   # row V4: the VM's, else ours
         agent = vc.hosts.agent(a.source)   # before the key exists: nothing to wipe if this fails
         secrets = MigrationSecrets.generate(self.migration_id) if a.streams and a.decision.encrypted else None
@@ -165,10 +179,6 @@ class SourceMigration:
         if a.streams:
             spec = MigrationSpec(self.migration_id, vm, a.source.name, a.destination_host.name,
                                  vc.timeouts.switchover_goal, max_switchover, secrets, tuple(moved))
-        row = OutgoingRow(self.migration_id, MigrationPhase.PREPARED, vm.moid, vm.name, vm.instance_uuid, a.source.moid,
-                          destination.vcenter, a.destination_host.name, destination.remote, a.arrival.hot,
-                          tuple(m.source_path for m in moved), a.destination_host.datacenter, self.who.chain_id)
-        self._row = row
         figures: StreamFigures | None = None
         try:
             self.control.check_cancelled()

@@ -63,3 +63,4 @@ class Task:
     start_time: float = 0.0
     complete_time: float = 0.0
     version: int = 0              # bumps on every change, for watchers
+    exclusive: bool = True        # refuses another exclusive task of its entity while it runs (row V9)

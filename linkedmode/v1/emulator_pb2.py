@@ -24,11 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
-from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clinkedmode/v1/emulator.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1flinkedmode/v1/fault_rules.proto\x1a\x1elinkedmode/v1/host_agent.proto\x1a\x1dlinkedmode/v1/inventory.proto\"o\n\x17SetGuestWorkloadRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12.\n\x08workload\x18\x02 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\"\x99\x01\n\x17GuestMemoryWriteRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12\x17\n\x0frandom_fraction\x18\x02 \x01(\x01\x12\x0e\n\x06marker\x18\x03 \x01(\x0c\x12\x11\n\x04page\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x13\n\x0b\x65very_pages\x18\x05 \x01(\x05\x42\x07\n\x05_page\"\x0e\n\x0cResetRequest\"\x1c\n\rResetResponse\x12\x0b\n\x03vms\x18\x01 \x01(\x05\x32\xe1\x04\n\x08\x45mulator\x12\x42\n\x05Reset\x12\x1b.linkedmode.v1.ResetRequest\x1a\x1c.linkedmode.v1.ResetResponse\x12M\n\x0c\x41\x64\x64\x46\x61ultRule\x12\x18.linkedmode.v1.FaultRule\x1a#.linkedmode.v1.AddFaultRuleResponse\x12]\n\x0eListFaultRules\x12$.linkedmode.v1.ListFaultRulesRequest\x1a%.linkedmode.v1.ListFaultRulesResponse\x12`\n\x0f\x43learFaultRules\x12%.linkedmode.v1.ClearFaultRulesRequest\x1a&.linkedmode.v1.ClearFaultRulesResponse\x12Y\n\x10SetGuestWorkload\x12&.linkedmode.v1.SetGuestWorkloadRequest\x1a\x1d.linkedmode.v1.VirtualMachine\x12Z\n\x10WriteGuestMemory\x12&.linkedmode.v1.GuestMemoryWriteRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfo\x12J\n\x0eGetGuestMemory\x12\x18.linkedmode.v1.ObjectRef\x1a\x1e.linkedmode.v1.GuestMemoryInfoBR\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clinkedmode/v1/emulator.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1flinkedmode/v1/fault_rules.proto\x1a\x1dlinkedmode/v1/inventory.proto\"o\n\x17SetGuestWorkloadRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12.\n\x08workload\x18\x02 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\"\x99\x01\n\x17GuestMemoryWriteRequest\x12$\n\x02vm\x18\x01 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRef\x12\x17\n\x0frandom_fraction\x18\x02 \x01(\x01\x12\x0e\n\x06marker\x18\x03 \x01(\x0c\x12\x11\n\x04page\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x13\n\x0b\x65very_pages\x18\x05 \x01(\x05\x42\x07\n\x05_page\"\x0e\n\x0cResetRequest\"\x1c\n\rResetResponse\x12\x0b\n\x03vms\x18\x01 \x01(\x05\x32\xe1\x04\n\x08\x45mulator\x12\x42\n\x05Reset\x12\x1b.linkedmode.v1.ResetRequest\x1a\x1c.linkedmode.v1.ResetResponse\x12M\n\x0c\x41\x64\x64\x46\x61ultRule\x12\x18.linkedmode.v1.FaultRule\x1a#.linkedmode.v1.AddFaultRuleResponse\x12]\n\x0eListFaultRules\x12$.linkedmode.v1.ListFaultRulesRequest\x1a%.linkedmode.v1.ListFaultRulesResponse\x12`\n\x0f\x43learFaultRules\x12%.linkedmode.v1.ClearFaultRulesRequest\x1a&.linkedmode.v1.ClearFaultRulesResponse\x12Y\n\x10SetGuestWorkload\x12&.linkedmode.v1.SetGuestWorkloadRequest\x1a\x1d.linkedmode.v1.VirtualMachine\x12Z\n\x10WriteGuestMemory\x12&.linkedmode.v1.GuestMemoryWriteRequest\x1a\x1e.linkedmode.v1.GuestMemoryInfo\x12J\n\x0eGetGuestMemory\x12\x18.linkedmode.v1.ObjectRef\x1a\x1e.linkedmode.v1.GuestMemoryInfoBR\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,14 +35,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.emulator_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020io.linkedmode.v1P\001Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\252\002\rLinkedmode.V1'
-  _globals['_SETGUESTWORKLOADREQUEST']._serialized_start=171
-  _globals['_SETGUESTWORKLOADREQUEST']._serialized_end=282
-  _globals['_GUESTMEMORYWRITEREQUEST']._serialized_start=285
-  _globals['_GUESTMEMORYWRITEREQUEST']._serialized_end=438
-  _globals['_RESETREQUEST']._serialized_start=440
-  _globals['_RESETREQUEST']._serialized_end=454
-  _globals['_RESETRESPONSE']._serialized_start=456
-  _globals['_RESETRESPONSE']._serialized_end=484
-  _globals['_EMULATOR']._serialized_start=487
-  _globals['_EMULATOR']._serialized_end=1096
+  _globals['_SETGUESTWORKLOADREQUEST']._serialized_start=139
+  _globals['_SETGUESTWORKLOADREQUEST']._serialized_end=250
+  _globals['_GUESTMEMORYWRITEREQUEST']._serialized_start=253
+  _globals['_GUESTMEMORYWRITEREQUEST']._serialized_end=406
+  _globals['_RESETREQUEST']._serialized_start=408
+  _globals['_RESETREQUEST']._serialized_end=422
+  _globals['_RESETRESPONSE']._serialized_start=424
+  _globals['_RESETRESPONSE']._serialized_end=452
+  _globals['_EMULATOR']._serialized_start=455
+  _globals['_EMULATOR']._serialized_end=1064
 # @@protoc_insertion_point(module_scope)

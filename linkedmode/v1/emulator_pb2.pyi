@@ -1,6 +1,5 @@
 from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
-from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message

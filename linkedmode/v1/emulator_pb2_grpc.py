@@ -6,7 +6,6 @@ import warnings
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 from linkedmode.v1 import emulator_pb2 as linkedmode_dot_v1_dot_emulator__pb2
 from linkedmode.v1 import fault_rules_pb2 as linkedmode_dot_v1_dot_fault__rules__pb2
-from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__pb2
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -67,12 +66,12 @@ class EmulatorStub:
         self.WriteGuestMemory = channel.unary_unary(
                 '/linkedmode.v1.Emulator/WriteGuestMemory',
                 request_serializer=linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.SerializeToString,
-                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                response_deserializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
         self.GetGuestMemory = channel.unary_unary(
                 '/linkedmode.v1.Emulator/GetGuestMemory',
                 request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
-                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                response_deserializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
 
 
@@ -161,12 +160,12 @@ def add_EmulatorServicer_to_server(servicer, server):
             'WriteGuestMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.WriteGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.FromString,
-                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+                    response_serializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.SerializeToString,
             ),
             'GetGuestMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
-                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+                    response_serializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -331,7 +330,7 @@ class Emulator:
             target,
             '/linkedmode.v1.Emulator/WriteGuestMemory',
             linkedmode_dot_v1_dot_emulator__pb2.GuestMemoryWriteRequest.SerializeToString,
-            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -358,7 +357,7 @@ class Emulator:
             target,
             '/linkedmode.v1.Emulator/GetGuestMemory',
             linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
-            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,7 +8,6 @@ from grpc import aio as _aio
 from linkedmode.v1 import common_pb2 as _common_pb2
 from linkedmode.v1 import emulator_pb2 as _emulator_pb2
 from linkedmode.v1 import fault_rules_pb2 as _fault_rules_pb2
-from linkedmode.v1 import host_agent_pb2 as _host_agent_pb2
 from linkedmode.v1 import inventory_pb2 as _inventory_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -49,11 +48,11 @@ class EmulatorStub:
     """Guest control: what a client needs to prove what crossed, without a host certificate.
     Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
     """
-    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _host_agent_pb2.GuestMemoryInfo]
+    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _inventory_pb2.GuestMemoryInfo]
     """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
     or at every Nth page. Answers with the memory's digest afterwards.
     """
-    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _host_agent_pb2.GuestMemoryInfo]
+    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _inventory_pb2.GuestMemoryInfo]
     """The digest of a running VM's memory, where it runs now."""
 
 @_typing.type_check_only
@@ -73,11 +72,11 @@ class EmulatorAsyncStub(EmulatorStub):
     """Guest control: what a client needs to prove what crossed, without a host certificate.
     Sets how the VM's guest writes its memory, in the inventory and, when it runs, in the guest.
     """
-    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_emulator_pb2.GuestMemoryWriteRequest, _inventory_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
     or at every Nth page. Answers with the memory's digest afterwards.
     """
-    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _inventory_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     """The digest of a running VM's memory, where it runs now."""
 
 class EmulatorServicer(metaclass=_abc_1.ABCMeta):
@@ -130,7 +129,7 @@ class EmulatorServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _emulator_pb2.GuestMemoryWriteRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+    ) -> _typing.Union[_inventory_pb2.GuestMemoryInfo, _abc.Awaitable[_inventory_pb2.GuestMemoryInfo]]:
         """Writes into a running VM's memory: random bytes over a fraction of it, and/or a marker at one page
         or at every Nth page. Answers with the memory's digest afterwards.
         """
@@ -140,7 +139,7 @@ class EmulatorServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _common_pb2.ObjectRef,
         context: _ServicerContext,
-    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+    ) -> _typing.Union[_inventory_pb2.GuestMemoryInfo, _abc.Awaitable[_inventory_pb2.GuestMemoryInfo]]:
         """The digest of a running VM's memory, where it runs now."""
 
 def add_EmulatorServicer_to_server(servicer: EmulatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

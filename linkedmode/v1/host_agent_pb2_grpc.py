@@ -105,12 +105,12 @@ class HostAgentStub:
         self.WriteGuestMemory = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/WriteGuestMemory',
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.SerializeToString,
-                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                response_deserializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
         self.GetGuestMemory = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/GetGuestMemory',
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
-                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+                response_deserializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
                 _registered_method=True)
         self.SetGuestWorkload = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/SetGuestWorkload',
@@ -333,12 +333,12 @@ def add_HostAgentServicer_to_server(servicer, server):
             'WriteGuestMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.WriteGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.FromString,
-                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+                    response_serializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.SerializeToString,
             ),
             'GetGuestMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetGuestMemory,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.FromString,
-                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.SerializeToString,
+                    response_serializer=linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.SerializeToString,
             ),
             'SetGuestWorkload': grpc.unary_unary_rpc_method_handler(
                     servicer.SetGuestWorkload,
@@ -739,7 +739,7 @@ class HostAgent:
             target,
             '/linkedmode.v1.HostAgent/WriteGuestMemory',
             linkedmode_dot_v1_dot_host__agent__pb2.WriteGuestMemoryRequest.SerializeToString,
-            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -766,7 +766,7 @@ class HostAgent:
             target,
             '/linkedmode.v1.HostAgent/GetGuestMemory',
             linkedmode_dot_v1_dot_host__agent__pb2.VmRequest.SerializeToString,
-            linkedmode_dot_v1_dot_host__agent__pb2.GuestMemoryInfo.FromString,
+            linkedmode_dot_v1_dot_inventory__pb2.GuestMemoryInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,9 +56,9 @@ class HostAgentStub:
     CompleteMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationOutcome]
     AbortMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _host_agent_pb2.MigrationOutcome]
     ListMigrations: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.ListMigrationsRequest, _host_agent_pb2.ListMigrationsResponse]
-    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]
+    WriteGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _inventory_pb2.GuestMemoryInfo]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
-    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]
+    GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _inventory_pb2.GuestMemoryInfo]
     SetGuestWorkload: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]
     """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
     AddFaultRule: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]
@@ -92,9 +92,9 @@ class HostAgentAsyncStub(HostAgentStub):
     CompleteMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationRef, _host_agent_pb2.MigrationOutcome]  # type: ignore[assignment]
     AbortMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _host_agent_pb2.MigrationOutcome]  # type: ignore[assignment]
     ListMigrations: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.ListMigrationsRequest, _host_agent_pb2.ListMigrationsResponse]  # type: ignore[assignment]
-    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    WriteGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.WriteGuestMemoryRequest, _inventory_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     """The emulated guest's memory: fill it, write a marker into it, read its digest."""
-    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.GuestMemoryInfo]  # type: ignore[assignment]
+    GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _inventory_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     SetGuestWorkload: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
     """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
     AddFaultRule: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]  # type: ignore[assignment]
@@ -209,7 +209,7 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _host_agent_pb2.WriteGuestMemoryRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]:
+    ) -> _typing.Union[_inventory_pb2.GuestMemoryInfo, _abc.Awaitable[_inventory_pb2.GuestMemoryInfo]]:
         """The emulated guest's memory: fill it, write a marker into it, read its digest."""
 
     @_abc_1.abstractmethod
@@ -217,7 +217,7 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _host_agent_pb2.VmRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_host_agent_pb2.GuestMemoryInfo, _abc.Awaitable[_host_agent_pb2.GuestMemoryInfo]]: ...
+    ) -> _typing.Union[_inventory_pb2.GuestMemoryInfo, _abc.Awaitable[_inventory_pb2.GuestMemoryInfo]]: ...
 
     @_abc_1.abstractmethod
     def SetGuestWorkload(

@@ -236,3 +236,17 @@ class ListRequest(_message.Message):
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
     datacenter: str
     def __init__(self, datacenter: _Optional[str] = ...) -> None: ...
+
+class GuestMemoryInfo(_message.Message):
+    __slots__ = ("instance_uuid", "pages", "written_pages", "digest", "power_state")
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_PAGES_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    POWER_STATE_FIELD_NUMBER: _ClassVar[int]
+    instance_uuid: str
+    pages: int
+    written_pages: int
+    digest: str
+    power_state: _common_pb2.PowerState
+    def __init__(self, instance_uuid: _Optional[str] = ..., pages: _Optional[int] = ..., written_pages: _Optional[int] = ..., digest: _Optional[str] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ...) -> None: ...

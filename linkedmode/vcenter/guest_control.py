@@ -11,7 +11,7 @@ from ..model.faults import InvalidArgument, InvalidPowerState
 from ..model.inventory import Host, Vm
 from ..model.settings import PowerState
 from ..model.validation import number, vm_resources, whole_number
-from ..v1 import host_agent_pb2
+from ..v1 import inventory_pb2
 from ..vmotion.guest import PAGES_PER_MB
 from .events import vm_event
 from .host_client import HostAgentClient, HostConnections
@@ -61,12 +61,12 @@ class GuestControl:
         self.state.update(put=[changed], events=[vm_event(self.state, VM_RECONFIGURED, changed, message, user=user)])
         return changed
 
-    def write_memory(self, vm: Vm, write: MemoryWrite) -> host_agent_pb2.GuestMemoryInfo:
+    def write_memory(self, vm: Vm, write: MemoryWrite) -> inventory_pb2.GuestMemoryInfo:
         write.check(vm)
         return self._agent(vm).write_guest_memory(vm, random_fraction=write.random_fraction, marker=write.marker,
                                                   every_pages=write.every_pages, page=write.page)
 
-    def memory(self, vm: Vm) -> host_agent_pb2.GuestMemoryInfo:
+    def memory(self, vm: Vm) -> inventory_pb2.GuestMemoryInfo:
         return self._agent(vm).guest_memory(vm)
 
     def _agent(self, vm: Vm) -> HostAgentClient:

@@ -118,7 +118,7 @@ class HostAgentClient:
         self._call(self._stub.Reset, pb.HostResetRequest())
 
     def write_guest_memory(self, vm: Vm, *, random_fraction: float = 0.0, marker: bytes = b"",
-                           every_pages: int = 0, page: int | None = None) -> pb.GuestMemoryInfo:
+                           every_pages: int = 0, page: int | None = None) -> inventory_pb2.GuestMemoryInfo:
         return self._call(self._stub.WriteGuestMemory, pb.WriteGuestMemoryRequest(
             instance_uuid=vm.instance_uuid, random_fraction=random_fraction, marker=marker, marker_every_pages=every_pages,
             marker_page=page), timeout=120)
@@ -129,7 +129,7 @@ class HostAgentClient:
             instance_uuid=vm.instance_uuid,
             workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=vm.dirty_rate_mbps, working_set_mb=vm.working_set_mb)))
 
-    def guest_memory(self, vm: Vm) -> pb.GuestMemoryInfo:
+    def guest_memory(self, vm: Vm) -> inventory_pb2.GuestMemoryInfo:
         return self._call(self._stub.GetGuestMemory, pb.VmRequest(instance_uuid=vm.instance_uuid), timeout=60)
 
     # -- fault injection -------------------------------------------------------------------------

@@ -120,7 +120,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
     def GetArrivalState(
         self, request: linked_mode_pb2.ArrivalStateRequest, context: grpc.ServicerContext
     ) -> linked_mode_pb2.ArrivalStateResponse:
-        phase, runs = self.vc.arrivals.state_of(request.migration_id, request.instance_uuid, request.host)
+        phase, runs = self.vc.arrivals.state_of(request.migration_id, request.instance_uuid, request.host, cross=True)
         return linked_mode_pb2.ArrivalStateResponse(phase=translate.phase_to_proto(phase), host_runs_vm=runs)
 
     def AbortMigration(
@@ -176,10 +176,10 @@ class EmulatorServicer(emulator_pb2_grpc.EmulatorServicer):
         return translate.vm(vm)
 
     def WriteGuestMemory(self, request: emulator_pb2.GuestMemoryWriteRequest,
-                         context: grpc.ServicerContext) -> host_agent_pb2.GuestMemoryInfo:
+                         context: grpc.ServicerContext) -> inventory_pb2.GuestMemoryInfo:
         write = MemoryWrite(request.random_fraction, request.marker, request.page if request.HasField("page") else None,
                             request.every_pages)
         return self.vc.guest.write_memory(self._vm(request.vm), write)
 
-    def GetGuestMemory(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> host_agent_pb2.GuestMemoryInfo:
+    def GetGuestMemory(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.GuestMemoryInfo:
         return self.vc.guest.memory(self._vm(request))

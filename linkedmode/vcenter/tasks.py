@@ -56,18 +56,20 @@ class TaskRunner:
         self._counter = 0
 
     def submit(self, description_id: str, entity: str, entity_name: str, user: str, work: Work, *, cancelable: bool = False,
-               starts_queued: bool = False) -> Task:
+               starts_queued: bool = False, exclusive: bool = True) -> Task:
         """A task for `work`, queued at once. It reads `running` when its turn comes, or, with
-        `starts_queued`, when the work says so (TaskControl.start: a relocate waiting for vMotion slots)."""
+        `starts_queued`, when the work says so (TaskControl.start: a relocate waiting for vMotion slots).
+        An `exclusive` task (the default: every operation on a VM) is refused while another exclusive task
+        of the same entity runs; others (creations in a folder) run side by side."""
         with self.state.changed:   # the check and the new task, atomic against every other change
-            busy = next((t for t in self.state.tasks() if t.entity == entity and not t.state.done), None)
-            if busy is not None:
+            busy = next((t for t in self.state.tasks() if t.entity == entity and not t.state.done and t.exclusive), None)
+            if exclusive and busy is not None:
                 raise TaskInProgress(f"{entity_name} is busy with {busy.description_id} ({busy.key}, {busy.state.value})",
                                      object=entity, task=busy.key)
             with self._locks_guard:
                 self._counter += 1
                 key = f"task-{self.state.name}-{self._counter}"
-            task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable)
+            task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable, exclusive=exclusive)
             self.state.update(tasks=[task])
         self._pool.submit(self._run, key, work, starts_queued)
         return self.state.task(key)

@@ -3,6 +3,7 @@ through VCenterState.update."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -79,33 +80,42 @@ class VmLifecycle:
         self.tasks = tasks
         self.datastores = datastores
         self.macs = macs
+        self._naming = threading.Lock()                     # a name's check and its claim, one creation at a time
+        self._being_created: set[tuple[str, str]] = set()   # (datacenter, name) of creations under way
 
     # -- CreateVM_Task ---------------------------------------------------------------------------
 
     def create(self, spec: VmCreateSpec, user: str) -> Task:
         """Checks the values and finds the datacenter at once; the rest is the task's. Creations in one
-        datacenter run one at a time (the task's entity is the datacenter), so two cannot take one name."""
+        datacenter run side by side; a name is taken from the moment its creation checks it."""
         spec.check()
         placed: Host | Cluster = self.state.resolve(Host, spec.host) if spec.host else self.state.resolve(Cluster, spec.cluster)
         dc = self.state.get(placed.datacenter, Datacenter)
 
         def work(control: TaskControl) -> CreatedResult:
-            vm = self._new_vm(spec, dc)
-            host = self.state.get(vm.host, Host)
-            paths = self._create_disks(vm)
+            with self._naming:
+                vm = self._new_vm(spec, dc)
+                self._being_created.add((dc.moid, vm.name))
             try:
-                self.hosts.agent(host).register(vm)
-            except BaseException:
-                self.datastores.remove_disks(paths)
-                raise
-            message = f"Created virtual machine {vm.name} on {host.name} in {dc.name}"
-            self.state.update(put=[vm], events=[vm_event(self.state, VM_CREATED, vm, message, user=user, task=control.key)])
+                host = self.state.get(vm.host, Host)
+                paths = self._create_disks(vm)
+                try:
+                    self.hosts.agent(host).register(vm)
+                except BaseException:
+                    self.datastores.remove_disks(paths)
+                    raise
+                message = f"Created virtual machine {vm.name} on {host.name} in {dc.name}"
+                self.state.update(put=[vm], events=[vm_event(self.state, VM_CREATED, vm, message, user=user, task=control.key)])
+            finally:
+                with self._naming:
+                    self._being_created.discard((dc.moid, vm.name))
             return CreatedResult(vm.moid, vm.name)
 
-        return self.tasks.submit("Folder.createVm", dc.moid, dc.name, user, work)
+        return self.tasks.submit("Folder.createVm", dc.moid, dc.name, user, work, exclusive=False)
 
     def _new_vm(self, spec: VmCreateSpec, dc: Datacenter) -> Vm:
-        if any(v.name == spec.name and v.datacenter == dc.moid for v in self.state.all(Vm)):
+        if (dc.moid, spec.name) in self._being_created or any(v.name == spec.name and v.datacenter == dc.moid
+                                                               for v in self.state.all(Vm)):
             raise DuplicateName(f"a VM named {spec.name!r} already exists in {dc.name}", object=dc.moid, name=spec.name)
         datastore = self._in_datacenter(Datastore, spec.datastore, dc)
         disk_stores = [self._in_datacenter(Datastore, d.datastore, dc) if d.datastore else datastore

@@ -214,11 +214,6 @@ def test_recovery_of_a_move_between_hosts_keeps_the_vm_and_its_disk(parts: FakeP
     assert parts.state.get(vm.moid, Vm).disks == vm.disks
 
 
-@pytest.mark.xfail(strict=True, reason="Arrivals.state_of: once the arrival is gone it answers (FINISHED, True) for any VM "
-                   "of that instance UUID on the named host, so for a datastore-only move on one host (destination host == "
-                   "source host) a forgotten arrival reads as finished; settle() then calls finish(), which removes "
-                   "row.disk_files (the VM's only disk, still in use on the old datastore) and posts VmMigratedEvent "
-                   "although the inventory still has the VM on its old datastore")
 def test_recovery_of_a_datastore_only_move_keeps_the_vm_and_its_disk(parts: FakeParts) -> None:
     vm = parts.vm("vm-hot")
     migrations, before = restart_during_a_local_move(parts, MigrationTarget("esx-1", "ds-other"), None)
