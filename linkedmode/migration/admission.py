@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..model.encryption import EncryptionDecision, HostEncryptionSupport, VCenterTooOld, decide_encryption
-from ..model.faults import InvalidArgument
+from ..model.faults import InvalidArgument, InvalidState
 from ..model.inventory import Datastore, Host, Network, Vm
 from ..model.settings import PowerState
 from ..model.validation import host_port, required
 from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
 from .arrivals import Arrivals
 from .destinations import Destination, LocalDestination, RemoteDestination
+from .journal import OUTGOING, OutgoingRow
 from .locator import resolve_locator
 from .ports import VCenterParts
 from .spec import Arrival, MigrationTarget, RelocateRequest, TargetHost
@@ -82,6 +83,11 @@ def _too_old(vc: VCenterParts, destination: Destination) -> VCenterTooOld | None
 
 
 def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Destination) -> Admission:
+    unsettled = next((OutgoingRow.of(e) for e in vc.state.journal(OUTGOING) if e.data.get("vm") == vm.moid), None)
+    if unsettled is not None:
+        raise InvalidState(f"{vm.name} has a migration to {unsettled.destination_vcenter} that is not settled yet "
+                           f"({unsettled.migration_id:016x}, {unsettled.phase.value}): it moves again once that one ends",
+                           object=vm.moid, migration=f"{unsettled.migration_id:016x}")
     source = vc.state.get(vm.host, Host)
     target = request.target if request.target.host else replace(request.target, host=source.moid)
     arrival = arrival_of(vc, vm, cross=destination.remote)

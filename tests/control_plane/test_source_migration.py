@@ -17,7 +17,7 @@ from linkedmode.migration.source import Migrations
 from linkedmode.migration.spec import HostProgress, MigrationTarget, RelocateRequest
 from linkedmode.model import events as ev
 from linkedmode.model.fault_rules import FaultRule
-from linkedmode.model.faults import Fault, HostCommunication, MigrationFault, RequestCanceled, SystemError
+from linkedmode.model.faults import Fault, HostCommunication, InvalidState, MigrationFault, RequestCanceled, SystemError
 from linkedmode.model.inventory import Vm
 from linkedmode.model.migration import MigrationPhase, MigrationResult, MigrationStep
 from linkedmode.model.settings import PowerState
@@ -298,6 +298,11 @@ def test_unsettled_when_the_destination_does_not_answer(parts: FakeParts, destin
     assert row.state == MigrationPhase.COMMITTING.value and row.migration_id == source_spec_id(parts)
     assert destination.called("finish", "abort") == []
     assert parts.event_types(vm)[-1] == ev.VM_HOT_MIGRATING_WITH_ENCRYPTION   # neither end posted yet
+
+    again = relocate(parts, migrations)          # the VM does not move again while its last move is unsettled
+    assert again.state == TaskState.ERROR and isinstance(again.error, InvalidState)
+    assert again.error.message.startswith("vm-hot has a migration to vc-b that is not settled yet")
+    assert len(parts.state.journal("outgoing")) == 1 and destination.called("reserve") == ["reserve"]
     assert not migrations.running(row.migration_id)                              # left for settle_unsettled
 
 
