@@ -14,7 +14,7 @@ import yaml
 from ..model.fault_rules import FaultRule, action_named, step_named
 from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
-from ..model.versions import BANDWIDTHS
+from ..model.versions import BANDWIDTHS, NATIVE_KEY_PROVIDER_MIN_VCENTER, Version, managed_esxi
 from .fields import Names, Node, TopologyError, describe, spec_keys
 from .spec import (
     ROLES,
@@ -38,6 +38,7 @@ from .spec import (
 
 DEFAULT_USERS = (UserSpec("administrator", "admin"), UserSpec("auditor", "read-only"))
 NATIVE_KEY_PROVIDER = "native-key-provider"
+NATIVE_KEY_PROVIDER_PREFIX = "nkp-"     # a vCenter's own Native Key Provider, named apart from others (nkp-vc-a)
 DATASTORE_TYPES = ("local", "shared", "vsan")
 _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _DEFAULT_SOURCE = "<built-in default>"
@@ -125,9 +126,11 @@ class _TopologyNames:
 
 
 class _VCenterNames:
-    """What must be unique within one vCenter."""
+    """What must be unique within one vCenter, and what its parts are checked against."""
 
-    def __init__(self) -> None:
+    def __init__(self, vcenter: str, version: Version) -> None:
+        self.vcenter = vcenter
+        self.version = version
         self.datacenters = Names("datacenter name")
         self.clusters = Names("cluster name")
         self.datastores = Names("datastore name")
@@ -176,8 +179,8 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     names.vcenters.claim(node, "name", name)
     version = node.version("version")
     address = node.address("address", VCenterSpec.address)
-    scope = _VCenterNames()
-    scope.key_providers = _key_providers(node)
+    scope = _VCenterNames(name, version)
+    scope.key_providers = _key_providers(node, version)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
     return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts))
@@ -205,15 +208,24 @@ def _fault_rule(node: Node) -> FaultRule:
         raise node.fail(problem.arguments.get("argument", "step"), problem.message) from None
 
 
-def _key_providers(node: Node) -> tuple[str, ...]:
+def is_native_key_provider(name: str) -> bool:
+    """The Native Key Provider built into vCenter: `native-key-provider`, or one named `nkp-...`."""
+    return name == NATIVE_KEY_PROVIDER or name.startswith(NATIVE_KEY_PROVIDER_PREFIX)
+
+
+def _key_providers(node: Node, version: Version) -> tuple[str, ...]:
+    """A vCenter's key providers; by default its Native Key Provider where it has one (row K3)."""
     if not node.has("key_providers"):
-        return VCenterSpec.key_providers
+        return VCenterSpec.key_providers if version >= NATIVE_KEY_PROVIDER_MIN_VCENTER else ()
     found: list[str] = []
     for path, provider in node.items("key_providers"):
         if not isinstance(provider, str) or not provider:
             raise TopologyError(node.source, path, f"expected a key provider name, got {describe(provider)}")
         if provider in found:
             raise TopologyError(node.source, path, f"key provider {provider!r} is listed twice")
+        if is_native_key_provider(provider) and version < NATIVE_KEY_PROVIDER_MIN_VCENTER:
+            raise TopologyError(node.source, path, f"{provider!r} is a Native Key Provider, which needs vCenter "
+                                                   f"{NATIVE_KEY_PROVIDER_MIN_VCENTER} (7.0 U2) or later; this vCenter runs {version}")
         found.append(provider)
     return tuple(found)
 
@@ -233,13 +245,17 @@ def _datacenter(node: Node, names: _TopologyNames, scope: _VCenterNames) -> Data
 def _cluster(node: Node, names: _TopologyNames, scope: _VCenterNames) -> ClusterSpec:
     name = node.text("name")
     scope.clusters.claim(node, "name", name)
-    return ClusterSpec(name, tuple(_host(n, names) for n in node.mappings("hosts", spec_keys(HostSpec))))
+    return ClusterSpec(name, tuple(_host(n, names, scope) for n in node.mappings("hosts", spec_keys(HostSpec))))
 
 
-def _host(node: Node, names: _TopologyNames) -> HostSpec:
+def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
     name = node.identity_name("name", "a host")
     names.hosts.claim(node, "name", name)
     version = node.version("version")
+    managed = managed_esxi(scope.version)
+    if version not in managed:
+        raise node.fail("version", f"ESXi {version} cannot be managed by vCenter {scope.vcenter} ({scope.version}), "
+                                   f"which manages {managed}")
     aes_ni = node.boolean("aes_ni", HostSpec.aes_ni)
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)

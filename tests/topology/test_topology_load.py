@@ -57,9 +57,13 @@ def test_default_versions(default):
         "vc-a": "7.0.3", "vc-b": "7.0.3", "vc-legacy": "6.7.0", "vc-corp": "7.0.3"}
     hosts = {h.name: str(h.version) for _, vc in default.vcenters() for h in vc.hosts()}
     assert hosts == {"esx-a1": "7.0.3", "esx-a2": "6.7.0", "esx-b1": "7.0.3", "esx-b2": "6.7.0",
-                     "esx-b3": "6.0.0", "esx-l1": "6.7.0", "esx-c1": "7.0.3"}
-    esx_b3 = next(h for h in vcenter(default, "vc-b").hosts() if h.name == "esx-b3")
-    assert not encrypted_vmotion_supported(esx_b3.version, esx_b3.aes_ni)
+                     "esx-b3": "7.0.3", "esx-l1": "6.7.0", "esx-l2": "6.0.0", "esx-c1": "7.0.3"}
+    # one host that cannot encrypt for each reason (row E4): no AES-NI under vc-b, ESXi 6.0 under the 6.7 vc-legacy (row X8)
+    cannot = {h.name: h for _, vc in default.vcenters() for h in vc.hosts() if not encrypted_vmotion_supported(h.version, h.aes_ni)}
+    assert set(cannot) == {"esx-b3", "esx-l2"}
+    assert not cannot["esx-b3"].aes_ni and cannot["esx-l2"].version < Version(6, 5)
+    assert [h.name for h in vcenter(default, "vc-legacy").hosts()] == ["esx-l1", "esx-l2"]
+    assert vcenter(default, "vc-legacy").key_providers == ()   # no Native Key Provider before 7.0 U2 (row K3)
 
 
 def test_default_vc_a_has_a_vm_per_mode_an_encrypted_vm_and_a_powered_off_vm(default):
@@ -217,6 +221,28 @@ BROKEN = [
     ("host version", changed((f"{HOST}.version", "seven")), f"{HOST}.version", "is not a version"),
     ("version type", changed((f"{HOST}.version", [7])), f"{HOST}.version", "expected a version"),
     ("version missing", changed((f"{VC}.version", DELETE)), f"{VC}.version", "required"),
+    # row X8: a vCenter manages only the ESXi releases it supports
+    ("esxi 6.0 under vcenter 7.0", changed((f"{HOST}.version", "6.0.0")), f"{HOST}.version",
+     "ESXi 6.0.0 cannot be managed by vCenter vc-a (7.0.3), which manages ESXi 6.5 to 7.0"),
+    ("esxi newer than its vcenter", changed((f"{HOST}.version", "8.0")), f"{HOST}.version",
+     "ESXi 8.0.0 cannot be managed by vCenter vc-a (7.0.3), which manages ESXi 6.5 to 7.0"),
+    ("esxi 7.0 under vcenter 6.7", changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                            (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{HOST}.version", "ESXi 7.0.3 cannot be managed by vCenter vc-a (6.7.0), which manages ESXi 6.0 to 6.7"),
+    ("esxi 5.5 under vcenter 6.7", changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                            (f"{HOST}.version", "5.5"), (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{HOST}.version", "ESXi 5.5.0 cannot be managed by vCenter vc-a (6.7.0), which manages ESXi 6.0 to 6.7"),
+    # row K3: the Native Key Provider needs vCenter 7.0 U2
+    ("native key provider on 7.0.1", changed((f"{VC}.version", "7.0.1"), (f"{VC}.key_providers", ["kms", "native-key-provider"])),
+     f"{VC}.key_providers[1]", "'native-key-provider' is a Native Key Provider, which needs vCenter 7.0.2 (7.0 U2) or later; "
+                               "this vCenter runs 7.0.1"),
+    ("named native key provider on 6.7",
+     changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", ["nkp-vc-a"]), (f"{HOST}.version", "6.7"),
+             (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{VC}.key_providers[0]", "'nkp-vc-a' is a Native Key Provider, which needs vCenter 7.0.2 (7.0 U2) or later"),
+    ("encrypted vm on a vcenter without a key provider",
+     changed((f"{VC}.version", "7.0.1"), (f"{VM}.encrypted", True)), f"{VM}.key_provider",
+     "'native-key-provider' is not a key provider of this vCenter (it has none)"),
     # unique names
     ("sso domain twice", appended("sso_domains", {"name": "vsphere.local"}), "sso_domains[1].name", "duplicate SSO domain name"),
     ("vcenter twice across domains",
@@ -420,12 +446,12 @@ def test_a_domain_without_users_gets_administrator_and_auditor(users):
 
 
 def test_absent_fields_take_the_dataclass_defaults():
-    data = {"sso_domains": [{"name": "d", "vcenters": [{"name": "vc", "version": "7.0", "datacenters": [{
+    data = {"sso_domains": [{"name": "d", "vcenters": [{"name": "vc", "version": "7.0.3", "datacenters": [{
         "name": "dc", "clusters": [{"name": "c", "hosts": [{"name": "h", "version": "7.0"}]}],
         "vms": [{"name": "v", "host": "h"}]}]}]}]}
     topology = parse_topology(data, "t")
     vc = topology.vcenters()[0][1]
-    assert vc == VCenterSpec("vc", Version(7, 0), datacenters=vc.datacenters)
+    assert vc == VCenterSpec("vc", Version(7, 0, 3), datacenters=vc.datacenters)
     assert vc.hosts()[0] == HostSpec("h", Version(7, 0))
     assert vc.vms()[0] == VmSpec("v", "h", guest=GuestSpec())
 
@@ -513,3 +539,21 @@ def test_a_bad_fault_rule_in_the_topology_names_its_field():
     data = changed((f"{VC}.fault_rules", [{"step": "commit", "action": "explode"}]))
     error = error_of(data)
     assert str(error).startswith(f"topology.yaml: {VC}.fault_rules[0].action: action 'explode' is not one of error")
+
+
+def test_each_vcenter_release_manages_its_esxi_releases():
+    """Row X8, the accepted side: 7.0 takes ESXi 6.5 to 7.0, 6.7 takes ESXi 6.0 to 6.7."""
+    seven = parse_topology(changed((f"{HOST}.version", "6.5"), (f"{DC}.clusters[0].hosts[1].version", "7.0.3")), "t")
+    assert [str(h.version) for h in seven.vcenters()[0][1].hosts()] == ["6.5.0", "7.0.3"]
+    legacy = parse_topology(changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                    (f"{HOST}.version", "6.0.0"), (f"{DC}.clusters[0].hosts[1].version", "6.7.0")), "t")
+    assert [str(h.version) for h in legacy.vcenters()[0][1].hosts()] == ["6.0.0", "6.7.0"]
+
+
+def test_the_native_key_provider_comes_with_vcenter_7_0_u2():
+    """Row K3: from 7.0.2 a vCenter has its Native Key Provider by default; before it, no key provider unless an
+    external KMS is named."""
+    assert parse_topology(changed((f"{VC}.version", "7.0.2")), "t").vcenters()[0][1].key_providers == ("native-key-provider",)
+    assert parse_topology(changed((f"{VC}.version", "7.0.1")), "t").vcenters()[0][1].key_providers == ()
+    with_kms = parse_topology(changed((f"{VC}.version", "7.0.0"), (f"{VC}.key_providers", ["kms-1"])), "t")
+    assert with_kms.vcenters()[0][1].key_providers == ("kms-1",)
