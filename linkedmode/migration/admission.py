@@ -13,6 +13,7 @@ from ..model.settings import PowerState
 from ..model.validation import host_port, required
 from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
 from .arrivals import Arrivals
+from .compatibility import with_cpu_requirement
 from .destinations import Destination, LocalDestination, RemoteDestination
 from .locator import resolve_locator
 from .ports import VCenterParts
@@ -44,7 +45,7 @@ def arrival_of(vc: VCenterParts, vm: Vm, *, cross: bool) -> Arrival:
     source_host = vc.state.get(vm.host, Host)
     datastores = tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks)
     return Arrival(
-        vm=vm, source_vcenter=vc.name if cross else "", source_host=source_host.name,
+        vm=with_cpu_requirement(vm, source_host), source_vcenter=vc.name if cross else "", source_host=source_host.name,
         disk_datastores=datastores,
         nic_networks=tuple(vc.state.get(n.network, Network).name for n in vm.nics),
         hot=vm.power_state == PowerState.POWERED_ON,

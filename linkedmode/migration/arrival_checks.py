@@ -1,6 +1,6 @@
-"""The destination vCenter's checks of a VM that would arrive (rows X4, X6): the
-target host answers, mounts the datastores and has the memory free; across vCenters the networks exist
-there, and no VM there has the same instance UUID or a MAC address of it; an encrypted VM's key
+"""The destination vCenter's checks of a VM that would arrive (rows V10, X4, X6): the
+target host answers, offers the CPU features the VM runs with, mounts the datastores and has the memory
+free; across vCenters the networks exist there, and no VM there has the same instance UUID or a MAC address of it; an encrypted VM's key
 provider is one this vCenter has."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..model.faults import (
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
 from ..model.migration import MigrationPhase
 from ..model.settings import PowerState
+from .compatibility import check_cpu
 from .journal import ArrivalRow
 from .ports import VCenterParts
 from .spec import Arrival, MigrationTarget
@@ -42,6 +43,7 @@ class ArrivalChecks:
             cluster = state.resolve(Cluster, target.pool)
             if host.moid not in cluster.hosts:
                 raise InvalidArgument(f"host {host.name} is not in resource pool {cluster.name}", argument="spec.pool")
+        check_cpu(arrival.vm, host)
         datastore = self._datastore(arrival, target, host)
         vm = self._vm_here(arrival, host, datastore)
         self._check_capacity(arrival, host, ignore)

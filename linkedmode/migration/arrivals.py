@@ -188,7 +188,8 @@ class Arrivals:
                 row, ev.VM_MIGRATED, f"Migrated {vm.name} from {a.source_host} in {a.source_vcenter} to {pending.host.name}")])
         else:
             here = self.vc.state.get(vm.moid, Vm)
-            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks)], journal_done=done)
+            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks, nics=vm.nics,
+                                              min_required_evc_mode_key=vm.min_required_evc_mode_key)], journal_done=done)
         self._forget(migration_id)
         return vm
 

@@ -74,6 +74,14 @@ class InsufficientMemoryResourcesFault(MigrationFault):
     pass
 
 
+class VirtualHardwareCompatibilityIssue(MigrationFault):
+    """The target host cannot run the VM's virtual hardware as it is."""
+
+
+class FeatureRequirementsNotMet(VirtualHardwareCompatibilityIssue):
+    """The target host lacks CPU features the running VM uses (row V10; EVC)."""
+
+
 class FileFault(Fault):
     """A datastore file (a virtual disk) could not be read, written or made."""
 

@@ -11,13 +11,17 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..model.cpu import EvcBaseline
 from ..model.fault_rules import FaultRule, action_named, step_named
 from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import BANDWIDTHS, NATIVE_KEY_PROVIDER_MIN_VCENTER, Version, managed_esxi
 from .fields import Names, Node, TopologyError, describe, spec_keys
 from .spec import (
+    DISTRIBUTED_SWITCH,
     ROLES,
+    STANDARD_SWITCH,
+    SWITCH_TYPES,
     ClusterSpec,
     DatacenterSpec,
     DatastoreSpec,
@@ -245,7 +249,22 @@ def _datacenter(node: Node, names: _TopologyNames, scope: _VCenterNames) -> Data
 def _cluster(node: Node, names: _TopologyNames, scope: _VCenterNames) -> ClusterSpec:
     name = node.text("name")
     scope.clusters.claim(node, "name", name)
-    return ClusterSpec(name, tuple(_host(n, names, scope) for n in node.mappings("hosts", spec_keys(HostSpec))))
+    hosts = tuple(_host(n, names, scope) for n in node.mappings("hosts", spec_keys(HostSpec)))
+    if not node.has("evc_mode"):
+        return ClusterSpec(name, hosts)
+    mode = _evc_mode(node, "evc_mode")
+    for host in hosts:
+        offered = EvcBaseline.named(host.cpu)
+        if not offered.covers(mode):
+            raise node.fail("evc_mode", f"host {host.name} ({host.cpu}) cannot run EVC mode {mode.key}: {offered.why_not(mode)}")
+    return ClusterSpec(name, hosts, mode.key)
+
+
+def _evc_mode(node: Node, key: str) -> EvcBaseline:
+    try:
+        return EvcBaseline.named(node.text(key))
+    except ValueError as problem:
+        raise node.fail(key, str(problem)) from None
 
 
 def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
@@ -260,12 +279,13 @@ def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)
     timeouts = _timeouts(node, HostTimeouts)
+    cpu = _evc_mode(node, "cpu").key if node.has("cpu") else HostSpec.cpu
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts)
+        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, cpu=cpu)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, cpu=cpu)
 
 
 def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCenterNames) -> DatastoreSpec:
@@ -292,7 +312,18 @@ def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCent
 def _network(node: Node, scope: _VCenterNames) -> NetworkSpec:
     name = node.text("name")
     scope.networks.claim(node, "name", name)
-    return NetworkSpec(name)
+    kind = node.choice("type", SWITCH_TYPES, NetworkSpec.type)
+    uplinks = node.integer("uplinks", NetworkSpec.uplinks, minimum=0)
+    if kind == STANDARD_SWITCH:
+        if node.has("switch_version"):
+            raise node.fail("switch_version", "only a distributed switch has a version; this network is on a standard switch")
+        return NetworkSpec(name, kind, node.text("switch", NetworkSpec.switch), None, uplinks)
+    release = Version(scope.version.major, scope.version.minor)
+    version = node.version("switch_version") if node.has("switch_version") else release
+    if version > scope.version:
+        raise node.fail("switch_version", f"a distributed switch of version {version} needs vCenter {version} or later; "
+                                          f"this vCenter runs {scope.version}")
+    return NetworkSpec(name, DISTRIBUTED_SWITCH, node.text("switch"), version, uplinks)
 
 
 def _vm(node: Node, datacenter: _Datacenter, names: _TopologyNames, scope: _VCenterNames) -> VmSpec:

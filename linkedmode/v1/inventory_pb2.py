@@ -25,41 +25,41 @@ _sym_db = _symbol_database.Default()
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlinkedmode/v1/inventory.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\"(\n\nDatacenter\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"H\n\x07\x43luster\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\r\n\x05hosts\x18\x04 \x03(\t\"f\n\x0eHostCapability\x12#\n\x1b\x65ncrypted_vmotion_supported\x18\x01 \x01(\x08\x12\x0e\n\x06\x61\x65s_ni\x18\x02 \x01(\x08\x12\x1f\n\x17max_concurrent_vmotions\x18\x03 \x01(\x05\"6\n\x10VMotionInterface\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tbandwidth\x18\x02 \x01(\t\"\xcc\x02\n\nHostSystem\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x63luster\x18\x04 \x01(\t\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12<\n\x10\x63onnection_state\x18\x07 \x01(\x0e\x32\".linkedmode.v1.HostConnectionState\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\x12\x30\n\x07vmotion\x18\t \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x15\n\ragent_address\x18\n \x01(\t\x12\x12\n\ndatastores\x18\x0b \x03(\t\x12\x0b\n\x03vms\x18\x0c \x03(\t\"\x80\x01\n\tDatastore\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tencrypted\x18\x04 \x01(\x08\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x06 \x01(\x03\x12\r\n\x05hosts\x18\x07 \x03(\t\"9\n\x07Network\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\"W\n\x0bVirtualDisk\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x03 \x01(\x03\x12\x11\n\tencrypted\x18\x04 \x01(\x08\"J\n\x13VirtualEthernetCard\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bmac_address\x18\x02 \x01(\t\x12\x0f\n\x07network\x18\x03 \x01(\t\"@\n\rGuestWorkload\x12\x17\n\x0f\x64irty_rate_mbps\x18\x01 \x01(\x01\x12\x16\n\x0eworking_set_mb\x18\x02 \x01(\x03\"F\n\x0b\x43ryptoState\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x14\n\x0ckey_provider\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xc3\x03\n\x0eVirtualMachine\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x11\n\tbios_uuid\x18\x04 \x01(\t\x12\x11\n\tmemory_mb\x18\x05 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x06 \x01(\x05\x12.\n\x0bpower_state\x18\x07 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12<\n\x12migrate_encryption\x18\x08 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12*\n\x06\x63rypto\x18\t \x01(\x0b\x32\x1a.linkedmode.v1.CryptoState\x12\x0c\n\x04host\x18\n \x01(\t\x12\x12\n\ndatacenter\x18\x0b \x01(\t\x12)\n\x05\x64isks\x18\x0c \x03(\x0b\x32\x1a.linkedmode.v1.VirtualDisk\x12\x30\n\x04nics\x18\r \x03(\x0b\x32\".linkedmode.v1.VirtualEthernetCard\x12.\n\x08workload\x18\x0e \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\"\xad\x01\n\x08VmConfig\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tmemory_mb\x18\x03 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x04 \x01(\x05\x12.\n\x08workload\x18\x05 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x15\n\rmac_addresses\x18\x06 \x03(\t\x12\x11\n\tencrypted\x18\x07 \x01(\x08\"!\n\x0bListRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t*\xb3\x01\n\x13HostConnectionState\x12%\n!HOST_CONNECTION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fHOST_CONNECTION_STATE_CONNECTED\x10\x01\x12&\n\"HOST_CONNECTION_STATE_DISCONNECTED\x10\x02\x12(\n$HOST_CONNECTION_STATE_NOT_RESPONDING\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlinkedmode/v1/inventory.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\"(\n\nDatacenter\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"f\n\x07\x43luster\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\r\n\x05hosts\x18\x04 \x03(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x05 \x01(\t\"f\n\x0eHostCapability\x12#\n\x1b\x65ncrypted_vmotion_supported\x18\x01 \x01(\x08\x12\x0e\n\x06\x61\x65s_ni\x18\x02 \x01(\x08\x12\x1f\n\x17max_concurrent_vmotions\x18\x03 \x01(\x05\"6\n\x10VMotionInterface\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tbandwidth\x18\x02 \x01(\t\"\x98\x03\n\nHostSystem\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x63luster\x18\x04 \x01(\t\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12<\n\x10\x63onnection_state\x18\x07 \x01(\x0e\x32\".linkedmode.v1.HostConnectionState\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\x12\x30\n\x07vmotion\x18\t \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x15\n\ragent_address\x18\n \x01(\t\x12\x12\n\ndatastores\x18\x0b \x03(\t\x12\x0b\n\x03vms\x18\x0c \x03(\t\x12\x12\n\ncpu_vendor\x18\r \x01(\t\x12\x18\n\x10max_evc_mode_key\x18\x0e \x01(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x0f \x01(\t\"\x80\x01\n\tDatastore\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tencrypted\x18\x04 \x01(\x08\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x06 \x01(\x03\x12\r\n\x05hosts\x18\x07 \x03(\t\"\x87\x01\n\x07Network\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\x13\n\x0bswitch_type\x18\x04 \x01(\t\x12\x0e\n\x06switch\x18\x05 \x01(\t\x12\x16\n\x0eswitch_version\x18\x06 \x01(\t\x12\x0f\n\x07uplinks\x18\x07 \x01(\x05\"W\n\x0bVirtualDisk\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x03 \x01(\x03\x12\x11\n\tencrypted\x18\x04 \x01(\x08\"J\n\x13VirtualEthernetCard\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bmac_address\x18\x02 \x01(\t\x12\x0f\n\x07network\x18\x03 \x01(\t\"@\n\rGuestWorkload\x12\x17\n\x0f\x64irty_rate_mbps\x18\x01 \x01(\x01\x12\x16\n\x0eworking_set_mb\x18\x02 \x01(\x03\"F\n\x0b\x43ryptoState\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x14\n\x0ckey_provider\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xe6\x03\n\x0eVirtualMachine\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x11\n\tbios_uuid\x18\x04 \x01(\t\x12\x11\n\tmemory_mb\x18\x05 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x06 \x01(\x05\x12.\n\x0bpower_state\x18\x07 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12<\n\x12migrate_encryption\x18\x08 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12*\n\x06\x63rypto\x18\t \x01(\x0b\x32\x1a.linkedmode.v1.CryptoState\x12\x0c\n\x04host\x18\n \x01(\t\x12\x12\n\ndatacenter\x18\x0b \x01(\t\x12)\n\x05\x64isks\x18\x0c \x03(\x0b\x32\x1a.linkedmode.v1.VirtualDisk\x12\x30\n\x04nics\x18\r \x03(\x0b\x32\".linkedmode.v1.VirtualEthernetCard\x12.\n\x08workload\x18\x0e \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12!\n\x19min_required_evc_mode_key\x18\x0f \x01(\t\"\xad\x01\n\x08VmConfig\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tmemory_mb\x18\x03 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x04 \x01(\x05\x12.\n\x08workload\x18\x05 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x15\n\rmac_addresses\x18\x06 \x03(\t\x12\x11\n\tencrypted\x18\x07 \x01(\x08\"!\n\x0bListRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t*\xb3\x01\n\x13HostConnectionState\x12%\n!HOST_CONNECTION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fHOST_CONNECTION_STATE_CONNECTED\x10\x01\x12&\n\"HOST_CONNECTION_STATE_DISCONNECTED\x10\x02\x12(\n$HOST_CONNECTION_STATE_NOT_RESPONDING\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkedmode.v1.inventory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HOSTCONNECTIONSTATE']._serialized_start=1846
-  _globals['_HOSTCONNECTIONSTATE']._serialized_end=2025
+  _globals['_HOSTCONNECTIONSTATE']._serialized_start=2066
+  _globals['_HOSTCONNECTIONSTATE']._serialized_end=2245
   _globals['_DATACENTER']._serialized_start=76
   _globals['_DATACENTER']._serialized_end=116
   _globals['_CLUSTER']._serialized_start=118
-  _globals['_CLUSTER']._serialized_end=190
-  _globals['_HOSTCAPABILITY']._serialized_start=192
-  _globals['_HOSTCAPABILITY']._serialized_end=294
-  _globals['_VMOTIONINTERFACE']._serialized_start=296
-  _globals['_VMOTIONINTERFACE']._serialized_end=350
-  _globals['_HOSTSYSTEM']._serialized_start=353
-  _globals['_HOSTSYSTEM']._serialized_end=685
-  _globals['_DATASTORE']._serialized_start=688
-  _globals['_DATASTORE']._serialized_end=816
-  _globals['_NETWORK']._serialized_start=818
-  _globals['_NETWORK']._serialized_end=875
-  _globals['_VIRTUALDISK']._serialized_start=877
-  _globals['_VIRTUALDISK']._serialized_end=964
-  _globals['_VIRTUALETHERNETCARD']._serialized_start=966
-  _globals['_VIRTUALETHERNETCARD']._serialized_end=1040
-  _globals['_GUESTWORKLOAD']._serialized_start=1042
-  _globals['_GUESTWORKLOAD']._serialized_end=1106
-  _globals['_CRYPTOSTATE']._serialized_start=1108
-  _globals['_CRYPTOSTATE']._serialized_end=1178
-  _globals['_VIRTUALMACHINE']._serialized_start=1181
-  _globals['_VIRTUALMACHINE']._serialized_end=1632
-  _globals['_VMCONFIG']._serialized_start=1635
-  _globals['_VMCONFIG']._serialized_end=1808
-  _globals['_LISTREQUEST']._serialized_start=1810
-  _globals['_LISTREQUEST']._serialized_end=1843
+  _globals['_CLUSTER']._serialized_end=220
+  _globals['_HOSTCAPABILITY']._serialized_start=222
+  _globals['_HOSTCAPABILITY']._serialized_end=324
+  _globals['_VMOTIONINTERFACE']._serialized_start=326
+  _globals['_VMOTIONINTERFACE']._serialized_end=380
+  _globals['_HOSTSYSTEM']._serialized_start=383
+  _globals['_HOSTSYSTEM']._serialized_end=791
+  _globals['_DATASTORE']._serialized_start=794
+  _globals['_DATASTORE']._serialized_end=922
+  _globals['_NETWORK']._serialized_start=925
+  _globals['_NETWORK']._serialized_end=1060
+  _globals['_VIRTUALDISK']._serialized_start=1062
+  _globals['_VIRTUALDISK']._serialized_end=1149
+  _globals['_VIRTUALETHERNETCARD']._serialized_start=1151
+  _globals['_VIRTUALETHERNETCARD']._serialized_end=1225
+  _globals['_GUESTWORKLOAD']._serialized_start=1227
+  _globals['_GUESTWORKLOAD']._serialized_end=1291
+  _globals['_CRYPTOSTATE']._serialized_start=1293
+  _globals['_CRYPTOSTATE']._serialized_end=1363
+  _globals['_VIRTUALMACHINE']._serialized_start=1366
+  _globals['_VIRTUALMACHINE']._serialized_end=1852
+  _globals['_VMCONFIG']._serialized_start=1855
+  _globals['_VMCONFIG']._serialized_end=2028
+  _globals['_LISTREQUEST']._serialized_start=2030
+  _globals['_LISTREQUEST']._serialized_end=2063
 # @@protoc_insertion_point(module_scope)

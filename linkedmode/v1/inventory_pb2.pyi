@@ -28,16 +28,18 @@ class Datacenter(_message.Message):
     def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Cluster(_message.Message):
-    __slots__ = ("moid", "name", "datacenter", "hosts")
+    __slots__ = ("moid", "name", "datacenter", "hosts", "current_evc_mode_key")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
     HOSTS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     datacenter: str
     hosts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+    current_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., hosts: _Optional[_Iterable[str]] = ..., current_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class HostCapability(_message.Message):
     __slots__ = ("encrypted_vmotion_supported", "aes_ni", "max_concurrent_vmotions")
@@ -58,7 +60,7 @@ class VMotionInterface(_message.Message):
     def __init__(self, address: _Optional[str] = ..., bandwidth: _Optional[str] = ...) -> None: ...
 
 class HostSystem(_message.Message):
-    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms")
+    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms", "cpu_vendor", "max_evc_mode_key", "current_evc_mode_key")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +73,9 @@ class HostSystem(_message.Message):
     AGENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DATASTORES_FIELD_NUMBER: _ClassVar[int]
     VMS_FIELD_NUMBER: _ClassVar[int]
+    CPU_VENDOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     version: str
@@ -83,7 +88,10 @@ class HostSystem(_message.Message):
     agent_address: str
     datastores: _containers.RepeatedScalarFieldContainer[str]
     vms: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ...) -> None: ...
+    cpu_vendor: str
+    max_evc_mode_key: str
+    current_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ..., cpu_vendor: _Optional[str] = ..., max_evc_mode_key: _Optional[str] = ..., current_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class Datastore(_message.Message):
     __slots__ = ("moid", "name", "type", "encrypted", "datacenter", "capacity_mb", "hosts")
@@ -104,14 +112,22 @@ class Datastore(_message.Message):
     def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., encrypted: _Optional[bool] = ..., datacenter: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., hosts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("moid", "name", "datacenter")
+    __slots__ = ("moid", "name", "datacenter", "switch_type", "switch", "switch_version", "uplinks")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPLINKS_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     datacenter: str
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ...) -> None: ...
+    switch_type: str
+    switch: str
+    switch_version: str
+    uplinks: int
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., switch_type: _Optional[str] = ..., switch: _Optional[str] = ..., switch_version: _Optional[str] = ..., uplinks: _Optional[int] = ...) -> None: ...
 
 class VirtualDisk(_message.Message):
     __slots__ = ("label", "datastore", "capacity_mb", "encrypted")
@@ -154,7 +170,7 @@ class CryptoState(_message.Message):
     def __init__(self, encrypted: _Optional[bool] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class VirtualMachine(_message.Message):
-    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload")
+    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "min_required_evc_mode_key")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +185,7 @@ class VirtualMachine(_message.Message):
     DISKS_FIELD_NUMBER: _ClassVar[int]
     NICS_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    MIN_REQUIRED_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     instance_uuid: str
@@ -183,7 +200,8 @@ class VirtualMachine(_message.Message):
     disks: _containers.RepeatedCompositeFieldContainer[VirtualDisk]
     nics: _containers.RepeatedCompositeFieldContainer[VirtualEthernetCard]
     workload: GuestWorkload
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ...) -> None: ...
+    min_required_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., min_required_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class VmConfig(_message.Message):
     __slots__ = ("instance_uuid", "name", "memory_mb", "num_cpu", "workload", "mac_addresses", "encrypted")

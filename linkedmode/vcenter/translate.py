@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from ..model.cpu import EvcBaseline
 from ..model.events import Event
 from ..model.inventory import (
     HOST_CONNECTED,
@@ -43,7 +44,7 @@ def datacenter(dc: Datacenter) -> inventory_pb2.Datacenter:
 
 
 def cluster(c: Cluster) -> inventory_pb2.Cluster:
-    return inventory_pb2.Cluster(moid=c.moid, name=c.name, datacenter=c.datacenter, hosts=c.hosts)
+    return inventory_pb2.Cluster(moid=c.moid, name=c.name, datacenter=c.datacenter, hosts=c.hosts, current_evc_mode_key=c.evc_mode)
 
 
 def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
@@ -57,6 +58,7 @@ def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
         memory_mb=h.memory_mb,
         vmotion=inventory_pb2.VMotionInterface(address=h.vmotion_address, bandwidth=h.vmotion_bandwidth),
         agent_address=h.agent_address, datastores=h.datastores, vms=vms,
+        cpu_vendor=EvcBaseline.named(h.cpu).vendor, max_evc_mode_key=h.cpu, current_evc_mode_key=h.current_evc_mode_key,
     )
 
 
@@ -66,7 +68,8 @@ def datastore(d: Datastore) -> inventory_pb2.Datastore:
 
 
 def network(n: Network) -> inventory_pb2.Network:
-    return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter)
+    return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter, switch_type=n.switch_type, switch=n.switch,
+                                 switch_version=n.switch_version, uplinks=n.uplinks)
 
 
 def vm(v: Vm) -> inventory_pb2.VirtualMachine:
@@ -80,6 +83,7 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
                for d in v.disks],
         nics=[inventory_pb2.VirtualEthernetCard(label=n.label, mac_address=n.mac_address, network=n.network) for n in v.nics],
         workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
+        min_required_evc_mode_key=v.min_required_evc_mode_key,
     )
 
 
@@ -111,6 +115,7 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         disks=[Disk(d.label, d.datastore, d.capacity_mb, d.encrypted) for d in v.disks],
         nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
+        min_required_evc_mode_key=v.min_required_evc_mode_key,
     )
 
 

@@ -16,6 +16,7 @@ from linkedmode.topology import (
     GuestSpec,
     HostSpec,
     HostTimeouts,
+    NetworkSpec,
     Topology,
     TopologyError,
     VCenterSpec,
@@ -243,6 +244,27 @@ BROKEN = [
     ("encrypted vm on a vcenter without a key provider",
      changed((f"{VC}.version", "7.0.1"), (f"{VM}.encrypted", True)), f"{VM}.key_provider",
      "'native-key-provider' is not a key provider of this vCenter (it has none)"),
+    # row V10: CPUs and EVC modes
+    ("host cpu unknown", changed((f"{HOST}.cpu", "intel-pentium")), f"{HOST}.cpu",
+     "'intel-pentium' is not an EVC mode (intel-merom .. intel-sapphirerapids, amd-rev-e .. amd-zen4)"),
+    ("host cpu not text", changed((f"{HOST}.cpu", 9)), f"{HOST}.cpu", "expected a non-empty string, got 9 (an integer)"),
+    ("evc mode unknown", changed((f"{DC}.clusters[0].evc_mode", "zen")), f"{DC}.clusters[0].evc_mode", "'zen' is not an EVC mode"),
+    ("evc mode above a host's cpu", changed((f"{DC}.clusters[0].evc_mode", "intel-icelake")), f"{DC}.clusters[0].evc_mode",
+     "host esx-a1 (intel-skylake) cannot run EVC mode intel-icelake: intel-skylake is older than intel-icelake"),
+    ("evc mode of another vendor", changed((f"{DC}.clusters[0].evc_mode", "intel-haswell"), (f"{HOST}.cpu", "amd-zen2")),
+     f"{DC}.clusters[0].evc_mode",
+     "host esx-a1 (amd-zen2) cannot run EVC mode intel-haswell: an AMD CPU cannot run a VM started on an Intel CPU"),
+    # row V12: networks
+    ("network type", changed((f"{DC}.networks[0].type", "vlan")), f"{DC}.networks[0].type",
+     "'vlan' is not one of standard, distributed"),
+    ("distributed network without a switch", changed((f"{DC}.networks[0].type", "distributed")), f"{DC}.networks[0].switch",
+     "required but missing"),
+    ("standard switch with a version", changed((f"{DC}.networks[0].switch_version", "7.0")), f"{DC}.networks[0].switch_version",
+     "only a distributed switch has a version; this network is on a standard switch"),
+    ("distributed switch newer than its vcenter",
+     changed((f"{DC}.networks[0]", {"name": "VM Network", "type": "distributed", "switch": "dvs", "switch_version": "8.0"})),
+     f"{DC}.networks[0].switch_version", "a distributed switch of version 8.0.0 needs vCenter 8.0.0 or later; this vCenter runs 7.0.3"),
+    ("uplinks negative", changed((f"{DC}.networks[0].uplinks", -1)), f"{DC}.networks[0].uplinks", "expected an integer >= 0, got -1"),
     # unique names
     ("sso domain twice", appended("sso_domains", {"name": "vsphere.local"}), "sso_domains[1].name", "duplicate SSO domain name"),
     ("vcenter twice across domains",
@@ -557,3 +579,21 @@ def test_the_native_key_provider_comes_with_vcenter_7_0_u2():
     assert parse_topology(changed((f"{VC}.version", "7.0.1")), "t").vcenters()[0][1].key_providers == ()
     with_kms = parse_topology(changed((f"{VC}.version", "7.0.0"), (f"{VC}.key_providers", ["kms-1"])), "t")
     assert with_kms.vcenters()[0][1].key_providers == ("kms-1",)
+
+
+def test_cpus_and_evc_modes_are_read():
+    """Row V10: a host's CPU defaults to intel-skylake; a cluster's EVC mode may be any baseline all its hosts have."""
+    vc = parse_topology(changed((f"{DC}.clusters[0].evc_mode", "intel-haswell"), (f"{HOST}.cpu", "intel-icelake")), "t").vcenters()[0][1]
+    assert vc.datacenters[0].clusters[0].evc_mode == "intel-haswell"
+    assert [h.cpu for h in vc.hosts()] == ["intel-icelake", "intel-skylake"]
+    assert parse_topology(minimal(), "t").vcenters()[0][1].datacenters[0].clusters[0].evc_mode is None
+
+
+def test_networks_are_standard_by_default_and_distributed_take_their_vcenters_release():
+    """Row V12: the switch behind a network, its version and its uplinks."""
+    data = appended(f"{DC}.networks", {"name": "dv-prod", "type": "distributed", "switch": "dvs-1"})
+    appended(f"{DC}.networks", {"name": "internal", "type": "distributed", "switch": "dvs-1", "switch_version": "6.6", "uplinks": 0}, data)
+    networks = parse_topology(data, "t").vcenters()[0][1].datacenters[0].networks
+    assert networks == (NetworkSpec("VM Network"), NetworkSpec("dv-prod", "distributed", "dvs-1", Version(7, 0), 1),
+                        NetworkSpec("internal", "distributed", "dvs-1", Version(6, 6), 0))
+    assert networks[0] == NetworkSpec("VM Network", "standard", "vSwitch0", None, 1)
