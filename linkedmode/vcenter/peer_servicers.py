@@ -62,6 +62,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
             request.hot,
             request.encrypted,
             tuple(request.disk_paths),
+            nic_sources=tuple(translate.source_network_from_proto(n) for n in request.nic_source_networks),
         )
         return arrival, MigrationTarget(request.host, request.datastore, request.pool)
 

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import grpc
 
-from ..migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
+from ..migration.spec import MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.validation import whole_number
 from ..rpc.auth import current_principal
@@ -131,7 +131,8 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         service = None
         if spec.HasField("service"):
             service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
-        relocation = RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service)
+        changes = tuple(NetworkChange(c.device, c.network) for c in spec.device_change)
+        relocation = RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service, changes)
         return translate.task(self.vc.relocate_vm(vm, relocation, self._user()))
 
     def ListBlockedMacs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from ..migration.spec import SourceNetwork
 from ..model.cpu import EvcBaseline
 from ..model.events import Event
 from ..model.inventory import (
@@ -70,6 +71,14 @@ def datastore(d: Datastore) -> inventory_pb2.Datastore:
 def network(n: Network) -> inventory_pb2.Network:
     return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter, switch_type=n.switch_type, switch=n.switch,
                                  switch_version=n.switch_version, uplinks=n.uplinks)
+
+
+def source_network(n: SourceNetwork) -> inventory_pb2.Network:
+    return inventory_pb2.Network(name=n.name, switch_type=n.switch_type, switch_version=n.switch_version)
+
+
+def source_network_from_proto(n: inventory_pb2.Network) -> SourceNetwork:
+    return SourceNetwork(n.name, n.switch_type or SourceNetwork.switch_type, n.switch_version)
 
 
 def vm(v: Vm) -> inventory_pb2.VirtualMachine:
