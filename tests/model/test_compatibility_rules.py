@@ -8,7 +8,7 @@ import pytest
 from linkedmode.migration.compatibility import check_cpu, with_cpu_requirement
 from linkedmode.model.cpu import DEFAULT_CPU, EvcBaseline, evc_mode_keys
 from linkedmode.model.faults import FeatureRequirementsNotMet
-from linkedmode.model.inventory import Host, Vm
+from linkedmode.model.inventory import Cluster, Host, Network, Vm
 from linkedmode.model.settings import PowerState
 from linkedmode.model.versions import Version, managed_esxi
 
@@ -61,3 +61,15 @@ def test_a_suspended_vm_keeps_the_features_it_resumes_with_and_a_powered_off_one
     off = with_cpu_requirement(Vm("vm-2", "o", power_state=PowerState.POWERED_OFF, min_required_evc_mode_key="intel-skylake"), skylake)
     assert off.min_required_evc_mode_key == ""
     check_cpu(off, haswell)
+
+
+def test_an_inventory_saved_before_cpus_and_switches_reads_with_the_defaults():
+    host = Host.from_row({"moid": "host-1", "name": "esx-1", "version": "7.0.3"})
+    assert isinstance(host, Host) and (host.cpu, host.evc_mode, host.current_evc_mode_key) == (DEFAULT_CPU, "", DEFAULT_CPU)
+    cluster = Cluster.from_row({"moid": "domain-c1", "name": "c", "datacenter": "datacenter-1", "hosts": ["host-1"]})
+    assert isinstance(cluster, Cluster) and cluster.evc_mode == ""
+    network = Network.from_row({"moid": "network-1", "name": "VM Network", "datacenter": "datacenter-1"})
+    assert isinstance(network, Network) and (network.switch_type, network.uplinks, network.distributed) == ("standard", 1, False)
+    row = Vm("vm-1", "v").to_row()
+    del row["min_required_evc_mode_key"]
+    assert Vm.from_row(row).min_required_evc_mode_key == ""
