@@ -1,4 +1,5 @@
-"""A small estate for migration tests: tiny VMs, hosts of every kind, two linked vCenters and the rest."""
+"""A small estate for migration tests: tiny VMs, hosts of every kind, two linked vCenters and the rest.
+ESXi 6.0 (o60) stands under the 6.7 vCenter vc-old: a 7.0 vCenter does not manage it (row X8)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,6 @@ sso_domains:
                 hosts:
                   - {name: b70, version: 7.0.3}
                   - {name: b67, version: 6.7.0}
-                  - {name: b60, version: 6.0.0}
                   - {name: b-noaes, version: 7.0.3, aes_ni: false}
             datastores: [{name: ds-b}]
             networks: [{name: VM Network}]
@@ -67,11 +67,20 @@ sso_domains:
               - {name: mac-holder, host: b70, memory_mb: 16, nics: [{network: VM Network, mac_address: "00:50:56:3f:00:01"}]}
       - name: vc-old
         version: 6.7.0
+        key_providers: [kms-shared]
         datacenters:
           - name: dc-old
-            clusters: [{name: cluster-old, hosts: [{name: o67, version: 6.7.0}]}]
+            clusters: [{name: cluster-old, hosts: [{name: o67, version: 6.7.0}, {name: o60, version: 6.0.0}]}]
             datastores: [{name: ds-old}]
             networks: [{name: VM Network}]
+            vms:
+              - {name: old-disabled, host: o67, memory_mb: 16, migrate_encryption: disabled, nics: [{network: VM Network}],
+                 guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+              - {name: old-opportunistic, host: o67, memory_mb: 16, nics: [{network: VM Network}],
+                 guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+              - {name: old-required, host: o67, memory_mb: 16, migrate_encryption: required, nics: [{network: VM Network}]}
+              - {name: old-encrypted, host: o67, memory_mb: 16, encrypted: true, key_provider: kms-shared,
+                 nics: [{network: VM Network}]}
   - name: corp.local
     vcenters:
       - name: vc-x

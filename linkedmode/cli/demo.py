@@ -15,18 +15,21 @@ from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
 from .output import print_json, print_table
 from .up import describe, load
 
-# (VM, from vCenter, to vCenter, to host, datastore, pool): what the showcase asks for, in order. A VM
-# that moved to vc-b comes back before its next trip, so each mode meets a 7.0, a 6.7 and a 6.0 host.
-HOME = ("vc-a", "esx-a1", "ds-a-shared", "cluster-a")
+# (VM, from vCenter, to vCenter, to host): what the showcase asks for, in order. A VM that moved comes
+# back home before its next trip, so each mode meets a 7.0 host, a 6.7 host and one that cannot encrypt
+# (esx-b3 has no AES-NI; esx-l2 runs ESXi 6.0, which only the 6.7 vCenter vc-legacy manages).
 SHOWCASE = [
-    *[(vm, "vc-b", host) for vm in ("app-disabled", "app-opportunistic", "app-required") for host in ("esx-b1", "esx-b2", "esx-b3")],
-    ("db-encrypted", "vc-b", "esx-b1"),
-    ("db-encrypted", "vc-b", "esx-b3"),
-    ("db-nkp", "vc-b", "esx-b1"),
-    *[(vm, "vc-legacy", "esx-l1") for vm in ("app-opportunistic", "app-required")],
-    ("app-opportunistic", "vc-corp", "esx-c1"),
+    *[(vm, "vc-a", "vc-b", host) for vm in ("app-disabled", "app-opportunistic", "app-required")
+      for host in ("esx-b1", "esx-b2", "esx-b3")],
+    ("db-encrypted", "vc-a", "vc-b", "esx-b1"),
+    ("db-encrypted", "vc-a", "vc-b", "esx-b3"),
+    ("db-nkp", "vc-a", "vc-b", "esx-b1"),
+    *[(vm, "vc-a", "vc-legacy", "esx-l1") for vm in ("app-opportunistic", "app-required")],
+    *[(vm, "vc-legacy", "vc-legacy", "esx-l2") for vm in ("app-legacy", "app-legacy-required")],
+    ("app-opportunistic", "vc-a", "vc-corp", "esx-c1"),
 ]
 TARGETS = {
+    "vc-a": ("ds-a-shared", "cluster-a"),
     "vc-b": ("ds-b-shared", "cluster-b"),
     "vc-legacy": ("ds-l-shared", "cluster-legacy"),
     "vc-corp": ("ds-corp-shared", "cluster-corp"),
@@ -83,17 +86,19 @@ class Showcase:
         return _row(vm, f"{source}/{self.home.get(vm, '')}", f"{target}/{host}", mode, task)
 
     def run(self) -> list[Row]:
-        api = self.clients["vc-a"].api
-        hosts = {h.moid: h.name for h in api.ListHosts(inventory_pb2.ListRequest()).hosts}
-        self.home = {vm.name: hosts[vm.host] for vm in api.ListVms(vcenter_pb2.ListVmsRequest()).vms}
+        self.home: dict[str, str] = {}
+        for name in ("vc-a", "vc-legacy"):
+            api = self.clients[name].api
+            hosts = {h.moid: h.name for h in api.ListHosts(inventory_pb2.ListRequest()).hosts}
+            self.home |= {vm.name: hosts[vm.host] for vm in api.ListVms(vcenter_pb2.ListVmsRequest()).vms}
         rows = []
-        for vm, target, host in SHOWCASE:
+        for vm, source, target, host in SHOWCASE:
             datastore, pool = TARGETS[target]
-            row = self.move(vm, "vc-a", target, host, datastore, pool)
+            row = self.move(vm, source, target, host, datastore, pool)
             rows.append(row)
             if not row.result.startswith("refused"):
-                back = self.move(vm, target, "vc-a", self.home[vm], HOME[2], HOME[3])
-                back.source, back.destination = f"{target}/{host}", f"vc-a/{self.home[vm]}"
+                back = self.move(vm, target, source, self.home[vm], *TARGETS[source])
+                back.source, back.destination = f"{target}/{host}", f"{source}/{self.home[vm]}"
                 rows.append(back)
         return rows
 
@@ -110,8 +115,8 @@ def demo(args: argparse.Namespace) -> int:
             print(f"Started {len(estate.vcenters)} vCenters and {len(estate.hosts)} hosts in "
                   f"{time.perf_counter() - started:.2f} s, each behind its own mutual-TLS listener:\n")
             describe(estate)
-            print("\nvMotion across the linked vCenters, every rule of the encryption decision "
-                  "(each VM comes back to vc-a after a trip):\n", flush=True)
+            print("\nvMotion across the linked vCenters and inside vc-legacy, every rule of the encryption decision "
+                  "(each VM comes back home after a trip):\n", flush=True)
         showcase = Showcase(estate)
         try:
             rows = showcase.run()

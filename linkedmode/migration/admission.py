@@ -13,11 +13,12 @@ from ..model.settings import PowerState
 from ..model.validation import host_port, required
 from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
 from .arrivals import Arrivals
+from .compatibility import nic_networks, with_cpu_requirement
 from .destinations import Destination, LocalDestination, RemoteDestination
 from .journal import OUTGOING, OutgoingRow
 from .locator import resolve_locator
 from .ports import VCenterParts
-from .spec import Arrival, MigrationTarget, RelocateRequest, TargetHost
+from .spec import Arrival, MigrationTarget, NetworkChange, RelocateRequest, SourceNetwork, TargetHost
 
 
 def check_request(request: RelocateRequest) -> None:
@@ -32,6 +33,9 @@ def check_request(request: RelocateRequest) -> None:
                 raise InvalidArgument(f"spec.{field} is required when spec.service names another vCenter", argument=f"spec.{field}")
     elif not request.target.host and not request.target.datastore:
         raise InvalidArgument("give spec.host, spec.datastore or both", argument="spec.host")
+    for i, change in enumerate(request.device_change):
+        required(f"spec.device_change[{i}].device", change.device)
+        required(f"spec.device_change[{i}].network", change.network)
 
 
 def destination_for(vc: VCenterParts, arrivals: Arrivals, request: RelocateRequest) -> Destination:
@@ -40,14 +44,17 @@ def destination_for(vc: VCenterParts, arrivals: Arrivals, request: RelocateReque
     return RemoteDestination(vc, resolve_locator(vc, request.service))
 
 
-def arrival_of(vc: VCenterParts, vm: Vm, *, cross: bool) -> Arrival:
-    """The VM described for a destination: with the names of its datastores and networks, and its disk files."""
+def arrival_of(vc: VCenterParts, vm: Vm, *, cross: bool, device_change: tuple[NetworkChange, ...] = ()) -> Arrival:
+    """The VM described for a destination: with the names of its datastores, the networks its NICs leave
+    and join, and its disk files."""
     source_host = vc.state.get(vm.host, Host)
     datastores = tuple(vc.state.get(d.datastore, Datastore).name for d in vm.disks)
+    networks = [vc.state.get(n.network, Network) for n in vm.nics]
     return Arrival(
-        vm=vm, source_vcenter=vc.name if cross else "", source_host=source_host.name,
+        vm=with_cpu_requirement(vm, source_host), source_vcenter=vc.name if cross else "", source_host=source_host.name,
         disk_datastores=datastores,
-        nic_networks=tuple(vc.state.get(n.network, Network).name for n in vm.nics),
+        nic_networks=nic_networks(vm, tuple(n.name for n in networks), device_change),
+        nic_sources=tuple(SourceNetwork(n.name, n.switch_type, n.switch_version) for n in networks),
         hot=vm.power_state == PowerState.POWERED_ON,
         disk_paths=tuple(vc.datastores.disk_path(ds, vm.name, d) for ds, d in zip(datastores, vm.disks, strict=True)),
     )
@@ -90,7 +97,7 @@ def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Desti
                            object=vm.moid, migration=f"{unsettled.migration_id:016x}")
     source = vc.state.get(vm.host, Host)
     target = request.target if request.target.host else replace(request.target, host=source.moid)
-    arrival = arrival_of(vc, vm, cross=destination.remote)
+    arrival = arrival_of(vc, vm, cross=destination.remote, device_change=request.device_change)
     dest_host = destination.check(arrival, target)
     if not destination.remote and dest_host.moid == source.moid and not request.target.datastore:
         raise InvalidArgument(f"{vm.name} is already on {source.name}", argument="spec.host")

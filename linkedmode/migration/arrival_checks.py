@@ -1,7 +1,8 @@
-"""The destination vCenter's checks of a VM that would arrive (rows X4, X6): the
-target host answers, mounts the datastores and has the memory free; across vCenters the networks exist
-there, and no VM there has the same instance UUID or a MAC address of it; an encrypted VM's key
-provider is one this vCenter has."""
+"""The destination vCenter's checks of a VM that would arrive (rows V10, V12, X4, X6): the target host
+answers, offers the CPU features the VM runs with, mounts the datastores and has the memory free; the
+networks the NICs join exist there and suit them (across vCenters, or where deviceChange names one);
+across vCenters no VM there has the same instance UUID or a MAC address of it, and an encrypted VM's
+key provider is one this vCenter has."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from ..model.faults import (
     MacAddressConflict,
     MigrationFault,
 )
-from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Vm
+from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Nic, Vm
 from ..model.settings import PowerState
+from .compatibility import check_cpu, check_network
 from .journal import ArrivalRow
 from .ports import VCenterParts
 from .spec import Arrival, MigrationTarget
@@ -41,6 +43,7 @@ class ArrivalChecks:
             cluster = state.resolve(Cluster, target.pool)
             if host.moid not in cluster.hosts:
                 raise InvalidArgument(f"host {host.name} is not in resource pool {cluster.name}", argument="spec.pool")
+        check_cpu(arrival.vm, host)
         datastore = self._datastore(arrival, target, host)
         vm = self._vm_here(arrival, host, datastore)
         self._check_capacity(arrival, host, ignore)
@@ -79,17 +82,36 @@ class ArrivalChecks:
     def _vm_here(self, arrival: Arrival, host: Host, datastore: Datastore | None) -> Vm:
         vm = arrival.vm
         disks = [replace(d, datastore=datastore.moid) for d in vm.disks] if datastore else list(vm.disks)
+        nics = self._nics_here(arrival, host)
         if not arrival.cross:
-            return replace(vm, host=host.moid, disks=disks)
-        networks = {n.name: n for n in self.vc.state.all(Network) if n.datacenter == host.datacenter}
-        nics = []
-        for nic, network_name in zip(vm.nics, arrival.nic_networks, strict=False):
-            if network_name not in networks:
-                datacenter = self.vc.state.get(host.datacenter, Datacenter).name
-                raise InvalidArgument(f"{nic.label} of {vm.name} is on network {network_name!r}, which {datacenter} "
-                                      f"of {self.vc.name} does not have", argument="spec.network")
-            nics.append(replace(nic, network=networks[network_name].moid))
+            return replace(vm, host=host.moid, disks=disks, nics=nics)
         return replace(vm, moid="", host=host.moid, datacenter=host.datacenter, disks=disks, nics=nics)
+
+    def _nics_here(self, arrival: Arrival, host: Host) -> list[Nic]:
+        """Each NIC on the network it joins here (RelocateSpec.deviceChange's, else the same name), once
+        that network passes the checks of row V12. Inside one vCenter a NIC not named keeps its network."""
+        vm = arrival.vm
+        networks = [n for n in self.vc.state.all(Network) if n.datacenter == host.datacenter]
+        by_name, by_moid = {n.name: n for n in networks}, {n.moid: n for n in networks}
+        nics = []
+        for i, (nic, wanted) in enumerate(zip(vm.nics, arrival.nic_networks, strict=False)):
+            source = arrival.nic_sources[i] if i < len(arrival.nic_sources) else None
+            changed = source is not None and wanted != source.name
+            if not arrival.cross and not changed:
+                nics.append(nic)
+                continue
+            network = by_name.get(wanted) or by_moid.get(wanted)
+            if network is None:
+                datacenter = self.vc.state.get(host.datacenter, Datacenter).name
+                if changed:
+                    raise InvalidArgument(f"{nic.label} of {vm.name} would join network {wanted!r}, which {datacenter} "
+                                          f"of {self.vc.name} does not have", argument="spec.device_change")
+                raise InvalidArgument(f"{nic.label} of {vm.name} is on network {wanted!r}, which {datacenter} "
+                                      f"of {self.vc.name} does not have", argument="spec.network")
+            if source is not None and (arrival.cross or network.moid != nic.network):
+                check_network(vm, nic, source, network)
+            nics.append(replace(nic, network=network.moid))
+        return nics
 
     def _check_capacity(self, arrival: Arrival, host: Host, ignore: int | None) -> None:
         if not arrival.hot:

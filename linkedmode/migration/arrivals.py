@@ -201,7 +201,8 @@ class Arrivals:
                 row, ev.VM_MIGRATED, f"Migrated {vm.name} from {a.source_host} in {a.source_vcenter} to {pending.host.name}")])
         else:   # the source's side of this vCenter ends the move and removes this row with its own (settle.finish)
             here = self.vc.state.get(vm.moid, Vm)
-            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks)],
+            self.vc.state.update(put=[replace(here, host=vm.host, disks=vm.disks, nics=vm.nics,
+                                              min_required_evc_mode_key=vm.min_required_evc_mode_key)],
                                  journal=[row.at(MigrationPhase.FINISHED).entry()])
         self._forget(migration_id)
         return vm

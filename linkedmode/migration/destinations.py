@@ -106,6 +106,7 @@ class RemoteDestination:
             host=target.host, datastore=target.datastore, pool=target.pool, spec=spec,
             disk_datastores=arrival.disk_datastores, nic_networks=arrival.nic_networks,
             hot=arrival.hot, encrypted=arrival.encrypted, disk_paths=arrival.disk_paths, chain_id=arrival.chain_id,
+            nic_source_networks=[translate.source_network(n) for n in arrival.nic_sources],
         )
 
     def _call(self, call: Callable[..., R], request: Any) -> R:

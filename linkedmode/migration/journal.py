@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model.inventory import Vm
 from ..model.migration import MigrationPhase
 from ..vcenter.store import JournalEntry
-from .spec import Arrival
+from .spec import Arrival, SourceNetwork
 
 OUTGOING = "outgoing"
 ARRIVAL = "arrival"
@@ -70,7 +71,8 @@ class ArrivalRow:
         data: dict[str, Any] = {
             "arrival": {"vm": a.vm.to_row(), "source_vcenter": a.source_vcenter, "source_host": a.source_host,
                         "disk_datastores": list(a.disk_datastores), "nic_networks": list(a.nic_networks),
-                        "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths), "chain_id": a.chain_id},
+                        "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths), "chain_id": a.chain_id,
+                        "nic_sources": [dataclasses.asdict(n) for n in a.nic_sources]},
             "vm": self.vm.to_row(), "host": self.host, "disk_files": list(self.disk_files),
         }
         return JournalEntry(ARRIVAL, self.migration_id, self.phase.value, data)
@@ -80,6 +82,6 @@ class ArrivalRow:
         a = dict(entry.data["arrival"])
         arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
                           tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())),
-                          a.get("chain_id", 0))
+                          a.get("chain_id", 0), tuple(SourceNetwork(**n) for n in a.get("nic_sources", ())))
         return cls(entry.migration_id, MigrationPhase(entry.state), arrival, Vm.from_row(entry.data["vm"]),
                    entry.data["host"], tuple(entry.data.get("disk_files", ())))

@@ -32,10 +32,28 @@ class ServiceLocator:
 
 
 @dataclass(frozen=True)
+class NetworkChange:
+    """RelocateSpec.deviceChange for one NIC: the network it joins at the destination (row V12)."""
+
+    device: str                           # the NIC's label, "Network adapter 1"
+    network: str                          # name or moid of a network in the target vCenter
+
+
+@dataclass(frozen=True)
 class RelocateRequest:
     target: MigrationTarget
     service: ServiceLocator | None = None
     priority: MovePriority = MovePriority.DEFAULT
+    device_change: tuple[NetworkChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceNetwork:
+    """The network a NIC leaves, as the source vCenter describes it (row V12)."""
+
+    name: str
+    switch_type: str = "standard"         # "standard" or "distributed"
+    switch_version: str = ""              # a distributed switch's version
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,9 @@ class Arrival:
     encrypted: bool = False
     disk_paths: tuple[str, ...] = ()      # the file of each disk at the source
     chain_id: int = 0                     # the migration's first event at the source: the chain of its events
+    # Per NIC, the network it leaves (row V12). The network each NIC joins is in `nic_networks`: the one
+    # RelocateSpec.deviceChange names, else the source network's name.
+    nic_sources: tuple[SourceNetwork, ...] = ()
 
     def __post_init__(self) -> None:
         required("vm.instance_uuid", self.vm.instance_uuid)

@@ -78,6 +78,27 @@ class InsufficientMemoryResourcesFault(MigrationFault):
     pass
 
 
+class VirtualHardwareCompatibilityIssue(MigrationFault):
+    """The target host cannot run the VM's virtual hardware as it is."""
+
+
+class FeatureRequirementsNotMet(VirtualHardwareCompatibilityIssue):
+    """The target host lacks CPU features the running VM uses (row V10; EVC)."""
+
+
+class InvalidDeviceBacking(MigrationFault):
+    """A NIC cannot be backed by the network it would join: from a distributed to a standard switch, or
+    between distributed switches of different versions (row V12)."""
+
+
+class CannotAccessNetwork(MigrationFault):
+    pass
+
+
+class VMOnVirtualIntranet(CannotAccessNetwork):
+    """A NIC would join a network without physical uplinks, a "virtual intranet" (row V12)."""
+
+
 class FileFault(Fault):
     """A datastore file (a virtual disk) could not be read, written or made."""
 

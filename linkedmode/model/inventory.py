@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .cpu import DEFAULT_CPU
 from .settings import MigrateEncryption, PowerState
 from .versions import Version, encrypted_vmotion_supported, max_concurrent_vmotions
 
@@ -34,6 +35,7 @@ class Cluster(ManagedObject):
     kind: ClassVar[str] = "cluster"
     datacenter: str = ""
     hosts: list[str] = field(default_factory=list)
+    evc_mode: str = ""                   # currentEVCModeKey; "": EVC off (row V10)
 
 
 HOST_CONNECTED = "connected"
@@ -54,6 +56,13 @@ class Host(ManagedObject):
     agent_address: str = ""
     connection_state: str = HOST_CONNECTED
     datastores: list[str] = field(default_factory=list)
+    cpu: str = DEFAULT_CPU               # maxEVCModeKey: the newest EVC mode its CPU supports (row V10)
+    evc_mode: str = ""                   # its cluster's EVC mode; "": EVC off
+
+    @property
+    def current_evc_mode_key(self) -> str:
+        """The CPU features it offers a VM: its cluster's EVC mode, else all its CPU has (row V10)."""
+        return self.evc_mode or self.cpu
 
     @property
     def encrypted_vmotion_supported(self) -> bool:
@@ -76,8 +85,18 @@ class Datastore(ManagedObject):
 
 @dataclass
 class Network(ManagedObject):
+    """A port group of a standard or a distributed switch (row V12)."""
+
     kind: ClassVar[str] = "network"
     datacenter: str = ""
+    switch_type: str = "standard"        # "standard" or "distributed"
+    switch: str = "vSwitch0"
+    switch_version: str = ""             # a distributed switch's version
+    uplinks: int = 1                     # physical NICs; 0: an internal network
+
+    @property
+    def distributed(self) -> bool:
+        return self.switch_type == "distributed"
 
 
 @dataclass
@@ -125,6 +144,9 @@ class Vm(ManagedObject):
     working_set_mb: int = 0
     extra_config: dict[str, str] = field(default_factory=dict)   # advanced settings (vmotion.maxSwitchoverSeconds)
     snapshots: list[Snapshot] = field(default_factory=list)
+    # runtime.minRequiredEVCModeKey: the CPU features the running VM started with; "": those of its host,
+    # or of its cluster's EVC mode (row V10)
+    min_required_evc_mode_key: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Vm:

@@ -52,3 +52,38 @@ BANDWIDTHS = ("1GbE", "10GbE", "25GbE", "40GbE", "100GbE")
 def build_number(product: str, version: Version) -> str:
     """A stable, plausible build number for the about pages."""
     return str(10_000_000 + version.major * 1_000_000 + version.minor * 10_000 + version.patch * 100 + (7 if product == "vpx" else 3))
+
+
+# Row X8: the oldest ESXi each vCenter release manages (VMware's interoperability matrix). A vCenter
+# manages hosts from that floor up to its own release; a release between two rows takes the lower row.
+_OLDEST_MANAGED_ESXI = {
+    Version(6, 0): Version(5, 0),
+    Version(6, 5): Version(5, 5),
+    Version(6, 7): Version(6, 0),
+    Version(7, 0): Version(6, 5),
+    Version(8, 0): Version(7, 0),
+}
+NATIVE_KEY_PROVIDER_MIN_VCENTER = Version(7, 0, 2)    # row K3: the Native Key Provider came with 7.0 U2
+
+
+@dataclass(frozen=True)
+class ManagedEsxi:
+    """The ESXi releases one vCenter manages (row X8): `oldest` up to `newest`, compared by major.minor."""
+
+    oldest: Version
+    newest: Version
+
+    def __contains__(self, esxi: Version) -> bool:
+        return self.oldest <= Version(esxi.major, esxi.minor) <= self.newest
+
+    def __str__(self) -> str:
+        newest = f"{self.newest.major}.{self.newest.minor}"
+        return f"ESXi {self.oldest.major}.{self.oldest.minor} to {newest}"
+
+
+def managed_esxi(vcenter: Version) -> ManagedEsxi:
+    """Which ESXi releases a vCenter of this version manages (row X8)."""
+    release = Version(vcenter.major, vcenter.minor)
+    known = [v for v in _OLDEST_MANAGED_ESXI if v <= release]
+    oldest = _OLDEST_MANAGED_ESXI[max(known)] if known else release
+    return ManagedEsxi(oldest, release)

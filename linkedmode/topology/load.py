@@ -11,13 +11,17 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..model.cpu import EvcBaseline
 from ..model.fault_rules import FaultRule, action_named, step_named
 from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
-from ..model.versions import BANDWIDTHS
+from ..model.versions import BANDWIDTHS, NATIVE_KEY_PROVIDER_MIN_VCENTER, Version, managed_esxi
 from .fields import Names, Node, TopologyError, describe, spec_keys
 from .spec import (
+    DISTRIBUTED_SWITCH,
     ROLES,
+    STANDARD_SWITCH,
+    SWITCH_TYPES,
     ClusterSpec,
     DatacenterSpec,
     DatastoreSpec,
@@ -39,6 +43,7 @@ from .spec import (
 
 DEFAULT_USERS = (UserSpec("administrator", "admin"), UserSpec("auditor", "read-only"))
 NATIVE_KEY_PROVIDER = "native-key-provider"
+NATIVE_KEY_PROVIDER_PREFIX = "nkp-"     # a vCenter's own Native Key Provider, named apart from others (nkp-vc-a)
 DATASTORE_TYPES = ("local", "shared", "vsan")
 _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _DEFAULT_SOURCE = "<built-in default>"
@@ -126,9 +131,11 @@ class _TopologyNames:
 
 
 class _VCenterNames:
-    """What must be unique within one vCenter."""
+    """What must be unique within one vCenter, and what its parts are checked against."""
 
-    def __init__(self) -> None:
+    def __init__(self, vcenter: str, version: Version) -> None:
+        self.vcenter = vcenter
+        self.version = version
         self.datacenters = Names("datacenter name")
         self.clusters = Names("cluster name")
         self.datastores = Names("datastore name")
@@ -177,8 +184,8 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     names.vcenters.claim(node, "name", name)
     version = node.version("version")
     address = node.address("address", VCenterSpec.address)
-    scope = _VCenterNames()
-    scope.key_providers = _key_providers(node)
+    scope = _VCenterNames(name, version)
+    scope.key_providers = _key_providers(node, version)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
     return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts))
@@ -206,15 +213,24 @@ def _fault_rule(node: Node) -> FaultRule:
         raise node.fail(problem.arguments.get("argument", "step"), problem.message) from None
 
 
-def _key_providers(node: Node) -> tuple[str, ...]:
+def is_native_key_provider(name: str) -> bool:
+    """The Native Key Provider built into vCenter: `native-key-provider`, or one named `nkp-...`."""
+    return name == NATIVE_KEY_PROVIDER or name.startswith(NATIVE_KEY_PROVIDER_PREFIX)
+
+
+def _key_providers(node: Node, version: Version) -> tuple[str, ...]:
+    """A vCenter's key providers; by default its Native Key Provider where it has one (row K3)."""
     if not node.has("key_providers"):
-        return VCenterSpec.key_providers
+        return VCenterSpec.key_providers if version >= NATIVE_KEY_PROVIDER_MIN_VCENTER else ()
     found: list[str] = []
     for path, provider in node.items("key_providers"):
         if not isinstance(provider, str) or not provider:
             raise TopologyError(node.source, path, f"expected a key provider name, got {describe(provider)}")
         if provider in found:
             raise TopologyError(node.source, path, f"key provider {provider!r} is listed twice")
+        if is_native_key_provider(provider) and version < NATIVE_KEY_PROVIDER_MIN_VCENTER:
+            raise TopologyError(node.source, path, f"{provider!r} is a Native Key Provider, which needs vCenter "
+                                                   f"{NATIVE_KEY_PROVIDER_MIN_VCENTER} (7.0 U2) or later; this vCenter runs {version}")
         found.append(provider)
     return tuple(found)
 
@@ -234,24 +250,44 @@ def _datacenter(node: Node, names: _TopologyNames, scope: _VCenterNames) -> Data
 def _cluster(node: Node, names: _TopologyNames, scope: _VCenterNames) -> ClusterSpec:
     name = node.text("name")
     scope.clusters.claim(node, "name", name)
-    return ClusterSpec(name, tuple(_host(n, names) for n in node.mappings("hosts", spec_keys(HostSpec))))
+    hosts = tuple(_host(n, names, scope) for n in node.mappings("hosts", spec_keys(HostSpec)))
+    if not node.has("evc_mode"):
+        return ClusterSpec(name, hosts)
+    mode = _evc_mode(node, "evc_mode")
+    for host in hosts:
+        offered = EvcBaseline.named(host.cpu)
+        if not offered.covers(mode):
+            raise node.fail("evc_mode", f"host {host.name} ({host.cpu}) cannot run EVC mode {mode.key}: {offered.why_not(mode)}")
+    return ClusterSpec(name, hosts, mode.key)
 
 
-def _host(node: Node, names: _TopologyNames) -> HostSpec:
+def _evc_mode(node: Node, key: str) -> EvcBaseline:
+    try:
+        return EvcBaseline.named(node.text(key))
+    except ValueError as problem:
+        raise node.fail(key, str(problem)) from None
+
+
+def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
     name = node.identity_name("name", "a host")
     names.hosts.claim(node, "name", name)
     version = node.version("version")
+    managed = managed_esxi(scope.version)
+    if version not in managed:
+        raise node.fail("version", f"ESXi {version} cannot be managed by vCenter {scope.vcenter} ({scope.version}), "
+                                   f"which manages {managed}")
     aes_ni = node.boolean("aes_ni", HostSpec.aes_ni)
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)
     timeouts = _timeouts(node, HostTimeouts)
     limits = _host_limits(node)
+    cpu = _evc_mode(node, "cpu").key if node.has("cpu") else HostSpec.cpu
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits)
+        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits, cpu=cpu)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits, cpu=cpu)
 
 
 def _host_limits(host: Node) -> HostLimits:
@@ -291,7 +327,18 @@ def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCent
 def _network(node: Node, scope: _VCenterNames) -> NetworkSpec:
     name = node.text("name")
     scope.networks.claim(node, "name", name)
-    return NetworkSpec(name)
+    kind = node.choice("type", SWITCH_TYPES, NetworkSpec.type)
+    uplinks = node.integer("uplinks", NetworkSpec.uplinks, minimum=0)
+    if kind == STANDARD_SWITCH:
+        if node.has("switch_version"):
+            raise node.fail("switch_version", "only a distributed switch has a version; this network is on a standard switch")
+        return NetworkSpec(name, kind, node.text("switch", NetworkSpec.switch), None, uplinks)
+    release = Version(scope.version.major, scope.version.minor)
+    version = node.version("switch_version") if node.has("switch_version") else release
+    if version > scope.version:
+        raise node.fail("switch_version", f"a distributed switch of version {version} needs vCenter {version} or later; "
+                                          f"this vCenter runs {scope.version}")
+    return NetworkSpec(name, DISTRIBUTED_SWITCH, node.text("switch"), version, uplinks)
 
 
 def _vm(node: Node, datacenter: _Datacenter, names: _TopologyNames, scope: _VCenterNames) -> VmSpec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..model.cpu import DEFAULT_CPU
 from ..model.fault_rules import FaultRule
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import Version
@@ -82,12 +83,14 @@ class HostSpec:
     vmotion: VMotionSpec = field(default_factory=VMotionSpec)
     timeouts: HostTimeouts = field(default_factory=HostTimeouts)
     limits: HostLimits = field(default_factory=HostLimits)
+    cpu: str = DEFAULT_CPU             # the newest EVC mode its CPU supports: its vendor and generation (row V10)
 
 
 @dataclass(frozen=True)
 class ClusterSpec:
     name: str
     hosts: tuple[HostSpec, ...] = ()
+    evc_mode: str | None = None        # EVC: every host offers only this baseline (row V10)
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,20 @@ class DatastoreSpec:
     capacity_mb: int = 1_048_576
 
 
+STANDARD_SWITCH = "standard"
+DISTRIBUTED_SWITCH = "distributed"
+SWITCH_TYPES = (STANDARD_SWITCH, DISTRIBUTED_SWITCH)
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
+    """A VM network: a port group of a standard switch, or of a distributed switch with its version (row V12)."""
+
     name: str
+    type: str = STANDARD_SWITCH
+    switch: str = "vSwitch0"
+    switch_version: Version | None = None   # a distributed switch's version; None for a standard switch
+    uplinks: int = 1                        # physical NICs behind it; 0: an internal network ("virtual intranet")
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,18 @@ class Datacenter(_message.Message):
     def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Cluster(_message.Message):
-    __slots__ = ("moid", "name", "datacenter", "hosts")
+    __slots__ = ("moid", "name", "datacenter", "hosts", "current_evc_mode_key")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
     HOSTS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     datacenter: str
     hosts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+    current_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., hosts: _Optional[_Iterable[str]] = ..., current_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class HostCapability(_message.Message):
     __slots__ = ("encrypted_vmotion_supported", "aes_ni", "max_concurrent_vmotions")
@@ -61,7 +63,7 @@ class VMotionInterface(_message.Message):
     def __init__(self, address: _Optional[str] = ..., bandwidth: _Optional[str] = ...) -> None: ...
 
 class HostSystem(_message.Message):
-    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms")
+    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms", "cpu_vendor", "max_evc_mode_key", "current_evc_mode_key")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +76,9 @@ class HostSystem(_message.Message):
     AGENT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DATASTORES_FIELD_NUMBER: _ClassVar[int]
     VMS_FIELD_NUMBER: _ClassVar[int]
+    CPU_VENDOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     version: str
@@ -86,7 +91,10 @@ class HostSystem(_message.Message):
     agent_address: str
     datastores: _containers.RepeatedScalarFieldContainer[str]
     vms: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ...) -> None: ...
+    cpu_vendor: str
+    max_evc_mode_key: str
+    current_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ..., cpu_vendor: _Optional[str] = ..., max_evc_mode_key: _Optional[str] = ..., current_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class Datastore(_message.Message):
     __slots__ = ("moid", "name", "type", "encrypted", "datacenter", "capacity_mb", "hosts")
@@ -107,14 +115,22 @@ class Datastore(_message.Message):
     def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., encrypted: _Optional[bool] = ..., datacenter: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., hosts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("moid", "name", "datacenter")
+    __slots__ = ("moid", "name", "datacenter", "switch_type", "switch", "switch_version", "uplinks")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_FIELD_NUMBER: _ClassVar[int]
+    SWITCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPLINKS_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     datacenter: str
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ...) -> None: ...
+    switch_type: str
+    switch: str
+    switch_version: str
+    uplinks: int
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., datacenter: _Optional[str] = ..., switch_type: _Optional[str] = ..., switch: _Optional[str] = ..., switch_version: _Optional[str] = ..., uplinks: _Optional[int] = ...) -> None: ...
 
 class VirtualDisk(_message.Message):
     __slots__ = ("label", "datastore", "capacity_mb", "encrypted")
@@ -169,7 +185,7 @@ class VirtualMachineSnapshot(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VirtualMachine(_message.Message):
-    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "snapshots", "has_snapshots", "extra_config")
+    __slots__ = ("moid", "name", "instance_uuid", "bios_uuid", "memory_mb", "num_cpu", "power_state", "migrate_encryption", "crypto", "host", "datacenter", "disks", "nics", "workload", "snapshots", "has_snapshots", "extra_config", "min_required_evc_mode_key")
     class ExtraConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +210,7 @@ class VirtualMachine(_message.Message):
     SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     HAS_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     EXTRA_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    MIN_REQUIRED_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     instance_uuid: str
@@ -211,7 +228,8 @@ class VirtualMachine(_message.Message):
     snapshots: _containers.RepeatedCompositeFieldContainer[VirtualMachineSnapshot]
     has_snapshots: bool
     extra_config: _containers.ScalarMap[str, str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., snapshots: _Optional[_Iterable[_Union[VirtualMachineSnapshot, _Mapping]]] = ..., has_snapshots: _Optional[bool] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    min_required_evc_mode_key: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., bios_uuid: _Optional[str] = ..., memory_mb: _Optional[int] = ..., num_cpu: _Optional[int] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., crypto: _Optional[_Union[CryptoState, _Mapping]] = ..., host: _Optional[str] = ..., datacenter: _Optional[str] = ..., disks: _Optional[_Iterable[_Union[VirtualDisk, _Mapping]]] = ..., nics: _Optional[_Iterable[_Union[VirtualEthernetCard, _Mapping]]] = ..., workload: _Optional[_Union[GuestWorkload, _Mapping]] = ..., snapshots: _Optional[_Iterable[_Union[VirtualMachineSnapshot, _Mapping]]] = ..., has_snapshots: _Optional[bool] = ..., extra_config: _Optional[_Mapping[str, str]] = ..., min_required_evc_mode_key: _Optional[str] = ...) -> None: ...
 
 class VmConfig(_message.Message):
     __slots__ = ("instance_uuid", "name", "memory_mb", "num_cpu", "workload", "mac_addresses", "encrypted")

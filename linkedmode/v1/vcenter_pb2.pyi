@@ -112,16 +112,26 @@ class ServiceLocator(_message.Message):
     def __init__(self, instance_uuid: _Optional[str] = ..., url: _Optional[str] = ..., ssl_thumbprint: _Optional[str] = ...) -> None: ...
 
 class RelocateSpec(_message.Message):
-    __slots__ = ("host", "datastore", "pool", "service")
+    __slots__ = ("host", "datastore", "pool", "service", "device_change")
     HOST_FIELD_NUMBER: _ClassVar[int]
     DATASTORE_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     host: str
     datastore: str
     pool: str
     service: ServiceLocator
-    def __init__(self, host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., service: _Optional[_Union[ServiceLocator, _Mapping]] = ...) -> None: ...
+    device_change: _containers.RepeatedCompositeFieldContainer[VirtualDeviceConfigSpec]
+    def __init__(self, host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., service: _Optional[_Union[ServiceLocator, _Mapping]] = ..., device_change: _Optional[_Iterable[_Union[VirtualDeviceConfigSpec, _Mapping]]] = ...) -> None: ...
+
+class VirtualDeviceConfigSpec(_message.Message):
+    __slots__ = ("device", "network")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    network: str
+    def __init__(self, device: _Optional[str] = ..., network: _Optional[str] = ...) -> None: ...
 
 class RelocateVmRequest(_message.Message):
     __slots__ = ("vm", "spec", "priority")

@@ -52,12 +52,13 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
     objects: list[ManagedObject] = [dc]
     hosts: dict[str, Host] = {}
     for cluster_spec in spec.clusters:
-        cluster = Cluster(state.next_moid("cluster"), cluster_spec.name, datacenter=dc.moid)
+        cluster = Cluster(state.next_moid("cluster"), cluster_spec.name, datacenter=dc.moid, evc_mode=cluster_spec.evc_mode or "")
         for h in cluster_spec.hosts:
             hosts[h.name] = Host(
                 state.next_moid("host"), h.name, version=str(h.version), datacenter=dc.moid, cluster=cluster.moid,
                 aes_ni=h.aes_ni, memory_mb=h.memory_mb, vmotion_address=h.vmotion.address,
-                vmotion_bandwidth=h.vmotion.bandwidth, agent_address=addresses.get(h.name, h.address),
+                vmotion_bandwidth=h.vmotion.bandwidth, agent_address=addresses.get(h.name, h.address), cpu=h.cpu,
+                evc_mode=cluster.evc_mode,
             )
             cluster.hosts.append(hosts[h.name].moid)
         objects.append(cluster)
@@ -70,7 +71,9 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
         )
         for moid in mounted:
             next(h for h in hosts.values() if h.moid == moid).datastores.append(datastores[ds.name].moid)
-    networks = {n.name: Network(state.next_moid("network"), n.name, datacenter=dc.moid) for n in spec.networks}
+    networks = {n.name: Network(state.next_moid("network"), n.name, datacenter=dc.moid, switch_type=n.type, switch=n.switch,
+                                switch_version=str(n.switch_version) if n.switch_version else "", uplinks=n.uplinks)
+                for n in spec.networks}
     objects += [*hosts.values(), *datastores.values(), *networks.values()]
     events = []
     fixed_macs = {n.mac_address for v in spec.vms for n in v.nics if n.mac_address}   # the topology's own

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import grpc
 
-from ..migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
+from ..migration.spec import MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.settings import MigrateEncryption
 from ..model.validation import whole_number
@@ -136,8 +136,9 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         spec, service = request.spec, None
         if spec.HasField("service"):
             service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
+        changes = tuple(NetworkChange(c.device, c.network) for c in spec.device_change)
         return RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service,
-                               translate.priority_from_proto(request.priority))
+                               translate.priority_from_proto(request.priority), changes)
 
     def RelocateVm(self, request: vcenter_pb2.RelocateVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         vm = self._find(Vm, request.vm)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
+from ..migration.spec import SourceNetwork
+from ..model.cpu import EvcBaseline
 from ..model.events import Event
 from ..model.faults import InvalidArgument
 from ..model.inventory import (
@@ -45,7 +47,7 @@ def datacenter(dc: Datacenter) -> inventory_pb2.Datacenter:
 
 
 def cluster(c: Cluster) -> inventory_pb2.Cluster:
-    return inventory_pb2.Cluster(moid=c.moid, name=c.name, datacenter=c.datacenter, hosts=c.hosts)
+    return inventory_pb2.Cluster(moid=c.moid, name=c.name, datacenter=c.datacenter, hosts=c.hosts, current_evc_mode_key=c.evc_mode)
 
 
 def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
@@ -59,6 +61,7 @@ def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
         memory_mb=h.memory_mb,
         vmotion=inventory_pb2.VMotionInterface(address=h.vmotion_address, bandwidth=h.vmotion_bandwidth),
         agent_address=h.agent_address, datastores=h.datastores, vms=vms,
+        cpu_vendor=EvcBaseline.named(h.cpu).vendor, max_evc_mode_key=h.cpu, current_evc_mode_key=h.current_evc_mode_key,
     )
 
 
@@ -68,7 +71,16 @@ def datastore(d: Datastore) -> inventory_pb2.Datastore:
 
 
 def network(n: Network) -> inventory_pb2.Network:
-    return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter)
+    return inventory_pb2.Network(moid=n.moid, name=n.name, datacenter=n.datacenter, switch_type=n.switch_type, switch=n.switch,
+                                 switch_version=n.switch_version, uplinks=n.uplinks)
+
+
+def source_network(n: SourceNetwork) -> inventory_pb2.Network:
+    return inventory_pb2.Network(name=n.name, switch_type=n.switch_type, switch_version=n.switch_version)
+
+
+def source_network_from_proto(n: inventory_pb2.Network) -> SourceNetwork:
+    return SourceNetwork(n.name, n.switch_type or SourceNetwork.switch_type, n.switch_version)
 
 
 def vm(v: Vm) -> inventory_pb2.VirtualMachine:
@@ -84,6 +96,7 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
         workload=inventory_pb2.GuestWorkload(dirty_rate_mbps=v.dirty_rate_mbps, working_set_mb=v.working_set_mb),
         extra_config=v.extra_config,
         snapshots=[snapshot(s) for s in v.snapshots], has_snapshots=v.has_snapshots,
+        min_required_evc_mode_key=v.min_required_evc_mode_key,
     )
 
 
@@ -121,6 +134,7 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,
         extra_config=dict(v.extra_config),
         snapshots=[Snapshot(s.id, s.name, s.description, s.create_time.ToNanoseconds() / 1e9) for s in v.snapshots],
+        min_required_evc_mode_key=v.min_required_evc_mode_key,
     )
 
 

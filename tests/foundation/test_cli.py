@@ -116,7 +116,7 @@ def test_a_refused_migration_says_where_the_vm_stays(running_up):
     done = linkedmode("migrate", "db-encrypted", "--to-vcenter", "vc-b", "--to-host", "esx-b3", state_dir=state_dir)
     assert done.returncode == 1
     assert done.stderr.strip() == ("linkedmode: db-encrypted stays on vc-a: MigrationFeatureNotSupported: the VM is "
-                                   "encrypted but host esx-b3 runs ESXi 6.0.0, before 6.5: encrypted vMotion is not supported")
+                                   "encrypted but host esx-b3 has no AES-NI: encrypted vMotion is not supported")
     unknown = linkedmode("migrate", "db-encrypted", "--to-vcenter", "vc-b", "--to-host", "esx-zz", state_dir=state_dir)
     assert unknown.stderr.strip() == "linkedmode: NotFound: vc-b has no host 'esx-zz' (it has esx-b1, esx-b2, esx-b3)"
 
@@ -166,7 +166,7 @@ def test_the_demo_shows_every_rule_of_the_encryption_decision():
     done = subprocess.run([sys.executable, "-m", "linkedmode", "demo", "--json"], capture_output=True, text=True, env=ENV, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    trips = [r for r in rows if r["source"].startswith("vc-a/")]
+    trips = [r for r in rows if r["source"].startswith(("vc-a/", "vc-legacy/esx-l1"))]
     outcome = {(r["vm"], r["destination"]): r["result"] for r in trips}
     for host in ("esx-b1", "esx-b2", "esx-b3"):
         assert outcome[("app-disabled", f"vc-b/{host}")] == "plaintext"
@@ -178,6 +178,12 @@ def test_the_demo_shows_every_rule_of_the_encryption_decision():
     assert outcome[("db-nkp", "vc-b/esx-b1")].startswith("refused: MigrationFault: Unable to decrypt the ciphertext")
     assert outcome[("app-opportunistic", "vc-legacy/esx-l1")] == "plaintext fallback"     # row X2: the 7.0 floor is for encryption
     assert outcome[("app-required", "vc-legacy/esx-l1")].startswith("refused: MigrationFeatureNotSupported")
+    # row E4 on both kinds of host that cannot encrypt: no AES-NI (esx-b3) and ESXi 6.0, which only vc-legacy manages (row X8)
+    assert outcome[("app-required", "vc-b/esx-b3")].endswith("host esx-b3 has no AES-NI: encrypted vMotion is not supported")
+    assert outcome[("app-legacy", "vc-legacy/esx-l2")] == "plaintext fallback"
+    assert outcome[("app-legacy-required", "vc-legacy/esx-l2")] == ("refused: MigrationFeatureNotSupported: migrate_encryption is "
+                                                                    "required but host esx-l2 runs ESXi 6.0.0, before 6.5: "
+                                                                    "encrypted vMotion is not supported")
     assert "belongs to SSO domain corp.local" in outcome[("app-opportunistic", "vc-corp/esx-c1")]
     moved = [r for r in rows if not r["result"].startswith("refused")]
     assert all(float(r["MBps"]) > 0 and int(r["rounds"]) >= 1 and float(r["downtime_ms"]) > 0 for r in moved)

@@ -66,7 +66,7 @@ def test_after_success_both_vcenters_post_events(estate):
 
 def test_after_failure_the_vm_stays_and_both_vcenters_say_so(estate):
     vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
-    task = to_vc_b(estate, vc_a, "required", "b60")
+    task = to_vc_b(estate, vc_a, "required", "b-noaes")
     assert isinstance(fault_of(task), MigrationFeatureNotSupported)
     assert "required" in vm_names(vc_a) and "required" not in vm_names(vc_b)
     assert host_vms(estate, "a70", "vc-a")["required"] == common_pb2.POWER_STATE_POWERED_ON
@@ -98,12 +98,12 @@ def test_the_source_blocks_the_macs_of_a_vm_that_left(estate):
 
 def test_a_cold_move_copies_no_memory_and_registers_the_vm_powered_off(estate):
     vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
-    task = to_vc_b(estate, vc_a, "off-opportunistic", "b60")
+    task = to_vc_b(estate, vc_a, "off-opportunistic", "b-noaes")
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
     assert not task.migration.hot and not task.migration.encrypted
     assert not task.migration.HasField("stream")
     assert vc_b.api.GetVm(common_pb2.ObjectRef(name="off-opportunistic")).power_state == common_pb2.POWER_STATE_POWERED_OFF
-    assert host_vms(estate, "b60", "vc-b")["off-opportunistic"] == common_pb2.POWER_STATE_POWERED_OFF
+    assert host_vms(estate, "b-noaes", "vc-b")["off-opportunistic"] == common_pb2.POWER_STATE_POWERED_OFF
     assert [e.type for e in events(vc_a) if e.task == task.key] == ["VmBeingMigratedEvent", "VmMigratedEvent"]
 
 

@@ -16,6 +16,7 @@ from linkedmode.topology import (
     GuestSpec,
     HostSpec,
     HostTimeouts,
+    NetworkSpec,
     Topology,
     TopologyError,
     VCenterSpec,
@@ -57,9 +58,13 @@ def test_default_versions(default):
         "vc-a": "7.0.3", "vc-b": "7.0.3", "vc-legacy": "6.7.0", "vc-corp": "7.0.3"}
     hosts = {h.name: str(h.version) for _, vc in default.vcenters() for h in vc.hosts()}
     assert hosts == {"esx-a1": "7.0.3", "esx-a2": "6.7.0", "esx-b1": "7.0.3", "esx-b2": "6.7.0",
-                     "esx-b3": "6.0.0", "esx-l1": "6.7.0", "esx-c1": "7.0.3"}
-    esx_b3 = next(h for h in vcenter(default, "vc-b").hosts() if h.name == "esx-b3")
-    assert not encrypted_vmotion_supported(esx_b3.version, esx_b3.aes_ni)
+                     "esx-b3": "7.0.3", "esx-l1": "6.7.0", "esx-l2": "6.0.0", "esx-c1": "7.0.3"}
+    # one host that cannot encrypt for each reason (row E4): no AES-NI under vc-b, ESXi 6.0 under the 6.7 vc-legacy (row X8)
+    cannot = {h.name: h for _, vc in default.vcenters() for h in vc.hosts() if not encrypted_vmotion_supported(h.version, h.aes_ni)}
+    assert set(cannot) == {"esx-b3", "esx-l2"}
+    assert not cannot["esx-b3"].aes_ni and cannot["esx-l2"].version < Version(6, 5)
+    assert [h.name for h in vcenter(default, "vc-legacy").hosts()] == ["esx-l1", "esx-l2"]
+    assert vcenter(default, "vc-legacy").key_providers == ()   # no Native Key Provider before 7.0 U2 (row K3)
 
 
 def test_default_vc_a_has_a_vm_per_mode_an_encrypted_vm_and_a_powered_off_vm(default):
@@ -217,6 +222,49 @@ BROKEN = [
     ("host version", changed((f"{HOST}.version", "seven")), f"{HOST}.version", "is not a version"),
     ("version type", changed((f"{HOST}.version", [7])), f"{HOST}.version", "expected a version"),
     ("version missing", changed((f"{VC}.version", DELETE)), f"{VC}.version", "required"),
+    # row X8: a vCenter manages only the ESXi releases it supports
+    ("esxi 6.0 under vcenter 7.0", changed((f"{HOST}.version", "6.0.0")), f"{HOST}.version",
+     "ESXi 6.0.0 cannot be managed by vCenter vc-a (7.0.3), which manages ESXi 6.5 to 7.0"),
+    ("esxi newer than its vcenter", changed((f"{HOST}.version", "8.0")), f"{HOST}.version",
+     "ESXi 8.0.0 cannot be managed by vCenter vc-a (7.0.3), which manages ESXi 6.5 to 7.0"),
+    ("esxi 7.0 under vcenter 6.7", changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                            (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{HOST}.version", "ESXi 7.0.3 cannot be managed by vCenter vc-a (6.7.0), which manages ESXi 6.0 to 6.7"),
+    ("esxi 5.5 under vcenter 6.7", changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                            (f"{HOST}.version", "5.5"), (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{HOST}.version", "ESXi 5.5.0 cannot be managed by vCenter vc-a (6.7.0), which manages ESXi 6.0 to 6.7"),
+    # row K3: the Native Key Provider needs vCenter 7.0 U2
+    ("native key provider on 7.0.1", changed((f"{VC}.version", "7.0.1"), (f"{VC}.key_providers", ["kms", "native-key-provider"])),
+     f"{VC}.key_providers[1]", "'native-key-provider' is a Native Key Provider, which needs vCenter 7.0.2 (7.0 U2) or later; "
+                               "this vCenter runs 7.0.1"),
+    ("named native key provider on 6.7",
+     changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", ["nkp-vc-a"]), (f"{HOST}.version", "6.7"),
+             (f"{DC}.clusters[0].hosts[1].version", "6.0")),
+     f"{VC}.key_providers[0]", "'nkp-vc-a' is a Native Key Provider, which needs vCenter 7.0.2 (7.0 U2) or later"),
+    ("encrypted vm on a vcenter without a key provider",
+     changed((f"{VC}.version", "7.0.1"), (f"{VM}.encrypted", True)), f"{VM}.key_provider",
+     "'native-key-provider' is not a key provider of this vCenter (it has none)"),
+    # row V10: CPUs and EVC modes
+    ("host cpu unknown", changed((f"{HOST}.cpu", "intel-pentium")), f"{HOST}.cpu",
+     "'intel-pentium' is not an EVC mode (intel-merom .. intel-sapphirerapids, amd-rev-e .. amd-zen4)"),
+    ("host cpu not text", changed((f"{HOST}.cpu", 9)), f"{HOST}.cpu", "expected a non-empty string, got 9 (an integer)"),
+    ("evc mode unknown", changed((f"{DC}.clusters[0].evc_mode", "zen")), f"{DC}.clusters[0].evc_mode", "'zen' is not an EVC mode"),
+    ("evc mode above a host's cpu", changed((f"{DC}.clusters[0].evc_mode", "intel-icelake")), f"{DC}.clusters[0].evc_mode",
+     "host esx-a1 (intel-skylake) cannot run EVC mode intel-icelake: intel-skylake is older than intel-icelake"),
+    ("evc mode of another vendor", changed((f"{DC}.clusters[0].evc_mode", "intel-haswell"), (f"{HOST}.cpu", "amd-zen2")),
+     f"{DC}.clusters[0].evc_mode",
+     "host esx-a1 (amd-zen2) cannot run EVC mode intel-haswell: an AMD CPU cannot run a VM started on an Intel CPU"),
+    # row V12: networks
+    ("network type", changed((f"{DC}.networks[0].type", "vlan")), f"{DC}.networks[0].type",
+     "'vlan' is not one of standard, distributed"),
+    ("distributed network without a switch", changed((f"{DC}.networks[0].type", "distributed")), f"{DC}.networks[0].switch",
+     "required but missing"),
+    ("standard switch with a version", changed((f"{DC}.networks[0].switch_version", "7.0")), f"{DC}.networks[0].switch_version",
+     "only a distributed switch has a version; this network is on a standard switch"),
+    ("distributed switch newer than its vcenter",
+     changed((f"{DC}.networks[0]", {"name": "VM Network", "type": "distributed", "switch": "dvs", "switch_version": "8.0"})),
+     f"{DC}.networks[0].switch_version", "a distributed switch of version 8.0.0 needs vCenter 8.0.0 or later; this vCenter runs 7.0.3"),
+    ("uplinks negative", changed((f"{DC}.networks[0].uplinks", -1)), f"{DC}.networks[0].uplinks", "expected an integer >= 0, got -1"),
     # unique names
     ("sso domain twice", appended("sso_domains", {"name": "vsphere.local"}), "sso_domains[1].name", "duplicate SSO domain name"),
     ("vcenter twice across domains",
@@ -420,12 +468,12 @@ def test_a_domain_without_users_gets_administrator_and_auditor(users):
 
 
 def test_absent_fields_take_the_dataclass_defaults():
-    data = {"sso_domains": [{"name": "d", "vcenters": [{"name": "vc", "version": "7.0", "datacenters": [{
+    data = {"sso_domains": [{"name": "d", "vcenters": [{"name": "vc", "version": "7.0.3", "datacenters": [{
         "name": "dc", "clusters": [{"name": "c", "hosts": [{"name": "h", "version": "7.0"}]}],
         "vms": [{"name": "v", "host": "h"}]}]}]}]}
     topology = parse_topology(data, "t")
     vc = topology.vcenters()[0][1]
-    assert vc == VCenterSpec("vc", Version(7, 0), datacenters=vc.datacenters)
+    assert vc == VCenterSpec("vc", Version(7, 0, 3), datacenters=vc.datacenters)
     assert vc.hosts()[0] == HostSpec("h", Version(7, 0))
     assert vc.vms()[0] == VmSpec("v", "h", guest=GuestSpec())
 
@@ -513,3 +561,39 @@ def test_a_bad_fault_rule_in_the_topology_names_its_field():
     data = changed((f"{VC}.fault_rules", [{"step": "commit", "action": "explode"}]))
     error = error_of(data)
     assert str(error).startswith(f"topology.yaml: {VC}.fault_rules[0].action: action 'explode' is not one of error")
+
+
+def test_each_vcenter_release_manages_its_esxi_releases():
+    """Row X8, the accepted side: 7.0 takes ESXi 6.5 to 7.0, 6.7 takes ESXi 6.0 to 6.7."""
+    seven = parse_topology(changed((f"{HOST}.version", "6.5"), (f"{DC}.clusters[0].hosts[1].version", "7.0.3")), "t")
+    assert [str(h.version) for h in seven.vcenters()[0][1].hosts()] == ["6.5.0", "7.0.3"]
+    legacy = parse_topology(changed((f"{VC}.version", "6.7.0"), (f"{VC}.key_providers", []),
+                                    (f"{HOST}.version", "6.0.0"), (f"{DC}.clusters[0].hosts[1].version", "6.7.0")), "t")
+    assert [str(h.version) for h in legacy.vcenters()[0][1].hosts()] == ["6.0.0", "6.7.0"]
+
+
+def test_the_native_key_provider_comes_with_vcenter_7_0_u2():
+    """Row K3: from 7.0.2 a vCenter has its Native Key Provider by default; before it, no key provider unless an
+    external KMS is named."""
+    assert parse_topology(changed((f"{VC}.version", "7.0.2")), "t").vcenters()[0][1].key_providers == ("native-key-provider",)
+    assert parse_topology(changed((f"{VC}.version", "7.0.1")), "t").vcenters()[0][1].key_providers == ()
+    with_kms = parse_topology(changed((f"{VC}.version", "7.0.0"), (f"{VC}.key_providers", ["kms-1"])), "t")
+    assert with_kms.vcenters()[0][1].key_providers == ("kms-1",)
+
+
+def test_cpus_and_evc_modes_are_read():
+    """Row V10: a host's CPU defaults to intel-skylake; a cluster's EVC mode may be any baseline all its hosts have."""
+    vc = parse_topology(changed((f"{DC}.clusters[0].evc_mode", "intel-haswell"), (f"{HOST}.cpu", "intel-icelake")), "t").vcenters()[0][1]
+    assert vc.datacenters[0].clusters[0].evc_mode == "intel-haswell"
+    assert [h.cpu for h in vc.hosts()] == ["intel-icelake", "intel-skylake"]
+    assert parse_topology(minimal(), "t").vcenters()[0][1].datacenters[0].clusters[0].evc_mode is None
+
+
+def test_networks_are_standard_by_default_and_distributed_take_their_vcenters_release():
+    """Row V12: the switch behind a network, its version and its uplinks."""
+    data = appended(f"{DC}.networks", {"name": "dv-prod", "type": "distributed", "switch": "dvs-1"})
+    appended(f"{DC}.networks", {"name": "internal", "type": "distributed", "switch": "dvs-1", "switch_version": "6.6", "uplinks": 0}, data)
+    networks = parse_topology(data, "t").vcenters()[0][1].datacenters[0].networks
+    assert networks == (NetworkSpec("VM Network"), NetworkSpec("dv-prod", "distributed", "dvs-1", Version(7, 0), 1),
+                        NetworkSpec("internal", "distributed", "dvs-1", Version(6, 6), 0))
+    assert networks[0] == NetworkSpec("VM Network", "standard", "vSwitch0", None, 1)
