@@ -40,7 +40,8 @@ sso_domains:
               - {name: nkp, host: a70, memory_mb: 16, encrypted: true, key_provider: nkp-vc-a, nics: [{network: VM Network}]}
               - {name: off-required, host: a70, memory_mb: 16, migrate_encryption: required, power_state: poweredOff,
                  disks: [{datastore: ds-a, capacity_mb: 8}]}
-              - {name: sleeper, host: a70, memory_mb: 16, power_state: suspended, nics: [{network: VM Network}], disks: [{datastore: ds-a, capacity_mb: 8}]}
+              - {name: sleeper, host: a70, memory_mb: 16, power_state: suspended, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}]}
               - {name: off-opportunistic, host: a70, memory_mb: 16, power_state: poweredOff, nics: [{network: VM Network}],
                  disks: [{datastore: ds-a, capacity_mb: 8}]}
               - {name: twin, host: a70, memory_mb: 16, nics: [{network: VM Network, mac_address: "00:50:56:3f:00:01"}]}

@@ -45,7 +45,8 @@ from linkedmode.vcenter.seed import seed_inventory
 from linkedmode.vcenter.state import VCenterState
 from linkedmode.vcenter.store import InventoryStore, JournalEntry
 
-# Two 1 GbE hosts (4 vMotions each) that can encrypt, one ESXi 6.0 host that cannot (row E4).
+# Two 1 GbE hosts (4 vMotions each) that can encrypt, one without AES-NI that cannot (row E4; a 7.0
+# vCenter manages no ESXi 6.0, row X8).
 TOPOLOGY = """
 sso_domains:
   - name: vsphere.local
@@ -59,7 +60,7 @@ sso_domains:
                 hosts:
                   - {name: esx-1, version: 7.0.3, vmotion: {bandwidth: 1GbE}}
                   - {name: esx-2, version: 7.0.3, vmotion: {bandwidth: 1GbE}}
-                  - {name: esx-old, version: 6.0.0}
+                  - {name: esx-old, version: 7.0.3, aes_ni: false}
             datastores:
               - {name: ds-shared}
               - {name: ds-other}
