@@ -17,6 +17,7 @@ object when the migration ends, and treat the spec's ``bytes`` as the one copy w
 
 from __future__ import annotations
 
+import contextlib
 import secrets as _random
 from typing import Any
 
@@ -119,7 +120,5 @@ class MigrationSecrets:
         return self.__copy__()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(AttributeError):  # construction failed before the buffers existed
             self.wipe()
-        except AttributeError:  # construction failed before the buffers existed
-            pass

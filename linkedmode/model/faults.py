@@ -112,6 +112,12 @@ class PartKilled(Fault):
     code = "UNAVAILABLE"
 
 
+class UnableToAllocateResource(Fault):
+    """A principal is over a listener's limit (calls or streams at once): it may try again later."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
 class RequestCanceled(Fault):
     code = "CANCELLED"
 

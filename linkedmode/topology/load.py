@@ -22,6 +22,7 @@ from .spec import (
     DiskSpec,
     GuestSpec,
     HostSpec,
+    ListenerLimits,
     NetworkSpec,
     NicSpec,
     SsoDomainSpec,
@@ -175,7 +176,7 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     scope.key_providers = _key_providers(node)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
-    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules)
+    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, limits=_limits(node))
 
 
 def _fault_rule(node: Node) -> FaultRule:
@@ -229,12 +230,32 @@ def _host(node: Node, names: _TopologyNames) -> HostSpec:
     aes_ni = node.boolean("aes_ni", HostSpec.aes_ni)
     memory_mb = node.integer("memory_mb", HostSpec.memory_mb)
     address = node.address("address", HostSpec.address)
+    limits = _limits(node)
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address)
+        return HostSpec(name, version, aes_ni, memory_mb, address, limits=limits)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, limits=limits)
+
+
+def _limits(node: Node) -> ListenerLimits:
+    """A part's `limits:` mapping; every key may be left out."""
+    limits = node.mapping("limits", spec_keys(ListenerLimits))
+    if limits is None:
+        return ListenerLimits()
+    d = ListenerLimits()
+    return ListenerLimits(
+        calls_per_principal=limits.integer("calls_per_principal", d.calls_per_principal),
+        streams_per_principal=limits.integer("streams_per_principal", d.streams_per_principal),
+        user_streams=limits.integer("user_streams", d.user_streams),
+        user_workers=limits.integer("user_workers", d.user_workers),
+        admin_workers=limits.integer("admin_workers", d.admin_workers),
+        peer_workers=limits.integer("peer_workers", d.peer_workers),
+        max_message_bytes=limits.integer("max_message_bytes", d.max_message_bytes, minimum=1024),
+        keepalive_seconds=limits.number("keepalive_seconds", d.keepalive_seconds, minimum=1.0),
+        idle_seconds=limits.number("idle_seconds", d.idle_seconds, minimum=1.0),
+    )
 
 
 def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCenterNames) -> DatastoreSpec:

@@ -39,7 +39,7 @@ def running_up(tmp_path_factory):
 
 
 def test_up_prints_where_each_part_listens(running_up):
-    state_dir, up = running_up
+    state_dir, _ = running_up
     endpoints = json.loads((state_dir / "endpoints.json").read_text())
     assert [vc["name"] for d in endpoints["sso_domains"] for vc in d["vcenters"]] == ["vc-a", "vc-b", "vc-legacy", "vc-corp"]
     assert "PRIVATE KEY" not in (state_dir / "endpoints.json").read_text()
@@ -149,8 +149,10 @@ def test_a_bad_topology_gives_one_line_naming_the_field(tmp_path):
 def test_certs_init_writes_a_pki(tmp_path):
     done = linkedmode("certs", "init", str(tmp_path / "certs"), check=True)
     assert "certificates made" in done.stdout
-    assert (tmp_path / "certs" / "vsphere.local" / "ca.pem").exists()
-    assert (tmp_path / "certs" / "corp.local" / "user" / "administrator.key").exists()
+    assert (tmp_path / "certs" / "pki" / "vsphere.local" / "ca.pem").exists()
+    assert (tmp_path / "certs" / "pki" / "corp.local" / "user" / "administrator.key").exists()
+    assert (tmp_path / "certs" / "ca" / "vsphere.local" / "ca.key").exists()
+    assert not list((tmp_path / "certs" / "pki").rglob("ca.key"))
 
 
 def test_up_stops_cleanly_on_ctrl_c(running_up):
