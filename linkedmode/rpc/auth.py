@@ -20,7 +20,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from grpc import aio
@@ -103,7 +103,7 @@ class AuthorizationInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # 
             log.info("refused %s for %s: %s", method, principal or "anonymous", fault)
             await abort(context, fault)
 
-    async def _failed(self, context: Context, method: str, error: Exception) -> None:
+    async def _failed(self, context: Context, method: str, error: Exception) -> NoReturn:
         """Ends the call with what a servicer raised: its Fault, its own status, or an internal error."""
         if isinstance(error, faults.Fault):
             await abort(context, error)
@@ -147,7 +147,12 @@ class AuthorizationInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # 
                 self._admission.release(ticket)
 
         try:
-            return await asyncio.wrap_future(self._workers[ticket.lane].submit(run))
+            future = self._workers[ticket.lane].submit(run)
+        except RuntimeError:   # the listener is stopping: its threads take nothing more
+            self._admission.release(ticket)
+            raise
+        try:
+            return await asyncio.wrap_future(future)
         finally:
             sync_context.finish()
 
@@ -194,4 +199,5 @@ class AuthorizationInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # 
                 yield item
         finally:
             sync_context.finish()
-            self._workers[lane].submit(close)
+            with contextlib.suppress(RuntimeError):   # the listener is stopping: its threads are gone
+                self._workers[lane].submit(close)

@@ -17,8 +17,9 @@ from linkedmode.crypto.domain_pki import Pki, ensure_pki
 from linkedmode.crypto.identity import Identity
 from linkedmode.model.faults import UnableToAllocateResource
 from linkedmode.rpc.auth import current_principal
+from linkedmode.rpc.faults import fault_from_error
 from linkedmode.rpc.policies import LINKED_MODE, VCENTER, vcenter_policy
-from linkedmode.rpc.server import RunningServer, serve
+from linkedmode.rpc.server import RunningServer, serve, server_options
 from linkedmode.rpc.tls import secure_channel
 from linkedmode.topology import parse_topology
 from linkedmode.topology.spec import ListenerLimits
@@ -135,6 +136,28 @@ def test_a_user_over_its_calls_at_once_is_refused_with_the_fault_and_served_agai
         auditor.close()
 
 
+def test_a_flood_of_calls_by_one_user_is_refused_beyond_its_limit_and_costs_no_thread(pki, held):
+    server, servicer = held
+    auditor, admin = channel_as(pki, server, "user", "auditor"), channel_as(pki, server, "user", "administrator")
+    stub = vcenter_pb2_grpc.VCenterStub(auditor)
+    flood = 200
+    try:
+        threads = threading.active_count()
+        calls = [stub.GetAbout.future(vcenter_pb2.GetAboutRequest(), timeout=60) for _ in range(flood)]
+        wait_until(lambda: servicer.holding == USER_WORKERS and sum(c.done() for c in calls) == flood - USER_WORKERS)
+        refused = [c.exception() for c in calls if c.done()]
+        held_calls = [c for c in calls if not c.done()]
+        assert all(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for e in refused)
+        assert {type(fault_from_error(e)) for e in refused} == {UnableToAllocateResource}
+        assert threading.active_count() - threads < 5   # refused calls never reached a thread
+        assert vcenter_pb2_grpc.VCenterStub(admin).GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+        servicer.release.set()
+        assert [c.result(timeout=30).name for c in held_calls] == ["vc-a"] * USER_WORKERS
+    finally:
+        auditor.close()
+        admin.close()
+
+
 def test_the_address_of_a_listener_is_where_it_listens(pki, held):
     server, _ = held
     host, port = server.address.rsplit(":", 1)
@@ -146,3 +169,10 @@ def test_a_listener_that_cannot_bind_says_so(pki, held):
     with pytest.raises((OSError, RuntimeError)):
         serve(server.address, pki.credential(Identity("vsphere.local", "vcenter", "vc-a")),
               vcenter_policy("vsphere.local", "vc-a", ROLES), [])
+
+
+def test_the_listener_options_carry_the_limits():
+    options = dict(server_options(ListenerLimits(max_message_bytes=2048, keepalive_seconds=20, idle_seconds=30)))
+    assert options["grpc.max_receive_message_length"] == 2048
+    assert options["grpc.keepalive_time_ms"] == 20_000 and options["grpc.max_connection_idle_ms"] == 30_000
+    assert options["grpc.http2.min_recv_ping_interval_without_data_ms"] <= 30_000   # clients ping every 30 s
