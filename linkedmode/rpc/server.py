@@ -66,8 +66,9 @@ class EventLoopThread:
     def on_loop(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def stop(self) -> None:
-        """Cancels what still runs on the loop, then ends the thread (at once when called from it)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Cancels what still runs on the loop, then ends the thread; waits for it unless told not to
+        (or when called from it)."""
 
         async def drain() -> None:
             pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -82,7 +83,7 @@ class EventLoopThread:
             future.add_done_callback(lambda _: self.loop.call_soon_threadsafe(self.loop.stop))
         except RuntimeError:   # stopped meanwhile
             return
-        if not self.on_loop():
+        if wait and not self.on_loop():
             self._thread.join(STOP_MARGIN)
 
 
@@ -98,7 +99,9 @@ class Listener:
         self._stopped = threading.Event()
 
     def stop(self, grace: float | None = 0.5) -> threading.Event:
-        """Stops the listener (at once with grace 0) and returns an event set once it has stopped."""
+        """Stops the listener and returns an event set once it has stopped. With grace 0 (a part that
+        dies) it returns as soon as the listener has closed and its calls are cancelled: what is left
+        of the loop ends behind it."""
         if self._stopped.is_set():
             return self._stopped
 
@@ -114,7 +117,7 @@ class Listener:
         finally:
             for pool in self._workers.values():
                 pool.shutdown(wait=False, cancel_futures=True)
-            self._loop.stop()
+            self._loop.stop(wait=bool(grace))
             self._stopped.set()
         return self._stopped
 
