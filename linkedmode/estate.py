@@ -1,6 +1,9 @@
 """An estate: every part of a topology started in this process, each behind its own listener.
 
 Parts talk to each other only over gRPC, so the same topology can later be spread over processes.
+Its state directory is owner-only (folders 0700, files 0600): `pki/` (what parts and clients read),
+`ca/` (the CA keys, unless kept elsewhere), `vcenters/<name>.db`, `datastores/<vcenter>/<datastore>/`
+and `endpoints.json`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .crypto.domain_pki import Pki, ensure_pki
+from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
+from .crypto.files import private_file, private_folder, write_private
 from .crypto.identity import Identity
 from .host.server import HostServer
 from .topology.spec import Topology
+from .vcenter.datastores import DatastoreFolders
 from .vcenter.server import VCenterServer
 
 log = logging.getLogger(__name__)
@@ -30,16 +36,21 @@ class Estate:
     persistent: bool
     hosts: dict[str, HostServer] = field(default_factory=dict)
     vcenters: dict[str, VCenterServer] = field(default_factory=dict)
-    _temp: tempfile.TemporaryDirectory | None = None
+    _temp: tempfile.TemporaryDirectory[str] | None = None
+    ca_dir: Path | None = None     # where the CA keys are; None: `ca/` in the state directory
 
     @property
     def pki_dir(self) -> Path:
         return self.state_dir / "pki"
 
+    @property
+    def ca_root(self) -> Path:
+        return self.ca_dir if self.ca_dir is not None else self.state_dir / CA_FOLDER
+
     def credential(self, domain: str, kind: str, name: str):  # type: ignore[no-untyped-def]
         return Pki(self.pki_dir).credential(Identity(domain, kind, name))
 
-    def endpoints(self) -> dict:
+    def endpoints(self) -> dict[str, Any]:
         """Where each part listens: what clients (and `linkedmode` client commands) need. No secrets."""
         domains = []
         for domain in self.topology.sso_domains:
@@ -62,12 +73,17 @@ class Estate:
     def vcenter_server(self, name: str) -> VCenterServer:
         """A server for vCenter `name` of the topology, on its database (not started)."""
         domain, spec = next((d, vc) for d, vc in self.topology.vcenters() if vc.name == name)
-        database = str(self.state_dir / "vcenters" / f"{name}.db") if self.persistent else ":memory:"
+        database = ":memory:"
         if self.persistent:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives its -wal and -shm files the mode of the database file
+            database = str(private_file(private_folder(self.state_dir / "vcenters") / f"{name}.db"))
+        datastores = private_folder(self.state_dir / "datastores" / name)
+        for datacenter in spec.datacenters:
+            for datastore in datacenter.datastores:
+                private_folder(DatastoreFolders(datastores).folder(datastore.name))
         return VCenterServer(spec, domain, self.credential(domain.name, "vcenter", name), database=database,
                              host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()},
-                             datastores_dir=self.state_dir / "datastores" / name)
+                             datastores_dir=datastores)
 
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
@@ -114,21 +130,21 @@ class Estate:
         self.stop()
 
 
-def start_estate(topology: Topology, state_dir: Path | None = None) -> Estate:
+def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: Path | None = None) -> Estate:
     """Starts every host, then every vCenter, then links the vCenters of each SSO domain.
 
     With a state directory, inventories are SQLite files there and survive a restart; without one,
-    everything lives in a temporary directory and in memory and is gone at stop.
+    everything lives in a temporary directory and in memory and is gone at stop. `ca_dir` keeps the
+    CA keys somewhere else than the state directory's `ca/`.
     """
     temp = None
     if state_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="linkedmode-")
         state_dir = Path(temp.name)
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp)
+    state_dir = private_folder(Path(state_dir))
+    estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp, ca_dir=ca_dir)
     try:
-        ensure_pki(estate.pki_dir, topology)
+        ensure_pki(estate.pki_dir, topology, ca_root=estate.ca_root)
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 for host in vc.hosts():
@@ -140,11 +156,11 @@ def start_estate(topology: Topology, state_dir: Path | None = None) -> Estate:
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 estate.vcenters[vc.name].link(estate.peer_addresses(domain.name))
-        for server in estate.vcenters.values():
-            server.recover()
-            server.vcenter.install_topology_fault_rules()
+        for vcenter in estate.vcenters.values():
+            vcenter.recover()
+            vcenter.vcenter.install_topology_fault_rules()
         if estate.persistent:
-            (state_dir / ENDPOINTS_FILE).write_text(json.dumps(estate.endpoints(), indent=2))
+            write_private(state_dir / ENDPOINTS_FILE, json.dumps(estate.endpoints(), indent=2).encode())
     except BaseException:
         estate.stop()
         raise

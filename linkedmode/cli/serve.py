@@ -4,7 +4,7 @@
 
 Each part listens where the topology says (port 0: any free port) and one JSON line per part on
 standard output says where, so that a parent process can wire the parts together. The PKI must be in
-the state directory already (`linkedmode certs init DIR/pki`, or a `linkedmode up` before). Hosts only
+the state directory already (`linkedmode certs init DIR`, or a `linkedmode up` before). Hosts only
 for now: a vCenter in its own process needs its hosts' addresses fixed in the topology.
 """
 

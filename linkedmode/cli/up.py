@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+from ..crypto.files import private_folder
 from ..estate import Estate, start_estate
 from ..topology import Topology, default_topology, load_topology
 from .common import DEFAULT_STATE_DIR, CommandError
@@ -23,7 +24,7 @@ class StateDirLock:
     """One `up` per state directory: two would write the same SQLite files."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(state_dir)
         self.path = state_dir / "up.lock"
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -51,9 +52,10 @@ def describe(estate: Estate) -> None:
 def up(args: argparse.Namespace) -> int:
     topology = load(args.topology)
     state_dir: Path = args.state_dir
+    os.umask(0o077)   # whatever the parts write (disks, SQLite journals) is the owner's alone
     lock = StateDirLock(state_dir)
     try:
-        estate = start_estate(topology, state_dir)
+        estate = start_estate(topology, state_dir, ca_dir=args.ca_dir)
         try:
             print(f"linkedmode: {topology.source}, state in {state_dir}")
             describe(estate)
@@ -61,6 +63,7 @@ def up(args: argparse.Namespace) -> int:
             print("Try:  linkedmode vm list" + ("" if state_dir == DEFAULT_STATE_DIR else f" --state-dir {state_dir}"))
             print(f"gRPC: CA {estate.pki_dir}/<domain>/ca.pem, user certificate and key "
                   f"{estate.pki_dir}/<domain>/user/<name>.pem and .key; protos in protos/linkedmode/v1")
+            print(f"CA keys (for `up` and `certs` only, never for clients): {estate.ca_root}")
             print("Stop with Ctrl-C.", flush=True)
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,4 +82,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("topology", nargs="?", help="topology YAML file (default: the built-in topology)")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                         help=f"where the PKI, inventories and endpoints live (default {DEFAULT_STATE_DIR})")
+    parser.add_argument("--ca-dir", type=Path, default=None,
+                        help="where the CA keys live (default STATE_DIR/ca); clients never read it")
     parser.set_defaults(handler=up, needs_session=False)

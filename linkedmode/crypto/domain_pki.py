@@ -1,12 +1,32 @@
-"""Making and finding the certificates of every part and user in a topology."""
+"""Making and finding the certificates of every part and user in a topology.
+
+The CA of each SSO domain lives under a CA root of its own (`<state dir>/ca` beside `<state dir>/pki`
+by default); the PKI root holds only the CA certificate and each identity's credential.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..topology.spec import Topology
+from .files import private_folder
 from .identity import Identity
-from .pki import CertificateAuthority, Credential, credential_paths, load_credential, save_credential
+from .pki import (
+    CertificateAuthority,
+    Credential,
+    ca_paths,
+    credential_paths,
+    load_credential,
+    save_credential,
+    save_trust_anchor,
+)
+
+CA_FOLDER = "ca"
+
+
+def default_ca_root(pki_root: Path) -> Path:
+    """Where the CAs are when nobody says: a `ca` folder beside the PKI root."""
+    return Path(pki_root).resolve().parent / CA_FOLDER
 
 
 def identities(topology: Topology) -> list[Identity]:
@@ -19,23 +39,46 @@ def identities(topology: Topology) -> list[Identity]:
     return found
 
 
-def ensure_pki(root: Path, topology: Topology) -> list[Identity]:
-    """Makes what is missing under root: a CA per SSO domain, a leaf per identity. Returns what it made."""
-    root = Path(root)
+def ensure_pki(root: Path, topology: Topology, *, ca_root: Path | None = None) -> list[Identity]:
+    """Makes what is missing: a CA per SSO domain under `ca_root`, its certificate and a leaf per identity
+    under `root`. A CA key left in the PKI root by an older layout moves to `ca_root`. Returns what it made."""
+    root = private_folder(Path(root))
+    ca_root = private_folder(Path(ca_root) if ca_root is not None else default_ca_root(root))
     made: list[Identity] = []
     authorities: dict[str, CertificateAuthority] = {}
     for domain in topology.sso_domains:
-        if (root / domain.name / "ca.pem").exists():
-            authorities[domain.name] = CertificateAuthority.load(root, domain.name)
+        _move_old_ca_key(root, ca_root, domain.name)
+        cert, key = ca_paths(ca_root, domain.name)
+        if cert.exists() and key.exists():
+            authority = CertificateAuthority.load(ca_root, domain.name)
+        elif (root / domain.name / "ca.pem").exists():
+            authority = None   # a PKI without its CA: enough while no credential is missing
         else:
-            authorities[domain.name] = CertificateAuthority.create(domain.name)
-            authorities[domain.name].save(root)
+            authority = CertificateAuthority.create(domain.name)
+            authority.save(ca_root)
+        if authority is not None:
+            save_trust_anchor(root, domain.name, authority.cert_pem)
+            authorities[domain.name] = authority
     for identity in identities(topology):
         cert, key, _ = credential_paths(root, identity)
         if not (cert.exists() and key.exists()):
-            save_credential(root, authorities[identity.domain].issue(identity))
+            authority = authorities.get(identity.domain)
+            if authority is None:
+                raise FileNotFoundError(f"no certificate for {identity} under {root}, and no CA key of "
+                                        f"{identity.domain} under {ca_root} to make one")
+            save_credential(root, authority.issue(identity))
             made.append(identity)
     return made
+
+
+def _move_old_ca_key(root: Path, ca_root: Path, domain: str) -> None:
+    old_key = root / domain / "ca.key"
+    if not old_key.exists():
+        return
+    _, key = ca_paths(ca_root, domain)
+    if not key.exists():
+        CertificateAuthority(domain, (root / domain / "ca.pem").read_bytes(), old_key.read_bytes()).save(ca_root)
+    old_key.unlink()
 
 
 class Pki:
@@ -46,6 +89,3 @@ class Pki:
 
     def credential(self, identity: Identity) -> Credential:
         return load_credential(self.root, identity)
-
-    def authority(self, domain: str) -> CertificateAuthority:
-        return CertificateAuthority.load(self.root, domain)

@@ -1,9 +1,13 @@
 """The PKI of an SSO domain: one root CA (the VMCA role) and a leaf certificate per part and user.
 
-Keys are ECDSA P-256: fast to make and to handshake. On disk (a state directory):
+Keys are ECDSA P-256: fast to make and to handshake. On disk, in two roots kept apart (in a state
+directory, `pki/` and `ca/`), every folder 0700 and every file 0600:
 
-    DIR/<domain>/ca.pem, ca.key
-    DIR/<domain>/<kind>/<name>.pem, <name>.key
+    PKI root (what parts and clients read)   <domain>/ca.pem (the trust anchor)
+                                             <domain>/<kind>/<name>.pem, <name>.key
+    CA root (only `up` and `certs` read it)  <domain>/ca.pem, ca.key
+
+Whoever can read the CA key can mint any identity of the domain, so it never sits in the PKI root.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .files import private_folder, write_private
 from .identity import Identity
 
 LEAF_LIFETIME = dt.timedelta(days=825)
@@ -59,7 +63,12 @@ class CertificateAuthority:
         self.domain = domain
         self.cert_pem = cert_pem
         self._cert = x509.load_pem_x509_certificate(cert_pem)
-        self._key = serialization.load_pem_private_key(key_pem, password=None)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        public = self._cert.public_key()
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(public, ec.EllipticCurvePublicKey):
+            raise ValueError(f"the CA of {domain} must have an ECDSA key")
+        self._key = key
+        self._public = public
         self._key_pem = key_pem
 
     @classmethod
@@ -123,7 +132,7 @@ class CertificateAuthority:
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
             .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._cert.public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._public), critical=False
             )
             .sign(self._key, hashes.SHA256())
         )
@@ -131,16 +140,22 @@ class CertificateAuthority:
 
     # -- on disk ---------------------------------------------------------------------------------
 
-    def save(self, root: Path) -> None:
-        folder = Path(root) / self.domain
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "ca.pem").write_bytes(self.cert_pem)
-        _write_private(folder / "ca.key", self._key_pem)
+    def save(self, ca_root: Path) -> None:
+        """Writes the CA's certificate and key under a CA root (never the PKI root clients read)."""
+        folder = private_folder(Path(ca_root) / self.domain)
+        write_private(folder / "ca.pem", self.cert_pem)
+        write_private(folder / "ca.key", self._key_pem)
 
     @classmethod
-    def load(cls, root: Path, domain: str) -> CertificateAuthority:
-        folder = Path(root) / domain
+    def load(cls, ca_root: Path, domain: str) -> CertificateAuthority:
+        folder = Path(ca_root) / domain
         return cls(domain, (folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes())
+
+
+def ca_paths(ca_root: Path, domain: str) -> tuple[Path, Path]:
+    """(certificate, key) of a domain's CA under a CA root."""
+    folder = Path(ca_root) / domain
+    return folder / "ca.pem", folder / "ca.key"
 
 
 def credential_paths(root: Path, identity: Identity) -> tuple[Path, Path, Path]:
@@ -149,11 +164,16 @@ def credential_paths(root: Path, identity: Identity) -> tuple[Path, Path, Path]:
     return folder / identity.kind / f"{identity.name}.pem", folder / identity.kind / f"{identity.name}.key", folder / "ca.pem"
 
 
+def save_trust_anchor(root: Path, domain: str, ca_pem: bytes) -> None:
+    """The CA certificate (no key) where parts and clients of the domain find it."""
+    write_private(private_folder(Path(root) / domain) / "ca.pem", ca_pem)
+
+
 def save_credential(root: Path, credential: Credential) -> None:
     cert, key, _ = credential_paths(root, credential.identity)
-    cert.parent.mkdir(parents=True, exist_ok=True)
-    cert.write_bytes(credential.cert_pem)
-    _write_private(key, credential.key_pem)
+    private_folder(cert.parent)
+    write_private(cert, credential.cert_pem)
+    write_private(key, credential.key_pem)
 
 
 def load_credential(root: Path, identity: Identity) -> Credential:
@@ -162,9 +182,3 @@ def load_credential(root: Path, identity: Identity) -> Credential:
     if missing:
         raise FileNotFoundError(f"no certificate for {identity} under {root}: {missing[0]} is missing")
     return Credential(identity, cert.read_bytes(), key.read_bytes(), ca.read_bytes())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)

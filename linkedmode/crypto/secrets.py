@@ -17,6 +17,7 @@ object when the migration ends, and treat the spec's ``bytes`` as the one copy w
 
 from __future__ import annotations
 
+import contextlib
 import secrets as _random
 from typing import Any
 
@@ -121,10 +122,8 @@ class MigrationSecrets:
         return self.__copy__()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(AttributeError):  # construction failed before the buffers existed
             self.wipe()
-        except AttributeError:  # construction failed before the buffers existed
-            pass
 
 
 def secrets_from_wire(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> MigrationSecrets | None:

@@ -52,7 +52,7 @@ class HostServer:
             self._credential,
             host_policy(self.state.domain, self.name, self.state.managed_by),
             [(host_agent_pb2_grpc.add_HostAgentServicer_to_server, HostAgentServicer(self.state, self.migrations), HOST_AGENT)],
-            max_workers=8,
+            limits=self.state.spec.limits,
         )
         return self
 

@@ -137,6 +137,12 @@ class TaskInProgress(InvalidState):
     """The VM already runs a task that this operation would conflict with (row V9)."""
 
 
+class UnableToAllocateResource(Fault):
+    """A principal is over a listener's limit (calls or streams at once): it may try again later."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
 class RequestCanceled(Fault):
     code = "CANCELLED"
 

@@ -1,6 +1,11 @@
-"""One interceptor: the peer certificate becomes a principal, the part's policy authorises the call,
-the request is checked against the limits every request keeps (validation.py), and a Fault raised by
-the servicer becomes the call's status.
+"""One interceptor: the peer certificate becomes a principal, the part's policy authorises the call
+and names its lane, the principal is admitted under the listener's limits (admission.py), the request
+is checked against the limits every request keeps (validation.py), and a Fault raised by the servicer
+becomes the call's status.
+
+Calls are served on an event loop. A servicer method written as a coroutine or an async generator
+runs there; a plain method or generator runs in the worker threads of the call's lane (users',
+admins' or peers'), so users can fill their own threads but never an admin's or a peer's.
 
 Servicers stay pure translation: they read the principal with `current_principal()` when they need it
 (tasks record who started them) and raise Faults; nothing else of security or error mapping is theirs.
@@ -8,24 +13,35 @@ Servicers stay pure translation: they read the principal with `current_principal
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
+import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Executor
+from typing import Any, NoReturn
 
 import grpc
+from grpc import aio
 
 from ..crypto.identity import Identity, identity_of_certificate
 from ..model import faults
+from .admission import Admission, Lane, Ticket
+from .context import SyncAbort, SyncContext
 from .faults import abort
 from .validation import check_request, lenient
 
 log = logging.getLogger(__name__)
 
-Policy = Callable[[Identity | None, str], None]   # raises NoPermission / NotAuthenticated
+Policy = Callable[[Identity | None, str], Lane]   # raises NoPermission / NotAuthenticated
+Context = Any   # grpc.aio.ServicerContext: grpc ships no types
 
 _principal: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("principal", default=None)
 
 HEALTH_AND_REFLECTION = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/", "/grpc.reflection.v1.ServerReflection/")
+
+_END = object()   # what a sync generator's step returns once it is exhausted
 
 
 def current_principal() -> Identity:
@@ -35,7 +51,7 @@ def current_principal() -> Identity:
     return principal
 
 
-def principal_of(context: grpc.ServicerContext) -> Identity | None:
+def principal_of(context: Context | grpc.ServicerContext) -> Identity | None:
     certs = context.auth_context().get("x509_pem_cert")
     if not certs:
         return None
@@ -55,66 +71,133 @@ def method_name(method: str) -> str:
     return method.rsplit("/", 1)[-1]
 
 
-class AuthorizationInterceptor(grpc.ServerInterceptor):
-    def __init__(self, policy: Policy) -> None:
+class AuthorizationInterceptor(aio.ServerInterceptor):
+    def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor]) -> None:
         self._policy = policy
+        self._admission = admission
+        self._workers = workers
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
-        handler = continuation(handler_call_details)
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]  # grpc's own signature is untyped
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
         if handler.request_deserializer is not None and not handler.request_streaming:
             handler = handler._replace(request_deserializer=lenient(handler.request_deserializer))
         if handler.unary_unary:
-            return handler._replace(unary_unary=self._guard(handler.unary_unary, method, streaming=False))
-        if handler.unary_stream:
-            return handler._replace(unary_stream=self._guard(handler.unary_stream, method, streaming=True))
+            return handler._replace(unary_unary=self._call(handler.unary_unary, method))
         if handler.stream_unary:
-            return handler._replace(stream_unary=self._guard(handler.stream_unary, method, streaming=False))
-        return handler._replace(stream_stream=self._guard(handler.stream_stream, method, streaming=True))
+            return handler._replace(stream_unary=self._call(handler.stream_unary, method))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=self._stream(handler.unary_stream, method))
+        return handler._replace(stream_stream=self._stream(handler.stream_stream, method))
 
-    def _guard(self, behavior, method: str, *, streaming: bool):  # type: ignore[no-untyped-def]
-        def authorised(request, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
-            principal = principal_of(context)
-            try:
-                self._policy(principal, method)
-            except faults.Fault as fault:
-                log.info("refused %s for %s: %s", method, principal or "anonymous", fault)
-                abort(context, fault)
-            token = _principal.set(principal)
+    async def _admit(self, context: Context, method: str, *, streaming: bool) -> tuple[Identity, Ticket]:
+        principal = principal_of(context)
+        try:
+            lane = self._policy(principal, method)
+            if principal is None:   # a policy lets no anonymous call through; this keeps it so
+                raise faults.NotAuthenticated(f"{method_name(method)} needs a client certificate")
+            return principal, self._admission.admit(principal, lane, streaming=streaming)
+        except faults.Fault as fault:
+            log.info("refused %s for %s: %s", method, principal or "anonymous", fault)
+            await abort(context, fault)
+
+    async def _failed(self, context: Context, method: str, error: Exception) -> NoReturn:
+        """Ends the call with what a servicer raised: its Fault, its own status, or an internal error."""
+        if isinstance(error, faults.Fault):
+            await abort(context, error)
+        if isinstance(error, SyncAbort):
+            await context.abort(error.code, error.details, error.trailing_metadata)
+        log.error("%s failed", method, exc_info=error)
+        await abort(context, faults.SystemError(f"internal error in {method_name(method)}: {type(error).__name__}"))
+
+    def _call(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], Awaitable[Any]]:
+        async def authorised(request: Any, context: Context) -> Any:
+            principal, ticket = await self._admit(context, method, streaming=False)
+            in_thread = False
             try:
                 check_request(request)
-                return behavior(request, context)
-            except faults.Fault as fault:
-                abort(context, fault)
-            except Exception as error:  # a bug: say so, keep serving
-                if context.code() is not None:   # the servicer aborted the call itself
-                    raise
-                log.exception("%s failed", method)
-                abort(context, faults.SystemError(f"internal error in {method_name(method)}: {type(error).__name__}"))
-            finally:
-                _principal.reset(token)
-
-        def authorised_stream(request, context: grpc.ServicerContext) -> Iterator:  # type: ignore[no-untyped-def]
-            principal = principal_of(context)
-            try:
-                self._policy(principal, method)
-            except faults.Fault as fault:
-                log.info("refused %s for %s: %s", method, principal or "anonymous", fault)
-                abort(context, fault)
-            token = _principal.set(principal)
-            try:
-                check_request(request)
-                yield from behavior(request, context)
-            except faults.Fault as fault:
-                abort(context, fault)
+                if inspect.iscoroutinefunction(behavior):
+                    _principal.set(principal)   # this call's own task context
+                    return await behavior(request, context)
+                in_thread = True
+                return await self._in_thread(ticket, principal, behavior, request, context)
+            except (aio.AbortError, asyncio.CancelledError):
+                raise
             except Exception as error:
-                if context.code() is not None or not context.is_active():
-                    raise
-                log.exception("%s failed", method)
-                abort(context, faults.SystemError(f"internal error in {method_name(method)}: {type(error).__name__}"))
+                await self._failed(context, method, error)
+            finally:
+                if not in_thread:
+                    self._admission.release(ticket)
+
+        return authorised
+
+    async def _in_thread(self, ticket: Ticket, principal: Identity, behavior: Callable[..., Any], request: Any,
+                         context: Context) -> Any:
+        """Runs a sync method in its lane's threads; the ticket is given back when the thread is done."""
+        sync_context = SyncContext(context)
+
+        def run() -> Any:
+            token = _principal.set(principal)
+            try:
+                return behavior(request, sync_context)
+            finally:
+                _principal.reset(token)
+                self._admission.release(ticket)
+
+        try:
+            future = self._workers[ticket.lane].submit(run)
+        except RuntimeError:   # the listener is stopping: its threads take nothing more
+            self._admission.release(ticket)
+            raise
+        try:
+            return await asyncio.wrap_future(future)
+        finally:
+            sync_context.finish()
+
+    def _stream(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], AsyncIterator[Any]]:
+        async def authorised_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            principal, ticket = await self._admit(context, method, streaming=True)
+            try:
+                check_request(request)
+                if inspect.isasyncgenfunction(behavior):
+                    _principal.set(principal)   # this call's own task context
+                    async for item in behavior(request, context):
+                        yield item
+                else:
+                    async for item in self._sync_stream(ticket.lane, principal, behavior, request, context):
+                        yield item
+            except (aio.AbortError, asyncio.CancelledError):
+                raise
+            except Exception as error:
+                await self._failed(context, method, error)
+            finally:
+                self._admission.release(ticket)
+
+        return authorised_stream
+
+    async def _sync_stream(self, lane: Lane, principal: Identity, behavior: Callable[..., Any], request: Any,
+                           context: Context) -> AsyncIterator[Any]:
+        """A sync generator, each step in the lane's threads (a thread is held only while a step runs)."""
+        sync_context = SyncContext(context)
+        steps: Iterator[Any] = iter(behavior(request, sync_context))
+
+        def step() -> Any:
+            token = _principal.set(principal)
+            try:
+                return next(steps, _END)
             finally:
                 _principal.reset(token)
 
-        return authorised_stream if streaming else authorised
+        def close() -> None:
+            with contextlib.suppress(ValueError):   # a step still runs; it sees the call inactive and ends by itself
+                getattr(steps, "close", lambda: None)()
+
+        try:
+            while (item := await asyncio.wrap_future(self._workers[lane].submit(step))) is not _END:
+                yield item
+        finally:
+            sync_context.finish()
+            with contextlib.suppress(RuntimeError):   # the listener is stopping: its threads are gone
+                self._workers[lane].submit(close)

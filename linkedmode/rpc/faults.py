@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import status_pb2
+from google.rpc import status_pb2  # type: ignore[import-untyped]  # googleapis-common-protos ships no stubs
 from grpc_status import rpc_status
 
 from ..model import faults
@@ -48,17 +50,20 @@ def fault_status(fault: faults.Fault) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(message)
     status = status_pb2.Status(code=status_code(fault).value[0], message=f"{fault.name}: {message.message}", details=[detail])
-    return rpc_status.to_status(status)
+    answer: grpc.Status = rpc_status.to_status(status)
+    return answer
 
 
-def abort(context: grpc.ServicerContext, fault: faults.Fault) -> None:
+async def abort(context: Any, fault: faults.Fault) -> NoReturn:   # a grpc.aio.ServicerContext
     """Ends the call with the fault's status. Raises, as context.abort does."""
-    context.abort_with_status(fault_status(fault))
+    status = fault_status(fault)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+    raise AssertionError("context.abort returned")   # it raises grpc.aio.AbortError
 
 
 def fault_from_error(error: grpc.RpcError) -> faults.Fault:
     """The fault a failed call carried; a transport failure becomes HostCommunication-like faults."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is not None:
         for detail in status.details:
             message = common_pb2.Fault()

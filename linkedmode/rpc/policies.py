@@ -1,4 +1,5 @@
-"""Who may call what, per part. Each policy raises NoPermission / NotAuthenticated or returns."""
+"""Who may call what, per part. Each policy raises NoPermission / NotAuthenticated, or returns the
+lane whose threads serve the call (users', admins' or peers')."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 
 from ..crypto.identity import Identity
 from ..model.faults import NoPermission, NotAuthenticated
+from .admission import Lane
 from .auth import Policy, is_health_or_reflection, method_name, service_of
 
 VCENTER = "linkedmode.v1.VCenter"
@@ -32,15 +34,20 @@ def _authenticated(principal: Identity | None, domain: str, method: str) -> Iden
 def vcenter_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
     """The listener of vCenter `name`: VCenter and Emulator by user role, LinkedMode for peer vCenters."""
 
-    def authorize(principal: Identity | None, method: str) -> None:
+    def lane(who: Identity) -> Lane:
+        if who.kind != "user":
+            return Lane.PEER
+        return Lane.ADMIN if roles.get(who.name) == "admin" else Lane.USER
+
+    def authorize(principal: Identity | None, method: str) -> Lane:
         who = _authenticated(principal, domain, method)
         service, call = service_of(method), method_name(method)
         if is_health_or_reflection(method):
-            return
+            return lane(who)
         if service == LINKED_MODE:
             if who.kind != "vcenter" or who.name == name:
                 raise NoPermission(f"LinkedMode.{call} is only for the other vCenters of {domain}; {who} is not one", object=str(who))
-            return
+            return Lane.PEER
         if service in (VCENTER, EMULATOR):
             if who.kind != "user":
                 raise NoPermission(f"{service.rsplit('.', 1)[1]}.{call} is for users of {domain}; {who} is not a user", object=str(who))
@@ -48,7 +55,7 @@ def vcenter_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
             if role is None:
                 raise NoPermission(f"user {who.name} has no role on {name}", object=str(who))
             if role == "admin" or (service == VCENTER and call in READ_ONLY_METHODS):
-                return
+                return lane(who)
             raise NoPermission(f"user {who.name} ({role}) may not call {call}: it needs the admin role", object=str(who), privilege="admin")
         raise NoPermission(f"{service} is not served here", object=str(who))
 
@@ -58,11 +65,12 @@ def vcenter_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
 def host_policy(domain: str, host: str, managed_by: str) -> Policy:
     """The listener of a host: HostAgent only for the vCenter that manages it."""
 
-    def authorize(principal: Identity | None, method: str) -> None:
+    def authorize(principal: Identity | None, method: str) -> Lane:
         who = _authenticated(principal, domain, method)
         if is_health_or_reflection(method):
-            return
+            return Lane.PEER if who.kind == "vcenter" else Lane.USER
         if who.kind != "vcenter" or who.name != managed_by:
             raise NoPermission(f"host {host} is managed by {managed_by}; {who} may not call {method_name(method)}", object=str(who))
+        return Lane.PEER
 
     return authorize

@@ -1,32 +1,134 @@
-"""A gRPC server for one part: mutual TLS, the authorising interceptor, health and reflection."""
+"""A gRPC server for one part: mutual TLS, the authorising interceptor, limits, health and reflection.
+
+Each server runs on an event loop in a thread of its own. Calls are admitted under the part's
+ListenerLimits and served by the worker threads of their lane (users', admins', peers'); streams
+written as async generators wait on the loop and hold no thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent import futures
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from ..crypto.pki import Credential
+from ..topology.spec import ListenerLimits
+from .admission import Admission, Lane
 from .auth import AuthorizationInterceptor, Policy
 from .tls import server_credentials
 
-# (add_XServicer_to_server, servicer instance, full service name); each add_ function takes its own servicer type
-ServiceBinding = tuple[Callable[[Any, grpc.Server], None], object, str]
+# (add_XServicer_to_server, servicer instance, full service name)
+ServiceBinding = tuple[Callable[[Any, Any], None], object, str]   # each add_ function takes its own servicer type
+
+T = TypeVar("T")
+
+START_TIMEOUT = 10.0
+STOP_MARGIN = 5.0       # beyond the grace period, for the listener to close
+PING_TIMEOUT_MS = 20_000
+MIN_CLIENT_PING_MS = 10_000   # clients keep watch streams alive every 30 s (tls.CHANNEL_OPTIONS)
 
 
-@dataclass
+def server_options(limits: ListenerLimits) -> list[tuple[str, int]]:
+    return [
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", limits.max_message_bytes),
+        ("grpc.keepalive_time_ms", int(limits.keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", PING_TIMEOUT_MS),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_MS),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_connection_idle_ms", int(limits.idle_seconds * 1000)),
+    ]
+
+
+class EventLoopThread:
+    """An asyncio event loop running in a daemon thread, driven from other threads."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-loop", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.close()
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def on_loop(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Cancels what still runs on the loop, then ends the thread; waits for it unless told not to
+        (or when called from it)."""
+
+        async def drain() -> None:
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        if self.loop.is_closed():
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(drain(), self.loop)
+            future.add_done_callback(lambda _: self.loop.call_soon_threadsafe(self.loop.stop))
+        except RuntimeError:   # stopped meanwhile
+            return
+        if wait and not self.on_loop():
+            self._thread.join(STOP_MARGIN)
+
+
+class Listener:
+    """The aio server of a part, stoppable from any thread (crash() stops it with grace 0)."""
+
+    def __init__(self, server: aio.Server, loop: EventLoopThread, health: HealthServicer,
+                 workers: dict[Lane, ThreadPoolExecutor]) -> None:
+        self._server = server
+        self._loop = loop
+        self._health = health
+        self._workers = workers
+        self._stopped = threading.Event()
+
+    def stop(self, grace: float | None = 0.5) -> threading.Event:
+        """Stops the listener and returns an event set once it has stopped. With grace 0 (a part that
+        dies) it returns as soon as the listener has closed and its calls are cancelled: what is left
+        of the loop ends behind it."""
+        if self._stopped.is_set():
+            return self._stopped
+
+        async def shut() -> None:
+            if grace:
+                await self._health.enter_graceful_shutdown()
+            await self._server.stop(grace)
+
+        if self._loop.on_loop():
+            raise RuntimeError("a listener is stopped from a thread of its own, not from its event loop")
+        try:
+            self._loop.call(shut(), (grace or 0) + STOP_MARGIN)
+        finally:
+            for pool in self._workers.values():
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._loop.stop(wait=bool(grace))
+            self._stopped.set()
+        return self._stopped
+
+
 class RunningServer:
-    server: grpc.Server
-    address: str
-    health: health.HealthServicer
+    def __init__(self, server: Listener, address: str, admission: Admission) -> None:
+        self.server = server
+        self.address = address
+        self.admission = admission
 
     def stop(self, grace: float | None = 0.5) -> None:
-        self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
 
 
@@ -36,26 +138,43 @@ def serve(
     policy: Policy,
     services: Iterable[ServiceBinding],
     *,
-    max_workers: int = 16,
+    limits: ListenerLimits | None = None,
 ) -> RunningServer:
     """Starts a server on `address` ("127.0.0.1:0" picks a free port) and returns where it listens."""
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=credential.identity.name),
-        interceptors=[AuthorizationInterceptor(policy)],
-        options=[("grpc.so_reuseport", 0)],
-    )
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = [health.SERVICE_NAME, reflection.SERVICE_NAME]
-    for add, servicer, name in services:
-        add(servicer, server)
-        names.append(name)
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(names, server)
+    limits = limits or ListenerLimits()
+    name = credential.identity.name
+    admission = Admission(limits, name)
+    workers = {
+        Lane.USER: ThreadPoolExecutor(limits.user_workers, thread_name_prefix=f"{name}-user"),
+        Lane.ADMIN: ThreadPoolExecutor(limits.admin_workers, thread_name_prefix=f"{name}-admin"),
+        Lane.PEER: ThreadPoolExecutor(limits.peer_workers, thread_name_prefix=f"{name}-peer"),
+    }
+    loop = EventLoopThread(name)
+
+    async def start() -> tuple[aio.Server, HealthServicer, int]:
+        server = aio.server(interceptors=[AuthorizationInterceptor(policy, admission, workers)],
+                            options=server_options(limits))
+        health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        names = ["grpc.health.v1.Health", reflection.SERVICE_NAME]
+        for add, servicer, service in services:
+            add(servicer, server)
+            names.append(service)
+            await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        await health.set("", health_pb2.HealthCheckResponse.SERVING)
+        reflection.enable_server_reflection(names, server)
+        port = server.add_secure_port(address, server_credentials(credential))
+        if port == 0:
+            raise OSError(f"cannot listen on {address}")
+        await server.start()
+        return server, health, port
+
+    try:
+        server, health, port = loop.call(start(), START_TIMEOUT)
+    except BaseException:
+        loop.stop()
+        for pool in workers.values():
+            pool.shutdown(wait=False)
+        raise
     host = address.rsplit(":", 1)[0]
-    port = server.add_secure_port(address, server_credentials(credential))
-    if port == 0:
-        raise OSError(f"cannot listen on {address}")
-    server.start()
-    return RunningServer(server, f"{host}:{port}", health_servicer)
+    return RunningServer(Listener(server, loop, health, workers), f"{host}:{port}", admission)

@@ -34,5 +34,5 @@ def secure_channel(address: str, credential: Credential, server: Identity, *, tr
         private_key=credential.key_pem,
         certificate_chain=credential.cert_pem,
     )
-    options = CHANNEL_OPTIONS + [("grpc.ssl_target_name_override", server.dns_name)]
+    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)]
     return grpc.secure_channel(address, channel_credentials, options=options)

@@ -81,10 +81,9 @@ def _check_value(field: FieldDescriptor, value: Any, name: str) -> None:
     elif kind == FieldDescriptor.TYPE_BYTES:
         if len(value) > MAX_BYTES:
             raise InvalidArgument(f"{name} is {len(value)} bytes long; at most {MAX_BYTES} are allowed", argument=name)
-    elif kind == FieldDescriptor.TYPE_ENUM:
+    elif kind == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
         if value not in field.enum_type.values_by_number:
             known = ", ".join(f"{v.name} ({v.number})" for v in field.enum_type.values if not v.name.endswith("_UNSPECIFIED"))
             raise InvalidArgument(f"{name} {value} is not one of {known}", argument=name)
-    elif kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{name} must be a finite number, not {value}", argument=name)
+    elif kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT) and not math.isfinite(value):
+        raise InvalidArgument(f"{name} must be a finite number, not {value}", argument=name)

@@ -30,6 +30,7 @@ from .spec import (
     HostLimits,
     HostSpec,
     HostTimeouts,
+    ListenerLimits,
     NetworkSpec,
     NicSpec,
     SsoDomainSpec,
@@ -188,7 +189,8 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     scope.key_providers = _key_providers(node, version)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
-    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts))
+    return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts),
+                       limits=_limits(node))
 
 
 def _timeouts(node: Node, kind: type[_Timeouts]) -> _Timeouts:
@@ -290,11 +292,34 @@ def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
     return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits, cpu=cpu)
 
 
+def _listener_limits(limits: Node) -> dict[str, int | float]:
+    d = ListenerLimits()
+    return dict(
+        calls_per_principal=limits.integer("calls_per_principal", d.calls_per_principal),
+        streams_per_principal=limits.integer("streams_per_principal", d.streams_per_principal),
+        user_streams=limits.integer("user_streams", d.user_streams),
+        user_workers=limits.integer("user_workers", d.user_workers),
+        admin_workers=limits.integer("admin_workers", d.admin_workers),
+        peer_workers=limits.integer("peer_workers", d.peer_workers),
+        max_message_bytes=limits.integer("max_message_bytes", d.max_message_bytes, minimum=1024),
+        keepalive_seconds=limits.number("keepalive_seconds", d.keepalive_seconds, minimum=1.0),
+        idle_seconds=limits.number("idle_seconds", d.idle_seconds, minimum=1.0),
+    )
+
+
+def _limits(node: Node) -> ListenerLimits:
+    """A vCenter's `limits:` mapping (its listener's); every key may be left out."""
+    limits = node.mapping("limits", spec_keys(ListenerLimits))
+    return ListenerLimits() if limits is None else ListenerLimits(**_listener_limits(limits))  # type: ignore[arg-type]  # each key read as its field's type
+
+
 def _host_limits(host: Node) -> HostLimits:
+    """A host's `limits:` mapping: its HostAgent listener's and its vMotion listener's; every key may be left out."""
     node = host.mapping("limits", spec_keys(HostLimits))
     if node is None:
         return HostLimits()
     return HostLimits(
+        **_listener_limits(node),  # type: ignore[arg-type]  # each key read as its field's type
         vmotion_unauthenticated_connections=node.integer(
             "vmotion_unauthenticated_connections", HostLimits.vmotion_unauthenticated_connections),
         vmotion_connections_per_source=node.integer("vmotion_connections_per_source",

@@ -65,8 +65,29 @@ class HostTimeouts:
 
 
 @dataclass(frozen=True)
-class HostLimits:
-    """What a host's vMotion listener allows before a connection authenticates (the `limits` of a host)."""
+class ListenerLimits:
+    """What the principals of a gRPC listener may hold of it (the topology's `limits` of a vCenter or a host).
+
+    Users' calls, admins' calls and peers' calls (vCenter to vCenter, vCenter to host) are served by
+    threads of their own, so no user can starve an admin or a peer; streams wait on the event loop and
+    hold no thread.
+    """
+
+    calls_per_principal: int = 8          # calls of one user at once, running or waiting for a thread
+    streams_per_principal: int = 16       # open streams (WaitTask, WatchEvents, health Watch) of one user
+    user_streams: int = 1000              # open streams of every user together
+    user_workers: int = 8                 # threads serving users' calls
+    admin_workers: int = 4                # threads serving admin users' calls only
+    peer_workers: int = 16                # threads serving peers' calls only
+    max_message_bytes: int = 4 << 20      # the largest request the listener takes
+    keepalive_seconds: float = 60.0       # the listener pings a client connection this often
+    idle_seconds: float = 300.0           # a connection without calls for this long is closed
+
+
+@dataclass(frozen=True)
+class HostLimits(ListenerLimits):
+    """A host's `limits`: those of its HostAgent listener, and what its vMotion listener allows before a
+    connection authenticates."""
 
     vmotion_unauthenticated_connections: int = 64   # waiting for their HELLO, from everywhere
     vmotion_connections_per_source: int = 8         # of those, from one source address
@@ -161,6 +182,7 @@ class VCenterSpec:
     # Fault injection rules installed at start, as through the Emulator service of this vCenter.
     fault_rules: tuple[FaultRule, ...] = ()
     timeouts: VCenterTimeouts = field(default_factory=VCenterTimeouts)
+    limits: ListenerLimits = field(default_factory=ListenerLimits)
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())

@@ -67,6 +67,7 @@ class VCenterServer:
                 (linked_mode_pb2_grpc.add_LinkedModeServicer_to_server, LinkedModeServicer(vc), LINKED_MODE),
                 (emulator_pb2_grpc.add_EmulatorServicer_to_server, EmulatorServicer(vc), EMULATOR),
             ],
+            limits=vc.spec.limits,
         )
         vc.url = self._server.address
         vc.connect_hosts()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 import grpc
 
@@ -13,6 +14,7 @@ from ..model.validation import whole_number
 from ..rpc.auth import current_principal
 from ..rpc.convert import migrate_encryption_from_proto
 from ..rpc.faults import fault_to_proto
+from ..rpc.watch import ChangeFeed
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
 from .vcenter import VCenter
@@ -195,11 +197,10 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         tasks = [t for t in self.vc.state.tasks() if not request.entity or t.entity == request.entity]
         return vcenter_pb2.ListTasksResponse(tasks=[translate.task(t) for t in tasks[:limit]])
 
-    def WaitTask(self, request, context):
-        self.vc.state.task(request.key)  # NotFound before the stream starts
-        for task in self.vc.state.watch_task(request.key):
-            if not context.is_active():
-                return
+    async def WaitTask(self, request: vcenter_pb2.GetTaskRequest, context: Any) -> AsyncIterator[common_pb2.Task]:
+        state = self.vc.state
+        state.task(request.key)   # NotFound before the stream starts
+        async for task in state.watch_task(request.key, ChangeFeed.of(state.changed, lambda: state.closed)):
             yield translate.task(task)
 
     def CancelTask(self, request: vcenter_pb2.GetTaskRequest, context: grpc.ServicerContext) -> common_pb2.Task:
@@ -218,7 +219,9 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         found = self.vc.state.events(after_key=after_key, vm=vm, types=types, limit=limit)
         return vcenter_pb2.QueryEventsResponse(events=[translate.event(e) for e in found])
 
-    def WatchEvents(self, request, context):
+    async def WatchEvents(self, request: vcenter_pb2.EventFilter, context: Any) -> AsyncIterator[common_pb2.Event]:
+        state = self.vc.state
         after_key, vm, types, _ = self._event_filter(request)
-        for found in self.vc.state.watch_events(after_key=after_key, vm=vm, types=types, keep_going=context.is_active):
+        changes = ChangeFeed.of(state.changed, lambda: state.closed)
+        async for found in state.watch_events(after_key=after_key, vm=vm, types=types, changes=changes):
             yield translate.event(found)

@@ -8,9 +8,9 @@ replaced, never mutated in place, so a reader always holds a consistent snapshot
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..model.events import Event
 from ..model.faults import InvalidArgument, NotFound
@@ -18,6 +18,9 @@ from ..model.inventory import MOID_PREFIX, ManagedObject
 from ..model.tasks import Task
 from ..model.validation import required
 from .store import InventoryStore, JournalEntry
+
+if TYPE_CHECKING:
+    from ..rpc.watch import ChangeFeed
 
 T = TypeVar("T", bound=ManagedObject)
 
@@ -145,27 +148,26 @@ class VCenterState:
     def events(self, **query: object) -> list[Event]:
         return self.store.events(**query)  # type: ignore[arg-type]
 
-    def watch_task(self, key: str, poll: float = 1.0) -> Iterable[Task]:
-        """Yields the task now and at every change, ending once it is done."""
+    async def watch_task(self, key: str, changes: ChangeFeed, poll: float = 1.0) -> AsyncIterator[Task]:
+        """Yields the task now and at every change, ending once it is done. Waits on the event loop."""
         seen = -1
         while True:
-            with self._lock:
-                task = self.task(key)
-                if task.version == seen and not task.state.done and not self._closed:
-                    self.changed.wait(poll)
-                    continue
+            change = changes.next_change()
+            task = self.task(key)
             if task.version != seen:
                 seen = task.version
                 yield task
             if task.state.done or self._closed:
                 return
+            await changes.wait(change, poll)
 
-    def watch_events(self, *, after_key: int, vm: str, types: list[str], keep_going, poll: float = 0.5) -> Iterable[Event]:
-        """Yields the matching events after `after_key`, then each new one, while keep_going()."""
+    async def watch_events(self, *, after_key: int, vm: str, types: list[str], changes: ChangeFeed,
+                           poll: float = 1.0) -> AsyncIterator[Event]:
+        """Yields the matching events after `after_key`, then each new one, until the state closes."""
         batch_size = 500
-        while keep_going() and not self._closed:
-            with self._lock:
-                seen_up_to = self._last_event_key
+        while not self._closed:
+            change = changes.next_change()
+            seen_up_to = self._last_event_key
             batch = self.store.events(after_key=after_key, vm=vm, types=types, limit=batch_size)
             for event in batch:
                 after_key = event.key
@@ -173,7 +175,5 @@ class VCenterState:
             if len(batch) == batch_size:
                 continue
             after_key = max(after_key, seen_up_to)   # the rest up to there did not match
-            with self._lock:
-                if self._last_event_key <= after_key:
-                    self.changed.wait(poll)
-
+            if self._last_event_key <= after_key:
+                await changes.wait(change, poll)

@@ -149,8 +149,10 @@ def test_a_bad_topology_gives_one_line_naming_the_field(tmp_path):
 def test_certs_init_writes_a_pki(tmp_path):
     done = linkedmode("certs", "init", str(tmp_path / "certs"), check=True)
     assert "certificates made" in done.stdout
-    assert (tmp_path / "certs" / "vsphere.local" / "ca.pem").exists()
-    assert (tmp_path / "certs" / "corp.local" / "user" / "administrator.key").exists()
+    assert (tmp_path / "certs" / "pki" / "vsphere.local" / "ca.pem").exists()
+    assert (tmp_path / "certs" / "pki" / "corp.local" / "user" / "administrator.key").exists()
+    assert (tmp_path / "certs" / "ca" / "vsphere.local" / "ca.key").exists()
+    assert not list((tmp_path / "certs" / "pki").rglob("ca.key"))
 
 
 def test_up_stops_cleanly_on_ctrl_c(running_up):

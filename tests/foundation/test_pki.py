@@ -33,10 +33,11 @@ def test_malformed_identity_uris_are_refused(uri):
 
 def test_ensure_pki_makes_every_identity_once_and_keys_are_private(tmp_path):
     topology = default_topology()
-    made = ensure_pki(tmp_path, topology)
+    pki = tmp_path / "pki"
+    made = ensure_pki(pki, topology)
     assert set(made) == set(identities(topology))
     assert {i.kind for i in made} == {"vcenter", "host", "user"}
-    assert ensure_pki(tmp_path, topology) == []
+    assert ensure_pki(pki, topology) == []
     keys = list(tmp_path.rglob("*.key"))
     assert len(keys) == len(made) + len(topology.sso_domains)
     assert all(k.stat().st_mode & 0o077 == 0 for k in keys)

@@ -68,7 +68,7 @@ def test_a_client_of_another_sso_domain_is_refused_by_every_listener(estate):
 
 
 def test_an_expired_certificate_is_refused_by_every_listener(estate):
-    ca = CertificateAuthority.load(estate.pki_dir, "vsphere.local")
+    ca = CertificateAuthority.load(estate.ca_root, "vsphere.local")
     now = dt.datetime.now(dt.UTC)
     expired = ca.issue(Identity("vsphere.local", "user", "administrator"),
                        not_valid_before=now - dt.timedelta(days=30), not_valid_after=now - dt.timedelta(days=1))

@@ -1,0 +1,226 @@
+"""A read-only user cannot stop a vCenter: streams and calls are limited per principal, streams hold no
+thread, and requests, connections and pings are bounded. Every part runs on loopback, on port 0."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+import yaml
+from estate_helpers import call_fault, client_of, vm_ref, wait_task
+
+from linkedmode.client import connect_host
+from linkedmode.estate import start_estate
+from linkedmode.model.faults import UnableToAllocateResource
+from linkedmode.rpc.faults import fault_from_error
+from linkedmode.topology import parse_topology
+from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2
+
+# vc-b keeps the default limits (16 streams per principal, as many as the old listener's threads).
+TOPOLOGY = """
+sso_domains:
+  - name: vsphere.local
+    users:
+      - {name: administrator, role: admin}
+      - {name: auditor, role: read-only}
+      - {name: operator, role: read-only}
+    vcenters:
+      - name: vc-a
+        version: 7.0.3
+        datacenters:
+          - name: dc-a
+            clusters: [{name: cluster-a, hosts: [{name: a1, version: 7.0.3}]}]
+            datastores: [{name: ds-a}]
+            networks: [{name: VM Network}]
+            vms:
+              - {name: mover, host: a1, memory_mb: 16, nics: [{network: VM Network}]}
+      - name: vc-b
+        version: 7.0.3
+        datacenters:
+          - name: dc-b
+            clusters: [{name: cluster-b, hosts: [{name: b1, version: 7.0.3}]}]
+            datastores: [{name: ds-b}]
+            networks: [{name: VM Network}]
+            vms:
+              - {name: resident, host: b1, memory_mb: 16, nics: [{network: VM Network}]}
+"""
+STREAMS_PER_PRINCIPAL = 16
+
+
+def topology(vc_b_limits: str = "", vc_a_limits: str = "", a1_limits: str = ""):
+    text = TOPOLOGY
+    if a1_limits:
+        text = text.replace("{name: a1, version: 7.0.3}", f"{{name: a1, version: 7.0.3, limits: {a1_limits}}}")
+    if vc_a_limits:
+        text = text.replace("      - name: vc-a\n        version: 7.0.3\n",
+                            f"      - name: vc-a\n        version: 7.0.3\n        limits: {vc_a_limits}\n")
+    if vc_b_limits:
+        text = text.replace("      - name: vc-b\n        version: 7.0.3\n",
+                            f"      - name: vc-b\n        version: 7.0.3\n        limits: {vc_b_limits}\n")
+    return parse_topology(yaml.safe_load(text), "limits-test")
+
+
+def open_watch(client) -> grpc.Call:
+    """A WatchEvents stream from the start, its first event read: the server has admitted it."""
+    stream = client.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=120)
+    next(stream)
+    return stream
+
+
+def refusal_of(stream_call) -> tuple[grpc.StatusCode, object]:
+    with pytest.raises(grpc.RpcError) as failure:
+        next(stream_call)
+    return failure.value.code(), fault_from_error(failure.value)
+
+
+def test_an_auditor_holding_every_stream_it_may_stops_no_one():
+    with start_estate(topology()) as estate:
+        auditor, operator = client_of(estate, "vc-b", "auditor"), client_of(estate, "vc-b", "operator")
+        admin_a, admin_b = client_of(estate, "vc-a", "administrator"), client_of(estate, "vc-b", "administrator")
+        hoard = [open_watch(auditor) for _ in range(STREAMS_PER_PRINCIPAL)]
+        try:
+            for _ in range(4):   # beyond its limit: refused at once, with the Fault
+                code, fault = refusal_of(auditor.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))
+                assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert isinstance(fault, UnableToAllocateResource)
+                assert fault.message == ("user auditor@vsphere.local has 16 streams open on vc-b; at most 16 are allowed: "
+                                         "close one, or try again later")
+                assert fault.object == "user auditor@vsphere.local" and fault.arguments["limit"] == "streams_per_principal"
+
+            # everyone else is served: another read-only user, an admin, and the auditor's own calls
+            assert {vm.name for vm in operator.api.ListVms(vcenter_pb2.ListVmsRequest(), timeout=5).vms} == {"resident"}
+            next(operator.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=5))
+            assert admin_b.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=5).name == "vc-b"
+            assert auditor.api.GetVm(vm_ref("resident"), timeout=5).name == "resident"
+
+            # and a migration into vc-b goes through it: LinkedMode calls from vc-a, host calls from vc-b
+            about = admin_b.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=5)
+            locator = vcenter_pb2.ServiceLocator(instance_uuid=about.instance_uuid, url=about.url, ssl_thumbprint=about.thumbprint)
+            spec = vcenter_pb2.RelocateSpec(host="b1", datastore="ds-b", pool="cluster-b", service=locator)
+            task = wait_task(admin_a, admin_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(vm=vm_ref("mover"), spec=spec), timeout=10))
+            assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error
+            assert admin_b.api.GetVm(vm_ref("mover"), timeout=5).name == "mover"
+
+            # the hoarded streams still see what happens (the migration's events)
+            assert any(event.vm_name == "mover" for event in _until_mover(hoard[0]))
+        finally:
+            for stream in hoard:
+                stream.cancel()
+        # given back once closed: the auditor may open as many again
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                again = [open_watch(auditor) for _ in range(STREAMS_PER_PRINCIPAL)]
+                break
+            except grpc.RpcError as error:   # the server may not have seen every cancel yet
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                time.sleep(0.2)
+        for stream in again:
+            stream.cancel()
+        for client in (auditor, operator, admin_a, admin_b):
+            client.close()
+
+
+def _until_mover(stream, limit: int = 200):
+    for count, event in enumerate(stream):
+        yield event
+        if event.vm_name == "mover" or count >= limit:
+            return
+
+
+def test_hundreds_of_open_streams_hold_no_thread_each():
+    streams = 300
+    limits = f"{{streams_per_principal: {streams}, user_streams: {streams}}}"
+    with start_estate(topology(vc_b_limits=limits)) as estate:
+        auditor, operator = client_of(estate, "vc-b", "auditor"), client_of(estate, "vc-b", "operator")
+        next(auditor.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))   # every lazy thread started
+        before = threading.active_count()
+        opened = [open_watch(auditor) for _ in range(streams)]
+        try:
+            grown = threading.active_count() - before
+            assert grown < 10, f"{streams} open streams took {grown} threads"
+            started = time.monotonic()
+            assert operator.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-b"
+            assert time.monotonic() - started < 5
+            # the user streams together are at their limit too: the operator's stream is refused
+            code, fault = refusal_of(operator.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and fault.arguments["limit"] == "user_streams"
+            assert fault.message == "vc-b has 300 streams of users open, its limit: try again later"
+        finally:
+            for stream in opened:
+                stream.cancel()
+            auditor.close()
+            operator.close()
+
+
+def test_a_call_flood_by_one_user_is_bounded_and_leaves_others_served():
+    """Every call of the flood ends at once, served or refused with the Fault, and others are served
+    meanwhile. (How many are refused depends on how the calls overlap; test_listener_lanes holds calls
+    open to count refusals exactly.)"""
+    flood = 200
+    with start_estate(topology(vc_b_limits="{calls_per_principal: 2, user_workers: 1}")) as estate:
+        auditor, operator = client_of(estate, "vc-b", "auditor"), client_of(estate, "vc-b", "operator")
+        admin = client_of(estate, "vc-b", "administrator")
+        started = time.monotonic()
+        calls = [auditor.api.GetVm.future(vm_ref("resident"), timeout=30) for _ in range(flood)]
+        with ThreadPoolExecutor(2) as others:
+            admin_answer = others.submit(admin.api.GetAbout, vcenter_pb2.GetAboutRequest(), timeout=10)
+            operator_answer = others.submit(operator.api.GetVm, vm_ref("resident"), timeout=10)
+            assert admin_answer.result().name == "vc-b" and operator_answer.result().name == "resident"
+        served = refused = 0
+        for call in calls:
+            try:
+                assert call.result().name == "resident"
+                served += 1
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+                assert isinstance(fault_from_error(error), UnableToAllocateResource)
+                refused += 1
+        assert served + refused == flood and served >= 1
+        assert time.monotonic() - started < 30
+        for client in (auditor, operator, admin):
+            client.close()
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read():
+    with start_estate(topology(vc_a_limits="{max_message_bytes: 2048}")) as estate:
+        admin = client_of(estate, "vc-a", "administrator")
+        code, _ = call_fault(admin.api.ListVms, vcenter_pb2.ListVmsRequest(datacenter="x" * 4000), timeout=10)
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        with pytest.raises(grpc.RpcError) as failure:
+            admin.api.ListVms(vcenter_pb2.ListVmsRequest(datacenter="x" * 4000), timeout=10)
+        assert "larger than max" in failure.value.details()
+        # under the limit, the same request reaches the service (and its own checks)
+        code, fault = call_fault(admin.api.ListVms, vcenter_pb2.ListVmsRequest(datacenter="x" * 1000), timeout=10)
+        assert code == grpc.StatusCode.NOT_FOUND and fault.name == "NotFound"
+        assert [vm.name for vm in admin.api.ListVms(vcenter_pb2.ListVmsRequest(), timeout=10).vms] == ["mover"]
+        admin.close()
+
+
+def test_an_idle_connection_is_closed_after_the_idle_limit():
+    with start_estate(topology(vc_a_limits="{idle_seconds: 1}")) as estate:
+        admin = client_of(estate, "vc-a", "administrator")
+        states: list[grpc.ChannelConnectivity] = []
+        admin.channel.subscribe(states.append, try_to_connect=False)
+        assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+        ready, idle = grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE
+        deadline = time.monotonic() + 20
+        while not (ready in states and idle in states[states.index(ready):]):   # states arrive from grpc's thread
+            assert time.monotonic() < deadline, f"the connection stayed open: {states}"
+            time.sleep(0.1)
+        assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"   # a client just reconnects
+        admin.close()
+
+
+
+def test_a_host_takes_its_limits_from_the_topology_too():
+    with start_estate(topology(a1_limits="{max_message_bytes: 2048}")) as estate:
+        credential = estate.credential("vsphere.local", "vcenter", "vc-a")
+        stub = host_agent_pb2_grpc.HostAgentStub(connect_host(estate.hosts["a1"].address, credential, "a1"))
+        assert [vm.name for vm in stub.ListVms(host_agent_pb2.ListHostVmsRequest(), timeout=10).vms] == ["mover"]
+        with pytest.raises(grpc.RpcError) as failure:
+            stub.WriteGuestMemory(host_agent_pb2.WriteGuestMemoryRequest(instance_uuid="x", marker=b"m" * 4096), timeout=10)
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in failure.value.details()
