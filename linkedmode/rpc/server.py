@@ -13,10 +13,11 @@ from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from ..crypto.pki import Credential
 from ..topology.spec import ListenerLimits
@@ -33,6 +34,21 @@ START_TIMEOUT = 10.0
 STOP_MARGIN = 5.0       # beyond the grace period, for the listener to close
 PING_TIMEOUT_MS = 20_000
 MIN_CLIENT_PING_MS = 10_000   # clients keep watch streams alive every 30 s (tls.CHANNEL_OPTIONS)
+
+
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def serve_reflection(names: list[str], server: aio.Server) -> None:
+    """Server reflection as `grpc.reflection.v1alpha` and as `grpc.reflection.v1`, which current generic
+    clients ask for first. The two have the same messages under another package name, so one servicer
+    answers both, its messages read and written with v1alpha's classes."""
+    servicer = reflection.aio.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    info = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo, request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": info}),))
 
 
 def server_options(limits: ListenerLimits) -> list[tuple[str, int]]:
@@ -156,13 +172,13 @@ def serve(
                             options=server_options(limits))
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        names = ["grpc.health.v1.Health", reflection.SERVICE_NAME]
+        names = ["grpc.health.v1.Health", reflection.SERVICE_NAME, REFLECTION_V1]
         for add, servicer, service in services:
             add(servicer, server)
             names.append(service)
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
         await health.set("", health_pb2.HealthCheckResponse.SERVING)
-        reflection.enable_server_reflection(names, server)
+        serve_reflection(names, server)
         port = server.add_secure_port(address, server_credentials(credential))
         if port == 0:
             raise OSError(f"cannot listen on {address}")

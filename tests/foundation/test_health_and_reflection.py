@@ -12,7 +12,7 @@ SERVICES = {
     "vcenter": {"linkedmode.v1.VCenter", "linkedmode.v1.LinkedMode", "linkedmode.v1.Emulator"},
     "host": {"linkedmode.v1.HostAgent"},
 }
-STANDARD = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+STANDARD = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
 
 
 def listeners(estate):
@@ -37,3 +37,18 @@ def test_health_and_reflection_answer_on_every_listener(estate):
             assert listed == SERVICES[kind] | STANDARD, name
             checked += 1
     assert checked == 12   # 4 vCenters and 8 hosts
+
+
+def test_reflection_answers_as_v1_too(estate):
+    """Current generic clients ask grpc.reflection.v1 first; it has v1alpha's messages under another package."""
+    server = estate.vcenters["vc-a"]
+    credential = estate.credential("vsphere.local", "user", "auditor")
+    with secure_channel(server.address, credential, Identity("vsphere.local", "vcenter", "vc-a")) as channel:
+        info = channel.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                                     request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                                     response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+        asked = [reflection_pb2.ServerReflectionRequest(list_services=""),
+                 reflection_pb2.ServerReflectionRequest(file_containing_symbol="linkedmode.v1.VCenter")]
+        listed, found = list(info(iter(asked), timeout=5))
+    assert "linkedmode.v1.VCenter" in {s.name for s in listed.list_services_response.service}
+    assert found.file_descriptor_response.file_descriptor_proto     # the descriptor a client builds its stubs from
