@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import grpc
 
+log = logging.getLogger(__name__)
 
 class SyncAbort(Exception):
     """A sync servicer ended its call: the event loop side sends the status."""
@@ -28,9 +31,26 @@ class SyncContext:
     def __init__(self, context: Any) -> None:   # a grpc.aio.ServicerContext; grpc ships no types
         self._context = context
         self._active = True
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def finish(self) -> None:
-        self._active = False
+        with self._lock:
+            self._active = False
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:   # one callback's failure does not keep the others from running
+                log.exception("a call-end callback failed")
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        """Runs `callback` when the call ends (as grpc.ServicerContext.add_callback); False if it has."""
+        with self._lock:
+            if not self._active:
+                return False
+            self._callbacks.append(callback)
+            return True
 
     def is_active(self) -> bool:
         return self._active

@@ -24,13 +24,15 @@ def host_limits(limits: object) -> HostLimits:
 
 
 def test_limits_have_defaults() -> None:
-    assert host_limits(None) == HostLimits() == HostLimits(64, 8, 5.0)
+    assert host_limits(None) == HostLimits() == HostLimits(vmotion_unauthenticated_connections=64,
+                                                           vmotion_connections_per_source=8, vmotion_hello_seconds=5.0)
     assert all(h.limits == HostLimits() for _, vc in default_topology().vcenters() for h in vc.hosts())
 
 
 def test_limits_are_read() -> None:
     assert host_limits({"vmotion_unauthenticated_connections": 16, "vmotion_connections_per_source": 2,
-                        "vmotion_hello_seconds": 1.5}) == HostLimits(16, 2, 1.5)
+                        "vmotion_hello_seconds": 1.5}) == HostLimits(vmotion_unauthenticated_connections=16,
+                                                                     vmotion_connections_per_source=2, vmotion_hello_seconds=1.5)
     assert host_limits({"vmotion_hello_seconds": 3}) == HostLimits(vmotion_hello_seconds=3.0)
 
 
@@ -40,7 +42,7 @@ def test_limits_are_read() -> None:
     ({"vmotion_connections_per_source": "8"}, "vmotion_connections_per_source", "expected a positive integer, got '8' (a string)"),
     ({"vmotion_hello_seconds": 0}, "vmotion_hello_seconds", "expected a number >= 0.1, got 0 (an integer)"),
     ({"vmotion_hello_seconds": True}, "vmotion_hello_seconds", "expected a number >= 0.1, got true (a boolean)"),
-    ({"vmotion_connections": 4}, "vmotion_connections", "unknown key; allowed: vmotion_unauthenticated_connections"),
+    ({"vmotion_connections": 4}, "vmotion_connections", "unknown key; allowed: calls_per_principal"),
     ([1], "", "expected a mapping, got a list"),
 ])
 def test_a_bad_limit_is_one_line_naming_the_field(limits: object, field: str, problem: str) -> None:

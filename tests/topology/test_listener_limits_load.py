@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from linkedmode.topology import TopologyError, default_topology_text, parse_topology
-from linkedmode.topology.spec import ListenerLimits
+from linkedmode.topology.spec import HostLimits, ListenerLimits
 
 VC = "sso_domains[0].vcenters[0]"
 HOST = f"{VC}.datacenters[0].clusters[0].hosts[0]"
@@ -30,7 +30,7 @@ def first_vcenter(data: dict):
 
 def test_limits_default_when_left_out():
     vc = first_vcenter(data_with())
-    assert vc.limits == ListenerLimits() and vc.hosts()[0].limits == ListenerLimits()
+    assert vc.limits == ListenerLimits() and vc.hosts()[0].limits == HostLimits()
     assert ListenerLimits().streams_per_principal == 16 and ListenerLimits().max_message_bytes == 4 << 20
 
 
@@ -38,7 +38,7 @@ def test_limits_of_a_vcenter_and_a_host_are_read():
     vc = first_vcenter(data_with({"streams_per_principal": 4, "idle_seconds": 30, "max_message_bytes": 65536},
                                  {"peer_workers": 32, "keepalive_seconds": 20}))
     assert vc.limits == ListenerLimits(streams_per_principal=4, idle_seconds=30.0, max_message_bytes=65536)
-    assert vc.hosts()[0].limits == ListenerLimits(peer_workers=32, keepalive_seconds=20.0)
+    assert vc.hosts()[0].limits == HostLimits(peer_workers=32, keepalive_seconds=20.0)   # and the vMotion port's defaults
 
 
 @pytest.mark.parametrize(("vcenter_limits", "host_limits", "problem"), [
