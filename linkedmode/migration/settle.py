@@ -66,20 +66,28 @@ def finish(vc: VCenterParts, row: OutgoingRow, destination: Destination, *, dest
 
 
 def undo(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason: str, *, confirm: bool = False,
-         who: Who = Who()) -> None:
+         restart: bool = False, who: Who = Who()) -> None:
     """Before the commit: the source host resumes the VM, the destination drops its copy (row V5).
     `confirm`: the source host must be seen running the VM, else MigrationFault and the row stays for the
-    next try (recovery); the live path knows the source host still has it, or went down with it."""
+    next try (recovery); the live path knows the source host still has it, or went down with it.
+    `restart`: the destination never committed (so no END crossed): a source host that lost the VM since
+    (it restarted) starts it again once the destination has dropped its copy, as vSphere HA would."""
     source = vc.state.get(row.source_host, Host)
-    if row.hot:
-        runs = _resume_source_copy(vc, source, row, reason)
-        if confirm and not runs:
-            raise MigrationFault(f"{row.name} runs neither on {source.name} nor on {row.destination_host}: "
-                                 "left in the journal for the next try", object=row.vm)
+    runs = row.hot and _resume_source_copy(vc, source, row, reason)
+    if confirm and row.hot and not runs and not restart:
+        raise MigrationFault(f"{row.name} runs neither on {source.name} nor on {row.destination_host}: "
+                             "left in the journal for the next try", object=row.vm)
     try:
         destination.abort(row.migration_id, reason)
     except Fault as fault:
+        if confirm and restart and row.hot and not runs:
+            raise   # the destination must have dropped its copy before the source starts one
         log.warning("%s: the destination of %016x did not answer the abort: %s", vc.name, row.migration_id, fault)
+    if row.hot and not runs and restart:
+        runs = _start_on_source(vc, source, row)
+    if confirm and row.hot and not runs:
+        raise MigrationFault(f"{row.name} runs neither on {source.name} nor on {row.destination_host}: "
+                             "left in the journal for the next try", object=row.vm)
     vm = vc.state.get(row.vm, Vm)
     message = (f"Cannot migrate {row.name} from {source.name} to {row.destination_host} in {row.destination_vcenter}: "
                f"{reason}; it continues on {source.name}")
@@ -97,7 +105,9 @@ def settle(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason:
         moid = finish(vc, row, destination, destination_finished=phase == MigrationPhase.FINISHED, restart=not runs,
                       who=who, note=reason)
         return Settled.MOVED, moid
-    undo(vc, row, destination, reason, confirm=True, who=who)
+    never_committed = row.phase != MigrationPhase.SWITCHED and phase in (
+        MigrationPhase.UNKNOWN, MigrationPhase.RESERVED, MigrationPhase.PREPARED, MigrationPhase.ABORTED, MigrationPhase.FAILED)
+    undo(vc, row, destination, reason, confirm=True, restart=never_committed, who=who)
     return Settled.STAYED, ""
 
 
@@ -141,6 +151,19 @@ def _resume_source_copy(vc: VCenterParts, source: Host, row: OutgoingRow, reason
         return agent.running().get(row.instance_uuid) == PowerState.POWERED_ON
     except Fault as fault:
         log.warning("%s: source host %s did not answer the abort of %016x: %s", vc.name, source.name, row.migration_id, fault)
+        return False
+
+
+def _start_on_source(vc: VCenterParts, source: Host, row: OutgoingRow) -> bool:
+    """The source host lost the VM (it restarted): it starts it again; says whether it runs it now."""
+    vm = vc.state.get(row.vm, Vm)
+    try:
+        agent = vc.hosts.agent(source)
+        agent.register(vm)
+        agent.power_on(vm)
+        return agent.running().get(row.instance_uuid) == PowerState.POWERED_ON
+    except Fault as fault:
+        log.warning("%s: %s could not be started again on %s: %s", vc.name, row.name, source.name, fault)
         return False
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from ..crypto.pki import Credential
 from ..migration.arrivals import Arrivals
 from ..migration.check import RelocateCheck, check_relocate
+from ..migration.journal import OUTGOING
 from ..migration.slots import VMotionSlots
 from ..migration.source import Migrations
 from ..migration.spec import RelocateRequest
@@ -140,11 +141,13 @@ class VCenter:
         self.state.update(put=[host])
         agent = self.hosts.agent(host)
         running = agent.running()
+        moving = {e.data.get("vm") for e in self.state.journal(OUTGOING)}   # settling decides where those run
         for vm in self.state.all(Vm):
             if vm.host != host.moid:
                 continue
             agent.register(vm)
-            if vm.power_state == PowerState.POWERED_ON and running.get(vm.instance_uuid) != PowerState.POWERED_ON:
+            if (vm.power_state == PowerState.POWERED_ON and vm.moid not in moving
+                    and running.get(vm.instance_uuid) != PowerState.POWERED_ON):
                 agent.power_on(vm)
 
     def host_moved(self, name: str, address: str) -> None:

@@ -85,7 +85,8 @@ CASES = [
     Case(S, FINISHED, False, False, MOVED, "finished there: it is in that inventory already"),
     Case(S, FINISHED, True, False, MOVED, "finished there: it is in that inventory already"),
     # the source host itself does not have the VM (or does not answer) before the commit
-    Case(P, UNKNOWN, False, False, FAULT, "the source host lost it and the destination never had it: it runs nowhere"),
+    Case(P, UNKNOWN, False, False, STAYED, "the source host lost it (it restarted) and the destination never committed: "
+         "it is started again on the source, as vSphere HA would"),
     Case(C, PREPARED, False, True, FAULT, "the source host does not answer: it cannot be seen running the VM",
          source_down=True),
 ]
@@ -116,8 +117,10 @@ def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case)
         with pytest.raises(MigrationFault) as caught:
             settle(parts.vc, row, destination, "vc-a restarted")
         assert caught.value.message == "vm-hot runs neither on esx-1 nor on esx-b1: left in the journal for the next try"
-        assert destination.called() == ["state"]
-        assert source_host.called() == (["abort"] if case.source_down else ["abort", "running"])
+        # never committed there: it drops its copy before the source may start one; else it is not touched
+        assert destination.called() == (["state", "abort"] if case.row != S and case.there in (UNKNOWN, RESERVED, PREPARED)
+                                        else ["state"])
+        assert source_host.called() == (["abort", "register"] if case.source_down else ["abort", "running"])   # down: it tried
         assert [OutgoingRow.of(e) for e in parts.state.journal(OUTGOING)] == [row]
         assert parts.event_types(vm)[-1] == ev.VM_REGISTERED
         return
@@ -137,7 +140,8 @@ def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case)
     else:
         assert moid == ""
         assert destination.called() == ["state", "abort"], case.why
-        assert source_host.called() == ["abort", "running"]
+        restarted = [] if case.source_runs else ["register", "power_on", "running"]
+        assert source_host.called() == ["abort", "running", *restarted]
         assert source_host.running_vms[vm.instance_uuid] == PowerState.POWERED_ON
         assert parts.state.get(vm.moid, Vm).host == vm.host and parts.blocked == []
         (event,) = parts.state.events(vm=vm.moid, types=[ev.VM_FAILED_MIGRATE])
