@@ -154,7 +154,7 @@ def test_a_batch_of_migrations_leaves_no_thread_behind(estate):
 
 def test_a_queued_move_of_higher_priority_gets_the_next_slot(estate):
     """RelocateVM_Task's priority: with the host full, a high-priority move queued after a low one starts first."""
-    slow_down(estate, "vc-a", 1.5)
+    slow_down(estate, "vc-a", 2.5)
     vc_a = client_of(estate, "vc-a")
 
     def queued(task: common_pb2.Task) -> bool:
@@ -164,7 +164,10 @@ def test_a_queued_move_of_higher_priority_gets_the_next_slot(estate):
         return vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(
             vm=common_pb2.ObjectRef(name=f"a-{i}"), spec=vcenter_pb2.RelocateSpec(datastore="a-ds2"), priority=priority))
 
-    running = [move(i, common_pb2.MOVE_PRIORITY_DEFAULT) for i in range(1, 5)]   # s1's 4 slots, for 1.5 s
+    running = []
+    for i in range(1, 5):            # s1's 4 slots, for 2.5 s each, freed 0.3 s apart: one at a time
+        running.append(move(i, common_pb2.MOVE_PRIORITY_DEFAULT))
+        time.sleep(0.3)
     low = move(5, common_pb2.MOVE_PRIORITY_LOW)
     high = move(6, common_pb2.MOVE_PRIORITY_HIGH)
     deadline = time.monotonic() + 5
