@@ -71,7 +71,8 @@ def undo(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason: s
     `confirm`: the source host must be seen running the VM, else MigrationFault and the row stays for the
     next try (recovery); the live path knows the source host still has it, or went down with it.
     `restart`: the destination never committed (so no END crossed): a source host that lost the VM since
-    (it restarted) starts it again once the destination has dropped its copy, as vSphere HA would."""
+    (it restarted) starts it again once the destination has dropped its copy, as vSphere HA would; one
+    still down starts it when it reconnects (the journal row is gone by then)."""
     source = vc.state.get(row.source_host, Host)
     runs = row.hot and _resume_source_copy(vc, source, row, reason)
     if confirm and row.hot and not runs and not restart:

@@ -101,7 +101,7 @@ class SourceMigration:
             try:
                 waited = self._take_slots(admission, destination)
             except Fault as fault:   # cancelled while queued, or the destination refused: it began, so it ends
-                undo(self.vc, self._row, destination, str(fault), who=self.who)
+                undo(self.vc, self._row, destination, str(fault), restart=True, who=self.who)
                 self.phase = MigrationPhase.ABORTED
                 raise
             try:
@@ -203,7 +203,7 @@ class SourceMigration:
         except Fault as fault:
             if self.phase in (MigrationPhase.COMMITTED, MigrationPhase.SWITCHED):
                 return self._settle_after(a, destination, fault, waited)
-            undo(vc, self._row, destination, str(fault), who=self.who)
+            undo(vc, self._row, destination, str(fault), restart=True, who=self.who)   # before the commit: no END crossed
             self.phase = MigrationPhase.ABORTED
             raise
         finally:
