@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..model import events as ev
-from ..model.faults import Fault, MigrationFault, NotFound
+from ..model.faults import Fault, InvalidState, MigrationFault, NotFound
 from ..model.inventory import Host, Vm
 from ..model.migration import MigrationPhase, MigrationStep
 from ..model.settings import PowerState
@@ -66,7 +66,7 @@ def finish(vc: VCenterParts, row: OutgoingRow, destination: Destination, *, dest
 
 
 def undo(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason: str, *, confirm: bool = False,
-         restart: bool = False, who: Who = Who()) -> None:
+         restart: bool = False, destination_dropped: bool = False, who: Who = Who()) -> None:
     """Before the commit: the source host resumes the VM, the destination drops its copy (row V5).
     `confirm`: the source host must be seen running the VM, else MigrationFault and the row stays for the
     next try (recovery); the live path knows the source host still has it, or went down with it.
@@ -79,7 +79,8 @@ def undo(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason: s
         raise MigrationFault(f"{row.name} runs neither on {source.name} nor on {row.destination_host}: "
                              "left in the journal for the next try", object=row.vm)
     try:
-        destination.abort(row.migration_id, reason)
+        if not destination_dropped:
+            destination.abort(row.migration_id, reason)
     except Fault as fault:
         if confirm and restart and row.hot and not runs:
             raise   # the destination must have dropped its copy before the source starts one
@@ -108,7 +109,16 @@ def settle(vc: VCenterParts, row: OutgoingRow, destination: Destination, reason:
         return Settled.MOVED, moid
     never_committed = row.phase != MigrationPhase.SWITCHED and phase in (
         MigrationPhase.UNKNOWN, MigrationPhase.RESERVED, MigrationPhase.PREPARED, MigrationPhase.ABORTED, MigrationPhase.FAILED)
-    undo(vc, row, destination, reason, confirm=True, restart=never_committed, who=who)
+    committed = phase == MigrationPhase.COMMITTED
+    if committed:
+        # END may be crossing now: the destination drops its copy first (it refuses once its host runs the
+        # VM, and then the move is finished), and only then may the source resume its own.
+        try:
+            destination.abort(row.migration_id, reason)
+        except InvalidState:
+            moid = finish(vc, row, destination, who=who, note=reason)
+            return Settled.MOVED, moid
+    undo(vc, row, destination, reason, confirm=True, restart=never_committed, destination_dropped=committed, who=who)
     return Settled.STAYED, ""
 
 

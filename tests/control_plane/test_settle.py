@@ -18,7 +18,7 @@ from linkedmode.migration.settle import Settled, settle, settle_unsettled
 from linkedmode.migration.source import Migrations
 from linkedmode.migration.spec import DiskMove, MigrationSpec, MigrationTarget
 from linkedmode.model import events as ev
-from linkedmode.model.faults import MigrationFault
+from linkedmode.model.faults import InvalidState, MigrationFault
 from linkedmode.model.inventory import Vm
 from linkedmode.model.migration import MigrationPhase
 from linkedmode.model.settings import PowerState
@@ -146,6 +146,37 @@ def test_settle(parts: FakeParts, journaled: tuple[OutgoingRow, Vm], case: Case)
         assert parts.state.get(vm.moid, Vm).host == vm.host and parts.blocked == []
         (event,) = parts.state.events(vm=vm.moid, types=[ev.VM_FAILED_MIGRATE])
         assert event.message == "Cannot migrate vm-hot from esx-1 to esx-b1 in vc-b: vc-a restarted; it continues on esx-1"
+
+
+def test_a_committed_destination_drops_its_copy_before_the_source_resumes(parts: FakeParts,
+                                                                          journaled: tuple[OutgoingRow, Vm]) -> None:
+    """END may be crossing while the commit's answer was lost: the destination is asked to drop its copy
+    first; the source resumes only once it has."""
+    row, _ = journaled
+    row = row.at(MigrationPhase.COMMITTING)
+    parts.state.update(journal=[row.entry()])
+    source_host = parts.agent("esx-1")
+    destination = FakeDestination()
+    destination.script("state", (COMMITTED, False))
+    settled, _ = settle(parts.vc, row, destination, "vc-a restarted")
+    assert settled == STAYED
+    assert destination.called() == ["state", "abort"] and source_host.called()[:1] == ["abort"]
+
+
+def test_a_committed_destination_that_already_runs_the_vm_keeps_it(parts: FakeParts, journaled: tuple[OutgoingRow, Vm]) -> None:
+    """Its host resumed the VM between the state it gave and the abort it refuses: the move is finished."""
+    row, vm = journaled
+    row = row.at(MigrationPhase.COMMITTING)
+    parts.state.update(journal=[row.entry()])
+    source_host = parts.agent("esx-1")
+    del source_host.running_vms[vm.instance_uuid]                      # END crossed: the source dropped its copy
+    destination = FakeDestination()
+    destination.script("state", (COMMITTED, False))
+    destination.script("abort", InvalidState("vm-hot already runs on esx-b1: the migration cannot be undone"))
+    settled, moid = settle(parts.vc, row, destination, "vc-a restarted")
+    assert (settled, moid) == (MOVED, MOID_THERE)
+    assert destination.called() == ["state", "abort", "finish"]
+    assert "abort" not in source_host.called() and parts.state.journal(OUTGOING) == []
 
 
 def test_every_journal_phase_and_destination_answer_has_a_case() -> None:

@@ -15,7 +15,7 @@ def test_a_short_soak_loses_nothing():
     report = run_soak(migrations=16, seconds=30, concurrency=4, seed=3)
     assert report.migrations == 16 and report.succeeded + report.failed_safely == 16
     assert report.succeeded > 0
-    assert (report.lost, report.keys_left, report.problems) == (0, 0, [])
+    assert (report.lost, report.keys_left, report.problems) == (0, 0, []), report.problems
 
 
 def test_the_soak_command_prints_one_json_object():
