@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
+from ..model.faults import AlreadyExists, Fault, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
 from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import host_port, number
 from ..reaper import Reaper, Scheduled
@@ -74,17 +74,6 @@ def after_commit(step: Callable[[], None], attempts: int = 50, pause: float = 0.
                 raise
             log.warning("after the switchover: %s; trying again", fault)
             time.sleep(pause)
-
-
-def secrets_of(migration_id: int, encrypted: bool, key: bytes, nonce: bytes) -> MigrationSecrets | None:
-    if not encrypted:
-        return None
-    if len(key) != 32 or len(nonce) != 8:
-        raise InvalidArgument("an encrypted migration needs a 32-byte key and an 8-byte nonce", argument="spec.key")
-    try:
-        return MigrationSecrets(migration_id, key, nonce)
-    except ValueError as error:    # e.g. an all-zero key; the message never holds the key's bytes
-        raise InvalidArgument(str(error), argument="spec.key") from None
 
 
 class OutgoingVm:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from ..crypto.secrets import secrets_from_wire
 from ..model.faults import InvalidArgument, InvalidState
 from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import whole_number
@@ -14,7 +15,7 @@ from ..rpc.faults import fault_to_proto
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
 from ..vmotion.disks import MAX_DISK_MB, check_disk_path
-from .migrations import HostMigrations, MigrationSettings, Snapshot, secrets_of
+from .migrations import HostMigrations, MigrationSettings, Snapshot
 from .state import HostState, HostVm, HostVmConfig
 
 _PHASES = {   # the phases a host reports
@@ -135,7 +136,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def PrepareDestination(self, request: pb.MigrationSpec, context: grpc.ServicerContext) -> pb.PrepareDestinationResponse:
         self.host.faults.at(MigrationStep.KEY_PUSH_DESTINATION, request.vm.name)
         migration_id, config, disks = request.migration_id, vm_config(request.vm), destination_disks(request)
-        secrets = secrets_of(migration_id, request.encrypted, request.key, request.nonce)
+        secrets = secrets_from_wire(migration_id, request.encrypted, request.key, request.nonce)
         request.Clear()   # the key is in `secrets` now, and only there
         return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets, disks))
 
@@ -143,7 +144,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
         self.host.faults.at(MigrationStep.KEY_PUSH_SOURCE, request.spec.vm.name)
         spec = request.spec
         config, settings, disks = vm_config(spec.vm), self._settings(spec), source_disks(spec)   # refused before any secret exists
-        secrets = secrets_of(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        secrets = secrets_from_wire(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
         self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings, disks)
         request.Clear()
         return pb.PrepareSourceResponse()

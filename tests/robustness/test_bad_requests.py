@@ -17,8 +17,8 @@ from estate_helpers import call_fault
 from google.protobuf.message import Message
 from robustness_helpers import assert_still_serving, every_method, fault_detail, method_id, refusal
 
+from linkedmode.crypto import secrets as crypto_secrets
 from linkedmode.crypto.secrets import MigrationSecrets
-from linkedmode.host import migrations as host_migrations
 from linkedmode.model.faults import InsufficientMemoryResourcesFault
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.v1 import (
@@ -357,7 +357,7 @@ def test_a_refused_prepare_wipes_the_key_it_was_given(channels, monkeypatch):
             super().__init__(*args)  # type: ignore[arg-type]
             made.append(self)
 
-    monkeypatch.setattr(host_migrations, "MigrationSecrets", Recorded)
+    monkeypatch.setattr(crypto_secrets, "MigrationSecrets", Recorded)   # what secrets_from_wire makes
     host = host_agent_pb2_grpc.HostAgentStub(channels["linkedmode.v1.HostAgent"])
     code, _ = call_fault(host.PrepareDestination, spec(migration_id=3, vm=config(memory_mb=1 << 20), encrypted=True,
                                                        key=key, nonce=b"12345678"))
