@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import AlreadyExists, Fault, InvalidState, NotFound, PartKilled, RequestCanceled, Timedout
+from ..model.faults import AlreadyExists, Fault, InvalidState, NotFound, PartKilled, RequestCanceled, SwitchoverUnconfirmed, Timedout
 from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import host_port, number
 from ..reaper import Reaper, Scheduled
@@ -188,7 +188,7 @@ class OutgoingVm:
         try:
             result = self.engine.run()
         except Fault as fault:
-            self.unsettled = fault.arguments.get("reason") == "switchover_unconfirmed"
+            self.unsettled = isinstance(fault, SwitchoverUnconfirmed)
             self._set(MigrationPhase.ABORTED if isinstance(fault, RequestCanceled) else MigrationPhase.FAILED, error=fault)
         except Exception as error:   # a bug: the VM must still be safe here
             log.exception("migration %016x failed", self.migration_id)

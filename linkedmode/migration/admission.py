@@ -12,7 +12,7 @@ from ..model.inventory import Datastore, Host, Network, Vm
 from ..model.settings import PowerState
 from ..model.validation import host_port, required
 from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
-from .arrivals import Arrivals
+from .arrivals import Arrivals, streams
 from .compatibility import nic_networks, with_cpu_requirement
 from .destinations import Destination, LocalDestination, RemoteDestination
 from .journal import OUTGOING, OutgoingRow
@@ -75,7 +75,7 @@ class Admission:
     @property
     def streams(self) -> bool:
         """The VM crosses on a page stream: it is on, and it changes host."""
-        return self.arrival.hot and (self.remote or self.destination_host.moid != self.source.moid)
+        return streams(self.arrival, self.destination_host.name)
 
 
 def _too_old(vc: VCenterParts, destination: Destination) -> VCenterTooOld | None:

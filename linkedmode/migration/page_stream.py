@@ -9,16 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..model.faults import Fault, MigrationFault
+from ..model.faults import Fault, MigrationFault, SwitchoverUnconfirmed
 from ..model.migration import MigrationPhase
 from ..vcenter.host_client import HostAgentClient
 from .spec import HostOutcome, HostProgress, MigrationSpec
 
 T = TypeVar("T")
-
-
-class SwitchoverUnconfirmed(MigrationFault):
-    """The commit went through but the source host did not confirm the end: who runs the VM is unsure."""
 
 
 def run_page_stream(agent: HostAgentClient, spec: MigrationSpec, destination_vmotion_address: str, *,

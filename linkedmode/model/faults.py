@@ -70,6 +70,10 @@ class MigrationFeatureNotSupported(MigrationFault):
     pass
 
 
+class SwitchoverUnconfirmed(MigrationFault):
+    """END went out but its end was not confirmed: who runs the VM is unknown until it is settled."""
+
+
 class MacAddressConflict(MigrationFault):
     """A MAC address of the VM is already used in the destination vCenter (row X4)."""
 
@@ -125,6 +129,10 @@ class HostNotConnected(Fault):
 
 class HostCommunication(Fault):
     code = "UNAVAILABLE"
+
+
+class PeerUnreachable(HostCommunication):
+    """No connection to the other part at all (down, or the TLS handshake refused)."""
 
 
 class PartKilled(Fault):

@@ -120,7 +120,3 @@ class MigrationResult:
     queued_ms: float = 0.0
     stream: StreamFigures | None = None
     settled: str = ""                # the end was confirmed only by settling, after this failure
-
-    @property
-    def mode_used(self) -> str:
-        return "encrypted" if self.encrypted else "plaintext"

@@ -71,5 +71,3 @@ class SyncContext:
     def abort(self, code: grpc.StatusCode, details: str = "") -> NoReturn:
         raise SyncAbort(code, details)
 
-    def abort_with_status(self, status: grpc.Status) -> NoReturn:
-        raise SyncAbort(status.code, status.details, status.trailing_metadata)

@@ -72,9 +72,9 @@ def fault_from_error(error: grpc.RpcError) -> faults.Fault:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     text = error.details() if hasattr(error, "details") else str(error)
     if code == grpc.StatusCode.UNAVAILABLE:
-        return faults.HostCommunication(
+        return faults.PeerUnreachable(
             f"no connection ({text}): the server is down, or the TLS handshake failed "
-            "(a client certificate from another SSO domain's CA, an expired one, or none)", transport="unreachable",
+            "(a client certificate from another SSO domain's CA, an expired one, or none)",
         )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return faults.Timedout(f"the call timed out: {text}")

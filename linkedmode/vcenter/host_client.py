@@ -15,7 +15,7 @@ from ..crypto.pki import Credential
 from ..crypto.secrets import secrets_from_wire
 from ..migration.spec import DiskMove, HostOutcome, HostProgress, MigrationSpec
 from ..model.fault_rules import FaultRule
-from ..model.faults import HostCommunication, HostNotConnected
+from ..model.faults import HostNotConnected, PeerUnreachable
 from ..model.inventory import Host, Vm
 from ..model.migration import MigrationPhase
 from ..model.settings import PowerState
@@ -90,7 +90,7 @@ class HostAgentClient:
 
     def _fault(self, error: grpc.RpcError) -> Exception:
         fault = fault_from_error(error)
-        if isinstance(fault, HostCommunication) and fault.arguments.get("transport") == "unreachable":
+        if isinstance(fault, PeerUnreachable):
             return HostNotConnected(f"host {self.host.name} does not answer: {fault.message}", object=self.host.moid)
         return fault
 

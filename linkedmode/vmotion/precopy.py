@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 
 from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer
 from ..crypto.secrets import MigrationSecrets
-from ..model.faults import Fault, HostCommunication, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, SystemError, Timedout
+from ..model.faults import (
+    Fault,
+    HostCommunication,
+    InvalidArgument,
+    InvalidState,
+    MigrationFault,
+    RequestCanceled,
+    SwitchoverUnconfirmed,
+    SystemError,
+    Timedout,
+)
 from .abort_codes import abort_code
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
@@ -333,9 +343,9 @@ class OutgoingMigration:
             fault = self._reason_from_destination(fault)
         if self._committed:
             # END went out: the destination may be running the VM. Resuming here could make two copies.
-            return MigrationFault("the switchover was committed but the destination did not confirm the resume: "
-                                  f"{fault.message}; the VM stays stunned on the source until its owner is known",
-                                  object=fault.object, reason="switchover_unconfirmed", outcome="unknown")
+            return SwitchoverUnconfirmed("the switchover was committed but the destination did not confirm the resume: "
+                                         f"{fault.message}; the VM stays stunned on the source until its owner is known",
+                                         object=fault.object, outcome="unknown")
         if writer is not None:
             writer.send_abort(abort_code(fault))
         if self.workload is not None:

@@ -9,7 +9,16 @@ import pytest
 from vmotion_helpers import find_bytes, secrets_pair
 from vmotion_mitm import Tamper, VMotionProxy
 
-from linkedmode.model.faults import AlreadyExists, Fault, InvalidArgument, InvalidState, MigrationFault, RequestCanceled, Timedout
+from linkedmode.model.faults import (
+    AlreadyExists,
+    Fault,
+    InvalidArgument,
+    InvalidState,
+    MigrationFault,
+    RequestCanceled,
+    SwitchoverUnconfirmed,
+    Timedout,
+)
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.digest import CHECKSUMS, MemoryDigest
 from linkedmode.vmotion.frames import FrameKind
@@ -187,9 +196,9 @@ def test_link_cut_after_end_leaves_the_outcome_to_the_control_plane(listener: VM
     """END is the commit point: without the destination's word, the source must not resume (two copies could run)."""
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination, vm.memory_mb)
-    with VMotionProxy(listener.address, Tamper("cut", FrameKind.END, nth=0)) as proxy, pytest.raises(MigrationFault) as info:
+    with VMotionProxy(listener.address, Tamper("cut", FrameKind.END, nth=0)) as proxy, pytest.raises(SwitchoverUnconfirmed) as info:
         OutgoingMigration(vm, proxy.address, source, workload=busy_guest).run()
-    assert info.value.arguments == {"reason": "switchover_unconfirmed", "outcome": "unknown"}
+    assert info.value.arguments == {"outcome": "unknown"}
     assert busy_guest.stunned                                      # neither resumed here ...
     with pytest.raises(MigrationFault):
         incoming.wait(5)                                           # ... nor there: END never arrived
