@@ -44,17 +44,17 @@ def find_bytes(root: object, needle: bytes, *, limit: int = 20000) -> list[str]:
                 pass
             continue
         if isinstance(obj, dict):
-            pending += [(v, f"{path}[{k!r}]") for k, v in obj.items()]
+            pending += [(v, f"{path}[{k!r}]") for k, v in dict(obj).items()]     # a copy: other threads may still write
             continue
         if isinstance(obj, (list, tuple, set, frozenset)):
-            pending += [(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+            pending += [(v, f"{path}[{i}]") for i, v in enumerate(tuple(obj))]
             continue
         if type(obj).__module__.split(".")[0] not in ("linkedmode", "cryptography"):
             continue            # sockets, threads, locks: no key material of ours lives in them
-        for name in getattr(obj, "__dict__", {}):
-            pending.append((getattr(obj, name), f"{path}.{name}"))
+        for name in tuple(getattr(obj, "__dict__", {})):
+            pending.append((getattr(obj, name, None), f"{path}.{name}"))
         for cls in type(obj).__mro__:
             for name in getattr(cls, "__slots__", ()):
                 if hasattr(obj, name):
-                    pending.append((getattr(obj, name), f"{path}.{name}"))
+                    pending.append((getattr(obj, name, None), f"{path}.{name}"))
     return found
