@@ -1,7 +1,6 @@
 'use strict';
 // A client of one vCenter's public API (the VCenter service), with promises instead of callbacks.
 
-const grpc = require('@grpc/grpc-js');
 const { loadServices } = require('./protos');
 const { describeError } = require('./faults');
 
@@ -32,7 +31,7 @@ class VCenterClient {
   /**
    * @param {string} name the vCenter's name in the topology (vc-a)
    * @param {string} address host:port of its API
-   * @param {grpc.ChannelCredentials} credentials mutual TLS: the domain's CA and the user's certificate
+   * @param {import('@grpc/grpc-js').ChannelCredentials} credentials mutual TLS: the domain's CA and the user's certificate
    * @param {string} serverName the DNS name its certificate is checked against (vc-a.vcenter.vsphere.local)
    */
   constructor(name, address, credentials, serverName) {
