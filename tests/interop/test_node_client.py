@@ -107,7 +107,7 @@ def public_protos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def node_client(public_protos: Path):
-    """Runs the client (demo.js) with arguments; its JSON lines, parsed."""
+    """Runs the client (demo.js) with arguments: its exit status, output (JSON lines) and errors."""
     assert (CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
         f"{CLIENT}/node_modules is missing: run scripts/setup, which runs npm ci there when node and npm are installed")
     env = {**os.environ, "LINKEDMODE_PROTOS": str(public_protos)}
