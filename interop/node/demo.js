@@ -20,6 +20,9 @@ commands:
   about                            AboutInfo of each vCenter of the domain
   vms [--vcenter NAME]             every VM of every vCenter of the domain (or of one)
   vm NAME [--vcenter NAME]         one VM (GetVm; default: the domain's first vCenter)
+  events [--vcenter NAME] [--vm NAME] [--after KEY]
+                                   the events of each vCenter (or of one), oldest first; --after
+                                   an event key: only later ones
   relocate VM --host HOST [--to-vcenter NAME] [--datastore DS] [--pool POOL] [--vcenter FROM]
                                    RelocateVm, then WaitTask to its end: a line per task update and
                                    the result; --to-vcenter another vCenter moves it across, with a
@@ -35,6 +38,8 @@ const OPTIONS = {
   ca: { type: 'string' },
   vcenter: { type: 'string' },
   'to-vcenter': { type: 'string' },
+  vm: { type: 'string', default: '' },
+  after: { type: 'string', default: '0' },
   host: { type: 'string' },
   datastore: { type: 'string', default: '' },
   pool: { type: 'string', default: '' },
@@ -50,13 +55,13 @@ function commandLine(argv) {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new ClientError(error.message);
+    throw new ClientError(error.message.split('\n').join(' '));   // one line, as every other mistake
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
   if (!values['state-dir']) throw new ClientError('--state-dir DIR is required (the estate\'s state directory)');
   const [command, ...args] = positionals;
-  if (!command) throw new ClientError('no command: about, vms, vm or relocate');
+  if (!command) throw new ClientError('no command: about, vms, vm, events or relocate');
   return { values, command, args };
 }
 
@@ -85,6 +90,18 @@ async function vm(estate, values, [name]) {
   return 0;
 }
 
+async function events(estate, values) {
+  // an event key is an int64: it travels as a decimal string, never through a Number
+  if (!/^\d+$/.test(values.after)) throw new ClientError(`--after takes an event key (digits), not ${values.after}`);
+  const names = values.vcenter ? [values.vcenter] : estate.vcenterNames();
+  for (const name of names) {
+    for (const event of await estate.vcenter(name).queryEvents({ after: values.after, vm: values.vm })) {
+      emit('event', { vcenter: name, event });
+    }
+  }
+  return 0;
+}
+
 async function relocate(estate, values, [name]) {
   if (!values.host) throw new ClientError('relocate needs --host HOST (in the destination vCenter)');
   const onUpdate = (task) => emit('task', {
@@ -102,6 +119,7 @@ const COMMANDS = {
   about: { run: about, args: 0, what: 'no argument' },
   vms: { run: vms, args: 0, what: 'no argument' },
   vm: { run: vm, args: 1, what: 'one argument: the VM\'s name' },
+  events: { run: events, args: 0, what: 'no argument' },
   relocate: { run: relocate, args: 1, what: 'one argument: the VM\'s name' },
 };
 
@@ -114,7 +132,7 @@ async function main(argv) {
       return 0;
     }
     const command = COMMANDS[line.command];
-    if (!command) throw new ClientError(`unknown command ${line.command}: about, vms, vm or relocate`);
+    if (!command) throw new ClientError(`unknown command ${line.command}: about, vms, vm, events or relocate`);
     expectArgs(line.command, line.args, command.args, command.what);
     const { values } = line;
     estate = new Estate({

@@ -181,6 +181,27 @@ def test_relocates_a_required_vm_to_another_vcenter_and_follows_the_task(fresh_e
     assert "app-required" in vm_names(fresh_estate, "vc-b") and "app-required" not in vm_names(fresh_estate, "vc-a")
 
 
+def test_reads_the_events_of_a_migration_with_their_64_bit_keys(fresh_estate, node_client):
+    assert node_client(*state(fresh_estate), "relocate", "app-required", "--host", "b70", *TO_VC_B).returncode == 0
+    run = node_client(*state(fresh_estate), "events")
+    assert run.returncode == 0, run
+    moves = [(line["vcenter"], line["event"]) for line in run.of_kind("event")
+             if line["event"]["vm_name"] == "app-required" and "Migrat" in line["event"]["type"]]
+    assert {(vc, e["type"]) for vc, e in moves} >= {("vc-a", "VmBeingHotMigratedEvent"), ("vc-a", "VmMigratedEvent"),
+                                                     ("vc-b", "VmBeingHotMigratedEvent"), ("vc-b", "VmMigratedEvent")}
+    # int64 key and chain_id as decimal strings; one chain on both vCenters: the source's first event
+    assert all(isinstance(e["key"], str) and isinstance(e["chain_id"], str) for _, e in moves)
+    assert len({e["chain_id"] for _, e in moves}) == 1
+    python_view = client_of(fresh_estate, "vc-a").api.QueryEvents(vcenter_pb2.EventFilter())
+    keys = {str(e.key): str(e.chain_id) for e in python_view.events}
+    assert all(keys[e["key"]] == e["chain_id"] for vc, e in moves if vc == "vc-a")
+
+    # an int64 sent as a string: --after KEY gives only the later events
+    on_a = [line["event"]["key"] for line in run.of_kind("event") if line["vcenter"] == "vc-a"]
+    after = node_client(*state(fresh_estate), "events", "--vcenter", "vc-a", "--after", on_a[1])
+    assert [line["event"]["key"] for line in after.of_kind("event")] == on_a[2:]
+
+
 def test_a_refused_relocate_fails_its_task_with_the_fault(estate, node_client):
     run = node_client(*state(estate), "relocate", "app-required", "--host", "b-noaes", *TO_VC_B)
     assert run.returncode == 1, run
@@ -237,7 +258,8 @@ def test_a_certificate_from_another_ca_is_refused(estate, node_client, tmp_path,
 
 @pytest.mark.parametrize(("args", "message"), [
     (["vms"], "--state-dir DIR is required (the estate's state directory)"),
-    (["{state}", "frob"], "unknown command frob: about, vms, vm or relocate"),
+    (["{state}", "frob"], "unknown command frob: about, vms, vm, events or relocate"),
+    (["{state}", "events", "--after", "0x10"], "--after takes an event key (digits), not 0x10"),
     (["{state}", "relocate", "app-required"], "relocate needs --host HOST (in the destination vCenter)"),
     (["{state}", "relocate"], "relocate takes one argument: the VM's name"),
     (["{state}", "relocate", "ghost", "--host", "b70"], "no VM ghost in any vCenter of vsphere.local"),
@@ -263,5 +285,5 @@ def test_help_lists_every_command(node_client):
     run = node_client("--help")
     assert (run.returncode, run.stderr) == (0, "")
     assert run.stdout.startswith("usage: node demo.js --state-dir DIR")
-    for command in ("about", "vms [--vcenter NAME]", "vm NAME", "relocate VM --host HOST"):
+    for command in ("about", "vms [--vcenter NAME]", "vm NAME", "events [--vcenter NAME]", "relocate VM --host HOST"):
         assert f"\n  {command} " in run.stdout

@@ -71,6 +71,14 @@ class VCenterClient {
     return this.call('GetTask', { key });
   }
 
+  /**
+   * Events of this vCenter, oldest first: those after event key `after` (a decimal string: event
+   * keys are int64), about VM `vm` when given.
+   */
+  async queryEvents({ after = '0', vm = '', types = [], limit = 0 } = {}) {
+    return (await this.call('QueryEvents', { after_key: after, vm, types, limit })).events;
+  }
+
   /** RelocateVM_Task: returns the task at once (queued or running); follow it with waitTask. */
   relocate(vm, spec, priority = 'MOVE_PRIORITY_DEFAULT') {
     return this.call('RelocateVm', { vm: { name: vm }, spec, priority });
