@@ -46,6 +46,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 };
 
+const INT64_MAX = 2n ** 63n - 1n;   // larger digits would wrap around on the wire
+
 function emit(kind, fields) {
   process.stdout.write(`${JSON.stringify({ kind, ...fields })}\n`);
 }
@@ -92,7 +94,9 @@ async function vm(estate, values, [name]) {
 
 async function events(estate, values) {
   // an event key is an int64: it travels as a decimal string, never through a Number
-  if (!/^\d+$/.test(values.after)) throw new ClientError(`--after takes an event key (digits), not ${values.after}`);
+  if (!/^\d+$/.test(values.after) || BigInt(values.after) > INT64_MAX) {
+    throw new ClientError(`--after takes an event key (an int64, in digits), not ${values.after}`);
+  }
   const names = values.vcenter ? [values.vcenter] : estate.vcenterNames();
   for (const name of names) {
     for (const event of await estate.vcenter(name).queryEvents({ after: values.after, vm: values.vm })) {
