@@ -1,0 +1,68 @@
+"""An estate rendered for a cluster: every object, in the order `kubectl apply` wants them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..topology.spec import Topology
+from .credentials import DeployAuthorities
+from .objects import TOPOLOGY_CONFIG_MAP, credential_secret, namespace, service, topology_config_map
+from .parts import ClusterNames, parts
+from .topology_config import cluster_topology_text
+from .workloads import stateful_set
+
+DEFAULT_IMAGE = "localhost/linkedmode:latest"
+DEFAULT_STORAGE = "1Gi"
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+class DeployError(ValueError):
+    """Options a rendering cannot use; its message says which and why."""
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    names: ClusterNames = field(default_factory=ClusterNames)
+    image: str = DEFAULT_IMAGE
+    storage: str = DEFAULT_STORAGE    # each vCenter's volume claim
+
+    def check(self) -> None:
+        ns = self.names.namespace
+        if len(ns) > 63 or not _NAMESPACE.fullmatch(ns):
+            raise DeployError(f"namespace {ns!r} is not a DNS label (at most 63 lowercase letters, digits and '-', "
+                              "starting and ending with a letter or digit)")
+        if not self.image or any(c.isspace() for c in self.image):
+            raise DeployError(f"image {self.image!r} is not an image reference")
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?", self.storage):
+            raise DeployError(f"storage {self.storage!r} is not a Kubernetes quantity such as 1Gi or 500Mi")
+
+
+def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
+                  options: DeployOptions | None = None) -> list[dict[str, Any]]:
+    """The Namespace, the topology ConfigMap, then per part its Secret, Service and StatefulSet.
+
+    `text` is the topology's YAML (already read into `topology`).
+    """
+    options = options or DeployOptions()
+    options.check()
+    ns = options.names.namespace
+    objects = [namespace(ns),
+               topology_config_map(cluster_topology_text(text, topology.source, options.names), ns)]
+    for part in parts(topology):
+        objects.append(credential_secret(part, authorities.part_credential(part, options.names), ns))
+        objects.append(service(part, ns))
+        objects.append(stateful_set(part, namespace=ns, image=options.image, config_map=TOPOLOGY_CONFIG_MAP,
+                                    storage=options.storage))
+    _check_unique(objects)
+    return objects
+
+
+def _check_unique(objects: list[dict[str, Any]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for obj in objects:
+        key = (obj["kind"], obj["metadata"]["name"])
+        if key in seen:
+            raise DeployError(f"two parts would both be the {key[0]} {key[1]}: rename one of them")
+        seen.add(key)

@@ -1,0 +1,149 @@
+"""The StatefulSet that runs one part: its pod, its command, its volumes and its probes.
+
+Every part is a StatefulSet of one replica, hosts included, for two reasons:
+- its pod gets the stable DNS name its address is (see `parts`), and
+- a StatefulSet never runs two pods of one identity at once: a Deployment's rolling update, or its
+  replacement of a pod on an unreachable node, would briefly run two ESXi hosts of one name, each
+  taking VMs, where the rule is that a VM runs once.
+A vCenter's pod keeps its state directory (its SQLite inventory and journal, its datastores) on a
+volume claim, so a vCenter that restarts has lost nothing. A host's is an emptyDir: a restarted ESXi
+is empty, and its vCenter powers its VMs on again.
+
+Probes run `linkedmode health` in the pod (an exec probe), which asks the part's own listener
+`grpc.health.v1.Health/Check` over mutual TLS with the part's credential. The kubelet's `grpc:`
+probe cannot: it speaks plaintext, and every listener of a part requires a client certificate of
+the SSO domain, health included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .parts import MANAGEMENT_PORT, VMOTION_PORT, Part, label_value
+
+STATE_DIR = "/var/lib/linkedmode"
+PKI_DIR = f"{STATE_DIR}/pki"
+CONFIG_DIR = "/etc/linkedmode"
+TOPOLOGY_KEY = "topology.yaml"
+TOPOLOGY_FILE = f"{CONFIG_DIR}/{TOPOLOGY_KEY}"
+RUN_AS = 10001          # the image's `linkedmode` user
+STATE_VOLUME = "state"
+SECRET_FILE_MODE = 0o400
+
+
+def labels(part: Part) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "linkedmode",
+        "app.kubernetes.io/component": part.kind,
+        "app.kubernetes.io/instance": part.resource,
+        "linkedmode.io/sso-domain": label_value(part.domain),
+    }
+
+
+def selector(part: Part) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "linkedmode", "app.kubernetes.io/instance": part.resource}
+
+
+def serve_args(part: Part) -> list[str]:
+    """What the image's entrypoint (`linkedmode`) runs."""
+    return ["serve", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR]
+
+
+def health_command(part: Part) -> list[str]:
+    return ["linkedmode", "health", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR]
+
+
+def probes(part: Part) -> dict[str, Any]:
+    """Startup gives a part a minute to listen; then readiness every 10 s, liveness every 30 s."""
+    command = {"exec": {"command": health_command(part)}}
+    return {
+        "startupProbe": {**command, "periodSeconds": 2, "timeoutSeconds": 10, "failureThreshold": 30},
+        "readinessProbe": {**command, "periodSeconds": 10, "timeoutSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {**command, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3},
+    }
+
+
+def ports(part: Part) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = [{"name": "management", "containerPort": MANAGEMENT_PORT, "protocol": "TCP"}]
+    if part.kind == "host":
+        found.append({"name": "vmotion", "containerPort": VMOTION_PORT, "protocol": "TCP"})
+    return found
+
+
+def secret_items(part: Part) -> list[dict[str, str]]:
+    """The Secret's keys at the paths `Pki` reads under the state directory's `pki/`."""
+    folder = f"{part.domain}/{part.kind}"
+    return [
+        {"key": "tls.crt", "path": f"{folder}/{part.name}.pem"},
+        {"key": "tls.key", "path": f"{folder}/{part.name}.key"},
+        {"key": "ca.crt", "path": f"{part.domain}/ca.pem"},
+    ]
+
+
+def container(part: Part, image: str) -> dict[str, Any]:
+    return {
+        "name": "linkedmode",
+        "image": image,
+        "args": serve_args(part),
+        "ports": ports(part),
+        **probes(part),
+        "volumeMounts": [
+            {"name": STATE_VOLUME, "mountPath": STATE_DIR},
+            {"name": "credential", "mountPath": PKI_DIR, "readOnly": True},
+            {"name": "topology", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
+def volumes(part: Part, config_map: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = [
+        {"name": "credential", "secret": {"secretName": part.resource, "defaultMode": SECRET_FILE_MODE,
+                                          "items": secret_items(part)}},
+        {"name": "topology", "configMap": {"name": config_map}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    if part.kind == "host":
+        found.append({"name": STATE_VOLUME, "emptyDir": {}})
+    return found
+
+
+def state_claim(storage: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": STATE_VOLUME},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
+    }
+
+
+def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "serviceName": part.resource,
+        "replicas": 1,
+        "podManagementPolicy": "Parallel",    # parts find each other by name: none waits for another to be ready
+        "selector": {"matchLabels": selector(part)},
+        "template": {
+            "metadata": {"labels": labels(part)},
+            "spec": {
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": {"runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [container(part, image)],
+                "volumes": volumes(part, config_map),
+            },
+        },
+    }
+    if part.kind == "vcenter":
+        spec["volumeClaimTemplates"] = [state_claim(storage)]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": part.resource, "namespace": namespace, "labels": labels(part)},
+        "spec": spec,
+    }
