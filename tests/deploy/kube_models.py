@@ -18,6 +18,8 @@ MODELS = {
     ("v1", "ConfigMap"): "V1ConfigMap",
     ("v1", "Secret"): "V1Secret",
     ("v1", "Service"): "V1Service",
+    ("v1", "Pod"): "V1Pod",
+    ("v1", "PersistentVolumeClaim"): "V1PersistentVolumeClaim",
     ("apps/v1", "StatefulSet"): "V1StatefulSet",
     ("apps/v1", "Deployment"): "V1Deployment",
 }
