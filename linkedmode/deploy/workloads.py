@@ -9,10 +9,10 @@ A vCenter's pod keeps its state directory (its SQLite inventory and journal, its
 volume claim, so a vCenter that restarts has lost nothing. A host's is an emptyDir: a restarted ESXi
 is empty, and its vCenter powers its VMs on again.
 
-Probes run `linkedmode health` in the pod (an exec probe), which asks the part's own listener
-`grpc.health.v1.Health/Check` over mutual TLS with the part's credential. The kubelet's `grpc:`
-probe cannot: it speaks plaintext, and every listener of a part requires a client certificate of
-the SSO domain, health included.
+Probes are exec probes: `python -m linkedmode.deploy.probe PART` (what `linkedmode health` does,
+started three times faster) asks the part's own listener `grpc.health.v1.Health/Check` over mutual
+TLS with the part's credential. The kubelet's `grpc:` probe cannot: it speaks plaintext, and every
+listener of a part requires a client certificate of the SSO domain, health included.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def serve_args(part: Part) -> list[str]:
 
 
 def health_command(part: Part) -> list[str]:
-    return ["linkedmode", "health", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR]
+    """`linkedmode health PART`, through the entry point that loads only what the check needs."""
+    return ["python", "-m", "linkedmode.deploy.probe", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR]
 
 
 def probes(part: Part) -> dict[str, Any]:

@@ -47,10 +47,10 @@ def test_each_pod_serves_its_part_and_probes_it_over_grpc_health(rendered):
     sts: client.V1StatefulSet = validate(rendered.named("StatefulSet", "host-esx-a1"))
     (container,) = sts.spec.template.spec.containers
     assert container.command is None   # the image's entrypoint, linkedmode
-    assert container.args == ["serve", "host:esx-a1", "--topology", "/etc/linkedmode/topology.yaml", "--state-dir", "/var/lib/linkedmode"]
+    where = ["--topology", "/etc/linkedmode/topology.yaml", "--state-dir", "/var/lib/linkedmode"]
+    assert container.args == ["serve", "host:esx-a1", *where]
     for probe in (container.readiness_probe, container.liveness_probe, container.startup_probe):
-        assert probe._exec.command == ["linkedmode", "health", "host:esx-a1", "--topology", "/etc/linkedmode/topology.yaml",
-                                       "--state-dir", "/var/lib/linkedmode"]
+        assert probe._exec.command == ["python", "-m", "linkedmode.deploy.probe", "host:esx-a1", *where]
         assert probe.grpc is None   # the kubelet's gRPC probe speaks plaintext; our listeners require mTLS
 
 

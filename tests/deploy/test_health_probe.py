@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,35 @@ def test_a_serving_part_passes_its_probe(pod, capsys):
     assert capsys.readouterr().out.strip() == f"host:esx-a at {server.address}: SERVING"
     assert health("host:esx-a", "--topology", str(topology), "--state-dir", str(state_dir),
                   "--service", "linkedmode.v1.HostAgent") == 0
+
+
+def test_the_pods_probe_command_passes_against_a_serving_part(pod):
+    """What the kubelet runs, in a process of its own."""
+    from linkedmode.deploy.parts import Part
+    from linkedmode.deploy.workloads import health_command
+
+    server, topology, state_dir, _ = pod
+    command = health_command(Part("host", "esx-a", "vsphere.local", "vc-a"))
+    command = [sys.executable, *command[1:command.index("--topology")], "--topology", str(topology), "--state-dir", str(state_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"host:esx-a at {server.address}: SERVING"
+
+
+def test_the_probe_entry_point_loads_no_part_and_no_command_line():
+    heavy = ("linkedmode.estate", "linkedmode.cli", "linkedmode.vcenter", "linkedmode.host")
+    done = subprocess.run([sys.executable, "-c", "import sys, linkedmode.deploy.probe; "
+                           f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_probe_without_the_parts_credential_says_what_is_missing(pod, tmp_path):
+    _, topology, _, _ = pod
+    done = subprocess.run([sys.executable, "-m", "linkedmode.deploy.probe", "host:esx-a", "--topology", str(topology),
+                           "--state-dir", str(tmp_path / "empty")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("linkedmode probe: no certificate for host esx-a@vsphere.local under ")
 
 
 def test_a_part_that_stopped_fails_its_probe(pod, capsys):
