@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..crypto.pki import Credential
 from ..topology.spec import Topology
 from .credentials import DeployAuthorities
 from .objects import TOPOLOGY_CONFIG_MAP, credential_secret, namespace, service, topology_config_map
@@ -48,15 +50,22 @@ def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
     options = options or DeployOptions()
     options.check()
     ns = options.names.namespace
-    objects = [namespace(ns),
-               topology_config_map(cluster_topology_text(text, topology.source, options.names), ns)]
+    cluster_text = cluster_topology_text(text, topology.source, options.names)
+    objects = [namespace(ns), topology_config_map(cluster_text, ns)]
     for part in parts(topology):
-        objects.append(credential_secret(part, authorities.part_credential(part, options.names), ns))
+        credential = authorities.part_credential(part, options.names)
+        digest = config_digest(cluster_text, credential)
+        objects.append(credential_secret(part, credential, ns))
         objects.append(service(part, ns))
         objects.append(stateful_set(part, namespace=ns, image=options.image, config_map=TOPOLOGY_CONFIG_MAP,
-                                    storage=options.storage))
+                                    storage=options.storage, config_digest=digest))
     _check_unique(objects)
     return objects
+
+
+def config_digest(cluster_text: str, credential: Credential) -> str:
+    """What a part reads once, at start: the topology and its credential (the certificates; its key changes with them)."""
+    return hashlib.sha256(b"\0".join((cluster_text.encode(), credential.cert_pem, credential.ca_pem))).hexdigest()
 
 
 def _check_unique(objects: list[dict[str, Any]]) -> None:

@@ -85,6 +85,7 @@ def container(part: Part, image: str) -> dict[str, Any]:
     return {
         "name": "linkedmode",
         "image": image,
+        "imagePullPolicy": "IfNotPresent",    # also for a :latest image loaded into the nodes, as kind and podman do
         "args": serve_args(part),
         "ports": ports(part),
         **probes(part),
@@ -122,14 +123,16 @@ def state_claim(storage: str) -> dict[str, Any]:
     }
 
 
-def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str) -> dict[str, Any]:
+def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str, config_digest: str) -> dict[str, Any]:
+    """`config_digest` (of the topology and the part's credential) marks the pod template, so that applying
+    a rendering that changed either restarts the pod on it: a running part reads neither again."""
     spec: dict[str, Any] = {
         "serviceName": part.resource,
         "replicas": 1,
         "podManagementPolicy": "Parallel",    # parts find each other by name: none waits for another to be ready
         "selector": {"matchLabels": selector(part)},
         "template": {
-            "metadata": {"labels": labels(part)},
+            "metadata": {"labels": labels(part), "annotations": {"linkedmode.io/config-digest": config_digest}},
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,

@@ -46,7 +46,7 @@ def test_a_host_is_a_stateful_set_without_a_claim_its_state_scratch(rendered):
 def test_each_pod_serves_its_part_and_probes_it_over_grpc_health(rendered):
     sts: client.V1StatefulSet = validate(rendered.named("StatefulSet", "host-esx-a1"))
     (container,) = sts.spec.template.spec.containers
-    assert container.command is None   # the image's entrypoint, linkedmode
+    assert container.command is None and container.image_pull_policy == "IfNotPresent"   # the entrypoint: linkedmode
     where = ["--topology", "/etc/linkedmode/topology.yaml", "--state-dir", "/var/lib/linkedmode"]
     assert container.args == ["serve", "host:esx-a1", *where]
     for probe in (container.readiness_probe, container.liveness_probe, container.startup_probe):
@@ -86,3 +86,23 @@ def test_a_missing_required_field_is_refused_by_the_model():
            "spec": {"ports": [{"name": "management", "targetPort": 8443}]}}   # no port
     with pytest.raises(ValueError, match="port"):
         validate(svc)
+
+
+def test_a_changed_topology_or_credential_changes_the_pod_template(rendered, tmp_path):
+    """The pod template carries a digest of what the part reads at start, so applying a new rendering restarts it."""
+    from dataclasses import replace
+
+    from linkedmode.deploy.credentials import DeployAuthorities
+    from linkedmode.deploy.parts import parts
+    from linkedmode.deploy.render import config_digest
+
+    annotations = [o["spec"]["template"]["metadata"]["annotations"]["linkedmode.io/config-digest"] for o in rendered.of_kind("StatefulSet")]
+    assert len(set(annotations)) == len(annotations)
+    part = parts(default_topology())[0]
+    credential = DeployAuthorities(default_topology(), tmp_path / "ca").part_credential(part, rendered.names)
+    text = rendered.topology_text()
+    assert config_digest(text, credential) == config_digest(text, credential)
+    assert config_digest(text.replace("memory_mb: 128", "memory_mb: 160", 1), credential) != config_digest(text, credential)
+    other = DeployAuthorities(default_topology(), tmp_path / "ca").part_credential(part, rendered.names)
+    assert config_digest(text, other) != config_digest(text, credential)
+    assert config_digest(text, replace(credential, ca_pem=b"another CA")) != config_digest(text, credential)
