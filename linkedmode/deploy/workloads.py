@@ -28,7 +28,7 @@ TOPOLOGY_KEY = "topology.yaml"
 TOPOLOGY_FILE = f"{CONFIG_DIR}/{TOPOLOGY_KEY}"
 RUN_AS = 10001          # the image's `linkedmode` user
 STATE_VOLUME = "state"
-SECRET_FILE_MODE = 0o400
+SECRET_FILE_MODE = 0o440   # owner root, group the pod's fsGroup: the part's user reads its key through its group
 
 
 def labels(part: Part) -> dict[str, str]:

@@ -102,6 +102,8 @@ def test_the_secret_mounted_as_the_pod_mounts_it_is_what_the_part_reads(rendered
         volume = next(v for v in pod["volumes"] if v["name"] == "credential")
         mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "credential")
         assert volume["secret"]["secretName"] == part.resource and mount["readOnly"]
+        assert volume["secret"]["defaultMode"] == 0o440   # the part's user reads it as the pod's fsGroup; others never
+        assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
         state_dir = pod["containers"][0]["args"][pod["containers"][0]["args"].index("--state-dir") + 1]
         assert mount["mountPath"] == f"{state_dir}/pki"
         root = tmp_path / part.resource
