@@ -13,7 +13,11 @@ MANIFEST_FILE = "estate.yaml"
 
 
 class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the topology, certificates) as literal blocks, readable in the file."""
+    """Multi-line strings (the topology, certificates) as literal blocks, readable in the file; a value
+    used twice written twice, never as a YAML alias that some tools reading manifests do not follow."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

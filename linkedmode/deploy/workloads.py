@@ -55,10 +55,10 @@ def health_command(part: Part) -> list[str]:
 
 
 def probes(part: Part) -> dict[str, Any]:
-    """Startup gives a part a minute to listen; then readiness every 10 s, liveness every 30 s."""
+    """Startup gives a part two minutes to listen; then readiness every 10 s, liveness every 30 s."""
     command = {"exec": {"command": health_command(part)}}
     return {
-        "startupProbe": {**command, "periodSeconds": 2, "timeoutSeconds": 10, "failureThreshold": 30},
+        "startupProbe": {**command, "periodSeconds": 3, "timeoutSeconds": 10, "failureThreshold": 40},
         "readinessProbe": {**command, "periodSeconds": 10, "timeoutSeconds": 10, "failureThreshold": 3},
         "livenessProbe": {**command, "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3},
     }

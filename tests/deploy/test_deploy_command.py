@@ -30,6 +30,7 @@ def test_it_writes_manifests_and_client_credentials_owner_only(tmp_path, capsys)
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/linkedmode:1"
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
     assert stat.S_IMODE((out / "estate.yaml").stat().st_mode) == 0o600   # it holds the parts' keys
+    assert "&id" not in (out / "estate.yaml").read_text()   # no YAML aliases: every reader of manifests takes it
     assert (out / "pki" / "vsphere.local" / "user" / "administrator.key").exists()
     assert (out / "ca" / "vsphere.local" / "ca.key").exists()
     assert not list((out / "pki").rglob("ca.key"))
