@@ -15,7 +15,15 @@ from pathlib import Path
 from ..deploy.credentials import DeployAuthorities
 from ..deploy.manifests import write_manifests
 from ..deploy.parts import ClusterNames
-from ..deploy.render import DEFAULT_IMAGE, DEFAULT_STORAGE, DeployError, DeployOptions, render_estate
+from ..deploy.render import (
+    ACCESS_MODES,
+    DEFAULT_DATASTORES_STORAGE,
+    DEFAULT_IMAGE,
+    DEFAULT_STORAGE,
+    DeployError,
+    DeployOptions,
+    render_estate,
+)
 from ..topology import default_topology_text
 from .common import CommandError
 from .up import load
@@ -26,7 +34,8 @@ DEFAULT_OUT = Path("linkedmode-kubernetes")
 def kubernetes(args: argparse.Namespace) -> int:
     topology = load(args.topology)
     text = Path(args.topology).read_text(encoding="utf-8") if args.topology else default_topology_text()
-    options = DeployOptions(ClusterNames(args.namespace, args.cluster_domain), args.image, args.storage)
+    options = DeployOptions(ClusterNames(args.namespace, args.cluster_domain), args.image, args.storage,
+                            args.datastores_storage, args.datastores_access, args.storage_class)
     try:
         options.check()
     except DeployError as error:
@@ -51,6 +60,11 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     k8s.add_argument("--namespace", default="linkedmode", help="namespace of every object (default linkedmode)")
     k8s.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain (default cluster.local)")
     k8s.add_argument("--storage", default=DEFAULT_STORAGE, help=f"each vCenter's volume claim (default {DEFAULT_STORAGE})")
+    k8s.add_argument("--datastores-storage", default=DEFAULT_DATASTORES_STORAGE,
+                     help=f"the datastores' claim, shared by every pod (default {DEFAULT_DATASTORES_STORAGE})")
+    k8s.add_argument("--datastores-access", default=ACCESS_MODES[0], metavar="|".join(ACCESS_MODES),
+                     help="ReadWriteMany (the default) where pods spread over nodes; ReadWriteOnce on a one-node cluster")
+    k8s.add_argument("--storage-class", default=None, help="storage class of every claim (default: the cluster's default)")
     k8s.add_argument("--ca-dir", type=Path, default=None,
                      help="where the CA keys are, or are made (default OUT/ca); they go in no manifest")
     k8s.set_defaults(handler=kubernetes, needs_session=False)

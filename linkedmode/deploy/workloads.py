@@ -5,9 +5,11 @@ Every part is a StatefulSet of one replica, hosts included, for two reasons:
 - a StatefulSet never runs two pods of one identity at once: a Deployment's rolling update, or its
   replacement of a pod on an unreachable node, would briefly run two ESXi hosts of one name, each
   taking VMs, where the rule is that a VM runs once.
-A vCenter's pod keeps its state directory (its SQLite inventory and journal, its datastores) on a
-volume claim, so a vCenter that restarts has lost nothing. A host's is an emptyDir: a restarted ESXi
-is empty, and its vCenter powers its VMs on again.
+A vCenter's pod keeps its state directory (its SQLite inventory and journal) on a volume claim of its
+own, so a vCenter that restarts has lost nothing. A host's is an emptyDir: a restarted ESXi is empty,
+and its vCenter powers its VMs on again. The datastores are shared storage, as in vSphere: one claim,
+mounted at STATE_DIR/datastores in every pod, since a vCenter makes its VMs' disk files there and
+hosts (and, for a cold move, the destination vCenter) open them by path.
 
 Probes are exec probes: `python -m linkedmode.deploy.probe PART` (what `linkedmode health` does,
 started three times faster) asks the part's own listener `grpc.health.v1.Health/Check` over mutual
@@ -28,6 +30,9 @@ TOPOLOGY_KEY = "topology.yaml"
 TOPOLOGY_FILE = f"{CONFIG_DIR}/{TOPOLOGY_KEY}"
 RUN_AS = 10001          # the image's `linkedmode` user
 STATE_VOLUME = "state"
+DATASTORES_VOLUME = "datastores"
+DATASTORES_CLAIM = "linkedmode-datastores"
+DATASTORES_DIR = f"{STATE_DIR}/datastores"
 SECRET_FILE_MODE = 0o440   # owner root, group the pod's fsGroup: the part's user reads its key through its group
 
 
@@ -92,6 +97,7 @@ def container(part: Part, image: str) -> dict[str, Any]:
         "volumeMounts": [
             {"name": STATE_VOLUME, "mountPath": STATE_DIR},
             {"name": "credential", "mountPath": PKI_DIR, "readOnly": True},
+            {"name": DATASTORES_VOLUME, "mountPath": DATASTORES_DIR},
             {"name": "topology", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
@@ -109,6 +115,7 @@ def volumes(part: Part, config_map: str) -> list[dict[str, Any]]:
         {"name": "credential", "secret": {"secretName": part.resource, "defaultMode": SECRET_FILE_MODE,
                                           "items": secret_items(part)}},
         {"name": "topology", "configMap": {"name": config_map}},
+        {"name": DATASTORES_VOLUME, "persistentVolumeClaim": {"claimName": DATASTORES_CLAIM}},
         {"name": "tmp", "emptyDir": {}},
     ]
     if part.kind == "host":
@@ -116,14 +123,30 @@ def volumes(part: Part, config_map: str) -> list[dict[str, Any]]:
     return found
 
 
-def state_claim(storage: str) -> dict[str, Any]:
+def claim_spec(storage: str, access_mode: str, storage_class: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": [access_mode], "resources": {"requests": {"storage": storage}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
+
+
+def state_claim(storage: str, storage_class: str | None) -> dict[str, Any]:
+    return {"metadata": {"name": STATE_VOLUME}, "spec": claim_spec(storage, "ReadWriteOnce", storage_class)}
+
+
+def datastores_claim(namespace: str, storage: str, access_mode: str, storage_class: str | None) -> dict[str, Any]:
+    """The estate's datastores, which every pod mounts: ReadWriteMany where pods spread over nodes;
+    ReadWriteOnce serves a cluster of one node (the mode binds a volume to a node, not to a pod)."""
     return {
-        "metadata": {"name": STATE_VOLUME},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": DATASTORES_CLAIM, "namespace": namespace, "labels": {"app.kubernetes.io/name": "linkedmode"}},
+        "spec": claim_spec(storage, access_mode, storage_class),
     }
 
 
-def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str, config_digest: str) -> dict[str, Any]:
+def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str, storage_class: str | None,
+                 config_digest: str) -> dict[str, Any]:
     """`config_digest` (of the topology and the part's credential) marks the pod template, so that applying
     a rendering that changed either restarts the pod on it: a running part reads neither again."""
     spec: dict[str, Any] = {
@@ -144,7 +167,7 @@ def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, sto
         },
     }
     if part.kind == "vcenter":
-        spec["volumeClaimTemplates"] = [state_claim(storage)]
+        spec["volumeClaimTemplates"] = [state_claim(storage, storage_class)]
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

@@ -1,10 +1,10 @@
 """Rendered pods played on this machine as processes, without a container engine (Linux, as root).
 
 Each pod is a `linkedmode` process run with its container's args in a mount namespace of its own,
-where what the kubelet would provide is mounted at the same paths: the ConfigMap's topology at
-/etc/linkedmode, the Secret's items under /var/lib/linkedmode/pki, a state directory at
-/var/lib/linkedmode, and an /etc/hosts that stands in for the cluster DNS, giving each pod's name a
-loopback IP of its own. Nothing outside the namespaces changes.
+where each of its volumes is mounted at its path as the kubelet would: the ConfigMap's topology, the
+Secret's items, a folder per emptyDir, a folder per claim (shared by the pods that name it), and an
+/etc/hosts that stands in for the cluster DNS, giving each pod's name a loopback IP of its own.
+Nothing outside the namespaces changes.
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ class LocalPod:
                 self.process.wait(10)
 
 
-_MOUNTS = """set -e
+_POD_SCRIPT = """set -e
 mount --bind "$POD/hosts" /etc/hosts
-mount -t tmpfs tmpfs "$POD/etc" && cp -a /etc/. "$POD/etc/" && mkdir -p "$POD/etc/linkedmode"
-mount --bind "$POD/etc" /etc
-mount --bind "$POD/config" /etc/linkedmode
-mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/linkedmode
-mount --bind "$POD/state" /var/lib/linkedmode
+mount -t tmpfs tmpfs "$POD/etc" && cp -a /etc/. "$POD/etc/" && mount --bind "$POD/etc" /etc
+mount -t tmpfs tmpfs /var/lib
+while IFS='|' read -r source target; do
+  mkdir -p "$target" && mount --bind "$source" "$target"
+done < "$POD/mounts"
 exec "$@"
 """
 
@@ -78,14 +78,16 @@ def play(objects: list[dict[str, Any]], names: ClusterNames, folder: Path, first
     hosts = "127.0.0.1 localhost\n" + "".join(
         f"{pod.ip} {pod.name}.{s['spec']['serviceName']}.{names.namespace}.svc.{names.cluster_domain}\n"
         for pod, s in zip(pods, sets, strict=True))
-    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
     try:
         for pod, sts in zip(pods, sets, strict=True):
-            _lay_out(pod, sts, objects, hosts, config_map)
+            (pod.folder / "etc").mkdir(parents=True, exist_ok=True)
+            (pod.folder / "hosts").write_text(hosts)
+            mounts = _volumes(pod, sts, objects, folder / "claims")
+            (pod.folder / "mounts").write_text("".join(f"{source}|{target}\n" for source, target in mounts))
             container = sts["spec"]["template"]["spec"]["containers"][0]
             log = (pod.folder / "pod.log").open("wb")
             pod.process = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private", "sh", "-c", _MOUNTS, "pod",
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", _POD_SCRIPT, "pod",
                  str(VENV_BIN / "linkedmode"), *container["args"]],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "POD": str(pod.folder)})
             log.close()
@@ -96,16 +98,36 @@ def play(objects: list[dict[str, Any]], names: ClusterNames, folder: Path, first
     return pods
 
 
-def _lay_out(pod: LocalPod, sts: dict[str, Any], objects: list[dict[str, Any]], hosts: str, config_map: dict[str, Any]) -> None:
-    for sub in ("etc", "config", "state"):
-        (pod.folder / sub).mkdir(parents=True, exist_ok=True)
-    (pod.folder / "hosts").write_text(hosts)
-    for key, text in config_map["data"].items():
-        (pod.folder / "config" / key).write_text(text)
-    volume = next(v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "credential")
-    secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == volume["secret"]["secretName"])
-    for item in volume["secret"]["items"]:
-        path = pod.folder / "state" / "pki" / item["path"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(secret["data"][item["key"]]))
-        path.chmod(volume["secret"]["defaultMode"])
+def _volumes(pod: LocalPod, sts: dict[str, Any], objects: list[dict[str, Any]], claims: Path) -> list[tuple[Path, str]]:
+    """(folder on this machine, path in the pod) for each of the container's mounts, outer ones first; a claim
+    is one folder every pod that names it shares. /tmp stays this machine's: mounted over, it would hide
+    these folders, and the code under test too where its checkout lives in /tmp."""
+    spec = sts["spec"]["template"]["spec"]
+    templates = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
+    by_name = {v["name"]: v for v in spec["volumes"]}
+    mounts = []
+    for mount in spec["containers"][0]["volumeMounts"]:
+        name = mount["name"]
+        if mount["mountPath"] == "/tmp":
+            continue
+        if name in templates:
+            source = claims / f"{name}-{pod.name}"
+        elif "persistentVolumeClaim" in by_name[name]:
+            source = claims / by_name[name]["persistentVolumeClaim"]["claimName"]
+        else:
+            source = pod.folder / "volumes" / name
+        source.mkdir(parents=True, exist_ok=True)
+        volume = by_name.get(name, {})
+        if "configMap" in volume:
+            config_map = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == volume["configMap"]["name"])
+            for key, text in config_map["data"].items():
+                (source / key).write_text(text)
+        if "secret" in volume:
+            secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == volume["secret"]["secretName"])
+            for item in volume["secret"]["items"]:
+                path = source / item["path"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(secret["data"][item["key"]]))
+                path.chmod(volume["secret"]["defaultMode"])
+        mounts.append((source, mount["mountPath"]))
+    return sorted(mounts, key=lambda m: m[1].count("/"))

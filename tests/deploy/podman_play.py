@@ -24,7 +24,7 @@ def podman_objects(objects: list[dict[str, Any]], names: ClusterNames, subnet: s
     domain = f"{names.namespace}.svc.{names.cluster_domain}"
     aliases = [{"ip": ip, "hostnames": [f"{s['metadata']['name']}-0.{s['spec']['serviceName']}.{domain}"]}
                for ip, s in zip(ips, sets, strict=True)]
-    played: list[dict[str, Any]] = [o for o in objects if o["kind"] in ("ConfigMap", "Secret")]
+    played: list[dict[str, Any]] = [o for o in objects if o["kind"] in ("ConfigMap", "Secret", "PersistentVolumeClaim")]
     for sts in sets:
         pod_name = f"{sts['metadata']['name']}-0"
         spec = copy.deepcopy(sts["spec"]["template"]["spec"])

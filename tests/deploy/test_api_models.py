@@ -19,7 +19,8 @@ def test_every_object_deserializes_into_its_model_with_no_unknown_field(rendered
         assert model.metadata.name == obj["metadata"]["name"]
         kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
     count = len(parts(default_topology()))   # a Secret, a Service and a StatefulSet per vCenter and host
-    assert count > 10 and kinds == {"Namespace": 1, "ConfigMap": 1, "Secret": count, "Service": count, "StatefulSet": count}
+    assert count > 10 and kinds == {"Namespace": 1, "ConfigMap": 1, "PersistentVolumeClaim": 1,
+                                    "Secret": count, "Service": count, "StatefulSet": count}
 
 
 def test_objects_live_in_the_namespace_asked_for(rendered):
@@ -34,6 +35,18 @@ def test_a_vcenter_is_a_stateful_set_whose_state_is_a_volume_claim(rendered):
     mounts = {m.name: m.mount_path for m in sts.spec.template.spec.containers[0].volume_mounts}
     assert mounts[claim.metadata.name] == "/var/lib/linkedmode"
     assert claim.spec.resources.requests == {"storage": "1Gi"}
+
+
+def test_every_pod_mounts_the_one_datastores_claim_where_vcenters_make_disk_files(rendered):
+    """A vCenter makes its VMs' disks under STATE_DIR/datastores/<vcenter>/ and hands hosts their paths: every pod sees them."""
+    claim: client.V1PersistentVolumeClaim = validate(rendered.named("PersistentVolumeClaim", "linkedmode-datastores"))
+    assert claim.spec.access_modes == ["ReadWriteMany"] and claim.spec.resources.requests == {"storage": "10Gi"}
+    for sts in rendered.of_kind("StatefulSet"):
+        pod = validate(sts).spec.template.spec
+        volume = next(v for v in pod.volumes if v.name == "datastores")
+        assert volume.persistent_volume_claim.claim_name == "linkedmode-datastores"
+        mounts = {m.name: m.mount_path for m in pod.containers[0].volume_mounts}
+        assert mounts["datastores"] == f"{mounts['state']}/datastores"
 
 
 def test_a_host_is_a_stateful_set_without_a_claim_its_state_scratch(rendered):

@@ -19,7 +19,7 @@ def test_it_writes_manifests_and_client_credentials_owner_only(tmp_path, capsys)
     topology.write_text(SMALL)
     out = tmp_path / "out"
     assert main(["deploy", "kubernetes", str(topology), "--out", str(out), "--image", "registry.example/linkedmode:1",
-                 "--namespace", "lab", "--storage", "2Gi"]) == 0
+                 "--namespace", "lab", "--storage", "2Gi", "--storage-class", "fast", "--datastores-access", "ReadWriteOnce"]) == 0
     printed = capsys.readouterr().out
     assert f"kubectl apply -f {out / 'estate.yaml'}" in printed
     objects = list(yaml.safe_load_all((out / "estate.yaml").read_text()))
@@ -29,6 +29,9 @@ def test_it_writes_manifests_and_client_credentials_owner_only(tmp_path, capsys)
     assert sts["metadata"]["namespace"] == "lab"
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/linkedmode:1"
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "fast"
+    datastores = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
+    assert datastores["spec"]["accessModes"] == ["ReadWriteOnce"] and datastores["spec"]["storageClassName"] == "fast"
     assert stat.S_IMODE((out / "estate.yaml").stat().st_mode) == 0o600   # it holds the parts' keys
     assert "&id" not in (out / "estate.yaml").read_text()   # no YAML aliases: every reader of manifests takes it
     assert (out / "pki" / "vsphere.local" / "user" / "administrator.key").exists()
@@ -59,6 +62,11 @@ def test_a_bad_namespace_is_refused_with_the_rule(tmp_path, capsys):
 def test_a_bad_storage_size_is_refused(tmp_path, capsys):
     assert main(["deploy", "kubernetes", "--out", str(tmp_path), "--storage", "lots"]) == 1
     assert "storage 'lots' is not a Kubernetes quantity such as 1Gi or 500Mi" in capsys.readouterr().err
+
+
+def test_a_bad_access_mode_is_refused(tmp_path, capsys):
+    assert main(["deploy", "kubernetes", "--out", str(tmp_path), "--datastores-access", "ReadOnlyMany"]) == 1
+    assert "datastores access mode 'ReadOnlyMany' is not one of ReadWriteMany, ReadWriteOnce" in capsys.readouterr().err
 
 
 def test_a_bad_topology_is_refused_as_every_command_refuses_it(tmp_path):

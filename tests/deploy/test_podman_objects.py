@@ -23,7 +23,7 @@ def test_podman_pods_are_valid_and_each_address_resolves_to_its_own_pod(tmp_path
     pods = [o for o in played if o["kind"] == "Pod"]
     assert [p["metadata"]["name"] for p in pods] == ["vcenter-vc-a-0", "vcenter-vc-b-0", "host-esx-a-0", "host-esx-b-0"]
     claims = [o["metadata"]["name"] for o in played if o["kind"] == "PersistentVolumeClaim"]
-    assert claims == ["state-vcenter-vc-a-0", "state-vcenter-vc-b-0"]
+    assert claims == ["linkedmode-datastores", "state-vcenter-vc-a-0", "state-vcenter-vc-b-0"]
     cluster = parse_topology(yaml.safe_load(next(o for o in objects if o["kind"] == "ConfigMap")["data"]["topology.yaml"]), "cm")
     ip_of = {p["spec"]["containers"][0]["args"][1]: ip for p, ip in zip(pods, ips, strict=True)}
     addresses = [(f"vcenter:{vc.name}", vc.address) for _, vc in cluster.vcenters()]
