@@ -1,4 +1,4 @@
-"""The objects around the pods: the namespace, each part's Service and Secret, the topology's ConfigMap."""
+"""The objects around the pods: the namespace, each part's Service and Secret, the topology's ConfigMap, the datastores' claim."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from ..crypto.pki import Credential
 from .parts import MANAGEMENT_PORT, VMOTION_PORT, Part
-from .workloads import TOPOLOGY_KEY, labels, selector
+from .workloads import DATASTORES_CLAIM, TOPOLOGY_KEY, claim_spec, labels, selector
 
 TOPOLOGY_CONFIG_MAP = "linkedmode-topology"
 
@@ -55,4 +55,15 @@ def topology_config_map(text: str, namespace: str) -> dict[str, Any]:
         "kind": "ConfigMap",
         "metadata": {"name": TOPOLOGY_CONFIG_MAP, "namespace": namespace, "labels": {"app.kubernetes.io/name": "linkedmode"}},
         "data": {TOPOLOGY_KEY: text},
+    }
+
+
+def datastores_claim(namespace: str, storage: str, access_mode: str, storage_class: str | None) -> dict[str, Any]:
+    """The estate's datastores, which every pod mounts: ReadWriteMany where pods spread over nodes;
+    ReadWriteOnce serves a cluster of one node (the mode binds a volume to a node, not to a pod)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": DATASTORES_CLAIM, "namespace": namespace, "labels": {"app.kubernetes.io/name": "linkedmode"}},
+        "spec": claim_spec(storage, access_mode, storage_class),
     }

@@ -10,10 +10,10 @@ from typing import Any
 from ..crypto.pki import Credential
 from ..topology.spec import Topology
 from .credentials import DeployAuthorities
-from .objects import TOPOLOGY_CONFIG_MAP, credential_secret, namespace, service, topology_config_map
+from .objects import TOPOLOGY_CONFIG_MAP, credential_secret, datastores_claim, namespace, service, topology_config_map
 from .parts import ClusterNames, parts
 from .topology_config import cluster_topology_text
-from .workloads import datastores_claim, stateful_set
+from .workloads import stateful_set
 
 DEFAULT_IMAGE = "localhost/linkedmode:latest"
 DEFAULT_STORAGE = "1Gi"

@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 
 from ..topology import parse_topology
-from ..topology.spec import Topology
 from .parts import ClusterNames, Part
 
 
@@ -29,11 +28,6 @@ def cluster_topology_text(text: str, source: str, names: ClusterNames) -> str:
     rewritten = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     parse_topology(yaml.safe_load(rewritten), f"{source} (as rendered for the cluster)")
     return f"# {source}, its addresses rewritten to the parts' DNS names in the cluster\n{rewritten}"
-
-
-def cluster_topology(text: str) -> Topology:
-    """The rendered topology as the pods will read it."""
-    return parse_topology(yaml.safe_load(text), "<cluster topology>")
 
 
 def _hosts(vcenter: dict[str, Any]) -> list[dict[str, Any]]:

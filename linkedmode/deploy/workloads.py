@@ -31,7 +31,7 @@ TOPOLOGY_FILE = f"{CONFIG_DIR}/{TOPOLOGY_KEY}"
 RUN_AS = 10001          # the image's `linkedmode` user
 STATE_VOLUME = "state"
 DATASTORES_VOLUME = "datastores"
-DATASTORES_CLAIM = "linkedmode-datastores"
+DATASTORES_CLAIM = "linkedmode-datastores"   # made by objects.datastores_claim
 DATASTORES_DIR = f"{STATE_DIR}/datastores"
 SECRET_FILE_MODE = 0o440   # owner root, group the pod's fsGroup: the part's user reads its key through its group
 
@@ -132,17 +132,6 @@ def claim_spec(storage: str, access_mode: str, storage_class: str | None) -> dic
 
 def state_claim(storage: str, storage_class: str | None) -> dict[str, Any]:
     return {"metadata": {"name": STATE_VOLUME}, "spec": claim_spec(storage, "ReadWriteOnce", storage_class)}
-
-
-def datastores_claim(namespace: str, storage: str, access_mode: str, storage_class: str | None) -> dict[str, Any]:
-    """The estate's datastores, which every pod mounts: ReadWriteMany where pods spread over nodes;
-    ReadWriteOnce serves a cluster of one node (the mode binds a volume to a node, not to a pod)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": DATASTORES_CLAIM, "namespace": namespace, "labels": {"app.kubernetes.io/name": "linkedmode"}},
-        "spec": claim_spec(storage, access_mode, storage_class),
-    }
 
 
 def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str, storage_class: str | None,
