@@ -13,7 +13,7 @@ from ..client import NotRunning
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, certs, demo, migrate, serve, soak, up, vm_commands
+from . import bench, certs, demo, deploy, health, migrate, serve, soak, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_command(commands)
     bench.add_command(commands)
     soak.add_command(commands)
+    deploy.add_command(commands)
+    health.add_command(commands)
     return root
 
 

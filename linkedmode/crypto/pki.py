@@ -100,7 +100,9 @@ class CertificateAuthority:
         *,
         not_valid_before: dt.datetime | None = None,
         not_valid_after: dt.datetime | None = None,
+        extra_dns_names: tuple[str, ...] = (),
     ) -> Credential:
+        """A leaf for `identity`; a server's also names `extra_dns_names` (where a cluster's DNS reaches it)."""
         if identity.domain != self.domain:
             raise ValueError(f"CA of {self.domain} cannot issue for {identity}")
         key = ec.generate_private_key(ec.SECP256R1())
@@ -111,6 +113,7 @@ class CertificateAuthority:
         if identity.kind != "user":
             sans += [
                 x509.DNSName(identity.dns_name),
+                *(x509.DNSName(name) for name in extra_dns_names),
                 x509.DNSName("localhost"),
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address("::1")),

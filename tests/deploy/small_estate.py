@@ -1,0 +1,26 @@
+"""A small topology to render: two linked vCenters with a host each, and a VM that moves only encrypted."""
+
+from __future__ import annotations
+
+SMALL = """
+sso_domains:
+  - name: vsphere.local
+    vcenters:
+      - name: vc-a
+        version: 7.0.3
+        datacenters:
+          - name: dc-a
+            clusters: [{name: cluster-a, hosts: [{name: esx-a, version: 7.0.3}]}]
+            datastores: [{name: ds-a}]
+            networks: [{name: VM Network}]
+            vms:
+              - {name: app, host: esx-a, memory_mb: 32, migrate_encryption: required, nics: [{network: VM Network}],
+                 disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
+      - name: vc-b
+        version: 7.0.3
+        datacenters:
+          - name: dc-b
+            clusters: [{name: cluster-b, hosts: [{name: esx-b, version: 7.0.3}]}]
+            datastores: [{name: ds-b}]
+            networks: [{name: VM Network}]
+"""
