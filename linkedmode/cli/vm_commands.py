@@ -6,6 +6,7 @@ import argparse
 
 from google.protobuf.message import Message
 
+from ..model.faults import NotFound
 from ..model.settings import MigrateEncryption
 from ..rpc.convert import migrate_encryption_to_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
@@ -16,11 +17,10 @@ from .tasks_view import follow, print_events, report, vcenter_of_task
 
 def find_vm(session: Session, name: str) -> tuple[str, inventory_pb2.VirtualMachine]:
     """The vCenter that has a VM of that name (or moid), and the VM."""
-    for client in session.all():
-        for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
-            if name in (vm.name, vm.moid):
-                return client.name, vm
-    raise CommandError(f"no VM named {name!r} in {', '.join(session.names)}")
+    try:
+        return session.client.get_vm(name)
+    except NotFound as fault:
+        raise CommandError(fault.message) from None
 
 
 def vm_list(session: Session, args: argparse.Namespace) -> None:
