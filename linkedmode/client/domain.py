@@ -27,6 +27,15 @@ class Found:
     name: str
 
 
+@dataclass(frozen=True)
+class _Wait:
+    """How an operation follows its task (see wait_task)."""
+
+    on_progress: Progress | None
+    raise_fault: bool
+    timeout: float | None
+
+
 class Client:
     """Connections to the vCenters of one SSO domain, opened on first use.
 
@@ -107,41 +116,47 @@ class Client:
         """Follows a task of `vcenter` to its end (see wait_task)."""
         return wait_task(self.vcenter(vcenter), task, on_progress=on_progress, raise_fault=raise_fault, timeout=timeout)
 
-    def _vm_task(self, vm: str, call: str, request: object = None, **wait: object) -> common_pb2.Task:
+    def _vm_task(self, vm: str, call: str, request: object, wait: _Wait) -> common_pb2.Task:
         found = self.find_vm(vm)
         api = self.vcenter(found.vcenter).api
         with faults_raised():
             task = getattr(api, call)(request if request is not None else common_pb2.ObjectRef(moid=found.moid))
-        return self.wait(found.vcenter, task, **wait)  # type: ignore[arg-type]  # the keywords of wait()
+        return self.wait(found.vcenter, task, on_progress=wait.on_progress, raise_fault=wait.raise_fault, timeout=wait.timeout)
 
-    def power_on(self, vm: str, **wait: object) -> common_pb2.Task:
-        return self._vm_task(vm, "PowerOnVm", **wait)
+    def power_on(self, vm: str, *, on_progress: Progress | None = None,
+                 raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
+        return self._vm_task(vm, "PowerOnVm", None, _Wait(on_progress, raise_fault, timeout))
 
-    def power_off(self, vm: str, **wait: object) -> common_pb2.Task:
-        return self._vm_task(vm, "PowerOffVm", **wait)
+    def power_off(self, vm: str, *, on_progress: Progress | None = None,
+                  raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
+        return self._vm_task(vm, "PowerOffVm", None, _Wait(on_progress, raise_fault, timeout))
 
-    def set_migrate_encryption(self, vm: str, mode: MigrateEncryption | str, **wait: object) -> common_pb2.Task:
+    def set_migrate_encryption(self, vm: str, mode: MigrateEncryption | str, *, on_progress: Progress | None = None,
+                               raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
         """ReconfigVm with a new migrate_encryption (only while the VM is powered off, row E5)."""
         wanted = mode if isinstance(mode, MigrateEncryption) else MigrateEncryption.parse(mode)
         request = vcenter_pb2.ReconfigVmRequest(
             vm=common_pb2.ObjectRef(moid=self.find_vm(vm).moid),
             spec=vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=migrate_encryption_to_proto(wanted)))
-        return self._vm_task(vm, "ReconfigVm", request, **wait)
+        return self._vm_task(vm, "ReconfigVm", request, _Wait(on_progress, raise_fault, timeout))
 
-    def snapshot(self, vm: str, name: str, description: str = "", **wait: object) -> common_pb2.Task:
+    def snapshot(self, vm: str, name: str, description: str = "", *, on_progress: Progress | None = None,
+                 raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
         request = vcenter_pb2.CreateSnapshotRequest(vm=common_pb2.ObjectRef(moid=self.find_vm(vm).moid), name=name,
                                                     description=description)
-        return self._vm_task(vm, "CreateSnapshot", request, **wait)
+        return self._vm_task(vm, "CreateSnapshot", request, _Wait(on_progress, raise_fault, timeout))
 
-    def destroy(self, vm: str, **wait: object) -> common_pb2.Task:
-        return self._vm_task(vm, "DestroyVm", **wait)
+    def destroy(self, vm: str, *, on_progress: Progress | None = None,
+                raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
+        return self._vm_task(vm, "DestroyVm", None, _Wait(on_progress, raise_fault, timeout))
 
-    def create_vm(self, request: vcenter_pb2.CreateVmRequest, *, vcenter: str | None = None, **wait: object) -> common_pb2.Task:
+    def create_vm(self, request: vcenter_pb2.CreateVmRequest, *, vcenter: str | None = None,
+                  on_progress: Progress | None = None, raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
         """CreateVm in `vcenter` (default: the one that manages `request.host`)."""
         where = vcenter or self.find_host(request.host).vcenter
         with faults_raised():
             task = self.vcenter(where).api.CreateVm(request)
-        return self.wait(where, task, **wait)  # type: ignore[arg-type]  # the keywords of wait()
+        return self.wait(where, task, on_progress=on_progress, raise_fault=raise_fault, timeout=timeout)
 
     def relocate_request(self, vm: str, to_host: str, *, to_vcenter: str | None = None, datastore: str | None = None,
                          pool: str | None = None, networks: dict[str, str] | None = None) -> tuple[str, vcenter_pb2.RelocateSpec]:
