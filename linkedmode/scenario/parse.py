@@ -317,7 +317,7 @@ def _restart(node: Node, number: str, label: str, source: str, where: str) -> St
 def _wait(node: Node, number: str, label: str, source: str, where: str) -> Step:
     spec = _mapping(node, "wait", ("seconds", "until"))
     until = spec.mapping("until", _VM_KEYS)
-    seconds = spec.seconds("seconds", 10.0 if until is not None else None)  # type: ignore[arg-type]  # required without `until`
+    seconds = spec.seconds("seconds") if until is None else spec.seconds("seconds", 10.0)
     condition = _vm_expect(until) if until is not None else None
     what = f"until {condition.vm} is as expected" if condition else f"{seconds:g} s"
     return Wait(number=number, label=label or f"wait {what}", seconds=seconds, until=condition)

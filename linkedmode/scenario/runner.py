@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..client import Client, connect
+from ..client import Client, NotRunning, connect
 from ..estate import Estate, start_estate
 from ..model.faults import Fault
 from ..v1 import emulator_pb2, fault_rules_pb2, vcenter_pb2
@@ -104,7 +104,7 @@ def run_scenarios(scenarios: list[Scenario], *, state_dir: Path | None = None, o
         for scenario in scenarios:
             try:
                 client = connect(state_dir, domain=scenario.domain, user=scenario.user)
-            except (Fault, OSError) as error:
+            except (Fault, NotRunning, OSError) as error:
                 runs.append(_not_started(scenario, f"cannot connect: {error}", out))
                 continue
             with client:
