@@ -192,12 +192,18 @@ class Client:
 
     def events(self, *, vcenter: str | None = None, vm: str = "", types: tuple[str, ...] = (),
                after_key: int = 0) -> Iterator[tuple[str, common_pb2.Event]]:
-        """The events posted so far (on one vCenter, or each in turn), oldest first, with their vCenter."""
-        request = vcenter_pb2.EventFilter(after_key=after_key, vm=vm, types=list(types))
+        """The events posted so far (on one vCenter, or each in turn), oldest first, with their vCenter.
+        `vm` (a name or moid) keeps those about that VM, also on a vCenter it has since left."""
         for name in [vcenter] if vcenter else self.names:
-            with faults_raised():
-                found = self.vcenter(name).api.QueryEvents(request).events
-            yield from ((name, event) for event in found)
+            key = after_key
+            while True:
+                request = vcenter_pb2.EventFilter(after_key=key, types=list(types), limit=1000)
+                with faults_raised():
+                    found = self.vcenter(name).api.QueryEvents(request).events
+                if not found:
+                    break
+                key = found[-1].key
+                yield from ((name, e) for e in found if not vm or vm in (e.vm_name, e.vm))
 
     def watch_events(self, vcenter: str, *, vm: str = "", types: tuple[str, ...] = (),
                      after_key: int = 0) -> Iterator[common_pb2.Event]:

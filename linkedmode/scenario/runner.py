@@ -12,7 +12,7 @@ from pathlib import Path
 from ..client import Client, NotRunning, connect
 from ..estate import Estate, start_estate
 from ..model.faults import Fault
-from ..v1 import emulator_pb2, fault_rules_pb2, vcenter_pb2
+from ..v1 import emulator_pb2, fault_rules_pb2
 from .model import Scenario
 from .parse import load_scenario
 from .results import ScenarioResult, StepResult
@@ -23,16 +23,7 @@ Printer = Callable[[str], None]
 
 def last_event_keys(client: Client) -> dict[str, int]:
     """Per vCenter, the key of the last event posted so far."""
-    marks = {}
-    for name in client.names:
-        key = 0
-        while True:
-            page = client.vcenter(name).api.QueryEvents(vcenter_pb2.EventFilter(after_key=key, limit=1000)).events
-            if not page:
-                break
-            key = page[-1].key
-        marks[name] = key
-    return marks
+    return {name: max((e.key for _, e in client.events(vcenter=name)), default=0) for name in client.names}
 
 
 def _print_result(result: StepResult, out: Printer, indent: str = "  ") -> None:
