@@ -82,7 +82,7 @@ def describe_result(task: common_pb2.Task) -> str:
         return f"refused: {fault}"
     r = task.migration
     if not r.hot:
-        return f"cold move, {r.reason}"
+        return r.reason if r.reason.startswith("cold move") else f"cold move, {r.reason}"
     if not r.HasField("stream"):
         return f"{how_it_crossed(r)}, {r.reason}" + (f" ({r.settled})" if r.settled else "")
     s = r.stream
