@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..client import Client, describe_result, fault_class, task_fault
 from ..estate import Estate
 from ..invariant import settled_invariant
-from ..model.faults import Fault
+from ..model.faults import Fault, HostCommunication
 from ..rpc.convert import migrate_encryption_from_proto
 from ..rpc.faults import fault_from_proto
 from ..v1 import common_pb2, vcenter_pb2
@@ -102,11 +102,19 @@ def check_problems(answer: vcenter_pb2.CheckRelocateResponse, expect: CheckExpec
 
 def vm_problems(client: Client, estate: Estate | None, domain: str, expect: VmExpectation) -> list[str]:
     """Where the VM is, through the API; with the estate at hand, also which hosts hold it (the invariant)."""
-    found = [(vc, vm) for vc, vm in client.vms() if vm.name == expect.vm]
+    found, silent = [], []
+    for name in client.names:
+        try:
+            found += [(name, vm) for _, vm in client.vms(name) if vm.name == expect.vm]
+        except HostCommunication:       # a vCenter killed by the scenario: the others still tell
+            silent.append(name)
+    if silent and (expect.absent or expect.exactly_once):
+        return [f"cannot tell whether {expect.vm} is anywhere else: {', '.join(silent)} does not answer"]
     if expect.absent:
         return [f"expected {expect.vm} in no inventory, it is in {', '.join(vc for vc, _ in found)}"] if found else []
     if not found:
-        return [f"{expect.vm} is in no inventory of {', '.join(client.names)}"]
+        answered = [n for n in client.names if n not in silent]
+        return [f"{expect.vm} is in no inventory of {', '.join(answered)}" + (f" ({', '.join(silent)} does not answer)" if silent else "")]
     problems = []
     if len(found) > 1:
         problems.append(f"{expect.vm} is in {len(found)} inventories: {', '.join(vc for vc, _ in found)}")

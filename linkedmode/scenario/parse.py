@@ -131,6 +131,9 @@ def _step(item: object, number: str, source: str) -> Step:
     if label:
         where = f"step {number} ({label})"
     actions = [k for k in item if k in ACTIONS and not (k == "expect" and len([a for a in item if a in ACTIONS]) > 1)]
+    unknown = [str(k) for k in item if k not in ACTIONS and k != "name"]
+    if not actions and unknown:
+        raise ScenarioError(source, where, unknown[0], f"not an action; the actions are {', '.join(ACTIONS)}")
     if len(actions) != 1:
         found = ", ".join(str(k) for k in actions) or "none"
         raise ScenarioError(source, where, "", f"expected exactly one action of {', '.join(ACTIONS)} (found {found})")

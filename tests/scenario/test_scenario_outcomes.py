@@ -96,3 +96,22 @@ def test_scenarios_of_one_topology_share_an_estate_reset_between_them(tmp_path, 
     assert main(["run", str(first), str(second), str(third)]) == 0
     out = capsys.readouterr().out
     assert "3 of 3 scenarios passed" in out    # the VM of the first is gone for the second; vc-b is back for the third
+
+
+def test_a_vcenter_killed_and_restarted_is_reached_again_and_expectations_say_who_is_silent(tmp_path, capsys):
+    steps = """\
+  - create: {vm: k1, host: esx-a1, datastore: ds-a-shared, memory_mb: 32, power_on: true}
+  - kill: vc-b
+  - migrate: {vm: k1, to_vcenter: vc-b, to_host: esx-b1}
+    expect: {fault: PeerUnreachable}
+  - expect: {vm: k1, vcenter: vc-a, host: esx-a1, power: on}
+  - restart: vc-b
+  - migrate: {vm: k1, to_vcenter: vc-b, to_host: esx-b1}
+  - expect: {vm: k1, vcenter: vc-b, exactly_once: true}
+  - kill: vc-a
+  - expect: {vm: k1, exactly_once: true}
+"""
+    assert main(["run", str(scenario(tmp_path, steps))]) == 1
+    out = capsys.readouterr().out
+    assert "  PASS 7 expect k1" in out
+    assert "  FAIL 9 expect k1" in out and "cannot tell whether k1 is anywhere else: vc-a does not answer" in out

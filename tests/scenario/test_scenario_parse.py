@@ -39,6 +39,7 @@ MOVE = "{vm: a, to_vcenter: vc-b, to_host: esx-b1}"
      "step 1.1: field migrate.to_host: required but missing"),
     ("steps:\n  - power: {vm: a, state: sideways}\n", "step 1: field power.state: 'sideways' is not one of on, off"),
     ("steps:\n  - 42\n", "step 1: expected a mapping with one of create"),
+    ("steps:\n  - encrypt: {vm: a}\n", "step 1: field encrypt: not an action; the actions are create, power"),
     ("steps: []\n", "field steps: expected a list of at least one step"),
     ("stepz: []\n", "field stepz: unknown key; allowed: name, description, topology, domain, user, steps"),
     ("steps:\n  - migrate: {vm: [a, b\n", "invalid YAML: expected ',' or ']'"),
