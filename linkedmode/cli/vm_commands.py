@@ -183,19 +183,16 @@ def task_watch(session: Session, args: argparse.Namespace) -> None:
 
 
 def events(session: Session, args: argparse.Namespace) -> None:
-    request = vcenter_pb2.EventFilter(vm=args.vm or "", limit=args.limit)
     if args.follow:
         if len(session.names) != 1:
             raise CommandError("--follow watches one vCenter: name it with --vcenter")
-        client = session.vcenter(session.names[0])
-        for event in client.api.WatchEvents(request):
-            print_events([(client.name, event)], as_json=args.json)
+        name = session.names[0]
+        for event in session.client.watch_events(name, vm=args.vm or ""):
+            print_events([(name, event)], as_json=args.json)
         return
     found = []
-    for client in session.all():
-        if args.vm and args.vm not in {v.name for v in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms}:
-            continue
-        found += [(client.name, e) for e in client.api.QueryEvents(request).events[-args.limit:]]
+    for name in session.names:   # the last --limit of each vCenter; about --vm also where it has since left
+        found += list(session.client.events(vcenter=name, vm=args.vm or ""))[-args.limit:]
     print_events(found, as_json=args.json)
 
 

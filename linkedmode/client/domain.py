@@ -3,6 +3,7 @@ move VMs between the vCenters, follow tasks, read events. Failed calls raise the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ class Client:
         self.addresses = dict(addresses)
         self.credential = credential
         self._open: dict[str, VCenterClient] = {}
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> list[str]:
@@ -58,16 +60,18 @@ class Client:
         """The connection to vCenter `name` (its raw stubs are `.api` and `.emulator`)."""
         if name not in self.addresses:
             raise NotFound(f"no vCenter {name!r} (there are {', '.join(self.addresses)})", object=name)
-        if name not in self._open:
-            self._open[name] = connect_vcenter(self.addresses[name], self.credential, name)
-        return self._open[name]
+        with self._lock:   # steps of a parallel block share one client
+            if name not in self._open:
+                self._open[name] = connect_vcenter(self.addresses[name], self.credential, name)
+            return self._open[name]
 
     def readdress(self, addresses: dict[str, str]) -> None:
         """New addresses (a vCenter restarted elsewhere): connections to those that moved reopen."""
-        for name, address in addresses.items():
-            if self.addresses.get(name) != address and name in self._open:
-                self._open.pop(name).close()
-            self.addresses[name] = address
+        with self._lock:
+            for name, address in addresses.items():
+                if self.addresses.get(name) != address and name in self._open:
+                    self._open.pop(name).close()
+                self.addresses[name] = address
 
     # -- finding objects -------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -16,6 +15,7 @@ from ..model.settings import MigrateEncryption
 from ..topology import TopologyError, default_topology, load_topology
 from ..topology.fields import Node, describe
 from ..topology.load import parse_topology
+from ..topology.spec import Topology
 from .model import (
     AddFaultRule,
     Bound,
@@ -105,7 +105,7 @@ def parse_scenario(data: object, source: str, directory: Path = Path(".")) -> Sc
                     domain, user, description, directory)
 
 
-def _topology(root: Node, source: str, directory: Path) -> tuple[Any, str]:
+def _topology(root: Node, source: str, directory: Path) -> tuple[Topology, str]:
     value = root.data.get("topology")
     try:
         if value is None:
@@ -130,7 +130,9 @@ def _step(item: object, number: str, source: str) -> Step:
         raise ScenarioError(source, where, "name", f"expected a non-empty string, got {describe(label)}")
     if label:
         where = f"step {number} ({label})"
-    actions = [k for k in item if k in ACTIONS and not (k == "expect" and len([a for a in item if a in ACTIONS]) > 1)]
+    actions = [k for k in item if k in ACTIONS]
+    if len(actions) > 1 and "expect" in actions:   # `expect` beside an action says what that action must give
+        actions.remove("expect")
     unknown = [str(k) for k in item if k not in ACTIONS and k != "name"]
     if not actions and unknown:
         raise ScenarioError(source, where, unknown[0], f"not an action; the actions are {', '.join(ACTIONS)}")
@@ -143,6 +145,11 @@ def _step(item: object, number: str, source: str) -> Step:
     with _at(source, where):
         node = Node(item, "", source, allowed)
         return _READERS[action](node, number, label or "", source, where)
+
+
+def _flag(node: Node, key: str) -> bool | None:
+    """An optional boolean: None when absent (not checked)."""
+    return node.boolean(key) if node.has(key) else None
 
 
 def _mapping(node: Node, key: str, keys: tuple[str, ...]) -> Node:
@@ -171,7 +178,7 @@ def _task_expect(node: Node) -> TaskExpectation:
                 figures.append(Figure(name, Bound(kind), bound.number(kind, minimum=-1e18)))
     mode = expect.choice("mode", tuple(Crossing), None)
     return TaskExpectation(TaskState(state), fault, expect.text("message_contains", None), Crossing(mode) if mode else None,
-                           expect.boolean("hot", None), expect.text("vcenter", None), expect.text("host", None),  # type: ignore[arg-type]  # a None default reads as absent
+                           _flag(expect, "hot"), expect.text("vcenter", None), expect.text("host", None),
                            tuple(figures))
 
 
@@ -273,7 +280,7 @@ def _check_relocate(node: Node, number: str, label: str, source: str, where: str
                 if name not in known:
                     raise TopologyError(source, path, f"{name!r} is not a fault this emulator knows")
             lists.append(names)
-        check = CheckExpectation(lists[0], lists[1], expect.boolean("hot", None), expect.boolean("encrypted", None))  # type: ignore[arg-type]  # a None default reads as absent
+        check = CheckExpectation(lists[0], lists[1], _flag(expect, "hot"), _flag(expect, "encrypted"))
     return CheckRelocate(number=number, label=label or f"check relocate {vm} to {to.to_host}", vm=vm, to=to, expect=check)
 
 
