@@ -109,9 +109,18 @@ class Client:
                     return Found(vc, host.moid, host.name)
         raise NotFound(f"no host named {name!r} in {', '.join(self.names)}", object=name)
 
-    def host_name(self, vcenter: str, moid: str) -> str:
+    def get_host(self, vcenter: str, moid: str) -> inventory_pb2.HostSystem:
+        """A host of `vcenter` as it shows itself: version, capability, connection (find_host gives its moid)."""
         with faults_raised():
-            return self.vcenter(vcenter).api.GetHost(common_pb2.ObjectRef(moid=moid)).name
+            return self.vcenter(vcenter).api.GetHost(common_pb2.ObjectRef(moid=moid))
+
+    def host_name(self, vcenter: str, moid: str) -> str:
+        return self.get_host(vcenter, moid).name
+
+    def blocked_macs(self, vcenter: str) -> list[str]:
+        """The MAC addresses `vcenter` will not hand out again (those of VMs that left it, row X4)."""
+        with faults_raised():
+            return list(self.vcenter(vcenter).api.ListBlockedMacs(vcenter_pb2.ListBlockedMacsRequest()).mac_addresses)
 
     # -- operations ------------------------------------------------------------------------------
 

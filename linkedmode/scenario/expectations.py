@@ -9,8 +9,18 @@ from ..invariant import settled_invariant
 from ..model.faults import Fault, HostCommunication
 from ..rpc.convert import migrate_encryption_from_proto
 from ..rpc.faults import fault_from_proto
-from ..v1 import common_pb2, vcenter_pb2
-from .model import Bound, CheckExpectation, Crossing, EventExpectation, Figure, TaskExpectation, TaskState, VmExpectation
+from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
+from .model import (
+    Bound,
+    CheckExpectation,
+    Crossing,
+    EventExpectation,
+    Figure,
+    HostExpectation,
+    TaskExpectation,
+    TaskState,
+    VmExpectation,
+)
 
 _POWER = {common_pb2.POWER_STATE_POWERED_ON: "on", common_pb2.POWER_STATE_POWERED_OFF: "off",
           common_pb2.POWER_STATE_SUSPENDED: "suspended"}
@@ -130,6 +140,15 @@ def vm_problems(client: Client, estate: Estate | None, domain: str, expect: VmEx
     mode = migrate_encryption_from_proto(vm.migrate_encryption)
     if expect.migrate_encryption is not None and mode is not expect.migrate_encryption:
         problems.append(f"expected {expect.vm}'s migrate_encryption {expect.migrate_encryption.value}, it is {mode.value}")
+    macs = tuple(n.mac_address for n in vm.nics)
+    if expect.mac_addresses is not None and macs != expect.mac_addresses:
+        problems.append(f"expected {expect.vm}'s MACs {', '.join(expect.mac_addresses)}, they are {', '.join(macs) or 'none'}")
+    if expect.macs_blocked_on is not None:
+        blocked = set(client.blocked_macs(expect.macs_blocked_on))
+        missing = [m for m in macs if m not in blocked]
+        if missing or not macs:
+            problems.append(f"expected {expect.vm}'s MACs on {expect.macs_blocked_on}'s block list; "
+                            f"{', '.join(missing) or 'it has no NIC'} not there")
     if expect.exactly_once and estate is not None and len(found) == 1:
         problems += settled_invariant(estate, domain, vms=[expect.vm], timeout=5.0)
     return problems
@@ -152,4 +171,22 @@ def event_problems(events: list[common_pb2.Event], expect: EventExpectation) -> 
     if expect.one_chain and len({e.chain_id for e in chained}) > 1:
         problems.append(f"expected one chainId for the events{whose} on {expect.vcenter}, they carry "
                         f"{', '.join(str(c) for c in sorted({e.chain_id for e in chained}))}")
+    return problems
+
+
+def host_problems(client: Client, expect: HostExpectation) -> list[str]:
+    found = client.find_host(expect.host)
+    host = client.get_host(found.vcenter, found.moid)
+    problems = []
+    for what, wanted, got in (("encrypted vMotion support", expect.encrypted_vmotion, host.capability.encrypted_vmotion_supported),
+                              ("AES-NI", expect.aes_ni, host.capability.aes_ni),
+                              ("connected", expect.connected, host.connection_state == inventory_pb2.HOST_CONNECTION_STATE_CONNECTED)):
+        if wanted is not None and wanted != got:
+            problems.append(f"expected {expect.host} {'with' if wanted else 'without'} {what}, it is "
+                            f"{'with' if got else 'without'}" if what != "connected" else
+                            f"expected {expect.host} {'' if wanted else 'not '}connected, it is "
+                            f"{inventory_pb2.HostConnectionState.Name(host.connection_state).removeprefix('HOST_CONNECTION_STATE_').lower()}")
+    limit = host.capability.max_concurrent_vmotions
+    if expect.max_concurrent_vmotions is not None and limit != expect.max_concurrent_vmotions:
+        problems.append(f"expected {expect.host} to take {expect.max_concurrent_vmotions} vMotions at once, it takes {limit}")
     return problems

@@ -78,6 +78,8 @@ class VmExpectation:
     migrate_encryption: MigrateEncryption | None = None
     exactly_once: bool = False                 # in one inventory across the domain, held by one host
     absent: bool = False                       # in no inventory of the domain
+    mac_addresses: tuple[str, ...] | None = None   # its NICs' MACs, in order (row X4: kept across vCenters)
+    macs_blocked_on: str | None = None         # a vCenter whose block list holds every MAC of the VM (row X4)
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,22 @@ class EventExpectation:
     one_chain: bool = False                    # every event seen of this VM shares one chainId (row V14)
 
 
+@dataclass(frozen=True)
+class HostExpectation:
+    """What a host shows of itself (HostSystem)."""
+
+    host: str
+    encrypted_vmotion: bool | None = None      # HostCapability.encryptedVMotionSupported (row E12)
+    aes_ni: bool | None = None
+    connected: bool | None = None
+    max_concurrent_vmotions: int | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Step:
     number: str                                # "3", or "3.2" inside a parallel block
     label: str
+    after: float = 0.0                         # seconds to wait before starting (to order steps of a parallel block)
 
     def title(self) -> str:
         return f"{self.number} {self.label}"
@@ -189,6 +203,11 @@ class Wait(Step):
 @dataclass(frozen=True, kw_only=True)
 class ExpectVm(Step):
     expect: VmExpectation
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectHost(Step):
+    expect: HostExpectation
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -27,8 +28,10 @@ from .model import (
     Destination,
     EventExpectation,
     ExpectEvents,
+    ExpectHost,
     ExpectVm,
     Figure,
+    HostExpectation,
     Kill,
     Migrate,
     Parallel,
@@ -45,10 +48,11 @@ from .model import (
 )
 
 ACTIONS = ("create", "power", "set_encryption", "snapshot", "migrate", "check_relocate", "fault_rule",
-           "clear_fault_rules", "kill", "restart", "wait", "expect", "events", "parallel")
+           "clear_fault_rules", "kill", "restart", "wait", "expect", "expect_host", "events", "parallel")
 FIGURES = ("downtime_ms", "duration_ms", "mbps", "rounds", "bytes_sent", "pages_sent", "zero_pages", "max_throttle",
            "disk_bytes", "queued_ms", "disks_moved")
-_VM_KEYS = ("vm", "vcenter", "host", "power", "migrate_encryption", "exactly_once", "absent")
+_VM_KEYS = ("vm", "vcenter", "host", "power", "migrate_encryption", "exactly_once", "absent", "mac_addresses",
+            "macs_blocked_on")
 _PLACEMENT_KEYS = ("vm", "to_host", "to_vcenter", "datastore", "pool", "networks")
 
 
@@ -140,11 +144,12 @@ def _step(item: object, number: str, source: str) -> Step:
         found = ", ".join(str(k) for k in actions) or "none"
         raise ScenarioError(source, where, "", f"expected exactly one action of {', '.join(ACTIONS)} (found {found})")
     action = actions[0]
-    allowed = ("name", action) + (("expect",) if action in ("create", "power", "set_encryption", "snapshot", "migrate",
-                                                          "check_relocate") else ())
+    allowed = ("name", "after", action) + (("expect",) if action in ("create", "power", "set_encryption", "snapshot",
+                                                                   "migrate", "check_relocate") else ())
     with _at(source, where):
         node = Node(item, "", source, allowed)
-        return _READERS[action](node, number, label or "", source, where)
+        step = _READERS[action](node, number, label or "", source, where)
+        return replace(step, after=node.number("after", 0.0)) if node.has("after") else step
 
 
 def _flag(node: Node, key: str) -> bool | None:
@@ -203,9 +208,10 @@ def _power_word(node: Node, key: str, words: tuple[str, ...], default: str | Non
 def _vm_expect(node: Node) -> VmExpectation:
     power = _power_word(node, "power", ("on", "off", "suspended"))
     mode = node.choice("migrate_encryption", tuple(m.value for m in MigrateEncryption), None)
+    macs = tuple(_text(node, p, v) for p, v in node.items("mac_addresses")) if node.has("mac_addresses") else None
     return VmExpectation(node.text("vm"), node.text("vcenter", None), node.text("host", None), power,
                          MigrateEncryption(mode) if mode else None, node.boolean("exactly_once", False),
-                         node.boolean("absent", False))
+                         node.boolean("absent", False), macs, node.text("macs_blocked_on", None))
 
 
 def _create(node: Node, number: str, label: str, source: str, where: str) -> Step:
@@ -338,6 +344,14 @@ def _expect(node: Node, number: str, label: str, source: str, where: str) -> Ste
     return ExpectVm(number=number, label=label or f"expect {expect.vm}", expect=expect)
 
 
+def _expect_host(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    spec = _mapping(node, "expect_host", ("host", "encrypted_vmotion", "aes_ni", "connected", "max_concurrent_vmotions"))
+    limit = spec.integer("max_concurrent_vmotions") if spec.has("max_concurrent_vmotions") else None
+    expect = HostExpectation(spec.text("host"), _flag(spec, "encrypted_vmotion"), _flag(spec, "aes_ni"), _flag(spec, "connected"),
+                             limit)
+    return ExpectHost(number=number, label=label or f"expect host {expect.host}", expect=expect)
+
+
 def _events(node: Node, number: str, label: str, source: str, where: str) -> Step:
     spec = _mapping(node, "events", ("vcenter", "vm", "seen", "not_seen", "one_chain"))
     expect = EventExpectation(spec.text("vcenter"), spec.text("vm", None),
@@ -360,5 +374,6 @@ def _parallel(node: Node, number: str, label: str, source: str, where: str) -> S
 _READERS = {
     "create": _create, "power": _power, "set_encryption": _set_encryption, "snapshot": _snapshot, "migrate": _migrate,
     "check_relocate": _check_relocate, "fault_rule": _fault_rule, "clear_fault_rules": _clear_fault_rules, "kill": _kill,
-    "restart": _restart, "wait": _wait, "expect": _expect, "events": _events, "parallel": _parallel,
+    "restart": _restart, "wait": _wait, "expect": _expect, "expect_host": _expect_host, "events": _events,
+    "parallel": _parallel,
 }

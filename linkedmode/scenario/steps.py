@@ -11,13 +11,14 @@ from ..estate import Estate
 from ..model.faults import Fault
 from ..rpc.convert import fault_rule_to_proto, migrate_encryption_to_proto
 from ..v1 import common_pb2, fault_rules_pb2, inventory_pb2, vcenter_pb2
-from .expectations import check_problems, event_problems, outcome, task_problems, vm_problems
+from .expectations import check_problems, event_problems, host_problems, outcome, task_problems, vm_problems
 from .model import (
     AddFaultRule,
     CheckRelocate,
     ClearFaultRules,
     Create,
     ExpectEvents,
+    ExpectHost,
     ExpectVm,
     Kill,
     Migrate,
@@ -52,6 +53,7 @@ class StepFailed(Exception):
 
 def run_step(step: Step, context: Context) -> StepResult:
     started = time.perf_counter()
+    time.sleep(step.after)
     try:
         if isinstance(step, Parallel):
             return _parallel(step, context, started)
@@ -94,6 +96,8 @@ def _do(step: Step, context: Context) -> tuple[list[str], str]:
         return _wait(step, context)
     if isinstance(step, ExpectVm):
         return vm_problems(context.client, context.estate, context.domain, step.expect), "as expected"
+    if isinstance(step, ExpectHost):
+        return host_problems(context.client, step.expect), "as expected"
     if isinstance(step, ExpectEvents):
         vcenter = step.expect.vcenter
         after = context.event_marks.get(vcenter, 0)

@@ -60,6 +60,11 @@ def test_a_wrong_expectation_fails_its_step_with_the_reason_and_junit_names_it(t
     ("  - check_relocate: {vm: db-shared-key, to_vcenter: vc-b, to_host: esx-b3}\n    expect: {errors: []}\n",
      "expected no errors, CheckRelocate gave MigrationFeatureNotSupported"),
     ("  - wait: {until: {vm: db-shared-key, power: off}, seconds: 0.3}\n", "still not so after 0.3 s: expected db-shared-key powered off"),
+    ("  - expect_host: {host: esx-b3, encrypted_vmotion: true}\n", "expected esx-b3 with encrypted vMotion support, it is without"),
+    ("  - expect_host: {host: esx-b3, connected: false}\n", "expected esx-b3 not connected, it is connected"),
+    ("  - expect: {vm: fixed-mac, mac_addresses: ['00:50:56:3a:00:02']}\n",
+     "expected fixed-mac's MACs 00:50:56:3a:00:02, they are 00:50:56:3a:00:01"),
+    ("  - expect: {vm: fixed-mac, macs_blocked_on: vc-a}\n", "expected fixed-mac's MACs on vc-a's block list; 00:50:56:3a:00:01 not there"),
 ])
 def test_each_kind_of_expectation_says_why_it_failed(tmp_path, capsys, steps, reason):
     assert main(["run", str(scenario(tmp_path, steps))]) == 1
