@@ -158,6 +158,7 @@ class Destination:
     datastore: str | None = None
     pool: str | None = None
     networks: dict[str, str] = field(default_factory=dict)
+    locator: dict[str, str] = field(default_factory=dict)   # ServiceLocator fields given instead of GetAbout's (row X3)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -53,7 +53,8 @@ FIGURES = ("downtime_ms", "duration_ms", "mbps", "rounds", "bytes_sent", "pages_
            "disk_bytes", "queued_ms", "disks_moved")
 _VM_KEYS = ("vm", "vcenter", "host", "power", "migrate_encryption", "exactly_once", "absent", "mac_addresses",
             "macs_blocked_on")
-_PLACEMENT_KEYS = ("vm", "to_host", "to_vcenter", "datastore", "pool", "networks")
+_PLACEMENT_KEYS = ("vm", "to_host", "to_vcenter", "datastore", "pool", "networks", "locator")
+_LOCATOR_KEYS = ("instance_uuid", "url", "ssl_thumbprint")
 
 
 class ScenarioError(Exception):
@@ -191,9 +192,11 @@ def _destination(node: Node) -> Destination:
     networks = node.data.get("networks")
     if networks is not None and (not isinstance(networks, dict) or not all(isinstance(v, str) for v in networks.values())):
         raise node.fail("networks", "expected a mapping of NIC label to network name")
+    locator = node.mapping("locator", _LOCATOR_KEYS)
     return Destination(to_host=node.text("to_host"), to_vcenter=node.text("to_vcenter", None),
                        datastore=node.text("datastore", None), pool=node.text("pool", None),
-                       networks={str(k): v for k, v in (networks or {}).items()})
+                       networks={str(k): v for k, v in (networks or {}).items()},
+                       locator={k: locator.text(k) for k in _LOCATOR_KEYS if locator.has(k)} if locator else {})
 
 
 def _power_word(node: Node, key: str, words: tuple[str, ...], default: str | None = None) -> str | None:

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..client import Client
+from ..client import Client, faults_raised, run_relocate
 from ..estate import Estate
 from ..model.faults import Fault
 from ..rpc.convert import fault_rule_to_proto, migrate_encryption_to_proto
@@ -17,6 +17,7 @@ from .model import (
     CheckRelocate,
     ClearFaultRules,
     Create,
+    Destination,
     ExpectEvents,
     ExpectHost,
     ExpectVm,
@@ -78,9 +79,10 @@ def _do(step: Step, context: Context) -> tuple[list[str], str]:
         task, refused = _run_task(step, context.client)
         return task_problems(task, refused, step.expect), outcome(task, refused)
     if isinstance(step, CheckRelocate):
-        to = step.to
-        answer = context.client.check_relocate(step.vm, to.to_host, to_vcenter=to.to_vcenter, datastore=to.datastore,
-                                               pool=to.pool, networks=to.networks)
+        source, spec = _relocate_request(context.client, step.vm, step.to)
+        request = vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=step.vm), spec=spec)
+        with faults_raised():
+            answer = context.client.vcenter(source).api.CheckRelocate(request)
         said = "; ".join(f"{f.name}: {f.message}" for f in [*answer.errors, *answer.warnings]) or answer.reason
         return check_problems(answer, step.expect), said
     if isinstance(step, AddFaultRule):
@@ -122,12 +124,20 @@ def _run_task(step: TaskStep, client: Client) -> tuple[common_pb2.Task | None, F
         if isinstance(step, Snapshot):
             return client.snapshot(step.vm, step.name, raise_fault=False, timeout=TASK_TIMEOUT), None
         if isinstance(step, Migrate):
-            to = step.to
-            return client.relocate(step.vm, to.to_host, to_vcenter=to.to_vcenter, datastore=to.datastore, pool=to.pool,
-                                   networks=to.networks, raise_fault=False, timeout=TASK_TIMEOUT), None
+            source, spec = _relocate_request(client, step.vm, step.to)
+            return run_relocate(client.vcenter(source), step.vm, spec, raise_fault=False, timeout=TASK_TIMEOUT), None
     except Fault as fault:
         return None, fault
     raise StepFailed(f"no way to run a {type(step).__name__} step")
+
+
+def _relocate_request(client: Client, vm: str, to: Destination) -> tuple[str, vcenter_pb2.RelocateSpec]:
+    """The vCenter that has `vm` and the RelocateSpec; a scenario's `locator` fields replace GetAbout's."""
+    source, spec = client.relocate_request(vm, to.to_host, to_vcenter=to.to_vcenter, datastore=to.datastore, pool=to.pool,
+                                           networks=to.networks)
+    for key, value in to.locator.items():
+        setattr(spec.service, key, value)
+    return source, spec
 
 
 def _create_request(step: Create) -> vcenter_pb2.CreateVmRequest:

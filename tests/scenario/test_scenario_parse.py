@@ -39,6 +39,8 @@ MOVE = "{vm: a, to_vcenter: vc-b, to_host: esx-b1}"
      "step 1.1: field migrate.to_host: required but missing"),
     ("steps:\n  - power: {vm: a, state: sideways}\n", "step 1: field power.state: 'sideways' is not one of on, off"),
     ("steps:\n  - 42\n", "step 1: expected a mapping with one of create"),
+    ("steps:\n  - migrate: {vm: a, to_host: h, locator: {uuid: x}}\n",
+     "step 1: field migrate.locator.uuid: unknown key; allowed: instance_uuid, url, ssl_thumbprint"),
     ("steps:\n  - power: {vm: a, state: off}\n    after: soon\n", "step 1: field after: expected a number >= 0, got 'soon'"),
     ("steps:\n  - expect_host: {host: h, encrypted_vmotion: maybe}\n", "step 1: field expect_host.encrypted_vmotion: expected a boolean"),
     ("steps:\n  - expect: {vm: a, mac_addresses: [1]}\n", "step 1: field expect.mac_addresses[0]: expected a non-empty string"),
