@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..client import Client, NotRunning, connect
 from ..estate import Estate, start_estate
-from ..model.faults import Fault
+from ..model.faults import Fault, NotFound
 from ..v1 import emulator_pb2, fault_rules_pb2
 from .model import Scenario
 from .parse import load_scenario
@@ -82,7 +82,7 @@ def reset_estate(client: Client) -> None:
 def _client_of(estate: Estate, scenario: Scenario) -> Client:
     domain = next((d for d in estate.topology.sso_domains if d.name == scenario.domain), None)
     if domain is None:
-        raise Fault(f"the topology has no SSO domain {scenario.domain!r}")
+        raise NotFound(f"the topology has no SSO domain {scenario.domain!r}", object=scenario.domain)
     addresses = {vc.name: estate.vcenters[vc.name].address for vc in domain.vcenters}
     return Client(addresses, estate.credential(scenario.domain, "user", scenario.user))
 
@@ -112,18 +112,27 @@ def run_scenarios(scenarios: list[Scenario], *, state_dir: Path | None = None, o
 
 
 def _run_group(group: list[Scenario], out: Printer) -> list[ScenarioResult]:
+    with tempfile.TemporaryDirectory(prefix="linkedmode-run-") as temp:
+        try:
+            estate = start_estate(group[0].topology, Path(temp))
+        except (Fault, OSError, RuntimeError) as error:     # a port taken (gRPC says so with a RuntimeError), a part that would not start
+            return [_not_started(scenario, f"the estate did not start: {error}", out) for scenario in group]
+        with estate:
+            return _run_in(estate, group, out)
+
+
+def _run_in(estate: Estate, group: list[Scenario], out: Printer) -> list[ScenarioResult]:
     runs = []
-    with tempfile.TemporaryDirectory(prefix="linkedmode-run-") as temp, start_estate(group[0].topology, Path(temp)) as estate:
-        for number, scenario in enumerate(group):
-            try:
-                client = _client_of(estate, scenario)
-            except (Fault, OSError) as error:
-                runs.append(_not_started(scenario, str(error), out))
-                continue
-            with client:
-                if number:
-                    reset_estate(client)
-                runs.append(run_scenario(scenario, client, estate, out))
+    for number, scenario in enumerate(group):
+        try:
+            client = _client_of(estate, scenario)
+        except (Fault, OSError) as error:
+            runs.append(_not_started(scenario, str(error), out))
+            continue
+        with client:
+            if number:
+                reset_estate(client)
+            runs.append(run_scenario(scenario, client, estate, out))
     return runs
 
 

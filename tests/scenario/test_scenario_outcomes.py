@@ -3,6 +3,10 @@ failing step, and --connect to an estate that runs already."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -120,3 +124,49 @@ def test_a_vcenter_killed_and_restarted_is_reached_again_and_expectations_say_wh
     out = capsys.readouterr().out
     assert "  PASS 7 expect k1" in out
     assert "  FAIL 9 expect k1" in out and "cannot tell whether k1 is anywhere else: vc-a does not answer" in out
+
+
+def test_an_estate_that_cannot_start_fails_its_scenarios_with_the_reason(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "busy.yaml"
+        path.write_text(f"""topology:
+  sso_domains:
+    - name: vsphere.local
+      vcenters:
+        - name: vc-a
+          version: 7.0.3
+          address: 127.0.0.1:{port}
+          datacenters:
+            - {{name: dc, clusters: [{{name: c, hosts: [{{name: h1, version: 7.0.3}}]}}], datastores: [{{name: ds}}]}}
+steps:
+  - expect: {{vm: x, absent: true}}
+""")
+        junit = tmp_path / "out.xml"
+        assert main(["run", str(path), "--junit", str(junit)]) == 1
+    assert f"FAIL busy: the estate did not start: Failed to bind to address 127.0.0.1:{port}" in capsys.readouterr().out
+    assert ET.parse(junit).getroot().find("testsuite").get("errors") == "1"
+
+
+def test_a_domain_the_topology_does_not_have(tmp_path, capsys):
+    path = tmp_path / "dom.yaml"
+    path.write_text("domain: other.local\nsteps:\n  - expect: {vm: x, absent: true}\n")
+    assert main(["run", str(path)]) == 1
+    assert "FAIL dom: NotFound: the topology has no SSO domain 'other.local'" in capsys.readouterr().out
+
+
+def test_linkedmode_run_as_a_process(tmp_path):
+    """The command as CI runs it: exit status 0 on success, 2 and one line on a malformed file."""
+    good = scenario(tmp_path, "  - expect_host: {host: esx-b3, encrypted_vmotion: false}\n", "good")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - migrate: {vm: a}\n")
+    env = {**os.environ, "GRPC_VERBOSITY": "NONE"}
+    ran = subprocess.run([sys.executable, "-m", "linkedmode", "run", str(good)], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert ran.returncode == 0 and "PASS good: 1 passed" in ran.stdout, ran.stderr
+    refused = subprocess.run([sys.executable, "-m", "linkedmode", "run", str(bad)], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert refused.returncode == 2
+    assert refused.stderr == f"linkedmode: bad scenario: {bad}: step 1: field migrate.to_host: required but missing\n"
