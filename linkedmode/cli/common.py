@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..client import Endpoints, VCenterClient
+from ..client import Client, Endpoints, VCenterClient
 
 DEFAULT_STATE_DIR = Path(os.environ.get("LINKEDMODE_STATE_DIR", ".linkedmode"))
 DEFAULT_DOMAIN = "vsphere.local"
@@ -27,7 +27,7 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
 
 
 class Session:
-    """Connections to the vCenters of one SSO domain, as one user."""
+    """Connections to the vCenters of one SSO domain, as one user: a linkedmode.client.Client."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.endpoints = Endpoints(args.state_dir)
@@ -37,16 +37,22 @@ class Session:
         if args.vcenter and args.vcenter not in names:
             raise CommandError(f"no vCenter {args.vcenter!r} in {self.domain} (it has {', '.join(names)})")
         self.names = [args.vcenter] if args.vcenter else names
-        self._clients: dict[str, VCenterClient] = {}
+        addresses = {vc["name"]: vc["address"] for vc in self.endpoints.vcenters(self.domain)}
+        self.client = Client({n: addresses[n] for n in self.names}, self.endpoints.user(self.domain, self.user))
+        self._others: Client | None = None
+        self._addresses = addresses
 
     def vcenter(self, name: str) -> VCenterClient:
-        if name not in self._clients:
-            self._clients[name] = self.endpoints.connect(self.domain, self.user, name)
-        return self._clients[name]
+        if name in self.client.addresses:
+            return self.client.vcenter(name)
+        if self._others is None:   # a migration's target outside --vcenter
+            self._others = Client(self._addresses, self.client.credential)
+        return self._others.vcenter(name)
 
     def all(self) -> list[VCenterClient]:
         return [self.vcenter(n) for n in self.names]
 
     def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
+        self.client.close()
+        if self._others is not None:
+            self._others.close()

@@ -7,9 +7,8 @@ import argparse
 import time
 from dataclasses import asdict, dataclass
 
-from ..client import VCenterClient, connect_vcenter
+from ..client import Placement, VCenterClient, connect_vcenter, how_it_crossed, relocate_spec, run_relocate, task_fault
 from ..estate import Estate, start_estate
-from ..migration_client import Placement, how_it_crossed, relocate_spec, run_relocate, task_outcome
 from ..rpc.convert import migrate_encryption_from_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
 from .output import print_json, print_table
@@ -49,7 +48,7 @@ class Row:
 
 
 def _row(vm: str, source: str, destination: str, mode: str, task: common_pb2.Task) -> Row:
-    fault = task_outcome(task)
+    fault = task_fault(task)
     if fault is not None:
         return Row(vm, source, destination, mode, f"refused: {fault.name}: {fault.message}")
     r = task.migration
@@ -82,7 +81,7 @@ class Showcase:
             other = self.estate.vcenters[target].vcenter
             spec = vcenter_pb2.RelocateSpec(host=host, datastore=datastore, pool=pool, service=vcenter_pb2.ServiceLocator(
                 instance_uuid=other.instance_uuid, url=other.url, ssl_thumbprint=other.thumbprint))
-        task = run_relocate(client, vm, spec)
+        task = run_relocate(client, vm, spec, raise_fault=False)
         return _row(vm, f"{source}/{self.home.get(vm, '')}", f"{target}/{host}", mode, task)
 
     def run(self) -> list[Row]:

@@ -13,7 +13,7 @@ from ..client import NotRunning
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, certs, demo, deploy, health, migrate, serve, soak, up, vm_commands
+from . import bench, certs, demo, deploy, health, migrate, run, serve, soak, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -35,10 +35,11 @@ def parser() -> argparse.ArgumentParser:
     soak.add_command(commands)
     deploy.add_command(commands)
     health.add_command(commands)
+    run.add_command(commands)
     return root
 
 
-def run(args: argparse.Namespace) -> int:
+def dispatch(args: argparse.Namespace) -> int:
     if getattr(args, "needs_session", True):
         session = Session(args)
         try:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return run(args)
+        return dispatch(args)
     except TopologyError as error:
         print(f"linkedmode: bad topology: {error}", file=sys.stderr)
         return 2

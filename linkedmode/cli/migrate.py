@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..migration_client import choose_placement, describe_result, relocate_spec, run_relocate, task_outcome
+from ..client import choose_placement, describe_result, relocate_spec, run_relocate, task_fault
 from ..v1 import common_pb2
 from .common import CommandError, Session, add_client_options
 from .output import print_json, to_plain
@@ -29,14 +29,14 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
     source, target = session.vcenter(source_name), session.vcenter(target_name)
     placement = choose_placement(target, args.to_host, args.datastore, args.pool)
     spec = relocate_spec(source, target, placement, keep_datastore=args.datastore is None and target_name == source_name)
-    task = run_relocate(source, vm.name, spec, on_progress=(lambda _: None) if args.json else progress_bar)
+    task = run_relocate(source, vm.name, spec, on_progress=None if args.json else progress_bar, raise_fault=False)
     if not args.json and sys.stderr.isatty():
         sys.stderr.write("\n")
     if args.json:
         print_json({"task": task.key, "state": common_pb2.TaskState.Name(task.state),
                     "result": to_plain(task.migration) if task.HasField("migration") else None,
                     "error": to_plain(task.error) if task.HasField("error") else None})
-    fault = task_outcome(task)
+    fault = task_fault(task)
     if fault is not None:
         raise CommandError(f"{vm.name} stays on {source_name}: {fault}")
     if not args.json:

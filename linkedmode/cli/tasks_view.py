@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ..model.faults import Fault, InvalidArgument
-from ..rpc.faults import fault_from_proto
-from ..v1 import common_pb2, vcenter_pb2
+from ..client import task_fault, wait_task
+from ..model.faults import InvalidArgument
+from ..v1 import common_pb2
 from .common import CommandError, Session
 from .output import enum_word, print_json, print_table, to_plain
 
@@ -20,24 +20,26 @@ def vcenter_of_task(key: str) -> str:
 
 def follow(session: Session, vcenter: str, task: common_pb2.Task, *, as_json: bool) -> common_pb2.Task:
     """Streams the task's changes to stderr (people) and returns it once it has ended."""
-    last = task
     shown = ""
-    for last in session.vcenter(vcenter).api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key)):
+
+    def show(last: common_pb2.Task) -> None:
+        nonlocal shown
         line = f"{last.key} {last.description_id} {last.entity_name}: {enum_word(common_pb2.TaskState.Name(last.state))} {last.progress}%"
         if last.progress_detail:
             line += f" {last.progress_detail}"
         if not as_json and line != shown and sys.stderr.isatty():
             print(line, file=sys.stderr)
             shown = line
-    return last
+
+    return wait_task(session.vcenter(vcenter), task, on_progress=show, raise_fault=False)
 
 
 def report(task: common_pb2.Task, *, as_json: bool) -> None:
     """Prints the ended task; a failed task becomes a CommandError naming its fault."""
     if as_json:
         print_json(to_plain(task))
-    if task.state == common_pb2.TASK_STATE_ERROR:
-        fault: Fault = fault_from_proto(task.error)
+    fault = task_fault(task)
+    if fault is not None:
         raise CommandError(f"task {task.key} failed: {fault}")
     if not as_json:
         outcome = task.WhichOneof("result")

@@ -6,6 +6,7 @@ import argparse
 
 from google.protobuf.message import Message
 
+from ..model.faults import NotFound
 from ..model.settings import MigrateEncryption
 from ..rpc.convert import migrate_encryption_to_proto
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2
@@ -16,11 +17,10 @@ from .tasks_view import follow, print_events, report, vcenter_of_task
 
 def find_vm(session: Session, name: str) -> tuple[str, inventory_pb2.VirtualMachine]:
     """The vCenter that has a VM of that name (or moid), and the VM."""
-    for client in session.all():
-        for vm in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms:
-            if name in (vm.name, vm.moid):
-                return client.name, vm
-    raise CommandError(f"no VM named {name!r} in {', '.join(session.names)}")
+    try:
+        return session.client.get_vm(name)
+    except NotFound as fault:
+        raise CommandError(fault.message) from None
 
 
 def vm_list(session: Session, args: argparse.Namespace) -> None:
@@ -183,19 +183,16 @@ def task_watch(session: Session, args: argparse.Namespace) -> None:
 
 
 def events(session: Session, args: argparse.Namespace) -> None:
-    request = vcenter_pb2.EventFilter(vm=args.vm or "", limit=args.limit)
     if args.follow:
         if len(session.names) != 1:
             raise CommandError("--follow watches one vCenter: name it with --vcenter")
-        client = session.vcenter(session.names[0])
-        for event in client.api.WatchEvents(request):
-            print_events([(client.name, event)], as_json=args.json)
+        name = session.names[0]
+        for event in session.client.watch_events(name, vm=args.vm or ""):
+            print_events([(name, event)], as_json=args.json)
         return
     found = []
-    for client in session.all():
-        if args.vm and args.vm not in {v.name for v in client.api.ListVms(vcenter_pb2.ListVmsRequest()).vms}:
-            continue
-        found += [(client.name, e) for e in client.api.QueryEvents(request).events[-args.limit:]]
+    for name in session.names:   # the last --limit of each vCenter; about --vm also where it has since left
+        found += list(session.client.events(vcenter=name, vm=args.vm or ""))[-args.limit:]
     print_events(found, as_json=args.json)
 
 

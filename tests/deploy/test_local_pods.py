@@ -10,6 +10,7 @@ import time
 
 import pytest
 import yaml
+from linkedmode.migration_client import Placement, relocate_spec, run_relocate, task_outcome
 from local_pods import play, why_pods_cannot_run_here
 from small_estate import SMALL
 
@@ -19,7 +20,6 @@ from linkedmode.crypto.identity import Identity
 from linkedmode.deploy.credentials import DeployAuthorities
 from linkedmode.deploy.parts import ClusterNames
 from linkedmode.deploy.render import DeployOptions, render_estate
-from linkedmode.migration_client import Placement, relocate_spec, run_relocate, task_outcome
 from linkedmode.topology import parse_topology
 from linkedmode.v1 import common_pb2, vcenter_pb2
 

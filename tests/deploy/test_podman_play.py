@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from linkedmode.migration_client import Placement, relocate_spec, run_relocate, task_outcome
 from podman_play import podman_objects
 from small_estate import SMALL
 
@@ -24,7 +25,6 @@ from linkedmode.deploy.credentials import DeployAuthorities
 from linkedmode.deploy.manifests import to_yaml
 from linkedmode.deploy.parts import ClusterNames
 from linkedmode.deploy.render import DeployOptions, render_estate
-from linkedmode.migration_client import Placement, relocate_spec, run_relocate, task_outcome
 from linkedmode.topology import parse_topology
 from linkedmode.v1 import common_pb2, vcenter_pb2
 

@@ -1,7 +1,7 @@
-"""Connecting to a running estate as a client: which address, which certificate, which stubs.
+"""Connecting to a vCenter as a client: which address, which certificate, which stubs.
 
-Used by the command line and by tests; any other client needs only the .proto files, the PKI's CA
-certificate and a user certificate (see the README).
+Any other client needs only the .proto files, the PKI's CA certificate and a user certificate (see
+the README).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any
 
 import grpc
 
-from .crypto.identity import Identity
-from .crypto.pki import Credential, load_credential
-from .estate import ENDPOINTS_FILE
-from .model.faults import NotFound
-from .rpc.faults import fault_from_error
-from .rpc.tls import secure_channel
-from .v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
+from ..crypto.identity import Identity, identity_of_certificate
+from ..crypto.pki import Credential, load_credential
+from ..estate import ENDPOINTS_FILE
+from ..model.faults import InvalidArgument, NotFound
+from ..rpc.tls import secure_channel
+from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
 
 
 class NotRunning(Exception):
@@ -62,6 +61,15 @@ def connect_host(address: str, credential: Credential, host: str, *, domain: str
     return secure_channel(address, credential, server, trust=trust)
 
 
+def credential_from_files(certificate: str | Path, key: str | Path, ca: str | Path) -> Credential:
+    """A user's credential from PEM files: its certificate (which names the user), its key, the CA."""
+    cert_pem = Path(certificate).read_bytes()
+    identity = identity_of_certificate(cert_pem)
+    if identity is None:
+        raise InvalidArgument(f"{certificate} names no linkedmode identity (no spiffe:// SAN URI)", argument="certificate")
+    return Credential(identity, cert_pem, Path(key).read_bytes(), Path(ca).read_bytes())
+
+
 class Endpoints:
     """What `linkedmode up` wrote in its state directory: where each part listens, where the PKI is."""
 
@@ -95,6 +103,3 @@ class Endpoints:
                 return connect_vcenter(vc["address"], self.user(domain, user), vcenter)
         known = ", ".join(vc["name"] for vc in self.vcenters(domain))
         raise NotFound(f"no vCenter {vcenter!r} in {domain} (it has {known})", object=vcenter)
-
-
-__all__ = ["Endpoints", "NotRunning", "VCenterClient", "connect_host", "connect_vcenter", "fault_from_error"]
