@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from linkedmode.migration_client import Placement, relocate_spec, run_relocate, task_outcome
 from podman_play import podman_objects
 from small_estate import SMALL
 
-from linkedmode.client import connect_vcenter
+from linkedmode.client import Placement, connect_vcenter, relocate_spec, run_relocate, task_fault
 from linkedmode.crypto.domain_pki import Pki
 from linkedmode.crypto.identity import Identity
 from linkedmode.deploy.credentials import DeployAuthorities
@@ -101,7 +100,7 @@ def test_a_vm_moves_encrypted_between_vcenters_in_pods(played):
     try:
         spec = relocate_spec(vc_a, vc_b, Placement("esx-b", "ds-b", "cluster-b"), keep_datastore=False)
         task = run_relocate(vc_a, "app", spec)
-        assert task_outcome(task) is None, task
+        assert task_fault(task) is None, task
         assert task.migration.encrypted and task.migration.hot
         assert vc_b.api.GetVm(common_pb2.ObjectRef(name="app")).name == "app"
         assert "app" not in [vm.name for vm in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest()).vms]
