@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import grpc
 
 from .. import __version__
 from ..client import NotRunning
+from ..logsetup import configure_logging
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, getattr(args, "log_format", "text"))
     try:
         return run(args)
     except TopologyError as error:

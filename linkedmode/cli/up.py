@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..crypto.files import private_folder
 from ..estate import Estate, start_estate
+from ..logsetup import FORMATS
 from ..topology import Topology, default_topology, load_topology
 from .common import DEFAULT_STATE_DIR, CommandError
 from .output import print_table
@@ -84,4 +85,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help=f"where the PKI, inventories and endpoints live (default {DEFAULT_STATE_DIR})")
     parser.add_argument("--ca-dir", type=Path, default=None,
                         help="where the CA keys live (default STATE_DIR/ca); clients never read it")
+    parser.add_argument("--log-format", choices=FORMATS, default="text",
+                        help="text (default) or json: one JSON object per line on standard error")
     parser.set_defaults(handler=up, needs_session=False)
