@@ -13,7 +13,7 @@ from ..logsetup import configure_logging
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, certs, demo, migrate, serve, soak, up, vm_commands
+from . import bench, bulk_commands, certs, demo, migrate, serve, soak, top, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_command(commands)
     bench.add_command(commands)
     soak.add_command(commands)
+    bulk_commands.add_commands(commands)
+    top.add_command(commands)
     return root
 
 

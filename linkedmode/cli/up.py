@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import os
 import signal
 import threading
@@ -15,6 +16,8 @@ from ..logsetup import FORMATS
 from ..topology import Topology, default_topology, load_topology
 from .common import DEFAULT_STATE_DIR, CommandError
 from .output import print_table
+
+log = logging.getLogger(__name__)
 
 
 def load(path: str | None) -> Topology:
@@ -58,6 +61,10 @@ def up(args: argparse.Namespace) -> int:
     try:
         estate = start_estate(topology, state_dir, ca_dir=args.ca_dir)
         try:
+            for name, server in estate.vcenters.items():
+                log.info("vCenter %s listens on %s, metrics on %s", name, server.address, server.vcenter.metrics_url)
+            for name, host in estate.hosts.items():
+                log.info("host %s listens on %s, metrics on %s", name, host.address, host.metrics_url)
             print(f"linkedmode: {topology.source}, state in {state_dir}")
             describe(estate)
             print()

@@ -10,6 +10,7 @@ only when every VM left; otherwise the host takes VMs again and the task fails n
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -34,6 +35,8 @@ ENTERING_MAINTENANCE = "EnteringMaintenanceModeEvent"
 ENTERED_MAINTENANCE = "EnteredMaintenanceModeEvent"
 EXIT_MAINTENANCE = "ExitMaintenanceModeEvent"
 CANCELED_MAINTENANCE = "CanceledHostMaintenanceEvent"
+
+log = logging.getLogger(__name__)
 
 WAIT_STEP = 0.5   # seconds between looks at the moves when no task changes
 
@@ -109,6 +112,7 @@ class Evacuations:
                                    + (f"; {stayed[0].name}: {first}" if first else ""),
                                    object=host.moid, vms=",".join(o.name for o in stayed))
             self._mark(host.moid, MAINTENANCE_IN, ENTERED_MAINTENANCE, f"Host {host.name} is in maintenance mode", user, control)
+            log.info("host %s is in maintenance mode", host.name)
             return result
 
         return self.vc.tasks.submit("HostSystem.enterMaintenanceMode", host.moid, host.name, user, work, cancelable=True)
@@ -161,6 +165,8 @@ class Evacuations:
         datastore_names = {d.moid: d.name for d in state.all(Datastore)}
         on = {v.moid: tuple(sorted({datastore_names.get(d.datastore, d.datastore) for d in v.disks})) for v in vms}
         plan, unplaced = place(vms, self._candidates(host, spec, peer), keep=on if peer is None else None)
+        log.info("evacuating %s: %d VMs to %s, %d fit nowhere", host.name, len(plan), peer.name if peer else self.vc.name,
+                 len(unplaced))
         outcomes: dict[str, VmOutcome] = {moid: VmOutcome(moid, state.get(moid, Vm).name, fault=f) for moid, f in unplaced.items()}
         window = max(1, host.max_concurrent_vmotions)
         pending = deque(plan)

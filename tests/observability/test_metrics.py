@@ -5,6 +5,7 @@ the API calls), while it runs they show it in flight (slots in use, keys held), 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from estate_helpers import call_fault, client_of, fault_rule, wait_task
 from migration_estate import migration_estate, to_vc_b
 from prometheus_client.parser import text_string_to_metric_families
 
+from linkedmode.cli.top import in_flight, screen
 from linkedmode.client import VCenterClient
 from linkedmode.estate import Estate
 from linkedmode.v1 import common_pb2, vcenter_pb2
@@ -92,7 +94,18 @@ def test_a_refused_call_is_counted_under_its_status_code(estate: Estate) -> None
                  code="PERMISSION_DENIED") >= 1
 
 
-def test_while_a_migration_runs_the_metrics_show_it_in_flight_with_its_slots_and_keys(estate: Estate, vc_a: VCenterClient) -> None:
+class OneVCenter:
+    """What `top` asks of a session: the clients of the vCenters to look at."""
+
+    def __init__(self, client: VCenterClient) -> None:
+        self._client = client
+
+    def all(self) -> list[VCenterClient]:
+        return [self._client]
+
+
+def test_while_a_migration_runs_the_metrics_and_top_show_it_in_flight_with_its_slots_and_keys(
+        estate: Estate, vc_a: VCenterClient, capsys: pytest.CaptureFixture[str]) -> None:
     admin = client_of(estate, "vc-a")
     try:
         admin.emulator.AddFaultRule(fault_rule("precopy_round", "delay", part="a70", vm="opportunistic",
@@ -100,11 +113,13 @@ def test_while_a_migration_runs_the_metrics_show_it_in_flight_with_its_slots_and
         started = admin.api.RelocateVm(vcenter_pb2.RelocateVmRequest(
             vm=common_pb2.ObjectRef(name="opportunistic"), spec=vcenter_pb2.RelocateSpec(host="a67")))
         seen: list[Samples] = []
+        tops: list[list[tuple[str, common_pb2.Task]]] = []
         done = threading.Event()
 
         def watch() -> None:
             while not done.is_set() and len(seen) < 200:
                 seen.append(scrape(estate.vcenters["vc-a"].vcenter.metrics_url) | scrape(estate.hosts["a70"].metrics_url))
+                tops.append(in_flight(OneVCenter(admin)))   # what `linkedmode top` lists
                 done.wait(0.05)
 
         watcher = threading.Thread(target=watch)
@@ -119,6 +134,12 @@ def test_while_a_migration_runs_the_metrics_show_it_in_flight_with_its_slots_and
     assert flying, "no scrape saw the migration in flight"
     assert any(value(s, "linkedmode_vmotion_slots_in_use", host="a70") == 1 for s in flying)
     assert any(value(s, "linkedmode_host_migration_keys_live") == 1 for s in flying)
+    listed = [t for found in tops for vc, t in found if t.entity_name == "opportunistic"]
+    assert listed and listed[0].key == task.key and {t.description_id for t in listed} == {"VirtualMachine.relocate"}
+    screen([("vc-a", listed[-1])], time.time())
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].endswith("1 migrations in flight (0 queued, 1 running), 0 batches")
+    assert shown[2].split()[:5] == ["vc-a", task.key, "relocate", "opportunistic", "running"]
     final = scrape(estate.vcenters["vc-a"].vcenter.metrics_url)
     assert value(final, "linkedmode_vmotion_slots_in_use", host="a70") == 0
     assert value(final, "linkedmode_vmotion_slots_limit", host="a-slow") == 4
