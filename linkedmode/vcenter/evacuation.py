@@ -20,7 +20,7 @@ from ..crypto.pki import Credential
 from ..migration.arrivals import Arrivals
 from ..migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
 from ..model.events import Event
-from ..model.faults import Fault, InvalidState, NotFound, RequestCanceled
+from ..model.faults import Fault, HostCommunication, InvalidState, NotFound, RequestCanceled
 from ..model.inventory import MAINTENANCE_ENTERING, MAINTENANCE_IN, Datacenter, Datastore, Host, Vm
 from ..model.migration import MigrationResult, MovePriority
 from ..model.tasks import BulkResult, Task, TaskState, VmOutcome
@@ -87,7 +87,7 @@ class Evacuations:
         def work(control: TaskControl) -> BulkResult:
             return self._evacuate(host, spec, peer, control, user)
 
-        return self.vc.tasks.submit("HostSystem.evacuate", host.moid, host.name, user, work, cancelable=True)
+        return self.vc.tasks.submit("HostSystem.evacuate", host.moid, host.name, user, work, cancelable=True, coordinates=True)
 
     def enter_maintenance(self, spec: EvacuationSpec, user: str) -> Task:
         host = self.vc.state.resolve(Host, spec.host)
@@ -115,7 +115,8 @@ class Evacuations:
             log.info("host %s is in maintenance mode", host.name)
             return result
 
-        return self.vc.tasks.submit("HostSystem.enterMaintenanceMode", host.moid, host.name, user, work, cancelable=True)
+        return self.vc.tasks.submit("HostSystem.enterMaintenanceMode", host.moid, host.name, user, work, cancelable=True,
+                                    coordinates=True)
 
     def exit_maintenance(self, ref: str, user: str) -> Task:
         host = self.vc.state.resolve(Host, ref)
@@ -173,6 +174,8 @@ class Evacuations:
         running: dict[str, _Move] = {}
         in_use: dict[str, int] = {}
         while pending or running:
+            if state.closed:
+                raise HostCommunication(f"{self.vc.name} is stopping: the evacuation of {host.name} ends with it", object=host.moid)
             cancelled = state.task(control.key).cancel_requested
             while pending and not cancelled and len(running) < window:
                 placement = pending[0]
