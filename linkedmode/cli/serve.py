@@ -52,7 +52,7 @@ def serve(args: argparse.Namespace) -> int:
             server.start()
             assert server.migrations is not None
             print(json.dumps({"part": f"host:{server.name}", "address": server.address,
-                              "vmotion_address": server.migrations.vmotion_address}), flush=True)
+                              "vmotion_address": server.migrations.vmotion_address, "metrics": server.metrics_url}), flush=True)
         stop.wait()
     finally:
         for server in servers:

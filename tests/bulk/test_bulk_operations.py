@@ -285,3 +285,25 @@ def test_a_vm_on_a_host_in_maintenance_cannot_be_powered_on(estate: Estate, vc_a
     task = wait_task(vc_a, vc_a.api.PowerOnVm(common_pb2.ObjectRef(name="off-2")))
     fault = task_fault(task)
     assert fault.name == "InvalidHostState" and fault.message == "host a2 is in maintenance mode: off-2 cannot be powered on there"
+
+
+def test_a_host_in_maintenance_takes_no_vm_from_another_vcenter_and_is_no_evacuation_target(estate: Estate,
+                                                                                            vc_a: VCenterClient) -> None:
+    vc_b = client_of(estate, "vc-b")
+    try:
+        entered = wait_task(vc_b, vc_b.api.EnterMaintenanceMode(vcenter_pb2.EvacuateHostRequest(host="b2")))
+        assert entered.state == common_pb2.TASK_STATE_SUCCESS and len(entered.bulk.vms) == 0   # an empty host: nothing to move
+        locator = vc_a.api.ListLinkedVCenters(vcenter_pb2.ListLinkedVCentersRequest()).vcenters[0]
+        moved = wait_task(vc_a, vc_a.api.RelocateVm(vcenter_pb2.RelocateVmRequest(
+            vm=common_pb2.ObjectRef(name="web-2"), spec=vcenter_pb2.RelocateSpec(
+                host="b2", datastore="ds-b", pool="cluster-b", service=vcenter_pb2.ServiceLocator(
+                    instance_uuid=locator.instance_uuid, url=locator.url, ssl_thumbprint=locator.thumbprint)))))
+        fault = task_fault(moved)
+        assert fault.name == "InvalidHostState" and fault.message == "host b2 is in maintenance mode: web-2 cannot move there"
+        assert "web-2" in on_host(vc_a, "src")   # it goes on where it was
+        task = evacuate(vc_a, "src", target_vcenter="vc-b", target_hosts=["b2"])
+        assert task_fault(task).message == "vc-b has no host that can take VMs named b2"
+        task = evacuate(vc_a, "src", target_vcenter="vc-b")   # b1 (1 GiB) is the one left: everything fits
+        assert task.state == common_pb2.TASK_STATE_SUCCESS and {o.migration.host for o in task.bulk.vms} == {"b1"}
+    finally:
+        vc_b.close()
