@@ -213,7 +213,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         return translate.task(self.vc.evacuations.enter_maintenance(self._evacuation(request), self._user()))
 
     def ExitMaintenanceMode(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> common_pb2.Task:
-        return translate.task(self.vc.evacuations.exit_maintenance(request.moid or request.name, self._user()))
+        return translate.task(self.vc.evacuations.exit_maintenance(self._find(Host, request).moid, self._user()))
 
     # -- tasks and events ------------------------------------------------------------------------
 
