@@ -208,7 +208,12 @@ class Evacuations:
                                                         fault=task.error if task.state == TaskState.ERROR else None,
                                                         migration=migration, task=key)
             self._progress(control, len(vms), outcomes, running)
-        return BulkResult(tuple(outcomes[v.moid] for v in vms if v.moid in outcomes))
+        result = BulkResult(tuple(outcomes[v.moid] for v in vms if v.moid in outcomes))
+        if state.task(control.key).cancel_requested:
+            moved = len(result.outcomes) - result.failed
+            raise RequestCanceled(f"the evacuation of {host.name} was cancelled: {moved} of {len(vms)} VMs had moved, "
+                                  f"the moves under way ended first", object=host.moid, moved=moved)
+        return result
 
     def _request(self, placement: Placement, spec: EvacuationSpec, peer: PeerInfo | None,
                  on: dict[str, tuple[str, ...]]) -> RelocateRequest:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from estate_helpers import call_fault, client_of, task_fault, wait_task
+from estate_helpers import call_fault, client_of, fault_rule, task_fault, wait_task
 
 from linkedmode.client import VCenterClient
 from linkedmode.estate import Estate, start_estate
@@ -307,3 +307,21 @@ def test_a_host_in_maintenance_takes_no_vm_from_another_vcenter_and_is_no_evacua
         assert task.state == common_pb2.TASK_STATE_SUCCESS and {o.migration.host for o in task.bulk.vms} == {"b1"}
     finally:
         vc_b.close()
+
+
+def test_a_cancelled_evacuation_starts_no_more_moves_lets_those_under_way_end_and_says_how_far_it_got(
+        estate: Estate, vc_a: VCenterClient) -> None:
+    vc_a.emulator.AddFaultRule(fault_rule("precopy_round", "delay", part="src", delay_seconds=1.0, count=0))
+    started = vc_a.api.EvacuateHost(vcenter_pb2.EvacuateHostRequest(host="src", target_hosts=["a3"]))
+    deadline = time.monotonic() + 30
+    while vc_a.api.GetTask(vcenter_pb2.GetTaskRequest(key=started.key)).progress_detail.count("4 moving") == 0:
+        assert time.monotonic() < deadline, "the evacuation never had 4 moves running"
+        time.sleep(0.02)
+    vc_a.api.CancelTask(vcenter_pb2.GetTaskRequest(key=started.key))
+    task = wait_task(vc_a, started)
+    fault = task_fault(task)
+    assert fault.name == "RequestCanceled" and task.cancelled
+    moved = int(fault.arguments["moved"])   # the 4 under way, or one more if a slot freed before the cancel landed
+    assert 4 <= moved < MOVERS + 1
+    assert fault.message == f"the evacuation of src was cancelled: {moved} of 7 VMs had moved, the moves under way ended first"
+    assert len(on_host(vc_a, "src")) == MOVERS + 1 - moved and len(on_host(vc_a, "a3")) == moved
