@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..crypto.pki import Credential
@@ -74,6 +74,48 @@ class _Move:
     datastores: tuple[str, ...]
 
 
+@dataclass
+class _Batch:
+    """The moves of one evacuation: waiting, running (by task key) and ended, and the moves running per
+    datastore. A move starts only while fewer than `window` run and its datastores are under the limit."""
+
+    pending: deque[Placement]
+    window: int
+    disks_on: dict[str, tuple[str, ...]]                 # VM moid -> the datastores its disks are on
+    running: dict[str, _Move] = field(default_factory=dict)
+    outcomes: dict[str, VmOutcome] = field(default_factory=dict)
+    on_datastore: dict[str, int] = field(default_factory=dict)
+
+    def next_move(self) -> Placement | None:
+        if not self.pending or len(self.running) >= self.window:
+            return None
+        if any(self.on_datastore.get(d, 0) >= DATASTORE_VMOTION_LIMIT for d in self._touches(self.pending[0])):
+            return None
+        return self.pending.popleft()
+
+    def started(self, placement: Placement, task: str) -> None:
+        touches = self._touches(placement)
+        self.running[task] = _Move(placement, task, touches)
+        for d in touches:
+            self.on_datastore[d] = self.on_datastore.get(d, 0) + 1
+
+    def ended(self, key: str, task: Task) -> None:
+        move = self.running.pop(key)
+        for d in move.datastores:
+            self.on_datastore[d] -= 1
+        migration = task.result if isinstance(task.result, MigrationResult) else None
+        self.outcomes[move.placement.vm] = VmOutcome(move.placement.vm, move.placement.name, migration=migration, task=key,
+                                                     fault=task.error if task.state == TaskState.ERROR else None)
+
+    def cancel_pending(self) -> None:
+        for waiting in self.pending:
+            self.outcomes[waiting.vm] = VmOutcome(waiting.vm, waiting.name, fault=RequestCanceled("the evacuation was cancelled"))
+        self.pending.clear()
+
+    def _touches(self, placement: Placement) -> tuple[str, ...]:
+        return tuple(sorted({*self.disks_on.get(placement.vm, ()), placement.datastore}))
+
+
 class Evacuations:
     def __init__(self, vc: EvacuationParts) -> None:
         self.vc = vc
@@ -123,11 +165,9 @@ class Evacuations:
         if not host.maintenance:
             raise InvalidState(f"host {host.name} is not in maintenance mode", object=host.moid)
 
-        def work(control: TaskControl) -> None:
-            current = self.vc.state.get(host.moid, Host)
-            if current.maintenance != MAINTENANCE_IN:
-                raise InvalidState(f"host {host.name} is not in maintenance mode ({current.maintenance or 'it takes VMs'})",
-                                   object=host.moid)
+        def work(control: TaskControl) -> None:   # from `entering` too: left so by a vCenter that stopped meanwhile
+            if not self.vc.state.get(host.moid, Host).maintenance:
+                raise InvalidState(f"host {host.name} is not in maintenance mode", object=host.moid)
             self._mark(host.moid, "", EXIT_MAINTENANCE, f"Host {host.name} has exited maintenance mode", user, control)
 
         return self.vc.tasks.submit("HostSystem.exitMaintenanceMode", host.moid, host.name, user, work)
@@ -168,47 +208,27 @@ class Evacuations:
         plan, unplaced = place(vms, self._candidates(host, spec, peer), keep=on if peer is None else None)
         log.info("evacuating %s: %d VMs to %s, %d fit nowhere", host.name, len(plan), peer.name if peer else self.vc.name,
                  len(unplaced))
-        outcomes: dict[str, VmOutcome] = {moid: VmOutcome(moid, state.get(moid, Vm).name, fault=f) for moid, f in unplaced.items()}
-        window = max(1, host.max_concurrent_vmotions)
-        pending = deque(plan)
-        running: dict[str, _Move] = {}
-        in_use: dict[str, int] = {}
-        while pending or running:
+        batch = _Batch(deque(plan), window=max(1, host.max_concurrent_vmotions), disks_on=on)
+        batch.outcomes.update({moid: VmOutcome(moid, state.get(moid, Vm).name, fault=f) for moid, f in unplaced.items()})
+        while batch.pending or batch.running:
             if state.closed:
                 raise HostCommunication(f"{self.vc.name} is stopping: the evacuation of {host.name} ends with it", object=host.moid)
-            cancelled = state.task(control.key).cancel_requested
-            while pending and not cancelled and len(running) < window:
-                placement = pending[0]
-                touches = (*on.get(placement.vm, ()), placement.datastore)
-                if any(in_use.get(d, 0) >= DATASTORE_VMOTION_LIMIT for d in touches):
-                    break
-                pending.popleft()
+            if state.task(control.key).cancel_requested:
+                batch.cancel_pending()
+            while (placement := batch.next_move()) is not None:
                 try:
                     task = self.vc.relocate_vm(state.get(placement.vm, Vm), self._request(placement, spec, peer, on), user)
                 except Fault as fault:
-                    outcomes[placement.vm] = VmOutcome(placement.vm, placement.name, fault=fault)
+                    batch.outcomes[placement.vm] = VmOutcome(placement.vm, placement.name, fault=fault)
                     continue
-                running[task.key] = _Move(placement, task.key, touches)
-                for d in set(touches):
-                    in_use[d] = in_use.get(d, 0) + 1
-            if cancelled:
-                for waiting in pending:
-                    outcomes[waiting.vm] = VmOutcome(waiting.vm, waiting.name, fault=RequestCanceled("the evacuation was cancelled"))
-                pending.clear()
-            self._wait(running)
-            for key, move in list(running.items()):
+                batch.started(placement, task.key)
+            self._wait(batch.running)
+            for key in list(batch.running):
                 task = state.task(key)
-                if not task.state.done:
-                    continue
-                del running[key]
-                for d in set(move.datastores):
-                    in_use[d] -= 1
-                migration = task.result if isinstance(task.result, MigrationResult) else None
-                outcomes[move.placement.vm] = VmOutcome(move.placement.vm, move.placement.name,
-                                                        fault=task.error if task.state == TaskState.ERROR else None,
-                                                        migration=migration, task=key)
-            self._progress(control, len(vms), outcomes, running)
-        result = BulkResult(tuple(outcomes[v.moid] for v in vms if v.moid in outcomes))
+                if task.state.done:
+                    batch.ended(key, task)
+            self._progress(control, len(vms), batch.outcomes, batch.running)
+        result = BulkResult(tuple(batch.outcomes[v.moid] for v in vms if v.moid in batch.outcomes))
         if state.task(control.key).cancel_requested:
             moved = len(result.outcomes) - result.failed
             raise RequestCanceled(f"the evacuation of {host.name} was cancelled: {moved} of {len(vms)} VMs had moved, "

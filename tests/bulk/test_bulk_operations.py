@@ -17,6 +17,7 @@ from linkedmode.estate import Estate, start_estate
 from linkedmode.model.inventory import Host
 from linkedmode.topology import parse_topology
 from linkedmode.v1 import common_pb2, inventory_pb2, vcenter_pb2
+from linkedmode.vcenter import evacuation
 
 MOVERS = 6   # more than the 1 GbE source host's 4 vMotion slots
 
@@ -195,6 +196,15 @@ def test_a_host_evacuates_into_the_other_vcenter_by_free_memory_within_its_slots
     assert watch.most["src"] == watch.limits["src"] == 4   # the 1 GbE source ran all its slots, never more
     assert all(watch.most[h] <= watch.limits[h] for h in watch.most)
     assert estate.vcenters["vc-a"].vcenter.slots.peak(estate.vcenters["vc-a"].vcenter.state.find(Host, name="src").moid) == 4
+
+
+def test_no_more_moves_touch_one_datastore_than_its_limit(estate: Estate, vc_a: VCenterClient,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evacuation, "DATASTORE_VMOTION_LIMIT", 2)   # vSphere's is 128: every disk here is on ds-a
+    with SlotWatch(estate) as watch:
+        task = evacuate(vc_a, "src", target_vcenter="vc-b")
+    assert task.state == common_pb2.TASK_STATE_SUCCESS and task.bulk.succeeded == MOVERS + 1
+    assert 1 <= watch.most["src"] <= 2 < watch.limits["src"]   # the datastore, not the host, held it back
 
 
 def test_a_host_evacuates_into_the_other_hosts_of_its_vcenter(vc_a: VCenterClient) -> None:
