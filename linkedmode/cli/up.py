@@ -46,11 +46,13 @@ def describe(estate: Estate) -> None:
     rows = []
     for domain in estate.topology.sso_domains:
         for vc in domain.vcenters:
-            rows.append((domain.name, "vCenter", vc.name, str(vc.version), estate.vcenters[vc.name].address, ""))
+            server = estate.vcenters[vc.name]
+            rows.append((domain.name, "vCenter", vc.name, str(vc.version), server.address, "", server.vcenter.metrics_url))
             for host in vc.hosts():
-                encrypted = "yes" if estate.hosts[host.name].state.encrypted_vmotion_supported else "no"
-                rows.append((domain.name, "host", host.name, str(host.version), estate.hosts[host.name].address, encrypted))
-    print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION"], rows)
+                part = estate.hosts[host.name]
+                encrypted = "yes" if part.state.encrypted_vmotion_supported else "no"
+                rows.append((domain.name, "host", host.name, str(host.version), part.address, encrypted, part.metrics_url))
+    print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION", "METRICS"], rows)
 
 
 def up(args: argparse.Namespace) -> int:

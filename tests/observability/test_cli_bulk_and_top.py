@@ -94,10 +94,15 @@ def test_top_shows_the_migrations_in_flight(running_up: tuple[Path, subprocess.P
 
 
 def test_the_json_log_of_up_is_one_object_per_line(running_up: tuple[Path, subprocess.Popen[str]]) -> None:
-    """Runs last in this module: stops `up` and reads what it logged."""
+    """Runs last in this module: stops `up` and reads what it printed and logged."""
     _, up = running_up
     up.send_signal(signal.SIGINT)
-    _, stderr = up.communicate(timeout=60)
+    stdout, stderr = up.communicate(timeout=60)
+    table = stdout.splitlines()[1:]
+    assert table[0].split()[-1] == "METRICS"
+    assert next(line for line in table if " vc-a " in line).split()[-1].startswith("http://127.0.0.1:")
     lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     assert lines, "up logged nothing at INFO"
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert any(line["message"].startswith("vCenter vc-a listens on ") and "metrics on http://" in line["message"]
+               for line in lines)
