@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from linkedmode.cli.top import in_flight, screen
 from linkedmode.client import VCenterClient
 from linkedmode.estate import Estate
+from linkedmode.topology import TopologyError, parse_topology
 from linkedmode.v1 import common_pb2, vcenter_pb2
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -148,3 +149,13 @@ def test_while_a_migration_runs_the_metrics_and_top_show_it_in_flight_with_its_s
 def test_two_parts_in_one_process_never_share_a_registry(estate: Estate) -> None:
     a, b = estate.vcenters["vc-a"], estate.vcenters["vc-b"]
     assert a.metrics is not None and b.metrics is not None and a.metrics.registry is not b.metrics.registry
+
+
+def test_a_bad_metrics_address_in_a_topology_is_one_clear_line() -> None:
+    data = {"sso_domains": [{"name": "vsphere.local", "vcenters": [{"name": "vc-a", "version": "7.0.3", "metrics_address": "nope"}]}]}
+    with pytest.raises(TopologyError) as bad:
+        parse_topology(data, "estate.yaml")
+    assert str(bad.value) == ("estate.yaml: sso_domains[0].vcenters[0].metrics_address: 'nope' is not an address like "
+                              "127.0.0.1:8443 (host:port, port 0..65535)")
+    data["sso_domains"][0]["vcenters"][0]["metrics_address"] = "127.0.0.1:0"
+    assert parse_topology(data, "estate.yaml").sso_domains[0].vcenters[0].metrics_address == "127.0.0.1:0"
