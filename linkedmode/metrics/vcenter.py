@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from ..migration.journal import ArrivalRow
 from ..migration.slots import VMotionSlots
+from ..model.faults import NotFound
 from ..model.inventory import Host, Vm
 from ..model.migration import MigrationResult
 from ..model.tasks import Task, TaskState
@@ -46,7 +47,7 @@ class VCenterCollector(Collector):
             return task.result.mode_asked.value
         try:
             return self._state.get(task.entity, Vm).migrate_encryption.value
-        except Exception:   # the VM is gone (a failed move of a VM destroyed since)
+        except NotFound:   # the VM is gone (a failed move of a VM destroyed since)
             return "unknown"
 
     def collect(self) -> Iterator[Metric]:
