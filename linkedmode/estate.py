@@ -64,6 +64,8 @@ class Estate:
                         "address": self.vcenters[vc.name].address,
                         "instance_uuid": self.vcenters[vc.name].vcenter.instance_uuid,
                         "hosts": {h.name: self.hosts[h.name].address for h in vc.hosts()},
+                        "metrics": self.vcenters[vc.name].vcenter.metrics_url,
+                        "host_metrics": {h.name: self.hosts[h.name].metrics_url for h in vc.hosts()},
                     }
                     for vc in domain.vcenters
                 ],

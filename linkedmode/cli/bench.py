@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..bench.evacuation import run_evacuation_benchmark
 from ..bench.stream import BenchSettings, run_bench
 from .output import print_json, print_table
 
@@ -28,6 +29,20 @@ def bench_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_evacuate(args: argparse.Namespace) -> int:
+    say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    figures = run_evacuation_benchmark(args.vms, args.memory_mb, args.destination_hosts, args.dirty_rate_mbps,
+                                       args.working_set_mb, say)
+    if args.json:
+        print_json(figures)
+    else:
+        print_table(["FIGURE", "VALUE"], [(k, v) for k, v in figures.items() if k != "slots"])
+        print_table(["HOST", "MOST VMOTIONS AT ONCE", "LIMIT"], [(h, s["peak"], s["limit"]) for h, s in figures["slots"].items()])
+        print(f"target no failure: {'met' if figures['failures'] == 0 else 'NOT met'}")
+        print(f"target per-host limits never exceeded: {'met' if not figures['slots_exceeded'] else 'NOT met'}")
+    return 0 if figures["failures"] == 0 and not figures["slots_exceeded"] else 1
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True, metavar="ACTION")
     stream = bench.add_parser("stream", help="migrate a VM between two host processes, encrypted and plaintext, "
@@ -38,3 +53,11 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     stream.add_argument("--runs", type=int, default=3, help="runs of each kind (default 3)")
     stream.add_argument("--json", action="store_true", help="print one JSON object")
     stream.set_defaults(handler=bench_stream, needs_session=False)
+    evacuate = bench.add_parser("evacuate", help="evacuate a host of running VMs into a linked vCenter, in one process")
+    evacuate.add_argument("--vms", type=int, default=64, help="VMs on the host (default 64)")
+    evacuate.add_argument("--memory-mb", type=int, default=256, help="memory of each VM (default 256)")
+    evacuate.add_argument("--destination-hosts", type=int, default=4, help="hosts of the destination vCenter (default 4)")
+    evacuate.add_argument("--dirty-rate-mbps", type=float, default=2.0, help="how fast each guest writes (default 2)")
+    evacuate.add_argument("--working-set-mb", type=int, default=8, help="over how much of its memory (default 8)")
+    evacuate.add_argument("--json", action="store_true", help="print one JSON object")
+    evacuate.set_defaults(handler=bench_evacuate, needs_session=False)

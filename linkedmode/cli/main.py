@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import grpc
 
 from .. import __version__
 from ..client import NotRunning
+from ..logsetup import configure_logging
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, certs, demo, deploy, health, migrate, run, serve, soak, up, vm_commands
+from . import bench, bulk_commands, certs, demo, deploy, health, migrate, run, serve, soak, top, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -36,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
     deploy.add_command(commands)
     health.add_command(commands)
     run.add_command(commands)
+    bulk_commands.add_commands(commands)
+    top.add_command(commands)
     return root
 
 
@@ -53,7 +55,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, getattr(args, "log_format", "text"))
     try:
         return dispatch(args)
     except TopologyError as error:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..crypto.domain_pki import Pki
 from ..crypto.identity import Identity
 from ..host.server import HostServer
+from ..logsetup import FORMATS
 from .common import DEFAULT_STATE_DIR, CommandError
 from .up import load
 
@@ -51,7 +52,7 @@ def serve(args: argparse.Namespace) -> int:
             server.start()
             assert server.migrations is not None
             print(json.dumps({"part": f"host:{server.name}", "address": server.address,
-                              "vmotion_address": server.migrations.vmotion_address}), flush=True)
+                              "vmotion_address": server.migrations.vmotion_address, "metrics": server.metrics_url}), flush=True)
         stop.wait()
     finally:
         for server in servers:
@@ -64,4 +65,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("topology", nargs="?", help="topology YAML file (default: the built-in topology)")
     parser.add_argument("--part", action="append", required=True, metavar="host:NAME", help="a part to serve; repeat for more")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where the PKI is (DIR/pki)")
+    parser.add_argument("--log-format", choices=FORMATS, default="text",
+                        help="text (default) or json: one JSON object per line on standard error")
     parser.set_defaults(handler=serve, needs_session=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import os
 import signal
 import threading
@@ -11,9 +12,12 @@ from pathlib import Path
 
 from ..crypto.files import private_folder
 from ..estate import Estate, start_estate
+from ..logsetup import FORMATS
 from ..topology import Topology, default_topology, load_topology
 from .common import DEFAULT_STATE_DIR, CommandError
 from .output import print_table
+
+log = logging.getLogger(__name__)
 
 
 def load(path: str | None) -> Topology:
@@ -42,11 +46,13 @@ def describe(estate: Estate) -> None:
     rows = []
     for domain in estate.topology.sso_domains:
         for vc in domain.vcenters:
-            rows.append((domain.name, "vCenter", vc.name, str(vc.version), estate.vcenters[vc.name].address, ""))
+            server = estate.vcenters[vc.name]
+            rows.append((domain.name, "vCenter", vc.name, str(vc.version), server.address, "", server.vcenter.metrics_url))
             for host in vc.hosts():
-                encrypted = "yes" if estate.hosts[host.name].state.encrypted_vmotion_supported else "no"
-                rows.append((domain.name, "host", host.name, str(host.version), estate.hosts[host.name].address, encrypted))
-    print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION"], rows)
+                part = estate.hosts[host.name]
+                encrypted = "yes" if part.state.encrypted_vmotion_supported else "no"
+                rows.append((domain.name, "host", host.name, str(host.version), part.address, encrypted, part.metrics_url))
+    print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION", "METRICS"], rows)
 
 
 def up(args: argparse.Namespace) -> int:
@@ -57,6 +63,10 @@ def up(args: argparse.Namespace) -> int:
     try:
         estate = start_estate(topology, state_dir, ca_dir=args.ca_dir)
         try:
+            for name, server in estate.vcenters.items():
+                log.info("vCenter %s listens on %s, metrics on %s", name, server.address, server.vcenter.metrics_url)
+            for name, host in estate.hosts.items():
+                log.info("host %s listens on %s, metrics on %s", name, host.address, host.metrics_url)
             print(f"linkedmode: {topology.source}, state in {state_dir}")
             describe(estate)
             print()
@@ -84,4 +94,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help=f"where the PKI, inventories and endpoints live (default {DEFAULT_STATE_DIR})")
     parser.add_argument("--ca-dir", type=Path, default=None,
                         help="where the CA keys live (default STATE_DIR/ca); clients never read it")
+    parser.add_argument("--log-format", choices=FORMATS, default="text",
+                        help="text (default) or json: one JSON object per line on standard error")
     parser.set_defaults(handler=up, needs_session=False)

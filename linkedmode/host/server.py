@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..crypto.pki import Credential
+from ..metrics.host import HostCollector
+from ..metrics.server import PartMetrics
 from ..model.fault_rules import FaultInjector
 from ..reaper import Reaper
 from ..rpc.policies import HOST_AGENT, host_policy
@@ -28,6 +30,7 @@ class HostServer:
         self._server: RunningServer | None = None
         self.migrations: HostMigrations | None = None
         self.reaper: Reaper | None = None
+        self.metrics: PartMetrics | None = None
 
     @property
     def name(self) -> str:
@@ -47,14 +50,28 @@ class HostServer:
             limits.vmotion_hello_seconds))
         self.reaper = Reaper(self.name)
         self.migrations = HostMigrations(self.state, listener, vmotion_host, self.reaper)
+        metrics = PartMetrics(self.name)
+        metrics.add(HostCollector(self.state, lambda: self.migrations))
         self._server = serve(
             address or self.state.spec.address,
             self._credential,
             host_policy(self.state.domain, self.name, self.state.managed_by),
             [(host_agent_pb2_grpc.add_HostAgentServicer_to_server, HostAgentServicer(self.state, self.migrations), HOST_AGENT)],
             limits=self.state.spec.limits,
+            interceptors=[metrics.interceptor],
         )
+        metrics.serve(self.state.spec.metrics_address)
+        self.metrics = metrics
         return self
+
+    @property
+    def metrics_url(self) -> str:
+        return self.metrics.url if self.metrics is not None else ""
+
+    def _stop_metrics(self) -> None:
+        metrics, self.metrics = self.metrics, None
+        if metrics is not None:
+            metrics.stop()
 
     @property
     def running(self) -> bool:
@@ -65,6 +82,7 @@ class HostServer:
         server, self._server = self._server, None
         if server is not None:
             server.server.stop(0)
+        self._stop_metrics()
         if self.migrations is not None:
             self.migrations.close()
         self._stop_reaper()
@@ -74,6 +92,7 @@ class HostServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._stop_metrics()
         if self.migrations is not None:
             self.migrations.close()
             self.migrations = None

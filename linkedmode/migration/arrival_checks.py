@@ -18,6 +18,7 @@ from ..model.faults import (
     MigrationFault,
 )
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Nic, Vm
+from ..model.maintenance import check_takes_vms
 from ..model.settings import PowerState
 from .compatibility import check_cpu, check_network
 from .journal import ArrivalRow
@@ -39,6 +40,7 @@ class ArrivalChecks:
         if not target.host:
             raise InvalidArgument("spec.host is required", argument="spec.host")
         host = self._reachable(state.resolve(Host, target.host))
+        check_takes_vms(host, f"{arrival.vm.name} cannot move there")
         if target.pool:
             cluster = state.resolve(Cluster, target.pool)
             if host.moid not in cluster.hosts:

@@ -58,6 +58,10 @@ class InvalidPowerState(InvalidState):
     pass
 
 
+class InvalidHostState(InvalidState):
+    """The host's state forbids the operation: it is in (or entering) maintenance mode."""
+
+
 class NotSupported(Fault):
     code = "FAILED_PRECONDITION"
 

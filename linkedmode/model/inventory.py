@@ -42,6 +42,9 @@ HOST_CONNECTED = "connected"
 HOST_DISCONNECTED = "disconnected"
 HOST_NOT_RESPONDING = "notResponding"
 
+MAINTENANCE_ENTERING = "entering"        # being evacuated: it already takes no new VM
+MAINTENANCE_IN = "inMaintenance"
+
 
 @dataclass
 class Host(ManagedObject):
@@ -58,6 +61,7 @@ class Host(ManagedObject):
     datastores: list[str] = field(default_factory=list)
     cpu: str = DEFAULT_CPU               # maxEVCModeKey: the newest EVC mode its CPU supports (row V10)
     evc_mode: str = ""                   # its cluster's EVC mode; "": EVC off
+    maintenance: str = ""                # MAINTENANCE_ENTERING or MAINTENANCE_IN; "": it takes VMs
 
     @property
     def current_evc_mode_key(self) -> str:
@@ -67,6 +71,10 @@ class Host(ManagedObject):
     @property
     def encrypted_vmotion_supported(self) -> bool:
         return encrypted_vmotion_supported(Version.parse(self.version), self.aes_ni)
+
+    @property
+    def in_maintenance_mode(self) -> bool:
+        return bool(self.maintenance)
 
     @property
     def max_concurrent_vmotions(self) -> int:

@@ -41,7 +41,31 @@ class CreatedResult:
     name: str
 
 
-TaskResult = MigrationResult | PowerResult | ReconfigureResult | CreatedResult
+@dataclass(frozen=True)
+class VmOutcome:
+    """What a bulk operation did to one VM."""
+
+    vm: str                                   # its moid when the batch began
+    name: str
+    fault: Fault | None = None                # None: it succeeded
+    migration: MigrationResult | None = None  # an evacuation's move
+    task: str = ""                            # the task that moved it
+
+    @property
+    def succeeded(self) -> bool:
+        return self.fault is None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    outcomes: tuple[VmOutcome, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.succeeded)
+
+
+TaskResult = MigrationResult | PowerResult | ReconfigureResult | CreatedResult | BulkResult
 
 
 @dataclass

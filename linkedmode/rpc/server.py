@@ -155,8 +155,11 @@ def serve(
     services: Iterable[ServiceBinding],
     *,
     limits: ListenerLimits | None = None,
+    interceptors: Iterable[aio.ServerInterceptor] = (),
 ) -> RunningServer:
-    """Starts a server on `address` ("127.0.0.1:0" picks a free port) and returns where it listens."""
+    """Starts a server on `address` ("127.0.0.1:0" picks a free port) and returns where it listens.
+    `interceptors` see each call before the authorising one (metrics count refused calls too)."""
+    outer = list(interceptors)
     limits = limits or ListenerLimits()
     name = credential.identity.name
     admission = Admission(limits, name)
@@ -168,7 +171,7 @@ def serve(
     loop = EventLoopThread(name)
 
     async def start() -> tuple[aio.Server, HealthServicer, int]:
-        server = aio.server(interceptors=[AuthorizationInterceptor(policy, admission, workers)],
+        server = aio.server(interceptors=[*outer, AuthorizationInterceptor(policy, admission, workers)],
                             options=server_options(limits))
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)

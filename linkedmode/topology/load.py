@@ -190,7 +190,7 @@ def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
     return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts),
-                       limits=_limits(node))
+                       limits=_limits(node), metrics_address=node.address("metrics_address", VCenterSpec.metrics_address))
 
 
 def _timeouts(node: Node, kind: type[_Timeouts]) -> _Timeouts:
@@ -284,12 +284,15 @@ def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
     timeouts = _timeouts(node, HostTimeouts)
     limits = _host_limits(node)
     cpu = _evc_mode(node, "cpu").key if node.has("cpu") else HostSpec.cpu
+    metrics = node.address("metrics_address", HostSpec.metrics_address)
     vmotion = node.mapping("vmotion", spec_keys(VMotionSpec))
     if vmotion is None:
-        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits, cpu=cpu)
+        return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits, cpu=cpu,
+                        metrics_address=metrics)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
                             vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
-    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits, cpu=cpu)
+    return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits, cpu=cpu,
+                    metrics_address=metrics)
 
 
 def _listener_limits(limits: Node) -> dict[str, int | float]:

@@ -105,6 +105,7 @@ class HostSpec:
     timeouts: HostTimeouts = field(default_factory=HostTimeouts)
     limits: HostLimits = field(default_factory=HostLimits)
     cpu: str = DEFAULT_CPU             # the newest EVC mode its CPU supports: its vendor and generation (row V10)
+    metrics_address: str = "127.0.0.1:0"   # where its Prometheus metrics are served (plain HTTP)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class VCenterSpec:
     fault_rules: tuple[FaultRule, ...] = ()
     timeouts: VCenterTimeouts = field(default_factory=VCenterTimeouts)
     limits: ListenerLimits = field(default_factory=ListenerLimits)
+    metrics_address: str = "127.0.0.1:0"   # where its Prometheus metrics are served (plain HTTP)
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alinkedmode/v1/common.proto\x12\rlinkedmode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\tObjectRef\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xa0\x01\n\x05\x46\x61ult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x36\n\targuments\x18\x04 \x03(\x0b\x32#.linkedmode.v1.Fault.ArgumentsEntry\x1a\x30\n\x0e\x41rgumentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe9\x04\n\x04Task\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65scription_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x03 \x01(\t\x12\x13\n\x0b\x65ntity_name\x18\x04 \x01(\t\x12\'\n\x05state\x18\x05 \x01(\x0e\x32\x18.linkedmode.v1.TaskState\x12\x10\n\x08progress\x18\x06 \x01(\x05\x12\x17\n\x0fprogress_detail\x18\x07 \x01(\t\x12\x12\n\ncancelable\x18\x08 \x01(\x08\x12\x11\n\tcancelled\x18\t \x01(\x08\x12#\n\x05\x65rror\x18\n \x01(\x0b\x32\x14.linkedmode.v1.Fault\x12\x0c\n\x04user\x18\x0c \x01(\t\x12.\n\nqueue_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\tmigration\x18\x10 \x01(\x0b\x32\x1e.linkedmode.v1.MigrationResultH\x00\x12+\n\x05power\x18\x11 \x01(\x0b\x32\x1a.linkedmode.v1.PowerResultH\x00\x12\x37\n\x0breconfigure\x18\x12 \x01(\x0b\x32 .linkedmode.v1.ReconfigureResultH\x00\x12+\n\x07\x63reated\x18\x13 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRefH\x00\x42\x08\n\x06resultJ\x04\x08\x0b\x10\x0c\"\xbb\x02\n\x0fMigrationResult\x12\n\n\x02vm\x18\x01 \x01(\t\x12\x0f\n\x07vcenter\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\x12\x34\n\nmode_asked\x18\x04 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12\x11\n\tencrypted\x18\x05 \x01(\x08\x12\x11\n\tfell_back\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0b\n\x03hot\x18\x08 \x01(\x08\x12\x14\n\x0cmigration_id\x18\t \x01(\x06\x12\x13\n\x0b\x64isks_moved\x18\n \x01(\x05\x12\x11\n\tqueued_ms\x18\x0b \x01(\x01\x12\x35\n\x06stream\x18\x0c \x01(\x0b\x32%.linkedmode.v1.MigrationStreamFigures\x12\x0f\n\x07settled\x18\r \x01(\t\"\xd9\x01\n\x16MigrationStreamFigures\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x12\n\nbytes_sent\x18\x03 \x01(\x03\x12\x12\n\npages_sent\x18\x04 \x01(\x03\x12\x12\n\nzero_pages\x18\x05 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x06 \x01(\x01\x12\x0c\n\x04mbps\x18\x07 \x01(\x01\x12\x14\n\x0cmax_throttle\x18\x08 \x01(\x01\x12\x13\n\x0b\x64owntime_ms\x18\t \x01(\x01\x12\x12\n\ndisk_bytes\x18\n \x01(\x03\"K\n\x0bPowerResult\x12.\n\x0bpower_state\x18\x01 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12\x0c\n\x04host\x18\x02 \x01(\t\"$\n\x11ReconfigureResult\x12\x0f\n\x07\x63hanged\x18\x01 \x03(\t\"\xbc\x02\n\x05\x45vent\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x30\n\x0c\x63reated_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04user\x18\x04 \x01(\t\x12\n\n\x02vm\x18\x05 \x01(\t\x12\x0f\n\x07vm_name\x18\x06 \x01(\t\x12\x0c\n\x04host\x18\x07 \x01(\t\x12\x12\n\ndatacenter\x18\x08 \x01(\t\x12\x0f\n\x07message\x18\t \x01(\t\x12\x36\n\targuments\x18\n \x03(\x0b\x32#.linkedmode.v1.Event.ArgumentsEntry\x12\x10\n\x08\x63hain_id\x18\x0c \x01(\x03\x12\x0c\n\x04task\x18\x0b \x01(\t\x1a\x30\n\x0e\x41rgumentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x9f\x01\n\x11MigrateEncryption\x12\"\n\x1eMIGRATE_ENCRYPTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bMIGRATE_ENCRYPTION_DISABLED\x10\x01\x12$\n MIGRATE_ENCRYPTION_OPPORTUNISTIC\x10\x02\x12\x1f\n\x1bMIGRATE_ENCRYPTION_REQUIRED\x10\x03*}\n\nPowerState\x12\x1b\n\x17POWER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17POWER_STATE_POWERED_OFF\x10\x01\x12\x1a\n\x16POWER_STATE_POWERED_ON\x10\x02\x12\x19\n\x15POWER_STATE_SUSPENDED\x10\x03*w\n\x0cMovePriority\x12\x1d\n\x19MOVE_PRIORITY_UNSPECIFIED\x10\x00\x12\x19\n\x15MOVE_PRIORITY_DEFAULT\x10\x01\x12\x16\n\x12MOVE_PRIORITY_HIGH\x10\x02\x12\x15\n\x11MOVE_PRIORITY_LOW\x10\x03*\x84\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x16\n\x12TASK_STATE_SUCCESS\x10\x03\x12\x14\n\x10TASK_STATE_ERROR\x10\x04\x42R\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alinkedmode/v1/common.proto\x12\rlinkedmode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\tObjectRef\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xa0\x01\n\x05\x46\x61ult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x36\n\targuments\x18\x04 \x03(\x0b\x32#.linkedmode.v1.Fault.ArgumentsEntry\x1a\x30\n\x0e\x41rgumentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x94\x05\n\x04Task\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65scription_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x03 \x01(\t\x12\x13\n\x0b\x65ntity_name\x18\x04 \x01(\t\x12\'\n\x05state\x18\x05 \x01(\x0e\x32\x18.linkedmode.v1.TaskState\x12\x10\n\x08progress\x18\x06 \x01(\x05\x12\x17\n\x0fprogress_detail\x18\x07 \x01(\t\x12\x12\n\ncancelable\x18\x08 \x01(\x08\x12\x11\n\tcancelled\x18\t \x01(\x08\x12#\n\x05\x65rror\x18\n \x01(\x0b\x32\x14.linkedmode.v1.Fault\x12\x0c\n\x04user\x18\x0c \x01(\t\x12.\n\nqueue_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\tmigration\x18\x10 \x01(\x0b\x32\x1e.linkedmode.v1.MigrationResultH\x00\x12+\n\x05power\x18\x11 \x01(\x0b\x32\x1a.linkedmode.v1.PowerResultH\x00\x12\x37\n\x0breconfigure\x18\x12 \x01(\x0b\x32 .linkedmode.v1.ReconfigureResultH\x00\x12+\n\x07\x63reated\x18\x13 \x01(\x0b\x32\x18.linkedmode.v1.ObjectRefH\x00\x12)\n\x04\x62ulk\x18\x14 \x01(\x0b\x32\x19.linkedmode.v1.BulkResultH\x00\x42\x08\n\x06resultJ\x04\x08\x0b\x10\x0c\"V\n\nBulkResult\x12%\n\x03vms\x18\x01 \x03(\x0b\x32\x18.linkedmode.v1.VmOutcome\x12\x11\n\tsucceeded\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\"\x9e\x01\n\tVmOutcome\x12\n\n\x02vm\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tsucceeded\x18\x03 \x01(\x08\x12#\n\x05\x66\x61ult\x18\x04 \x01(\x0b\x32\x14.linkedmode.v1.Fault\x12\x31\n\tmigration\x18\x05 \x01(\x0b\x32\x1e.linkedmode.v1.MigrationResult\x12\x0c\n\x04task\x18\x06 \x01(\t\"\xbb\x02\n\x0fMigrationResult\x12\n\n\x02vm\x18\x01 \x01(\t\x12\x0f\n\x07vcenter\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\x12\x34\n\nmode_asked\x18\x04 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12\x11\n\tencrypted\x18\x05 \x01(\x08\x12\x11\n\tfell_back\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0b\n\x03hot\x18\x08 \x01(\x08\x12\x14\n\x0cmigration_id\x18\t \x01(\x06\x12\x13\n\x0b\x64isks_moved\x18\n \x01(\x05\x12\x11\n\tqueued_ms\x18\x0b \x01(\x01\x12\x35\n\x06stream\x18\x0c \x01(\x0b\x32%.linkedmode.v1.MigrationStreamFigures\x12\x0f\n\x07settled\x18\r \x01(\t\"\xd9\x01\n\x16MigrationStreamFigures\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x12\n\nbytes_sent\x18\x03 \x01(\x03\x12\x12\n\npages_sent\x18\x04 \x01(\x03\x12\x12\n\nzero_pages\x18\x05 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x06 \x01(\x01\x12\x0c\n\x04mbps\x18\x07 \x01(\x01\x12\x14\n\x0cmax_throttle\x18\x08 \x01(\x01\x12\x13\n\x0b\x64owntime_ms\x18\t \x01(\x01\x12\x12\n\ndisk_bytes\x18\n \x01(\x03\"K\n\x0bPowerResult\x12.\n\x0bpower_state\x18\x01 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12\x0c\n\x04host\x18\x02 \x01(\t\"$\n\x11ReconfigureResult\x12\x0f\n\x07\x63hanged\x18\x01 \x03(\t\"\xbc\x02\n\x05\x45vent\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x30\n\x0c\x63reated_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04user\x18\x04 \x01(\t\x12\n\n\x02vm\x18\x05 \x01(\t\x12\x0f\n\x07vm_name\x18\x06 \x01(\t\x12\x0c\n\x04host\x18\x07 \x01(\t\x12\x12\n\ndatacenter\x18\x08 \x01(\t\x12\x0f\n\x07message\x18\t \x01(\t\x12\x36\n\targuments\x18\n \x03(\x0b\x32#.linkedmode.v1.Event.ArgumentsEntry\x12\x10\n\x08\x63hain_id\x18\x0c \x01(\x03\x12\x0c\n\x04task\x18\x0b \x01(\t\x1a\x30\n\x0e\x41rgumentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x9f\x01\n\x11MigrateEncryption\x12\"\n\x1eMIGRATE_ENCRYPTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bMIGRATE_ENCRYPTION_DISABLED\x10\x01\x12$\n MIGRATE_ENCRYPTION_OPPORTUNISTIC\x10\x02\x12\x1f\n\x1bMIGRATE_ENCRYPTION_REQUIRED\x10\x03*}\n\nPowerState\x12\x1b\n\x17POWER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17POWER_STATE_POWERED_OFF\x10\x01\x12\x1a\n\x16POWER_STATE_POWERED_ON\x10\x02\x12\x19\n\x15POWER_STATE_SUSPENDED\x10\x03*w\n\x0cMovePriority\x12\x1d\n\x19MOVE_PRIORITY_UNSPECIFIED\x10\x00\x12\x19\n\x15MOVE_PRIORITY_DEFAULT\x10\x01\x12\x16\n\x12MOVE_PRIORITY_HIGH\x10\x02\x12\x15\n\x11MOVE_PRIORITY_LOW\x10\x03*\x84\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x16\n\x12TASK_STATE_SUCCESS\x10\x03\x12\x14\n\x10TASK_STATE_ERROR\x10\x04\x42R\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FAULT_ARGUMENTSENTRY']._serialized_options = b'8\001'
   _globals['_EVENT_ARGUMENTSENTRY']._loaded_options = None
   _globals['_EVENT_ARGUMENTSENTRY']._serialized_options = b'8\001'
-  _globals['_MIGRATEENCRYPTION']._serialized_start=1875
-  _globals['_MIGRATEENCRYPTION']._serialized_end=2034
-  _globals['_POWERSTATE']._serialized_start=2036
-  _globals['_POWERSTATE']._serialized_end=2161
-  _globals['_MOVEPRIORITY']._serialized_start=2163
-  _globals['_MOVEPRIORITY']._serialized_end=2282
-  _globals['_TASKSTATE']._serialized_start=2285
-  _globals['_TASKSTATE']._serialized_end=2417
+  _globals['_MIGRATEENCRYPTION']._serialized_start=2167
+  _globals['_MIGRATEENCRYPTION']._serialized_end=2326
+  _globals['_POWERSTATE']._serialized_start=2328
+  _globals['_POWERSTATE']._serialized_end=2453
+  _globals['_MOVEPRIORITY']._serialized_start=2455
+  _globals['_MOVEPRIORITY']._serialized_end=2574
+  _globals['_TASKSTATE']._serialized_start=2577
+  _globals['_TASKSTATE']._serialized_end=2709
   _globals['_OBJECTREF']._serialized_start=78
   _globals['_OBJECTREF']._serialized_end=117
   _globals['_FAULT']._serialized_start=120
@@ -52,17 +52,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FAULT_ARGUMENTSENTRY']._serialized_start=232
   _globals['_FAULT_ARGUMENTSENTRY']._serialized_end=280
   _globals['_TASK']._serialized_start=283
-  _globals['_TASK']._serialized_end=900
-  _globals['_MIGRATIONRESULT']._serialized_start=903
-  _globals['_MIGRATIONRESULT']._serialized_end=1218
-  _globals['_MIGRATIONSTREAMFIGURES']._serialized_start=1221
-  _globals['_MIGRATIONSTREAMFIGURES']._serialized_end=1438
-  _globals['_POWERRESULT']._serialized_start=1440
-  _globals['_POWERRESULT']._serialized_end=1515
-  _globals['_RECONFIGURERESULT']._serialized_start=1517
-  _globals['_RECONFIGURERESULT']._serialized_end=1553
-  _globals['_EVENT']._serialized_start=1556
-  _globals['_EVENT']._serialized_end=1872
+  _globals['_TASK']._serialized_end=943
+  _globals['_BULKRESULT']._serialized_start=945
+  _globals['_BULKRESULT']._serialized_end=1031
+  _globals['_VMOUTCOME']._serialized_start=1034
+  _globals['_VMOUTCOME']._serialized_end=1192
+  _globals['_MIGRATIONRESULT']._serialized_start=1195
+  _globals['_MIGRATIONRESULT']._serialized_end=1510
+  _globals['_MIGRATIONSTREAMFIGURES']._serialized_start=1513
+  _globals['_MIGRATIONSTREAMFIGURES']._serialized_end=1730
+  _globals['_POWERRESULT']._serialized_start=1732
+  _globals['_POWERRESULT']._serialized_end=1807
+  _globals['_RECONFIGURERESULT']._serialized_start=1809
+  _globals['_RECONFIGURERESULT']._serialized_end=1845
+  _globals['_EVENT']._serialized_start=1848
+  _globals['_EVENT']._serialized_end=2164
   _globals['_EVENT_ARGUMENTSENTRY']._serialized_start=232
   _globals['_EVENT_ARGUMENTSENTRY']._serialized_end=280
 # @@protoc_insertion_point(module_scope)

@@ -84,7 +84,7 @@ class Fault(_message.Message):
     def __init__(self, name: _Optional[str] = ..., object: _Optional[str] = ..., message: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "user", "queue_time", "start_time", "complete_time", "migration", "power", "reconfigure", "created")
+    __slots__ = ("key", "description_id", "entity", "entity_name", "state", "progress", "progress_detail", "cancelable", "cancelled", "error", "user", "queue_time", "start_time", "complete_time", "migration", "power", "reconfigure", "created", "bulk")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,7 @@ class Task(_message.Message):
     POWER_FIELD_NUMBER: _ClassVar[int]
     RECONFIGURE_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
     key: str
     description_id: str
     entity: str
@@ -121,7 +122,34 @@ class Task(_message.Message):
     power: PowerResult
     reconfigure: ReconfigureResult
     created: ObjectRef
-    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., power: _Optional[_Union[PowerResult, _Mapping]] = ..., reconfigure: _Optional[_Union[ReconfigureResult, _Mapping]] = ..., created: _Optional[_Union[ObjectRef, _Mapping]] = ...) -> None: ...
+    bulk: BulkResult
+    def __init__(self, key: _Optional[str] = ..., description_id: _Optional[str] = ..., entity: _Optional[str] = ..., entity_name: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., progress: _Optional[int] = ..., progress_detail: _Optional[str] = ..., cancelable: _Optional[bool] = ..., cancelled: _Optional[bool] = ..., error: _Optional[_Union[Fault, _Mapping]] = ..., user: _Optional[str] = ..., queue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., power: _Optional[_Union[PowerResult, _Mapping]] = ..., reconfigure: _Optional[_Union[ReconfigureResult, _Mapping]] = ..., created: _Optional[_Union[ObjectRef, _Mapping]] = ..., bulk: _Optional[_Union[BulkResult, _Mapping]] = ...) -> None: ...
+
+class BulkResult(_message.Message):
+    __slots__ = ("vms", "succeeded", "failed")
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    vms: _containers.RepeatedCompositeFieldContainer[VmOutcome]
+    succeeded: int
+    failed: int
+    def __init__(self, vms: _Optional[_Iterable[_Union[VmOutcome, _Mapping]]] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+
+class VmOutcome(_message.Message):
+    __slots__ = ("vm", "name", "succeeded", "fault", "migration", "task")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAULT_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    vm: str
+    name: str
+    succeeded: bool
+    fault: Fault
+    migration: MigrationResult
+    task: str
+    def __init__(self, vm: _Optional[str] = ..., name: _Optional[str] = ..., succeeded: _Optional[bool] = ..., fault: _Optional[_Union[Fault, _Mapping]] = ..., migration: _Optional[_Union[MigrationResult, _Mapping]] = ..., task: _Optional[str] = ...) -> None: ...
 
 class MigrationResult(_message.Message):
     __slots__ = ("vm", "vcenter", "host", "mode_asked", "encrypted", "fell_back", "reason", "hot", "migration_id", "disks_moved", "queued_ms", "stream", "settled")

@@ -63,7 +63,7 @@ class VMotionInterface(_message.Message):
     def __init__(self, address: _Optional[str] = ..., bandwidth: _Optional[str] = ...) -> None: ...
 
 class HostSystem(_message.Message):
-    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms", "cpu_vendor", "max_evc_mode_key", "current_evc_mode_key")
+    __slots__ = ("moid", "name", "version", "cluster", "datacenter", "capability", "connection_state", "memory_mb", "vmotion", "agent_address", "datastores", "vms", "cpu_vendor", "max_evc_mode_key", "current_evc_mode_key", "in_maintenance_mode")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +79,7 @@ class HostSystem(_message.Message):
     CPU_VENDOR_FIELD_NUMBER: _ClassVar[int]
     MAX_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
     CURRENT_EVC_MODE_KEY_FIELD_NUMBER: _ClassVar[int]
+    IN_MAINTENANCE_MODE_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     version: str
@@ -94,7 +95,8 @@ class HostSystem(_message.Message):
     cpu_vendor: str
     max_evc_mode_key: str
     current_evc_mode_key: str
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ..., cpu_vendor: _Optional[str] = ..., max_evc_mode_key: _Optional[str] = ..., current_evc_mode_key: _Optional[str] = ...) -> None: ...
+    in_maintenance_mode: bool
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ..., cpu_vendor: _Optional[str] = ..., max_evc_mode_key: _Optional[str] = ..., current_evc_mode_key: _Optional[str] = ..., in_maintenance_mode: _Optional[bool] = ...) -> None: ...
 
 class Datastore(_message.Message):
     __slots__ = ("moid", "name", "type", "encrypted", "datacenter", "capacity_mb", "hosts")

@@ -128,3 +128,25 @@ class FinishMigrationRequest(_message.Message):
     migration_id: int
     restart: bool
     def __init__(self, migration_id: _Optional[int] = ..., restart: _Optional[bool] = ...) -> None: ...
+
+class ListHostCapacityRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HostCapacity(_message.Message):
+    __slots__ = ("host", "free_memory_mb", "cluster", "datastores")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    FREE_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    DATASTORES_FIELD_NUMBER: _ClassVar[int]
+    host: _inventory_pb2.HostSystem
+    free_memory_mb: int
+    cluster: str
+    datastores: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Datastore]
+    def __init__(self, host: _Optional[_Union[_inventory_pb2.HostSystem, _Mapping]] = ..., free_memory_mb: _Optional[int] = ..., cluster: _Optional[str] = ..., datastores: _Optional[_Iterable[_Union[_inventory_pb2.Datastore, _Mapping]]] = ...) -> None: ...
+
+class ListHostCapacityResponse(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: _containers.RepeatedCompositeFieldContainer[HostCapacity]
+    def __init__(self, hosts: _Optional[_Iterable[_Union[HostCapacity, _Mapping]]] = ...) -> None: ...

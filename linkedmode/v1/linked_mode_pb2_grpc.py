@@ -82,6 +82,11 @@ class LinkedModeStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.FromString,
                 _registered_method=True)
+        self.ListHostCapacity = channel.unary_unary(
+                '/linkedmode.v1.LinkedMode/ListHostCapacity',
+                request_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityResponse.FromString,
+                _registered_method=True)
 
 
 class LinkedModeServicer:
@@ -159,6 +164,14 @@ class LinkedModeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListHostCapacity(self, request, context):
+        """What an evacuation from another vCenter needs to choose hosts: each host with its free memory,
+        its cluster and the datastores it mounts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LinkedModeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +219,11 @@ def add_LinkedModeServicer_to_server(servicer, server):
                     servicer.AbortMigration,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.SerializeToString,
+            ),
+            'ListHostCapacity': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHostCapacity,
+                    request_deserializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -453,6 +471,33 @@ class LinkedMode:
             '/linkedmode.v1.LinkedMode/AbortMigration',
             linkedmode_dot_v1_dot_host__agent__pb2.AbortMigrationRequest.SerializeToString,
             linkedmode_dot_v1_dot_linked__mode__pb2.AbortMigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHostCapacity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.LinkedMode/ListHostCapacity',
+            linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityRequest.SerializeToString,
+            linkedmode_dot_v1_dot_linked__mode__pb2.ListHostCapacityResponse.FromString,
             options,
             channel_credentials,
             insecure,

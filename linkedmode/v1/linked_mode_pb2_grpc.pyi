@@ -67,6 +67,10 @@ class LinkedModeStub:
     """
     AbortMigration: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]
     """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
+    ListHostCapacity: _grpc.UnaryUnaryMultiCallable[_linked_mode_pb2.ListHostCapacityRequest, _linked_mode_pb2.ListHostCapacityResponse]
+    """What an evacuation from another vCenter needs to choose hosts: each host with its free memory,
+    its cluster and the datastores it mounts.
+    """
 
 @_typing.type_check_only
 class LinkedModeAsyncStub(LinkedModeStub):
@@ -106,6 +110,10 @@ class LinkedModeAsyncStub(LinkedModeStub):
     """
     AbortMigration: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.AbortMigrationRequest, _linked_mode_pb2.AbortMigrationResponse]  # type: ignore[assignment]
     """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
+    ListHostCapacity: _aio.UnaryUnaryMultiCallable[_linked_mode_pb2.ListHostCapacityRequest, _linked_mode_pb2.ListHostCapacityResponse]  # type: ignore[assignment]
+    """What an evacuation from another vCenter needs to choose hosts: each host with its free memory,
+    its cluster and the datastores it mounts.
+    """
 
 class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
     """The peer API between the vCenters of one SSO domain (Enhanced Linked Mode).
@@ -196,5 +204,15 @@ class LinkedModeServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_linked_mode_pb2.AbortMigrationResponse, _abc.Awaitable[_linked_mode_pb2.AbortMigrationResponse]]:
         """AbortMigration: the destination host drops what it received; nothing joins the inventory."""
+
+    @_abc_1.abstractmethod
+    def ListHostCapacity(
+        self,
+        request: _linked_mode_pb2.ListHostCapacityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_linked_mode_pb2.ListHostCapacityResponse, _abc.Awaitable[_linked_mode_pb2.ListHostCapacityResponse]]:
+        """What an evacuation from another vCenter needs to choose hosts: each host with its free memory,
+        its cluster and the datastores it mounts.
+        """
 
 def add_LinkedModeServicer_to_server(servicer: LinkedModeServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -13,7 +13,7 @@ class GetAboutRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AboutInfo(_message.Message):
-    __slots__ = ("name", "full_name", "version", "build", "api_type", "instance_uuid", "sso_domain", "url", "thumbprint")
+    __slots__ = ("name", "full_name", "version", "build", "api_type", "instance_uuid", "sso_domain", "url", "thumbprint", "metrics_url")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FULL_NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class AboutInfo(_message.Message):
     SSO_DOMAIN_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
+    METRICS_URL_FIELD_NUMBER: _ClassVar[int]
     name: str
     full_name: str
     version: str
@@ -32,7 +33,8 @@ class AboutInfo(_message.Message):
     sso_domain: str
     url: str
     thumbprint: str
-    def __init__(self, name: _Optional[str] = ..., full_name: _Optional[str] = ..., version: _Optional[str] = ..., build: _Optional[str] = ..., api_type: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ...) -> None: ...
+    metrics_url: str
+    def __init__(self, name: _Optional[str] = ..., full_name: _Optional[str] = ..., version: _Optional[str] = ..., build: _Optional[str] = ..., api_type: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ..., metrics_url: _Optional[str] = ...) -> None: ...
 
 class ListDatacentersResponse(_message.Message):
     __slots__ = ("datacenters",)
@@ -296,3 +298,35 @@ class ListLinkedVCentersResponse(_message.Message):
     VCENTERS_FIELD_NUMBER: _ClassVar[int]
     vcenters: _containers.RepeatedCompositeFieldContainer[LinkedVCenter]
     def __init__(self, vcenters: _Optional[_Iterable[_Union[LinkedVCenter, _Mapping]]] = ...) -> None: ...
+
+class VmFilter(_message.Message):
+    __slots__ = ("name", "host", "power_state", "migrate_encryption")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    POWER_STATE_FIELD_NUMBER: _ClassVar[int]
+    MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    host: str
+    power_state: _common_pb2.PowerState
+    migrate_encryption: _common_pb2.MigrateEncryption
+    def __init__(self, name: _Optional[str] = ..., host: _Optional[str] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ...) -> None: ...
+
+class SetMigrateEncryptionRequest(_message.Message):
+    __slots__ = ("filter", "migrate_encryption")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    filter: VmFilter
+    migrate_encryption: _common_pb2.MigrateEncryption
+    def __init__(self, filter: _Optional[_Union[VmFilter, _Mapping]] = ..., migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ...) -> None: ...
+
+class EvacuateHostRequest(_message.Message):
+    __slots__ = ("host", "target_vcenter", "target_hosts", "priority")
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VCENTER_FIELD_NUMBER: _ClassVar[int]
+    TARGET_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    host: str
+    target_vcenter: str
+    target_hosts: _containers.RepeatedScalarFieldContainer[str]
+    priority: _common_pb2.MovePriority
+    def __init__(self, host: _Optional[str] = ..., target_vcenter: _Optional[str] = ..., target_hosts: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ...) -> None: ...

@@ -183,6 +183,26 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
                 _registered_method=True)
+        self.SetMigrateEncryption = channel.unary_unary(
+                '/linkedmode.v1.VCenter/SetMigrateEncryption',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.SetMigrateEncryptionRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.EvacuateHost = channel.unary_unary(
+                '/linkedmode.v1.VCenter/EvacuateHost',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.EnterMaintenanceMode = channel.unary_unary(
+                '/linkedmode.v1.VCenter/EnterMaintenanceMode',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
+        self.ExitMaintenanceMode = channel.unary_unary(
+                '/linkedmode.v1.VCenter/ExitMaintenanceMode',
+                request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+                _registered_method=True)
         self.QueryEvents = channel.unary_unary(
                 '/linkedmode.v1.VCenter/QueryEvents',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.EventFilter.SerializeToString,
@@ -392,6 +412,39 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetMigrateEncryption(self, request, context):
+        """Bulk operations, as an administrator scripts them: one task for the whole batch, one progress,
+        and in its result (`bulk`) what happened to each VM. A filter or host that matches nothing is
+        refused at once (NOT_FOUND).
+        Set-VM -MigrateEncryption on every VM the filter matches (only powered-off VMs can change: the
+        others are listed with their InvalidPowerState).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvacuateHost(self, request, context):
+        """Moves every VM off a host, into another host of this vCenter or of a linked one: destination
+        hosts chosen by free memory, each host's vMotion slots and each datastore's limit respected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnterMaintenanceMode(self, request, context):
+        """EnterMaintenanceMode_Task: evacuates the host, then it takes no VM (new, powered on, or moved
+        in: InvalidHostState) until ExitMaintenanceMode.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExitMaintenanceMode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def QueryEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -551,6 +604,26 @@ def add_VCenterServicer_to_server(servicer, server):
             'CancelTask': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelTask,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.GetTaskRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'SetMigrateEncryption': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMigrateEncryption,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.SetMigrateEncryptionRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'EvacuateHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvacuateHost,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'EnterMaintenanceMode': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnterMaintenanceMode,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'ExitMaintenanceMode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExitMaintenanceMode,
+                    request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
                     response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
             ),
             'QueryEvents': grpc.unary_unary_rpc_method_handler(
@@ -1348,6 +1421,114 @@ class VCenter:
             target,
             '/linkedmode.v1.VCenter/CancelTask',
             linkedmode_dot_v1_dot_vcenter__pb2.GetTaskRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMigrateEncryption(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/SetMigrateEncryption',
+            linkedmode_dot_v1_dot_vcenter__pb2.SetMigrateEncryptionRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvacuateHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/EvacuateHost',
+            linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnterMaintenanceMode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/EnterMaintenanceMode',
+            linkedmode_dot_v1_dot_vcenter__pb2.EvacuateHostRequest.SerializeToString,
+            linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExitMaintenanceMode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/ExitMaintenanceMode',
+            linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
             linkedmode_dot_v1_dot_common__pb2.Task.FromString,
             options,
             channel_credentials,

@@ -87,6 +87,22 @@ class VCenterStub:
     WaitTask: _grpc.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
     """Streams the task as it changes, ending after it reaches SUCCESS or ERROR."""
     CancelTask: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
+    SetMigrateEncryption: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.SetMigrateEncryptionRequest, _common_pb2.Task]
+    """Bulk operations, as an administrator scripts them: one task for the whole batch, one progress,
+    and in its result (`bulk`) what happened to each VM. A filter or host that matches nothing is
+    refused at once (NOT_FOUND).
+    Set-VM -MigrateEncryption on every VM the filter matches (only powered-off VMs can change: the
+    others are listed with their InvalidPowerState).
+    """
+    EvacuateHost: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.EvacuateHostRequest, _common_pb2.Task]
+    """Moves every VM off a host, into another host of this vCenter or of a linked one: destination
+    hosts chosen by free memory, each host's vMotion slots and each datastore's limit respected.
+    """
+    EnterMaintenanceMode: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.EvacuateHostRequest, _common_pb2.Task]
+    """EnterMaintenanceMode_Task: evacuates the host, then it takes no VM (new, powered on, or moved
+    in: InvalidHostState) until ExitMaintenanceMode.
+    """
+    ExitMaintenanceMode: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]
     QueryEvents: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.EventFilter, _vcenter_pb2.QueryEventsResponse]
     WatchEvents: _grpc.UnaryStreamMultiCallable[_vcenter_pb2.EventFilter, _common_pb2.Event]
     """Streams the events after `after_key` that match, then each new one as it is posted."""
@@ -148,6 +164,22 @@ class VCenterAsyncStub(VCenterStub):
     WaitTask: _aio.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
     """Streams the task as it changes, ending after it reaches SUCCESS or ERROR."""
     CancelTask: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
+    SetMigrateEncryption: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.SetMigrateEncryptionRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """Bulk operations, as an administrator scripts them: one task for the whole batch, one progress,
+    and in its result (`bulk`) what happened to each VM. A filter or host that matches nothing is
+    refused at once (NOT_FOUND).
+    Set-VM -MigrateEncryption on every VM the filter matches (only powered-off VMs can change: the
+    others are listed with their InvalidPowerState).
+    """
+    EvacuateHost: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.EvacuateHostRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """Moves every VM off a host, into another host of this vCenter or of a linked one: destination
+    hosts chosen by free memory, each host's vMotion slots and each datastore's limit respected.
+    """
+    EnterMaintenanceMode: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.EvacuateHostRequest, _common_pb2.Task]  # type: ignore[assignment]
+    """EnterMaintenanceMode_Task: evacuates the host, then it takes no VM (new, powered on, or moved
+    in: InvalidHostState) until ExitMaintenanceMode.
+    """
+    ExitMaintenanceMode: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]  # type: ignore[assignment]
     QueryEvents: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.EventFilter, _vcenter_pb2.QueryEventsResponse]  # type: ignore[assignment]
     WatchEvents: _aio.UnaryStreamMultiCallable[_vcenter_pb2.EventFilter, _common_pb2.Event]  # type: ignore[assignment]
     """Streams the events after `after_key` that match, then each new one as it is posted."""
@@ -378,6 +410,46 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
     def CancelTask(
         self,
         request: _vcenter_pb2.GetTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]: ...
+
+    @_abc_1.abstractmethod
+    def SetMigrateEncryption(
+        self,
+        request: _vcenter_pb2.SetMigrateEncryptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """Bulk operations, as an administrator scripts them: one task for the whole batch, one progress,
+        and in its result (`bulk`) what happened to each VM. A filter or host that matches nothing is
+        refused at once (NOT_FOUND).
+        Set-VM -MigrateEncryption on every VM the filter matches (only powered-off VMs can change: the
+        others are listed with their InvalidPowerState).
+        """
+
+    @_abc_1.abstractmethod
+    def EvacuateHost(
+        self,
+        request: _vcenter_pb2.EvacuateHostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """Moves every VM off a host, into another host of this vCenter or of a linked one: destination
+        hosts chosen by free memory, each host's vMotion slots and each datastore's limit respected.
+        """
+
+    @_abc_1.abstractmethod
+    def EnterMaintenanceMode(
+        self,
+        request: _vcenter_pb2.EvacuateHostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]:
+        """EnterMaintenanceMode_Task: evacuates the host, then it takes no VM (new, powered on, or moved
+        in: InvalidHostState) until ExitMaintenanceMode.
+        """
+
+    @_abc_1.abstractmethod
+    def ExitMaintenanceMode(
+        self,
+        request: _common_pb2.ObjectRef,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]: ...
 

@@ -26,6 +26,7 @@ from ..v1 import (
 from . import translate
 from .guest_control import MemoryWrite
 from .host_client import HostAgentClient, sent, spec_from_proto
+from .peer_capacity import candidates_to_proto, local_candidates
 from .peers import PeerInfo
 from .vcenter import VCenter
 
@@ -57,6 +58,12 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
 
     def ListPeers(self, request: linked_mode_pb2.ListPeersRequest, context: grpc.ServicerContext) -> linked_mode_pb2.ListPeersResponse:
         return linked_mode_pb2.ListPeersResponse(peers=[peer_to_proto(p) for p in self.vc.peers()])
+
+    def ListHostCapacity(self, request: linked_mode_pb2.ListHostCapacityRequest,
+                         context: grpc.ServicerContext) -> linked_mode_pb2.ListHostCapacityResponse:
+        state = self.vc.state
+        hosts = {h.name: translate.host(h, []) for h in state.all(Host)}
+        return candidates_to_proto(local_candidates(state, self.vc.arrivals.pending()), hosts)
 
     # -- cross-vCenter vMotion, this vCenter being the destination -------------------------------
 

@@ -10,6 +10,8 @@ import grpc
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..metrics.server import PartMetrics
+from ..metrics.vcenter import VCenterCollector
 from ..migration.journal import OUTGOING
 from ..migration.settle import Settled
 from ..model.fault_rules import FaultInjector
@@ -44,6 +46,7 @@ class VCenterServer:
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self._server: RunningServer | None = None
         self._settler: Scheduled | None = None
+        self.metrics: PartMetrics | None = None
 
     @property
     def name(self) -> str:
@@ -58,6 +61,8 @@ class VCenterServer:
     def start(self, address: str | None = None) -> VCenterServer:
         vc = self.vcenter
         roles = {u.name: u.role for u in self.domain.users}
+        metrics = PartMetrics(vc.name)
+        metrics.add(VCenterCollector(vc.state, vc.slots, vc.arrivals.pending))
         self._server = serve(
             address or vc.spec.address,
             vc.credential,
@@ -68,8 +73,11 @@ class VCenterServer:
                 (emulator_pb2_grpc.add_EmulatorServicer_to_server, EmulatorServicer(vc), EMULATOR),
             ],
             limits=vc.spec.limits,
+            interceptors=[metrics.interceptor],
         )
         vc.url = self._server.address
+        vc.metrics_url = metrics.serve(vc.spec.metrics_address)
+        self.metrics = metrics
         vc.connect_hosts()
         return self
 
@@ -114,12 +122,19 @@ class VCenterServer:
         server, self._server = self._server, None
         if server is not None:
             server.server.stop(0)
+        self._stop_metrics()
         self.vcenter.kill()
+
+    def _stop_metrics(self) -> None:
+        metrics, self.metrics = self.metrics, None
+        if metrics is not None:
+            metrics.stop()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._stop_metrics()
         if self.vcenter.alive:
             self.vcenter.close()
         else:

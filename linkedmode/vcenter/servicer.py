@@ -10,13 +10,15 @@ import grpc
 from ..migration.spec import MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.settings import MigrateEncryption
-from ..model.validation import whole_number
+from ..model.validation import required, whole_number
 from ..rpc.auth import current_principal
-from ..rpc.convert import migrate_encryption_from_proto
+from ..rpc.convert import migrate_encryption_from_proto, power_state_from_proto
 from ..rpc.faults import fault_to_proto
 from ..rpc.watch import ChangeFeed
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
+from .bulk_encryption import VmFilter
+from .evacuation import EvacuationSpec
 from .vcenter import VCenter
 from .vm_lifecycle import DiskRequest, VmCreateSpec
 
@@ -64,6 +66,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
             sso_domain=vc.domain,
             url=vc.url,
             thumbprint=vc.thumbprint,
+            metrics_url=vc.metrics_url,
         )
 
     def ListLinkedVCenters(
@@ -186,6 +189,31 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
         self, request: vcenter_pb2.ListBlockedMacsRequest, context: grpc.ServicerContext
     ) -> vcenter_pb2.ListBlockedMacsResponse:
         return vcenter_pb2.ListBlockedMacsResponse(mac_addresses=self.vc.blocked_macs())
+
+    # -- bulk operations -------------------------------------------------------------------------
+
+    @staticmethod
+    def _vm_filter(f: vcenter_pb2.VmFilter) -> VmFilter:
+        return VmFilter(f.name, f.host, power_state_from_proto(f.power_state) if f.power_state else None,
+                        migrate_encryption_from_proto(f.migrate_encryption) if f.migrate_encryption else None)
+
+    @staticmethod
+    def _evacuation(request: vcenter_pb2.EvacuateHostRequest) -> EvacuationSpec:
+        return EvacuationSpec(required("host", request.host), request.target_vcenter, tuple(request.target_hosts),
+                              translate.priority_from_proto(request.priority))
+
+    def SetMigrateEncryption(self, request: vcenter_pb2.SetMigrateEncryptionRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        mode = migrate_encryption_from_proto(request.migrate_encryption)
+        return translate.task(self.vc.bulk_encryption.set(self._vm_filter(request.filter), mode, self._user()))
+
+    def EvacuateHost(self, request: vcenter_pb2.EvacuateHostRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        return translate.task(self.vc.evacuations.evacuate(self._evacuation(request), self._user()))
+
+    def EnterMaintenanceMode(self, request: vcenter_pb2.EvacuateHostRequest, context: grpc.ServicerContext) -> common_pb2.Task:
+        return translate.task(self.vc.evacuations.enter_maintenance(self._evacuation(request), self._user()))
+
+    def ExitMaintenanceMode(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> common_pb2.Task:
+        return translate.task(self.vc.evacuations.exit_maintenance(self._find(Host, request).moid, self._user()))
 
     # -- tasks and events ------------------------------------------------------------------------
 

@@ -56,11 +56,13 @@ class TaskRunner:
         self._counter = 0
 
     def submit(self, description_id: str, entity: str, entity_name: str, user: str, work: Work, *, cancelable: bool = False,
-               starts_queued: bool = False, exclusive: bool = True) -> Task:
+               starts_queued: bool = False, exclusive: bool = True, coordinates: bool = False) -> Task:
         """A task for `work`, queued at once. It reads `running` when its turn comes, or, with
         `starts_queued`, when the work says so (TaskControl.start: a relocate waiting for vMotion slots).
         An `exclusive` task (the default: every operation on a VM) is refused while another exclusive task
-        of the same entity runs; others (creations in a folder) run side by side."""
+        of the same entity runs; others (creations in a folder) run side by side. A task that `coordinates`
+        others (a batch that starts moves and waits for them) runs in a thread of its own, so that it never
+        holds a worker the tasks it waits for need."""
         with self.state.changed:   # the check and the new task, atomic against every other change
             busy = next((t for t in self.state.tasks() if t.entity == entity and not t.state.done and t.exclusive), None)
             if exclusive and busy is not None:
@@ -71,7 +73,10 @@ class TaskRunner:
                 key = f"task-{self.state.name}-{self._counter}"
             task = Task(key, description_id, entity, entity_name, user=user, cancelable=cancelable, exclusive=exclusive)
             self.state.update(tasks=[task])
-        self._pool.submit(self._run, key, work, starts_queued)
+        if coordinates:
+            threading.Thread(target=self._run, args=(key, work, starts_queued), name=f"{key}-batch", daemon=True).start()
+        else:
+            self._pool.submit(self._run, key, work, starts_queued)
         return self.state.task(key)
 
     def cancel(self, key: str) -> Task:

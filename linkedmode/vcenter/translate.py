@@ -23,7 +23,7 @@ from ..model.inventory import (
     Vm,
 )
 from ..model.migration import MigrationPhase, MigrationResult, MovePriority, StreamFigures
-from ..model.tasks import CreatedResult, PowerResult, ReconfigureResult, Task, TaskResult
+from ..model.tasks import BulkResult, CreatedResult, PowerResult, ReconfigureResult, Task, TaskResult
 from ..rpc.convert import (
     migrate_encryption_from_proto,
     migrate_encryption_to_proto,
@@ -62,6 +62,7 @@ def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
         vmotion=inventory_pb2.VMotionInterface(address=h.vmotion_address, bandwidth=h.vmotion_bandwidth),
         agent_address=h.agent_address, datastores=h.datastores, vms=vms,
         cpu_vendor=EvcBaseline.named(h.cpu).vendor, max_evc_mode_key=h.cpu, current_evc_mode_key=h.current_evc_mode_key,
+        in_maintenance_mode=h.in_maintenance_mode,
     )
 
 
@@ -175,21 +176,31 @@ def stream_figures(outcome: host_agent_pb2.MigrationOutcome) -> StreamFigures:
                          max_throttle=stats.max_throttle, downtime_ms=outcome.downtime_ms, disk_bytes=stats.disk_bytes)
 
 
+def migration_result(result: MigrationResult) -> common_pb2.MigrationResult:
+    stream = None
+    if result.stream is not None:
+        f = result.stream
+        stream = common_pb2.MigrationStreamFigures(
+            encrypted=f.encrypted, rounds=f.rounds, bytes_sent=f.bytes_sent, pages_sent=f.pages_sent,
+            zero_pages=f.zero_pages, duration_ms=f.duration_ms, mbps=f.mbps, max_throttle=f.max_throttle,
+            downtime_ms=f.downtime_ms, disk_bytes=f.disk_bytes)
+    return common_pb2.MigrationResult(
+        vm=result.vm, vcenter=result.vcenter, host=result.host, mode_asked=migrate_encryption_to_proto(result.mode_asked),
+        encrypted=result.encrypted, fell_back=result.fell_back, reason=result.reason, hot=result.hot,
+        migration_id=result.migration_id, disks_moved=result.disks_moved, queued_ms=result.queued_ms, stream=stream,
+        settled=result.settled)
+
+
 def task_result(result: TaskResult | None) -> dict[str, object]:
     """The Task proto's `result` oneof, as keyword arguments."""
+    if isinstance(result, BulkResult):
+        outcomes = [common_pb2.VmOutcome(vm=o.vm, name=o.name, succeeded=o.succeeded, task=o.task,
+                                         fault=fault_to_proto(o.fault) if o.fault else None,
+                                         migration=migration_result(o.migration) if o.migration else None)
+                    for o in result.outcomes]
+        return {"bulk": common_pb2.BulkResult(vms=outcomes, succeeded=len(outcomes) - result.failed, failed=result.failed)}
     if isinstance(result, MigrationResult):
-        stream = None
-        if result.stream is not None:
-            f = result.stream
-            stream = common_pb2.MigrationStreamFigures(
-                encrypted=f.encrypted, rounds=f.rounds, bytes_sent=f.bytes_sent, pages_sent=f.pages_sent,
-                zero_pages=f.zero_pages, duration_ms=f.duration_ms, mbps=f.mbps, max_throttle=f.max_throttle,
-                downtime_ms=f.downtime_ms, disk_bytes=f.disk_bytes)
-        return {"migration": common_pb2.MigrationResult(
-            vm=result.vm, vcenter=result.vcenter, host=result.host, mode_asked=migrate_encryption_to_proto(result.mode_asked),
-            encrypted=result.encrypted, fell_back=result.fell_back, reason=result.reason, hot=result.hot,
-            migration_id=result.migration_id, disks_moved=result.disks_moved, queued_ms=result.queued_ms, stream=stream,
-            settled=result.settled)}
+        return {"migration": migration_result(result)}
     if isinstance(result, PowerResult):
         return {"power": common_pb2.PowerResult(power_state=power_state_to_proto(result.power_state), host=result.host)}
     if isinstance(result, ReconfigureResult):
@@ -197,3 +208,4 @@ def task_result(result: TaskResult | None) -> dict[str, object]:
     if isinstance(result, CreatedResult):
         return {"created": common_pb2.ObjectRef(moid=result.moid, name=result.name)}
     return {}
+

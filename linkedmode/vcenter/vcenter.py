@@ -29,7 +29,9 @@ from ..reaper import Reaper
 from ..rpc.convert import fault_rule_to_proto
 from ..topology.spec import VCenterSpec, VCenterTimeouts
 from ..v1 import fault_rules_pb2
+from .bulk_encryption import BulkMigrateEncryption
 from .datastores import DatastoreFolders
+from .evacuation import Evacuations
 from .guest_control import GuestControl
 from .host_client import HostConnections
 from .macs import MacPool
@@ -53,6 +55,7 @@ class VCenter:
         self.domain = domain
         self.credential = credential
         self.url = ""
+        self.metrics_url = ""          # where its Prometheus metrics are served, once it runs
         self.state = VCenterState(spec.name, store)
         self.tasks = TaskRunner(self.state)
         self.hosts = HostConnections(credential, spec.timeouts.host_call)
@@ -68,6 +71,8 @@ class VCenter:
         self.guest = GuestControl(self.state, self.hosts)
         self.arrivals = Arrivals(self)
         self.migrations = Migrations(self, self.arrivals, self.tasks)
+        self.bulk_encryption = BulkMigrateEncryption(self.state, self.tasks)
+        self.evacuations = Evacuations(self)
         self._peers: dict[str, PeerInfo] = {}
         self._killed = False
         self._peers_lock = threading.Lock()

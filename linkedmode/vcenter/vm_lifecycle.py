@@ -12,6 +12,7 @@ from typing import TypeVar
 from ..model.events import Event
 from ..model.faults import DuplicateName, InsufficientMemoryResourcesFault, InvalidArgument, InvalidPowerState, NotFound
 from ..model.inventory import HOST_CONNECTED, Cluster, Datacenter, Datastore, Disk, Host, Network, Nic, Vm
+from ..model.maintenance import check_takes_vms
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import CreatedResult, Task
 from ..model.validation import required, shown, vm_resources, whole_number
@@ -148,14 +149,17 @@ class VmLifecycle:
         """The host named, or the connected host of the cluster that mounts the datastore and has the
         most memory free (memory less what its powered-on VMs take)."""
         if spec.host:
-            return self.state.resolve(Host, spec.host)
+            host = self.state.resolve(Host, spec.host)
+            check_takes_vms(host, f"{spec.name} cannot be created there")
+            return host
         cluster = self.state.resolve(Cluster, spec.cluster)
         free = {h.moid: h.memory_mb for h in self.state.all(Host)}
         for vm in self.state.all(Vm):
             if vm.power_state == PowerState.POWERED_ON and vm.host in free:
                 free[vm.host] -= vm.memory_mb
         candidates = [self.state.get(moid, Host) for moid in cluster.hosts]
-        candidates = [h for h in candidates if h.connection_state == HOST_CONNECTED and h.moid in datastore.hosts
+        candidates = [h for h in candidates if h.connection_state == HOST_CONNECTED and not h.in_maintenance_mode
+                      and h.moid in datastore.hosts
                       and free[h.moid] >= spec.memory_mb]
         if not candidates:
             raise InsufficientMemoryResourcesFault(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from ..model import events as ev
 from ..model.faults import InvalidPowerState, InvalidState
 from ..model.inventory import Host, Vm
+from ..model.maintenance import check_takes_vms
 from ..model.settings import MigrateEncryption, PowerState, checked_extra_config
 from ..model.tasks import PowerResult, ReconfigureResult, Task
 from .events import vm_event
@@ -51,6 +52,7 @@ class VmOperations:
                 raise InvalidPowerState(f"{current.name} is already powered on", object=current.moid,
                                         requested_state="poweredOff", existing_state=current.power_state.value)
             host = self.state.get(current.host, Host)
+            check_takes_vms(host, f"{current.name} cannot be powered on there")
             self._post(ev.VM_STARTING, current, f"{current.name} on {host.name} is starting", control, user)
             agent = self.hosts.agent(host)
             agent.register(current)

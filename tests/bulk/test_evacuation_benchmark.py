@@ -1,0 +1,31 @@
+"""The evacuation benchmark, small: every figure is there, nothing failed, no host ran more vMotions than its limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from linkedmode.bench.evacuation import run_evacuation_benchmark
+
+
+def test_a_small_evacuation_benchmark_reports_its_figures_within_the_limits() -> None:
+    lines: list[str] = []
+    figures = run_evacuation_benchmark(vms=10, memory_mb=16, destination_hosts=2, say=lines.append)
+    assert lines == ["starting 2 vCenters, 3 hosts, 10 VMs of 16 MiB", "evacuating src-1 into dst"]
+    assert (figures["moved"], figures["failures"], figures["failed"], figures["encrypted"]) == (10, 0, {}, 10)
+    assert figures["wall_seconds"] > 0 and figures["total_downtime_ms"] > 0 and figures["stream_bytes"] > 0
+    assert figures["slots_exceeded"] == []
+    assert set(figures["slots"]) == {"src-1", "dst-1", "dst-2"}
+    assert figures["slots"]["src-1"]["limit"] == 8 and 1 <= figures["slots"]["src-1"]["peak"] <= 8
+    assert all(s["peak"] <= s["limit"] for s in figures["slots"].values())
+
+
+def test_bench_evacuate_prints_one_json_object() -> None:
+    done = subprocess.run([sys.executable, "-m", "linkedmode", "bench", "evacuate", "--vms", "4", "--memory-mb", "16",
+                           "--destination-hosts", "1", "--json"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "GRPC_VERBOSITY": "NONE"})
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["moved"] == 4 and figures["failures"] == 0 and figures["slots"]["dst-1"]["peak"] >= 1
