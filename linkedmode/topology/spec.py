@@ -183,6 +183,9 @@ class VCenterSpec:
     fault_rules: tuple[FaultRule, ...] = ()
     timeouts: VCenterTimeouts = field(default_factory=VCenterTimeouts)
     limits: ListenerLimits = field(default_factory=ListenerLimits)
+    # Where users log in with a password (server-only TLS, no client certificate): "" takes a free
+    # port on the host of `address`. See docs/cross-domain.md.
+    login_address: str = ""
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())
@@ -198,6 +201,9 @@ ROLES = ("admin", "read-only")
 class UserSpec:
     name: str
     role: str = "admin"
+    # scrypt hash of the user's password (crypto/passwords.py); empty: the user logs in by certificate
+    # only. A topology gives `password_hash`, or `password` in clear, which the loader hashes and forgets.
+    password_hash: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,11 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
 
     def _arrival(self, request: linked_mode_pb2.IncomingMigrationRequest) -> tuple[Arrival, MigrationTarget]:
         caller = current_principal()
-        if request.source_vcenter != caller.name:
+        if caller.kind == "user":   # a vCenter of another SSO domain, logged in as this user (row X7)
+            if request.source_vcenter in {self.vc.name, *(p.name for p in self.vc.peers())}:
+                raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}, a vCenter of "
+                                      f"{self.vc.domain}", argument="source_vcenter")
+        elif request.source_vcenter != caller.name:
             raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}", argument="source_vcenter")
         arrival = Arrival(
             translate.vm_from_proto(request.vm),

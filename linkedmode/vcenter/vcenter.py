@@ -53,6 +53,7 @@ class VCenter:
         self.domain = domain
         self.credential = credential
         self.url = ""
+        self.login_url = ""       # where users log in with a password (the login listener), once started
         self.state = VCenterState(spec.name, store)
         self.tasks = TaskRunner(self.state)
         self.hosts = HostConnections(credential, spec.timeouts.host_call)

@@ -1,0 +1,44 @@
+"""Who calls a login listener: on SessionManager.Login, the user its name and password stand for; on
+every other call, the user of the session named in the metadata `vmware-api-session-id`.
+
+Checking a password costs tens of milliseconds of KDF, so it runs in a thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from ..crypto.identity import Identity
+from ..model.faults import InvalidArgument, NotAuthenticated
+from .auth import Authenticator, Context, method_name
+
+SESSION_HEADER = "vmware-api-session-id"
+SESSION_MANAGER = "linkedmode.v1.SessionManager"
+LOGIN = f"/{SESSION_MANAGER}/Login"
+
+
+class PasswordAuthority(Protocol):
+    def authenticate(self, user_name: str, password: str) -> Identity: ...   # raises InvalidLogin
+    def principal(self, session_id: str) -> Identity: ...                    # raises NotAuthenticated
+
+
+def session_id_of(metadata: Any) -> str:
+    """The session a call names in its metadata, or ""."""
+    return next((str(value) for key, value in metadata or () if key == SESSION_HEADER), "")
+
+
+def password_authenticator(authority: PasswordAuthority) -> Authenticator:
+    async def authenticate(context: Context, method: str, request: Any) -> Identity:
+        if method == LOGIN:
+            if request is None or not request.user_name:
+                raise InvalidArgument("Login needs user_name and password", argument="user_name")
+            return await asyncio.get_running_loop().run_in_executor(
+                None, authority.authenticate, request.user_name, request.password)
+        session_id = session_id_of(context.invocation_metadata())
+        if not session_id:
+            raise NotAuthenticated(f"{method_name(method)} needs a session: log in with SessionManager.Login and send "
+                                   f"its session_id as `{SESSION_HEADER}`")
+        return authority.principal(session_id)
+
+    return authenticate
