@@ -44,9 +44,11 @@ def about_by_password(estate: Estate, vcenter: str, user: str = "administrator",
                      lambda api, md: api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10, metadata=md))
 
 
-def corp_locator(estate: Estate, user: str = "administrator", password: str = DEMO_PASSWORD) -> vcenter_pb2.ServiceLocator:
-    """What vc-corp's owner tells you: its login URL, instance UUID and thumbprint, and a user's password."""
-    about = about_by_password(estate, "vc-corp")
+def corp_locator(estate: Estate, user: str = "administrator", password: str = DEMO_PASSWORD,
+                 reader: tuple[str, str] = ("auditor", DEMO_PASSWORD)) -> vcenter_pb2.ServiceLocator:
+    """What vc-corp's owner tells you (read by `reader`, user and password): its login URL, instance UUID
+    and thumbprint; with the credential of `user`."""
+    about = about_by_password(estate, "vc-corp", *reader)
     return vcenter_pb2.ServiceLocator(
         instance_uuid=about.instance_uuid, url=about.login_url, ssl_thumbprint=about.thumbprint,
         credential=vcenter_pb2.ServiceLocatorNamePassword(username=user, password=password))
@@ -62,15 +64,12 @@ def to_corp(estate: Estate, vm: str, locator: vcenter_pb2.ServiceLocator) -> com
         client.close()
 
 
-def as_corp_auditor(estate: Estate, call):  # type: ignore[no-untyped-def]
-    """`call(VCenterStub, metadata)` on vc-corp, logged in as its read-only user."""
-    return logged_in(estate, "vc-corp", "auditor", DEMO_PASSWORD, call)
-
-
-def corp_vm_names(estate: Estate) -> set[str]:
-    vms = as_corp_auditor(estate, lambda api, md: api.ListVms(vcenter_pb2.ListVmsRequest(), timeout=10, metadata=md).vms)
+def corp_vm_names(estate: Estate, reader: tuple[str, str] = ("auditor", DEMO_PASSWORD)) -> set[str]:
+    vms = logged_in(estate, "vc-corp", *reader,
+                    lambda api, md: api.ListVms(vcenter_pb2.ListVmsRequest(), timeout=10, metadata=md).vms)
     return {vm.name for vm in vms}
 
 
-def corp_events(estate: Estate) -> list[common_pb2.Event]:
-    return list(as_corp_auditor(estate, lambda api, md: api.QueryEvents(vcenter_pb2.EventFilter(), timeout=10, metadata=md).events))
+def corp_events(estate: Estate, reader: tuple[str, str] = ("auditor", DEMO_PASSWORD)) -> list[common_pb2.Event]:
+    return list(logged_in(estate, "vc-corp", *reader,
+                          lambda api, md: api.QueryEvents(vcenter_pb2.EventFilter(), timeout=10, metadata=md).events))
