@@ -31,10 +31,10 @@ def session_id_of(metadata: Any) -> str:
 def password_authenticator(authority: PasswordAuthority) -> Authenticator:
     async def authenticate(context: Context, method: str, request: Any) -> Identity:
         if method == LOGIN:
-            if request is None or not request.user_name:
+            user_name, password = getattr(request, "user_name", ""), getattr(request, "password", "")
+            if not isinstance(user_name, str) or not isinstance(password, str) or not user_name:
                 raise InvalidArgument("Login needs user_name and password", argument="user_name")
-            return await asyncio.get_running_loop().run_in_executor(
-                None, authority.authenticate, request.user_name, request.password)
+            return await asyncio.get_running_loop().run_in_executor(None, authority.authenticate, user_name, password)
         session_id = session_id_of(context.invocation_metadata())
         if not session_id:
             raise NotAuthenticated(f"{method_name(method)} needs a session: log in with SessionManager.Login and send "

@@ -166,3 +166,18 @@ def test_a_session_ends_after_its_idle_time_and_at_logout():
         sessions.principal(first.session_id)
     with pytest.raises(InvalidLogin):
         sessions.authenticate("ann", "pw-2")
+
+
+def test_a_credential_for_a_linked_vcenter_is_not_used(estate):
+    """The linked path needs no credential: a locator naming vc-b moves the VM over LinkedMode as before."""
+    client = client_of(estate, "vc-a")
+    try:
+        about = client.api.ListLinkedVCenters(vcenter_pb2.ListLinkedVCentersRequest()).vcenters
+        vc_b = next(v for v in about if v.name == "vc-b")
+        locator = vcenter_pb2.ServiceLocator(instance_uuid=vc_b.instance_uuid, url=vc_b.url, ssl_thumbprint=vc_b.thumbprint,
+                                             credential=vcenter_pb2.ServiceLocatorNamePassword(username="x", password="y"))
+        spec = vcenter_pb2.RelocateSpec(host="esx-b1", datastore="ds-b-shared", pool="cluster-b", service=locator)
+        check = client.api.CheckRelocate(vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name="app-disabled"), spec=spec))
+    finally:
+        client.close()
+    assert not check.errors and check.vcenter == "vc-b"
