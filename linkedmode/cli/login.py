@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Any
 
 import grpc
@@ -21,7 +22,12 @@ PASSWORD_ENV = "LINKEDMODE_PASSWORD"
 
 
 def read_password(user: str, vcenter: str) -> str:
-    password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password of {user} at {vcenter}: ")
+    password = os.environ.get(PASSWORD_ENV, "")
+    if not password and sys.stdin.isatty():
+        try:
+            password = getpass.getpass(f"password of {user} at {vcenter}: ")
+        except EOFError:
+            password = ""
     if not password:
         raise CommandError(f"no password for {user}: set ${PASSWORD_ENV} or type it at the prompt")
     return password

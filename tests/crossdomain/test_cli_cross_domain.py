@@ -59,3 +59,19 @@ def test_the_move_to_another_domain_with_the_demo_password(state_dir):
     for path in state_dir.rglob("*"):
         if path.is_file():
             assert b"VMware1!" not in path.read_bytes(), path
+
+
+def test_the_command_line_refusals(state_dir):
+    base = [sys.executable, "-m", "linkedmode", "migrate", "app-opportunistic", "--to-host", "esx-c1", "--state-dir", str(state_dir)]
+
+    def run(*args: str, password: str = "") -> str:
+        env = {**ENV, "LINKEDMODE_PASSWORD": password} if password else {k: v for k, v in ENV.items() if k != "LINKEDMODE_PASSWORD"}
+        done = subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+        assert done.returncode != 0
+        return done.stderr.strip().splitlines()[-1]
+
+    assert run("--username", "administrator", password="x") == (
+        "linkedmode: --username is for a vCenter of another SSO domain: give it with --to-vcenter")
+    assert run("--to-vcenter", "vc-b", "--username", "administrator", password="x") == (
+        "linkedmode: vc-b has no login address: no user of vsphere.local has a password")
+    assert "no password for administrator@corp.local" in run("--to-vcenter", "vc-corp", "--username", "administrator@corp.local")

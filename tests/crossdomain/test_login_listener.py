@@ -12,7 +12,7 @@ from estate_helpers import call_fault, client_of, task_fault
 from linkedmode.crypto.identity import Identity
 from linkedmode.crypto.passwords import hash_password
 from linkedmode.estate import start_estate
-from linkedmode.model.faults import InvalidArgument, InvalidLogin, NoPermission, NotAuthenticated
+from linkedmode.model.faults import InvalidArgument, InvalidLogin, NoPermission, NotAuthenticated, NotFound
 from linkedmode.rpc.faults import fault_from_proto
 from linkedmode.topology import default_topology
 from linkedmode.topology.spec import UserSpec
@@ -181,3 +181,38 @@ def test_a_credential_for_a_linked_vcenter_is_not_used(estate):
     finally:
         client.close()
     assert not check.errors and check.vcenter == "vc-b"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda loc: loc.credential.__setattr__("username", ""), "ServiceLocator.credential.username is required"),
+    (lambda loc: loc.__setattr__("url", ""), "ServiceLocator.url is required with a credential: the target's AboutInfo.login_url"),
+])
+def test_a_credential_locator_missing_a_field(estate, change, message):
+    locator = corp_locator(estate)
+    change(locator)
+    fault = task_fault(to_corp(estate, "app-required", locator))
+    assert isinstance(fault, InvalidArgument) and fault.message == message
+
+
+def test_a_credential_locator_whose_url_answers_nothing(estate):
+    locator = corp_locator(estate)
+    locator.url = "127.0.0.1:9"   # discard: nothing listens
+    fault = task_fault(to_corp(estate, "app-required", locator))
+    assert isinstance(fault, NotFound) and fault.message == "no vCenter answers at 127.0.0.1:9"
+
+
+def test_a_credential_for_an_unlinked_vcenter_of_the_own_domain_is_refused(estate):
+    """A vCenter of vsphere.local that vc-a is not linked with cannot be reached by password: NotFound."""
+    vc_b = estate.vcenters["vc-b"].vcenter
+    locator = vcenter_pb2.ServiceLocator(instance_uuid="22222222-2222-2222-2222-222222222222", url=vc_b.url,
+                                         ssl_thumbprint=vc_b.thumbprint,
+                                         credential=vcenter_pb2.ServiceLocatorNamePassword(username="a", password="b"))
+    fault = task_fault(to_corp(estate, "app-required", locator))
+    assert isinstance(fault, NotFound)
+    assert fault.message == (f"vc-b at {vc_b.url} is of vsphere.local but not linked with vc-a: a credential is for a "
+                             "vCenter of another SSO domain")
+
+
+def test_login_without_a_user_name(channel):
+    code, fault = call_fault(session_pb2_grpc.SessionManagerStub(channel).Login, session_pb2.LoginRequest(password="x"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and fault.message == "Login needs user_name and password"
