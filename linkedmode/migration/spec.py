@@ -83,6 +83,9 @@ class Arrival:
     # Per NIC, the network it leaves (row V12). The network each NIC joins is in `nic_networks`: the one
     # RelocateSpec.deviceChange names, else the source network's name.
     nic_sources: tuple[SourceNetwork, ...] = ()
+    # The user of the destination's SSO domain a move from another domain runs as (row X7): its
+    # events there name that user. Empty between linked vCenters.
+    user: str = ""
 
     def __post_init__(self) -> None:
         required("vm.instance_uuid", self.vm.instance_uuid)

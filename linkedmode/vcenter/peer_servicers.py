@@ -79,6 +79,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
             tuple(request.disk_paths),
             whole_number("chain_id", request.chain_id, 0, 2**63 - 1),
             nic_sources=tuple(translate.source_network_from_proto(n) for n in request.nic_source_networks),
+            user=caller.name if caller.kind == "user" else "",
         )
         return arrival, MigrationTarget(request.host, request.datastore, request.pool)
 

@@ -94,5 +94,7 @@ def test_a_required_vm_moves_encrypted_to_the_other_domain(estate):
     on_source = {e.type for e in source_events(estate) if e.vm_name == "app-required"}
     on_corp = {e.type for e in corp_events(estate) if e.vm_name == "app-required"}
     assert {"VmMigratedEvent", "com.vmware.vc.vm.VmHotMigratingWithEncryptionEvent"} <= on_source & on_corp
+    migrated = next(e for e in corp_events(estate) if e.vm_name == "app-required" and e.type == "VmMigratedEvent")
+    assert migrated.user == "administrator" and migrated.arguments["sourceVcenter"] == "vc-a"   # the move ran as this user
     assert estate.vcenters["vc-corp"].sessions.count() == 0    # the source logged out
     assert DEMO_PASSWORD  # used above
