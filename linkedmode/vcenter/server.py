@@ -78,22 +78,27 @@ class VCenterServer:
         )
         vc.url = self._server.address
         if any(u.password_hash for u in self.domain.users):   # no password, no login listener
-            self._login = self._serve_login(vc, roles)
+            try:
+                self._login = self._serve_login(vc, roles, vc.spec.login_address or vc.url.rsplit(":", 1)[0] + ":0")
+            except BaseException:
+                self._server.stop(0)
+                self._server = None
+                raise
             vc.login_url = self._login.address
         vc.connect_hosts()
         return self
 
-    def _serve_login(self, vc: VCenter, roles: dict[str, str]) -> RunningServer:
-        linked_mode = LinkedModeServicer(vc)
+    def _serve_login(self, vc: VCenter, roles: dict[str, str], address: str) -> RunningServer:
+        """The login listener: server-only TLS, callers known by password, then by session."""
         return serve(
-            vc.spec.login_address or vc.spec.address.rsplit(":", 1)[0] + ":0",
+            address,
             vc.credential,
             login_policy(self.domain.name, vc.name, roles),
             [
                 (session_pb2_grpc.add_SessionManagerServicer_to_server, SessionManagerServicer(self.sessions, vc.name),
                  SESSION_MANAGER),
                 (vcenter_pb2_grpc.add_VCenterServicer_to_server, VCenterServicer(vc), VCENTER),
-                (linked_mode_pb2_grpc.add_LinkedModeServicer_to_server, linked_mode, LINKED_MODE),
+                (linked_mode_pb2_grpc.add_LinkedModeServicer_to_server, LinkedModeServicer(vc), LINKED_MODE),
             ],
             limits=vc.spec.limits,
             authenticate=password_authenticator(self.sessions),

@@ -79,3 +79,14 @@ def test_the_password_is_nowhere_after_a_refused_and_a_successful_move(moves):
         assert not [e for e in events if secret in str(e)]
         assert not [t for t in tasks if secret in str(t)]
         assert secret not in str(refused) and secret not in str(fault_from_proto(refused.error))
+
+
+def test_a_login_address_is_read_and_checked():
+    data = yaml.safe_load(default_topology_text())
+    corp = next(d for d in data["sso_domains"] if d["name"] == "corp.local")["vcenters"][0]
+    corp["login_address"] = "127.0.0.1:0"
+    assert parse_topology(data, "t").domain("corp.local").vcenters[0].login_address == "127.0.0.1:0"
+    corp["login_address"] = "nowhere"
+    with pytest.raises(TopologyError) as refused:
+        parse_topology(data, "t")
+    assert str(refused.value).endswith("login_address: 'nowhere' is not an address like 127.0.0.1:8443 (host:port, port 0..65535)")
