@@ -62,6 +62,7 @@ class Estate:
                         "name": vc.name,
                         "version": str(vc.version),
                         "address": self.vcenters[vc.name].address,
+                        "login_address": self.vcenters[vc.name].vcenter.login_url,
                         "instance_uuid": self.vcenters[vc.name].vcenter.instance_uuid,
                         "hosts": {h.name: self.hosts[h.name].address for h in vc.hosts()},
                         "metrics": self.vcenters[vc.name].vcenter.metrics_url,

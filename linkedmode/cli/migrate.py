@@ -1,13 +1,15 @@
-"""linkedmode migrate VM --to-vcenter NAME --to-host NAME: vMotion with a live progress bar."""
+"""linkedmode migrate VM --to-vcenter NAME --to-host NAME: vMotion with a live progress bar. To a vCenter
+of another SSO domain with --username (row X7): the password from $LINKEDMODE_PASSWORD or a prompt."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..client import choose_placement, describe_result, relocate_spec, run_relocate, task_fault
-from ..v1 import common_pb2
+from ..client import VCenterClient, choose_placement, describe_result, relocate_spec, run_relocate, task_fault
+from ..v1 import common_pb2, vcenter_pb2
 from .common import CommandError, Session, add_client_options
+from .login import read_password, vcenter_of_another_domain
 from .output import print_json, to_plain
 from .vm_commands import find_vm
 
@@ -26,9 +28,22 @@ def progress_bar(task: common_pb2.Task) -> None:
 def migrate(session: Session, args: argparse.Namespace) -> None:
     source_name, vm = find_vm(session, args.vm)
     target_name = args.to_vcenter or source_name
-    source, target = session.vcenter(source_name), session.vcenter(target_name)
-    placement = choose_placement(target, args.to_host, args.datastore, args.pool)
-    spec = relocate_spec(source, target, placement, keep_datastore=args.datastore is None and target_name == source_name)
+    source = session.vcenter(source_name)
+    if args.username:
+        if target_name == source_name:
+            raise CommandError("--username is for a vCenter of another SSO domain: give it with --to-vcenter")
+        password = read_password(args.username, target_name)
+        target = vcenter_of_another_domain(session.endpoints, target_name, args.username, password)
+    else:
+        target = session.vcenter(target_name)
+    try:
+        placement = choose_placement(target, args.to_host, args.datastore, args.pool)
+        spec = relocate_spec(source, target, placement, keep_datastore=args.datastore is None and target_name == source_name)
+        if args.username:
+            _with_credential(spec, target, args.username, password)
+    finally:
+        if args.username:
+            target.close()
     task = run_relocate(source, vm.name, spec, on_progress=None if args.json else progress_bar, raise_fault=False)
     if not args.json and sys.stderr.isatty():
         sys.stderr.write("\n")
@@ -44,6 +59,12 @@ def migrate(session: Session, args: argparse.Namespace) -> None:
         print(f"{vm.name}: {source_name} -> {where}, {describe_result(task)}")
 
 
+def _with_credential(spec: vcenter_pb2.RelocateSpec, target: VCenterClient, user: str, password: str) -> None:
+    """The locator of a vCenter of another SSO domain: its login address, and the user's credential."""
+    spec.service.url = target.api.GetAbout(vcenter_pb2.GetAboutRequest()).login_url
+    spec.service.credential.CopyFrom(vcenter_pb2.ServiceLocatorNamePassword(username=user, password=password))
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("migrate", help="vMotion a VM to another host, in its vCenter or another one")
     parser.add_argument("vm", help="VM name or moid")
@@ -51,5 +72,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--to-host", required=True, help="destination host")
     parser.add_argument("--datastore", help="destination datastore (default: where the disks are, or one the host mounts)")
     parser.add_argument("--pool", help="destination resource pool, i.e. cluster (default: the host's)")
+    parser.add_argument("--username", help="a user of the destination vCenter's SSO domain, when it is another one "
+                                           "(user or user@domain); the password comes from $LINKEDMODE_PASSWORD or a prompt")
     add_client_options(parser)
     parser.set_defaults(handler=migrate)

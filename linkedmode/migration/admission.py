@@ -1,6 +1,7 @@
 """Admission of a relocate at the source vCenter: the spec's shape, the destination (this vCenter or the
-linked one the ServiceLocator names, rows X2, X3), the destination's checks, and the encryption
-decision, taken once (rows E2-E4, E6, D1-D3). Nothing is sent to a host before it is done."""
+one the ServiceLocator names: a linked one, rows X2, X3, or one of another SSO domain, row X7), the
+destination's checks, and the encryption decision, taken once (rows E2-E4, E6, D1-D3). Nothing is
+sent to a host before it is done."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
 from .arrivals import Arrivals, streams
 from .compatibility import nic_networks, with_cpu_requirement
 from .destinations import Destination, LocalDestination, RemoteDestination
+from .foreign import foreign_destination, names_a_linked_vcenter
 from .journal import OUTGOING, OutgoingRow
 from .locator import resolve_locator
 from .ports import VCenterParts
@@ -41,7 +43,9 @@ def check_request(request: RelocateRequest) -> None:
 def destination_for(vc: VCenterParts, arrivals: Arrivals, request: RelocateRequest) -> Destination:
     if request.service is None:
         return LocalDestination(vc, arrivals)
-    return RemoteDestination(vc, resolve_locator(vc, request.service))
+    if request.service.credential is not None and not names_a_linked_vcenter(vc, request.service):
+        return foreign_destination(vc, request.service)
+    return RemoteDestination.linked(vc, resolve_locator(vc, request.service))
 
 
 def arrival_of(vc: VCenterParts, vm: Vm, *, cross: bool, device_change: tuple[NetworkChange, ...] = ()) -> Arrival:

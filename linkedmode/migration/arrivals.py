@@ -390,7 +390,7 @@ class Arrivals:
         host = self.vc.state.get(row.host, Host)
         datacenter = self.vc.state.get(host.datacenter, Datacenter).name
         vm = replace(row.vm, datacenter=host.datacenter)
-        return vm_event(self.vc.state, type_, vm, message, host=host.name, chain_id=a.chain_id, arguments={
+        return vm_event(self.vc.state, type_, vm, message, host=host.name, user=a.user, chain_id=a.chain_id, arguments={
             "sourceVcenter": a.source_vcenter, "sourceHost": a.source_host, "destHost": host.name, "destDatacenter": datacenter})
 
     def _post(self, row: ArrivalRow, type_: str, message: str) -> None:

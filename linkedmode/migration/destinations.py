@@ -1,5 +1,6 @@
-"""Where a migration's destination side runs: this vCenter (vMotion inside it) or a linked vCenter
-reached over LinkedMode (cross-vCenter vMotion, row X1). The source's orchestration sees one interface."""
+"""Where a migration's destination side runs: this vCenter (vMotion inside it) or another vCenter
+reached over LinkedMode (cross-vCenter vMotion: a linked one, row X1, or one of another SSO domain,
+row X7, see foreign.py). The source's orchestration sees one interface."""
 
 from __future__ import annotations
 
@@ -87,16 +88,25 @@ class LocalDestination:
 
 
 class RemoteDestination:
-    """The destination host belongs to a linked vCenter: every step goes over LinkedMode (mutual TLS)."""
+    """The destination host belongs to another vCenter: every step goes over LinkedMode. To a linked
+    vCenter over mutual TLS (row X1); to one of another SSO domain over TLS pinned to its certificate,
+    each call under the session of the user the ServiceLocator's credential logged in as (row X7)."""
 
     remote = True
 
-    def __init__(self, vc: VCenterParts, peer: PeerInfo) -> None:
-        self.vcenter = peer.name
-        self.version = peer.version
+    def __init__(self, vc: VCenterParts, vcenter: str, version: str, channel: grpc.Channel, *,
+                 metadata: tuple[tuple[str, str], ...] = (), on_close: Callable[[], None] = lambda: None) -> None:
+        self.vcenter = vcenter
+        self.version = version
         self._source = vc
-        self._channel = secure_channel(peer.url, vc.credential, Identity(vc.domain, "vcenter", peer.name))
+        self._channel = channel
+        self._metadata = metadata
+        self._on_close = on_close
         self._stub = linked_mode_pb2_grpc.LinkedModeStub(self._channel)
+
+    @classmethod
+    def linked(cls, vc: VCenterParts, peer: PeerInfo) -> RemoteDestination:
+        return cls(vc, peer.name, peer.version, secure_channel(peer.url, vc.credential, Identity(vc.domain, "vcenter", peer.name)))
 
     def _request(self, arrival: Arrival, target: MigrationTarget, migration_id: int = 0,
                  spec: host_agent_pb2.MigrationSpec | None = None) -> linked_mode_pb2.IncomingMigrationRequest:
@@ -113,7 +123,7 @@ class RemoteDestination:
         if not self._source.alive:
             raise HostCommunication(f"{self._source.name} is down: it cannot reach {self.vcenter}", object=self.vcenter)
         try:
-            return call(request, timeout=self._source.timeouts.peer_call)
+            return call(request, timeout=self._source.timeouts.peer_call, metadata=self._metadata)
         except grpc.RpcError as error:
             raise fault_from_error(error) from None
 
@@ -151,7 +161,10 @@ class RemoteDestination:
         return translate.phase_from_proto(answer.phase), bool(answer.host_runs_vm)
 
     def close(self) -> None:
-        self._channel.close()
+        try:
+            self._on_close()
+        finally:
+            self._channel.close()
 
 
 def destination_to(vc: VCenterParts, arrivals: Arrivals, vcenter: str) -> Destination:
@@ -161,4 +174,4 @@ def destination_to(vc: VCenterParts, arrivals: Arrivals, vcenter: str) -> Destin
     peer = next((p for p in vc.peers() if p.name == vcenter), None)
     if peer is None:
         raise NotFound(f"{vcenter} is not linked with {vc.name} (yet)", object=vcenter)
-    return RemoteDestination(vc, peer)
+    return RemoteDestination.linked(vc, peer)

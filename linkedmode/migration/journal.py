@@ -72,7 +72,7 @@ class ArrivalRow:
             "arrival": {"vm": a.vm.to_row(), "source_vcenter": a.source_vcenter, "source_host": a.source_host,
                         "disk_datastores": list(a.disk_datastores), "nic_networks": list(a.nic_networks),
                         "hot": a.hot, "encrypted": a.encrypted, "disk_paths": list(a.disk_paths), "chain_id": a.chain_id,
-                        "nic_sources": [dataclasses.asdict(n) for n in a.nic_sources]},
+                        "nic_sources": [dataclasses.asdict(n) for n in a.nic_sources], "user": a.user},
             "vm": self.vm.to_row(), "host": self.host, "disk_files": list(self.disk_files),
         }
         return JournalEntry(ARRIVAL, self.migration_id, self.phase.value, data)
@@ -82,6 +82,6 @@ class ArrivalRow:
         a = dict(entry.data["arrival"])
         arrival = Arrival(Vm.from_row(a.pop("vm")), a["source_vcenter"], a["source_host"], tuple(a["disk_datastores"]),
                           tuple(a["nic_networks"]), a["hot"], a["encrypted"], tuple(a.get("disk_paths", ())),
-                          a.get("chain_id", 0), tuple(SourceNetwork(**n) for n in a.get("nic_sources", ())))
+                          a.get("chain_id", 0), tuple(SourceNetwork(**n) for n in a.get("nic_sources", ())), a.get("user", ""))
         return cls(entry.migration_id, MigrationPhase(entry.state), arrival, Vm.from_row(entry.data["vm"]),
                    entry.data["host"], tuple(entry.data.get("disk_files", ())))

@@ -1,4 +1,5 @@
-"""Which vCenter a RelocateSpec's ServiceLocator names, checked as vSphere checks it (rows X2, X3)."""
+"""Which vCenter a RelocateSpec's ServiceLocator names, checked as vSphere checks it (rows X2, X3). A
+vCenter of another SSO domain is refused here unless the locator has a credential (foreign.py, row X7)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def fetch_certificate(url: str, timeout: float) -> bytes | None:
     return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
 
 
-def _check_version(source: VCenterParts, target: PeerInfo) -> None:
+def check_version(source: VCenterParts, target: PeerInfo) -> None:
     for name, version in ((source.name, source.version), (target.name, target.version)):
         if Version.parse(version) < CROSS_VCENTER_MIN_VCENTER:   # encryption has its own floor: the decision's
             raise NotSupported(
@@ -59,7 +60,7 @@ def resolve_locator(source: VCenterParts, locator: ServiceLocator) -> PeerInfo:
     if locator.ssl_thumbprint.upper() != peer.thumbprint:
         raise SSLVerifyFault(f"the certificate of {peer.name} does not match the thumbprint {locator.ssl_thumbprint}",
                              object=peer.name, thumbprint=peer.thumbprint)
-    _check_version(source, peer)
+    check_version(source, peer)
     return peer
 
 
@@ -75,7 +76,8 @@ def _unknown_target(source: VCenterParts, locator: ServiceLocator, peers: list[P
     if identity.domain != source.domain:
         return NotSupported(
             f"{identity.name} at {locator.url} belongs to SSO domain {identity.domain}, not linked with {source.domain}: "
-            "cross-vCenter vMotion needs both vCenters in one SSO domain (Enhanced Linked Mode)",
+            "cross-vCenter vMotion needs both vCenters in one SSO domain (Enhanced Linked Mode), or a credential "
+            "for the target in the ServiceLocator",
             object=identity.name, sso_domain=identity.domain,
         )
     known = next((p for p in peers if p.name == identity.name), None)

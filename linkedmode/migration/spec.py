@@ -3,7 +3,7 @@ told, and the spec both hosts get (with the key, which is never journaled)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..crypto.secrets import MigrationSecrets
 from ..model.encryption import HostEncryptionSupport
@@ -23,12 +23,23 @@ class MigrationTarget:
 
 
 @dataclass(frozen=True)
+class LocatorCredential:
+    """ServiceLocator.credential (ServiceLocatorNamePassword): a user of the target's SSO domain (row X7).
+    Held only while the source logs in; its repr leaves the password out."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class ServiceLocator:
-    """RelocateSpec.service: another vCenter, named by instance UUID, URL and certificate thumbprint (row X3)."""
+    """RelocateSpec.service: another vCenter, named by instance UUID, URL and certificate thumbprint (row X3),
+    with a credential when it is of another SSO domain (row X7)."""
 
     instance_uuid: str
     url: str
     ssl_thumbprint: str
+    credential: LocatorCredential | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,9 @@ class Arrival:
     # Per NIC, the network it leaves (row V12). The network each NIC joins is in `nic_networks`: the one
     # RelocateSpec.deviceChange names, else the source network's name.
     nic_sources: tuple[SourceNetwork, ...] = ()
+    # The user of the destination's SSO domain a move from another domain runs as (row X7): its
+    # events there name that user. Empty between linked vCenters.
+    user: str = ""
 
     def __post_init__(self) -> None:
         required("vm.instance_uuid", self.vm.instance_uuid)

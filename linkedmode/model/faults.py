@@ -50,6 +50,11 @@ class NotAuthenticated(Fault):
     code = "UNAUTHENTICATED"
 
 
+class InvalidLogin(NotAuthenticated):
+    """A user name and password that do not match (SessionManager.Login, a ServiceLocator's credential).
+    Its message never says which of the two was wrong, and never carries the password."""
+
+
 class InvalidState(Fault):
     code = "FAILED_PRECONDITION"
 

@@ -35,6 +35,9 @@ from .validation import check_request, lenient
 log = logging.getLogger(__name__)
 
 Policy = Callable[[Identity | None, str], Lane]   # raises NoPermission / NotAuthenticated
+# Who calls: from the call's context, its method and its request (a unary request; None for client
+# streams). The default reads the peer certificate; a login listener reads a password or a session.
+Authenticator = Callable[[Any, str, Any], Awaitable[Identity | None]]
 Context = Any   # grpc.aio.ServicerContext: grpc ships no types
 
 _principal: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("principal", default=None)
@@ -58,6 +61,10 @@ def principal_of(context: Context | grpc.ServicerContext) -> Identity | None:
     return identity_of_certificate(certs[0])
 
 
+async def certificate_principal(context: Context, method: str, request: Any) -> Identity | None:
+    return principal_of(context)
+
+
 def is_health_or_reflection(method: str) -> bool:
     return method.startswith(HEALTH_AND_REFLECTION)
 
@@ -71,9 +78,16 @@ def method_name(method: str) -> str:
     return method.rsplit("/", 1)[-1]
 
 
+def _unary(request: Any) -> Any:
+    """The request of a call, or None when the client streams (what an authenticator may read)."""
+    return None if hasattr(request, "__aiter__") or hasattr(request, "__next__") else request
+
+
 class AuthorizationInterceptor(aio.ServerInterceptor):
-    def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor]) -> None:
+    def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor],
+                 authenticate: Authenticator = certificate_principal) -> None:
         self._policy = policy
+        self._authenticate = authenticate
         self._admission = admission
         self._workers = workers
 
@@ -92,9 +106,10 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
             return handler._replace(unary_stream=self._stream(handler.unary_stream, method))
         return handler._replace(stream_stream=self._stream(handler.stream_stream, method))
 
-    async def _admit(self, context: Context, method: str, *, streaming: bool) -> tuple[Identity, Ticket]:
-        principal = principal_of(context)
+    async def _admit(self, context: Context, method: str, request: Any, *, streaming: bool) -> tuple[Identity, Ticket]:
+        principal = None
         try:
+            principal = await self._authenticate(context, method, request)
             lane = self._policy(principal, method)
             if principal is None:   # a policy lets no anonymous call through; this keeps it so
                 raise faults.NotAuthenticated(f"{method_name(method)} needs a client certificate")
@@ -114,7 +129,7 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
 
     def _call(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], Awaitable[Any]]:
         async def authorised(request: Any, context: Context) -> Any:
-            principal, ticket = await self._admit(context, method, streaming=False)
+            principal, ticket = await self._admit(context, method, _unary(request), streaming=False)
             in_thread = False
             try:
                 check_request(request)
@@ -158,7 +173,7 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
 
     def _stream(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], AsyncIterator[Any]]:
         async def authorised_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-            principal, ticket = await self._admit(context, method, streaming=True)
+            principal, ticket = await self._admit(context, method, _unary(request), streaming=True)
             try:
                 check_request(request)
                 if inspect.isasyncgenfunction(behavior):

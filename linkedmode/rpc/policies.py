@@ -13,6 +13,7 @@ from .auth import Policy, is_health_or_reflection, method_name, service_of
 VCENTER = "linkedmode.v1.VCenter"
 LINKED_MODE = "linkedmode.v1.LinkedMode"
 EMULATOR = "linkedmode.v1.Emulator"
+SESSION_MANAGER = "linkedmode.v1.SessionManager"
 HOST_AGENT = "linkedmode.v1.HostAgent"
 
 # VCenter methods a read-only user may call; every other method needs the admin role.
@@ -58,6 +59,37 @@ def vcenter_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
                 return lane(who)
             raise NoPermission(f"user {who.name} ({role}) may not call {call}: it needs the admin role", object=str(who), privilege="admin")
         raise NoPermission(f"{service} is not served here", object=str(who))
+
+    return authorize
+
+
+# LinkedMode calls a vCenter of another SSO domain makes under a user's session, to move a VM here (row X7).
+MIGRATION_METHODS = frozenset({
+    "CheckMigration", "ReserveMigration", "PrepareMigration", "CommitMigration", "FinishMigration", "GetArrivalState",
+    "AbortMigration",
+})
+
+
+def login_policy(domain: str, name: str, roles: Mapping[str, str]) -> Policy:
+    """The login listener of vCenter `name`: every caller is a user of `domain` who logged in. VCenter
+    by role as on the main listener; the LinkedMode calls of an incoming migration for admins only (the
+    move proceeds under the user's role); nothing of Emulator or of linking."""
+    by_role = vcenter_policy(domain, name, roles)
+
+    def authorize(principal: Identity | None, method: str) -> Lane:
+        who = _authenticated(principal, domain, method)
+        service, call = service_of(method), method_name(method)
+        if service == SESSION_MANAGER or is_health_or_reflection(method):
+            return Lane.USER
+        if service == VCENTER:
+            return by_role(who, method)
+        if service == LINKED_MODE and call in MIGRATION_METHODS:
+            role = roles.get(who.name)
+            if role != "admin":
+                raise NoPermission(f"user {who.name} ({role or 'no role'}) may not move a VM to {name}: "
+                                   "it needs the admin role", object=str(who), privilege="admin")
+            return Lane.PEER
+        raise NoPermission(f"{service.rsplit('.', 1)[-1]}.{call} is not served at the login address of {name}", object=str(who))
 
     return authorize
 

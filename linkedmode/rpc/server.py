@@ -22,8 +22,8 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 from ..crypto.pki import Credential
 from ..topology.spec import ListenerLimits
 from .admission import Admission, Lane
-from .auth import AuthorizationInterceptor, Policy
-from .tls import server_credentials
+from .auth import Authenticator, AuthorizationInterceptor, Policy, certificate_principal
+from .tls import login_server_credentials, server_credentials
 
 # (add_XServicer_to_server, servicer instance, full service name)
 ServiceBinding = tuple[Callable[[Any, Any], None], object, str]   # each add_ function takes its own servicer type
@@ -156,8 +156,12 @@ def serve(
     *,
     limits: ListenerLimits | None = None,
     interceptors: Iterable[aio.ServerInterceptor] = (),
+    authenticate: Authenticator | None = None,
 ) -> RunningServer:
     """Starts a server on `address` ("127.0.0.1:0" picks a free port) and returns where it listens.
+
+    By default callers show a certificate of the SSO domain (mutual TLS). With `authenticate`, the
+    listener asks for none (server-only TLS) and `authenticate` says who calls (a login listener).
     `interceptors` see each call before the authorising one (metrics count refused calls too)."""
     outer = list(interceptors)
     limits = limits or ListenerLimits()
@@ -171,7 +175,8 @@ def serve(
     loop = EventLoopThread(name)
 
     async def start() -> tuple[aio.Server, HealthServicer, int]:
-        server = aio.server(interceptors=[*outer, AuthorizationInterceptor(policy, admission, workers)],
+        interceptor = AuthorizationInterceptor(policy, admission, workers, authenticate or certificate_principal)
+        server = aio.server(interceptors=[*outer, interceptor],
                             options=server_options(limits))
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -182,7 +187,8 @@ def serve(
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
         await health.set("", health_pb2.HealthCheckResponse.SERVING)
         serve_reflection(names, server)
-        port = server.add_secure_port(address, server_credentials(credential))
+        tls = server_credentials(credential) if authenticate is None else login_server_credentials(credential)
+        port = server.add_secure_port(address, tls)
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         await server.start()

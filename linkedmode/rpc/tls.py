@@ -1,4 +1,5 @@
-"""Mutual TLS for every listener but the vMotion one: credentials for servers and channels."""
+"""Mutual TLS for every listener but the vMotion one (and a vCenter's login listener, which asks no
+client certificate: its callers log in with a password): credentials for servers and channels."""
 
 from __future__ import annotations
 
@@ -36,3 +37,15 @@ def secure_channel(address: str, credential: Credential, server: Identity, *, tr
     )
     options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)]
     return grpc.secure_channel(address, channel_credentials, options=options)
+
+
+def login_server_credentials(credential: Credential) -> grpc.ServerCredentials:
+    """Server-only TLS: the server proves itself with its certificate; callers authenticate by password."""
+    return grpc.ssl_server_credentials([(credential.key_pem, credential.cert_pem)], require_client_auth=False)
+
+
+def pinned_channel(address: str, server_cert_pem: bytes, server: Identity) -> grpc.Channel:
+    """A channel that trusts exactly one certificate, `server_cert_pem` (pinned by its thumbprint, not by
+    trusting the CA that issued it), presenting none of its own."""
+    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)]
+    return grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=server_cert_pem), options=options)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..crypto.passwords import check_password_hash, hash_password
 from ..model.cpu import EvcBaseline
 from ..model.fault_rules import FaultRule, action_named, step_named
 from ..model.faults import InvalidArgument
@@ -169,10 +170,10 @@ def _domain(node: Node, names: _TopologyNames) -> SsoDomainSpec:
 def _users(domain: Node) -> tuple[UserSpec, ...]:
     user_names = Names("user name")
     users = []
-    for node in domain.mappings("users", spec_keys(UserSpec)):
+    for node in domain.mappings("users", (*spec_keys(UserSpec), "password")):
         name = node.identity_name("name", "a user")
         user_names.claim(node, "name", name)
-        users.append(UserSpec(name, node.choice("role", ROLES, UserSpec.role)))
+        users.append(UserSpec(name, node.choice("role", ROLES, UserSpec.role), _password_hash(node)))
     if not users:
         return DEFAULT_USERS
     if not any(u.role == "admin" for u in users):
@@ -180,17 +181,41 @@ def _users(domain: Node) -> tuple[UserSpec, ...]:
     return tuple(users)
 
 
+def _password_hash(user: Node) -> str:
+    """A user's `password_hash`, or the hash of its clear `password` (never kept, never shown back)."""
+    clear, stored = user.data.get("password"), user.data.get("password_hash")
+    if clear is not None and stored is not None:
+        raise user.fail("password", "give password or password_hash, not both")
+    if clear is not None:
+        if not isinstance(clear, str) or not clear:
+            raise user.fail("password", "expected a non-empty string (quote it if YAML reads it as something else)")
+        try:
+            return hash_password(clear)
+        except ValueError as error:
+            raise user.fail("password", str(error)) from None
+    if stored is None:
+        return ""
+    if not isinstance(stored, str):
+        raise user.fail("password_hash", "expected a string like scrypt$16384$8$1$SALT$HASH")
+    try:
+        return check_password_hash(stored)
+    except ValueError as error:
+        raise user.fail("password_hash", str(error)) from None
+
+
 def _vcenter(node: Node, names: _TopologyNames) -> VCenterSpec:
     name = node.identity_name("name", "a vCenter")
     names.vcenters.claim(node, "name", name)
     version = node.version("version")
     address = node.address("address", VCenterSpec.address)
+    login_address = node.address("login_address") if node.has("login_address") else VCenterSpec.login_address
     scope = _VCenterNames(name, version)
     scope.key_providers = _key_providers(node, version)
     datacenters = tuple(_datacenter(n, names, scope) for n in node.mappings("datacenters", spec_keys(DatacenterSpec)))
     rules = tuple(_fault_rule(n) for n in node.mappings("fault_rules", spec_keys(FaultRule, without=("id", "fired"))))
     return VCenterSpec(name, version, address, datacenters, scope.key_providers, rules, timeouts=_timeouts(node, VCenterTimeouts),
-                       limits=_limits(node), metrics_address=node.address("metrics_address", VCenterSpec.metrics_address))
+                       limits=_limits(node), metrics_address=node.address("metrics_address", VCenterSpec.metrics_address),
+                       login_address=login_address)
 
 
 def _timeouts(node: Node, kind: type[_Timeouts]) -> _Timeouts:

@@ -185,6 +185,9 @@ class VCenterSpec:
     timeouts: VCenterTimeouts = field(default_factory=VCenterTimeouts)
     limits: ListenerLimits = field(default_factory=ListenerLimits)
     metrics_address: str = "127.0.0.1:0"   # where its Prometheus metrics are served (plain HTTP)
+    # Where users log in with a password (server-only TLS, no client certificate): "" takes a free
+    # port on the host of `address`. See docs/cross-domain.md.
+    login_address: str = ""
 
     def hosts(self) -> tuple[HostSpec, ...]:
         return tuple(h for dc in self.datacenters for h in dc.hosts())
@@ -200,6 +203,9 @@ ROLES = ("admin", "read-only")
 class UserSpec:
     name: str
     role: str = "admin"
+    # scrypt hash of the user's password (crypto/passwords.py); empty: the user logs in by certificate
+    # only. A topology gives `password_hash`, or `password` in clear, which the loader hashes and forgets.
+    password_hash: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

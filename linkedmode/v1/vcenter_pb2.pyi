@@ -13,7 +13,7 @@ class GetAboutRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AboutInfo(_message.Message):
-    __slots__ = ("name", "full_name", "version", "build", "api_type", "instance_uuid", "sso_domain", "url", "thumbprint", "metrics_url")
+    __slots__ = ("name", "full_name", "version", "build", "api_type", "instance_uuid", "sso_domain", "url", "thumbprint", "metrics_url", "login_url")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FULL_NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class AboutInfo(_message.Message):
     URL_FIELD_NUMBER: _ClassVar[int]
     THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
     METRICS_URL_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_URL_FIELD_NUMBER: _ClassVar[int]
     name: str
     full_name: str
     version: str
@@ -34,7 +35,8 @@ class AboutInfo(_message.Message):
     url: str
     thumbprint: str
     metrics_url: str
-    def __init__(self, name: _Optional[str] = ..., full_name: _Optional[str] = ..., version: _Optional[str] = ..., build: _Optional[str] = ..., api_type: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ..., metrics_url: _Optional[str] = ...) -> None: ...
+    login_url: str
+    def __init__(self, name: _Optional[str] = ..., full_name: _Optional[str] = ..., version: _Optional[str] = ..., build: _Optional[str] = ..., api_type: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., sso_domain: _Optional[str] = ..., url: _Optional[str] = ..., thumbprint: _Optional[str] = ..., metrics_url: _Optional[str] = ..., login_url: _Optional[str] = ...) -> None: ...
 
 class ListDatacentersResponse(_message.Message):
     __slots__ = ("datacenters",)
@@ -104,14 +106,24 @@ class ReconfigVmRequest(_message.Message):
     def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineConfigSpec, _Mapping]] = ...) -> None: ...
 
 class ServiceLocator(_message.Message):
-    __slots__ = ("instance_uuid", "url", "ssl_thumbprint")
+    __slots__ = ("instance_uuid", "url", "ssl_thumbprint", "credential")
     INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     SSL_THUMBPRINT_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     instance_uuid: str
     url: str
     ssl_thumbprint: str
-    def __init__(self, instance_uuid: _Optional[str] = ..., url: _Optional[str] = ..., ssl_thumbprint: _Optional[str] = ...) -> None: ...
+    credential: ServiceLocatorNamePassword
+    def __init__(self, instance_uuid: _Optional[str] = ..., url: _Optional[str] = ..., ssl_thumbprint: _Optional[str] = ..., credential: _Optional[_Union[ServiceLocatorNamePassword, _Mapping]] = ...) -> None: ...
+
+class ServiceLocatorNamePassword(_message.Message):
+    __slots__ = ("username", "password")
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    password: str
+    def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class RelocateSpec(_message.Message):
     __slots__ = ("host", "datastore", "pool", "service", "device_change")

@@ -69,7 +69,11 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
 
     def _arrival(self, request: linked_mode_pb2.IncomingMigrationRequest) -> tuple[Arrival, MigrationTarget]:
         caller = current_principal()
-        if request.source_vcenter != caller.name:
+        if caller.kind == "user":   # a vCenter of another SSO domain, logged in as this user (row X7)
+            if request.source_vcenter in {self.vc.name, *(p.name for p in self.vc.peers())}:
+                raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}, a vCenter of "
+                                      f"{self.vc.domain}", argument="source_vcenter")
+        elif request.source_vcenter != caller.name:
             raise InvalidArgument(f"{caller} cannot migrate on behalf of {request.source_vcenter!r}", argument="source_vcenter")
         arrival = Arrival(
             translate.vm_from_proto(request.vm),
@@ -82,6 +86,7 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
             tuple(request.disk_paths),
             whole_number("chain_id", request.chain_id, 0, 2**63 - 1),
             nic_sources=tuple(translate.source_network_from_proto(n) for n in request.nic_source_networks),
+            user=caller.name if caller.kind == "user" else "",
         )
         return arrival, MigrationTarget(request.host, request.datastore, request.pool)
 

@@ -1,4 +1,6 @@
-"""One vCenter as a running part: VCenter, LinkedMode and Emulator behind one mutual-TLS listener."""
+"""One vCenter as a running part: VCenter, LinkedMode and Emulator behind one mutual-TLS listener, and
+a login listener (server-only TLS) where users of its SSO domain log in with a password: SessionManager,
+VCenter by role, and the LinkedMode calls that move a VM here from another SSO domain (row X7)."""
 
 from __future__ import annotations
 
@@ -18,15 +20,18 @@ from ..model.fault_rules import FaultInjector
 from ..model.faults import Fault
 from ..reaper import Scheduled
 from ..rpc.faults import fault_from_error
-from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, vcenter_policy
+from ..rpc.login import SESSION_MANAGER, password_authenticator
+from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, login_policy, vcenter_policy
 from ..rpc.server import RunningServer, serve
 from ..rpc.tls import secure_channel
 from ..topology.spec import SsoDomainSpec, VCenterSpec
-from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, vcenter_pb2_grpc
+from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, session_pb2_grpc, vcenter_pb2_grpc
 from .datastores import DatastoreFolders
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
 from .peers import PeerInfo
 from .servicer import VCenterServicer
+from .session_servicer import SessionManagerServicer
+from .sessions import Sessions
 from .store import InventoryStore
 from .vcenter import VCenter
 
@@ -44,7 +49,9 @@ class VCenterServer:
         folders = DatastoreFolders(Path(self._temp.name if self._temp else datastores_dir))  # type: ignore[arg-type]
         self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
+        self.sessions = Sessions(spec.name, domain.name, domain.users)
         self._server: RunningServer | None = None
+        self._login: RunningServer | None = None
         self._settler: Scheduled | None = None
         self.metrics: PartMetrics | None = None
 
@@ -76,10 +83,34 @@ class VCenterServer:
             interceptors=[metrics.interceptor],
         )
         vc.url = self._server.address
+        if any(u.password_hash for u in self.domain.users):   # no password, no login listener
+            try:
+                self._login = self._serve_login(vc, roles, vc.spec.login_address or vc.url.rsplit(":", 1)[0] + ":0")
+            except BaseException:
+                self._server.stop(0)
+                self._server = None
+                raise
+            vc.login_url = self._login.address
         vc.metrics_url = metrics.serve(vc.spec.metrics_address)
         self.metrics = metrics
         vc.connect_hosts()
         return self
+
+    def _serve_login(self, vc: VCenter, roles: dict[str, str], address: str) -> RunningServer:
+        """The login listener: server-only TLS, callers known by password, then by session."""
+        return serve(
+            address,
+            vc.credential,
+            login_policy(self.domain.name, vc.name, roles),
+            [
+                (session_pb2_grpc.add_SessionManagerServicer_to_server, SessionManagerServicer(self.sessions, vc.name),
+                 SESSION_MANAGER),
+                (vcenter_pb2_grpc.add_VCenterServicer_to_server, VCenterServicer(vc), VCENTER),
+                (linked_mode_pb2_grpc.add_LinkedModeServicer_to_server, LinkedModeServicer(vc), LINKED_MODE),
+            ],
+            limits=vc.spec.limits,
+            authenticate=password_authenticator(self.sessions),
+        )
 
     def link(self, peers: dict[str, str]) -> list[str]:
         """Says hello to each peer vCenter (name -> address) of the SSO domain; returns who answered."""
@@ -120,8 +151,10 @@ class VCenterServer:
     def crash(self) -> None:
         """Dies as a killed process would: the listener gone at once; what SQLite holds survives."""
         server, self._server = self._server, None
-        if server is not None:
-            server.server.stop(0)
+        login, self._login = self._login, None
+        for listener in (server, login):
+            if listener is not None:
+                listener.server.stop(0)
         self._stop_metrics()
         self.vcenter.kill()
 
@@ -131,9 +164,10 @@ class VCenterServer:
             metrics.stop()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        for listener in (self._server, self._login):
+            if listener is not None:
+                listener.stop()
+        self._server = self._login = None
         self._stop_metrics()
         if self.vcenter.alive:
             self.vcenter.close()

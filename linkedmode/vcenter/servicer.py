@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from ..migration.spec import MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
+from ..migration.spec import LocatorCredential, MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.settings import MigrateEncryption
 from ..model.validation import required, whole_number
@@ -67,6 +67,7 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
             url=vc.url,
             thumbprint=vc.thumbprint,
             metrics_url=vc.metrics_url,
+            login_url=vc.login_url,
         )
 
     def ListLinkedVCenters(
@@ -140,7 +141,9 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
     def _relocation(request: vcenter_pb2.RelocateVmRequest) -> RelocateRequest:
         spec, service = request.spec, None
         if spec.HasField("service"):
-            service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint)
+            given = spec.service.credential
+            credential = LocatorCredential(given.username, given.password) if spec.service.HasField("credential") else None
+            service = ServiceLocator(spec.service.instance_uuid, spec.service.url, spec.service.ssl_thumbprint, credential)
         changes = tuple(NetworkChange(c.device, c.network) for c in spec.device_change)
         return RelocateRequest(MigrationTarget(spec.host, spec.datastore, spec.pool), service,
                                translate.priority_from_proto(request.priority), changes)

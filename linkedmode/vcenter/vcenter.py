@@ -56,6 +56,7 @@ class VCenter:
         self.credential = credential
         self.url = ""
         self.metrics_url = ""          # where its Prometheus metrics are served, once it runs
+        self.login_url = ""       # where users log in with a password (the login listener), once started
         self.state = VCenterState(spec.name, store)
         self.tasks = TaskRunner(self.state)
         self.hosts = HostConnections(credential, spec.timeouts.host_call)

@@ -15,7 +15,7 @@ from google.rpc import status_pb2
 
 PROTOS = Path(__file__).resolve().parents[2] / "protos"
 PUBLIC = ["linkedmode/v1/common.proto", "linkedmode/v1/inventory.proto", "linkedmode/v1/fault_rules.proto",
-          "linkedmode/v1/vcenter.proto", "linkedmode/v1/emulator.proto", "google/rpc/status.proto"]
+          "linkedmode/v1/vcenter.proto", "linkedmode/v1/emulator.proto", "linkedmode/v1/session.proto", "google/rpc/status.proto"]
 INTERNAL = ["linkedmode/v1/linked_mode.proto", "linkedmode/v1/host_agent.proto"]
 
 
@@ -44,7 +44,7 @@ def test_a_client_compiles_the_public_protos_alone(tmp_path):
     messages = {m.name for f in compiled.file for m in f.message_type}
     assert {"MigrationSpec", "IncomingMigrationRequest", "PeerInfo"}.isdisjoint(messages)
     services = {s.name for f in compiled.file for s in f.service}
-    assert services == {"VCenter", "Emulator"}
+    assert services == {"VCenter", "Emulator", "SessionManager"}
 
 
 def test_the_internal_api_needs_what_a_client_does_not_have(tmp_path):
