@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +48,11 @@ class PartExit:
 class PartProcess:
     """One `linkedmode serve PART` child, started and waited for until it says where it listens."""
 
-    def __init__(self, part: str, topology: Path, state_dir: Path, *, log_dir: Path | None = None) -> None:
+    def __init__(self, part: str, topology: Path, state_dir: Path, *, log_dir: Path | None = None,
+                 prefix: Sequence[str] = ()) -> None:
+        """`prefix`: a command the part runs under (`ip netns exec NS` puts it in a network namespace)."""
         self.part = part
-        command = [sys.executable, "-m", "linkedmode", "serve", part, "--topology", str(topology),
+        command = [*prefix, sys.executable, "-m", "linkedmode", "serve", part, "--topology", str(topology),
                    "--state-dir", str(state_dir)]
         self.log_path = private_file(private_folder(log_dir or state_dir / "logs") / f"{part.replace(':', '-')}.log")
         with open(self.log_path, "ab") as log:
