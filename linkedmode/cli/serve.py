@@ -32,6 +32,7 @@ from ..host.server import HostServer
 from ..model.fault_rules import FaultInjector
 from ..topology.addresses import listen_address, split_address
 from ..topology.spec import Topology
+from ..vcenter.host_watch import reconnect_returned_hosts
 from ..vcenter.server import VCenterServer
 from .common import DEFAULT_STATE_DIR, CommandError
 from .up import load
@@ -108,7 +109,8 @@ def start_host(server: HostServer) -> dict[str, Any]:
 
 def start_vcenter(topology: Topology, server: VCenterServer, fresh: bool) -> dict[str, Any]:
     """Starts a vCenter, links it with the peers that answer, settles its journal, and keeps linking
-    with those that did not answer yet (each peer that starts later says hello itself, too)."""
+    with those that did not answer yet (each peer that starts later says hello itself, too) and
+    connecting again the hosts that come back after a restart."""
     spec = server.vcenter.spec
     server.start(listen_address(spec.address))
     server.vcenter.url = advertised(spec.address, server.address)
@@ -125,6 +127,11 @@ def start_vcenter(topology: Topology, server: VCenterServer, fresh: bool) -> dic
             server.link(missing)
 
     server.vcenter.reaper.every(server.vcenter.timeouts.settle_interval, link_the_missing, name="link with peers")
+
+    def reconnect_hosts() -> None:
+        reconnect_returned_hosts(server.vcenter)
+
+    server.vcenter.reaper.every(server.vcenter.timeouts.settle_interval, reconnect_hosts, name="reconnect hosts that came back")
     return {"part": f"vcenter:{server.name}", "pid": os.getpid(), "address": server.vcenter.url,
             "instance_uuid": server.vcenter.instance_uuid}
 

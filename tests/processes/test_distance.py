@@ -14,6 +14,7 @@ from estate_helpers import client_of, wait_task
 from linkedmode.estate import start_estate
 from linkedmode.topology import TopologyError, parse_topology
 from linkedmode.v1 import common_pb2, emulator_pb2, vcenter_pb2
+from linkedmode.vmotion.convergence import PrecopyPolicy, RoundStats, Step
 from linkedmode.vmotion.link import ShapedLink
 
 RATE_MBIT = 400      # 50 MB/s
@@ -142,3 +143,18 @@ def test_a_shaped_link_to_nowhere_closes_the_connection(echo_server):
             assert conn.recv(1) == b""
     finally:
         link.close()
+
+
+def test_the_switchover_goal_leaves_room_for_the_two_round_trips_of_the_switchover():
+    """At 150 ms RTT a 0.5 s goal leaves 0.2 s for the last pages: a set that fits 0.5 s on a near link
+    needs more rounds on a far one, and one that fits 0.2 s switches over."""
+    policy = PrecopyPolicy(switchover_goal_s=0.5)
+    bandwidth = 100e6
+    fits_half_second = int(0.45 * bandwidth / 4096)
+    fits_fifth = int(0.19 * bandwidth / 4096)
+    assert policy.decide(RoundStats(3, fits_half_second, fits_half_second, bandwidth, 0.0)).step is Step.SWITCHOVER
+    assert policy.decide(RoundStats(3, fits_half_second, fits_half_second, bandwidth, 0.0, 0.15)).step is Step.PRECOPY
+    assert policy.decide(RoundStats(3, fits_fifth, fits_fifth, bandwidth, 0.0, 0.15)).step is Step.SWITCHOVER
+    # round trips longer than the goal leave nothing for pages: only a tiny set switches over
+    assert policy.decide(RoundStats(3, 1_000, 1_000, bandwidth, 0.0, 0.3)).step is Step.PRECOPY
+    assert policy.decide(RoundStats(3, 1_000, 60, bandwidth, 0.0, 0.3)).step is Step.SWITCHOVER

@@ -7,13 +7,14 @@ import os
 import signal
 import time
 
+import grpc
 import pytest
 from estate_helpers import fault_rule
 from process_estate_helpers import TOPOLOGY, client, journal_rows, relocate_to_vc_b, settled_where
 
 from linkedmode.process_estate import start_process_estate
 from linkedmode.supervisor import PartDidNotStart, PartProcess
-from linkedmode.v1 import inventory_pb2, vcenter_pb2
+from linkedmode.v1 import common_pb2, inventory_pb2, vcenter_pb2
 
 
 @pytest.fixture
@@ -61,6 +62,27 @@ def test_a_vcenter_killed_by_signal_is_reported_and_restarted_on_its_address(est
         assert [v.name for v in vc_a.api.ListLinkedVCenters(vcenter_pb2.ListLinkedVCentersRequest()).vcenters] == ["vc-b"]
     finally:
         vc_a.close()
+
+
+def test_a_host_process_restarted_empty_gets_its_vms_again_from_its_vcenter(estate):
+    part = estate.supervisor.part("host:a1")
+    os.kill(part.pid, signal.SIGKILL)
+    estate.supervisor.wait_restarted("host:a1", part.pid)
+    vc_a = client(estate, "vc-a")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                memory = vc_a.emulator.GetGuestMemory(common_pb2.ObjectRef(name="mover"), timeout=10)
+                if memory.power_state == common_pb2.POWER_STATE_POWERED_ON:
+                    break
+            except grpc.RpcError:
+                pass    # not registered on the new process yet
+            assert time.monotonic() < deadline, "vc-a never gave the restarted host its VM again"
+            time.sleep(0.2)
+    finally:
+        vc_a.close()
+    assert settled_where(estate, "mover") == "vc-a"
 
 
 @pytest.mark.parametrize(("step", "settles_on"), [("commit", "vc-a"), ("source_cleanup", "vc-b")],
