@@ -30,7 +30,7 @@ from ..crypto.identity import Identity
 from ..estate import vcenter_database, vcenter_server
 from ..host.server import HostServer
 from ..model.fault_rules import FaultInjector
-from ..topology.addresses import listen_address, split_address
+from ..topology.addresses import join_address, listen_address, split_address
 from ..topology.spec import Topology
 from ..vcenter.host_watch import reconnect_returned_hosts
 from ..vcenter.server import VCenterServer
@@ -139,7 +139,7 @@ def start_vcenter(topology: Topology, server: VCenterServer, fresh: bool) -> dic
 def advertised(topology_address: str, bound: str) -> str:
     """Where others dial a part: its topology address, with the port it bound when that was 0."""
     host, port = split_address(topology_address)
-    return topology_address if port else f"{host}:{split_address(bound)[1]}"
+    return topology_address if port else join_address(host, split_address(bound)[1])
 
 
 def serve(args: argparse.Namespace) -> int:
