@@ -168,6 +168,8 @@ class Supervisor:
             try:
                 again.wait_ready()
             except PartDidNotStart as problem:
+                if self._stopping.is_set():
+                    return
                 self.report(f"{problem}; trying again")
                 time.sleep(1.0)
                 continue
@@ -190,10 +192,15 @@ class Supervisor:
         raise TimeoutError(f"{name} was not restarted within {timeout:.0f} s")
 
     def stop(self) -> None:
-        """Stops every part (SIGTERM, then SIGKILL past STOP_SECONDS), vCenters before hosts."""
+        """Stops every part (SIGTERM, then SIGKILL past STOP_SECONDS), vCenters before hosts; a part
+        being restarted meanwhile is stopped too."""
         self._stopping.set()
+        self._stop_parts()
         if self._watcher.is_alive():
             self._watcher.join()
+        self._stop_parts()
+
+    def _stop_parts(self) -> None:
         with self._lock:
             parts = list(self.parts.values())
         for kind in ("vcenter:", "host:"):
