@@ -81,6 +81,13 @@ class HostNetwork:
                         "tbf", "rate", rate, "burst", burst, "latency", "50ms"], check=True, capture_output=True, timeout=30)
 
 
+    def vmotion_bytes_shaped(self) -> int:
+        """Bytes the tc qdisc on the host's vMotion interface has sent (`tc -s qdisc`: "Sent N bytes")."""
+        shown = subprocess.run(["ip", "netns", "exec", self.namespace, "tc", "-s", "qdisc", "show", "dev", "vmotion0"],
+                               check=True, capture_output=True, text=True, timeout=30).stdout.split()
+        return int(shown[shown.index("Sent") + 1])
+
+
 def build(hosts: list[HostNetwork]) -> None:
     """Two bridges in the root namespace (management with an address, vMotion without), and each host
     in its namespace with one veth on each."""

@@ -174,23 +174,26 @@ def test_the_vmotion_network_is_apart_from_management(estate):
 
 
 def shaped_move(estate: NetnsEstate, vm: str, shape: str) -> common_pb2.MigrationStreamFigures:
+    """Shapes both vMotion links, moves `vm` to the other vCenter; checks that the stream crossed the
+    source's shaped interface."""
     for host in (A1, B1):
         host.shape_vmotion(shape)
+    [source] = estate.where(vm)
+    sender = A1 if source == "vc-a" else B1
+    before = sender.vmotion_bytes_shaped()
     task = estate.move(vm)
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task.error.message
-    assert task.migration.encrypted and task.migration.stream.bytes_sent >= MEMORY_MB[vm] << 20
     figures: common_pb2.MigrationStreamFigures = task.migration.stream
+    assert task.migration.encrypted and figures.bytes_sent >= MEMORY_MB[vm] << 20
+    assert sender.vmotion_bytes_shaped() - before >= figures.bytes_sent   # every byte went through tc
     return figures
 
 
-def test_an_encrypted_cross_vcenter_migration_follows_the_shape_of_the_vmotion_link(estate):
-    """Neither shape is exceeded; 1 GbE holds the stream back unless the machine itself is slower, and
-    10 GbE does not (a shared machine may not fill 10 GbE: its figure is compared, not required)."""
-    one = shaped_move(estate, "wide", "1GbE").mbps
-    ten = shaped_move(estate, "wide", "10GbE").mbps
-    assert one <= 125 * 1.05 and ten <= 1250 * 1.05
-    assert one >= min(125 * 0.5, ten * 0.7), (one, ten)
-    assert ten >= one * 0.8 or ten > 125 * 1.2, (one, ten)
+@pytest.mark.parametrize(("shape", "limit_MBps"), [("1GbE", 125.0), ("10GbE", 1250.0)])
+def test_an_encrypted_cross_vcenter_migration_crosses_the_shaped_vmotion_link_within_its_rate(estate, shape, limit_MBps):
+    """The stream crosses the tc-shaped interface and never beats its rate (how close it comes to 10 GbE
+    depends on the machine's CPU, not the link: that one is not required)."""
+    assert shaped_move(estate, "wide", shape).mbps <= limit_MBps * 1.05
 
 
 def test_a_link_narrower_than_the_machine_sets_the_pace(estate):
