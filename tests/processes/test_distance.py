@@ -68,21 +68,15 @@ def test_a_150_ms_rtt_migration_converges_and_takes_the_time_its_figures_say():
     figures = task.migration.stream
     assert task.migration.encrypted and task.migration.vcenter == "vc-b"
     assert figures.rounds >= 1 and figures.bytes_sent >= 32 << 20
-    # every round waits for the destination's ACK, a round trip; the switchover needs one more
-    assert figures.downtime_ms >= 150 * 0.9
-    assert figures.duration_ms >= 150 * 0.9 * (figures.rounds + 1)
+    # every round waits for the destination's ACK, a round trip; the switchover waits for two
+    # (the checkpoint's ACK, then END's)
+    assert figures.downtime_ms >= 2 * 150 * 0.9
+    assert figures.duration_ms >= 150 * 0.9 * (figures.rounds + 2)
     # the link carries no more than its rate, and the pages took at least what the rate allows
     assert figures.mbps <= RATE_MBIT / 8 * 1.1
     assert figures.duration_ms >= figures.bytes_sent / (RATE_MBIT * 125_000) * 1000 * 0.9
     # the task took what the figures say, plus the calls around the stream (loosely: the machine is shared)
     assert figures.duration_ms / 1000 <= wall_s <= figures.duration_ms / 1000 + 15
-
-
-def test_without_distance_the_same_move_has_a_shorter_switchover():
-    near, _ = move_far(0)
-    far, _ = move_far(150)
-    assert near.state == far.state == common_pb2.TASK_STATE_SUCCESS
-    assert near.migration.stream.downtime_ms < far.migration.stream.downtime_ms
 
 
 def test_a_link_over_150_ms_or_a_negative_rate_is_refused():
