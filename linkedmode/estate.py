@@ -75,18 +75,9 @@ class Estate:
 
     def vcenter_server(self, name: str) -> VCenterServer:
         """A server for vCenter `name` of the topology, on its database (not started)."""
-        domain, spec = next((d, vc) for d, vc in self.topology.vcenters() if vc.name == name)
-        database = ":memory:"
-        if self.persistent:
-            # SQLite gives its -wal and -shm files the mode of the database file
-            database = str(private_file(private_folder(self.state_dir / "vcenters") / f"{name}.db"))
-        datastores = private_folder(self.state_dir / "datastores" / name)
-        for datacenter in spec.datacenters:
-            for datastore in datacenter.datastores:
-                private_folder(DatastoreFolders(datastores).folder(datastore.name))
-        return VCenterServer(spec, domain, self.credential(domain.name, "vcenter", name), database=database,
-                             host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()},
-                             datastores_dir=datastores)
+        spec = next(vc for _, vc in self.topology.vcenters() if vc.name == name)
+        return vcenter_server(self.topology, self.state_dir, name, {h.name: self.hosts[h.name].address for h in spec.hosts()},
+                              persistent=self.persistent)
 
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
@@ -131,6 +122,30 @@ class Estate:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def vcenter_database(state_dir: Path, name: str) -> Path:
+    return state_dir / "vcenters" / f"{name}.db"
+
+
+def vcenter_server(topology: Topology, state_dir: Path, name: str, host_addresses: dict[str, str], *,
+                   persistent: bool = True) -> VCenterServer:
+    """A server for vCenter `name` of the topology (not started): its inventory in
+    `state_dir/vcenters/<name>.db` (in memory unless persistent), its datastores under
+    `state_dir/datastores/<name>/`, its hosts dialled at `host_addresses`."""
+    domain, spec = next((d, vc) for d, vc in topology.vcenters() if vc.name == name)
+    database = ":memory:"
+    if persistent:
+        # SQLite gives its -wal and -shm files the mode of the database file
+        private_folder(state_dir / "vcenters")
+        database = str(private_file(vcenter_database(state_dir, name)))
+    datastores = private_folder(state_dir / "datastores" / name)
+    for datacenter in spec.datacenters:
+        for datastore in datacenter.datastores:
+            private_folder(DatastoreFolders(datastores).folder(datastore.name))
+    credential = Pki(state_dir / "pki").credential(Identity(domain.name, "vcenter", name))
+    return VCenterServer(spec, domain, credential, database=database, host_addresses=host_addresses,
+                         datastores_dir=datastores)
 
 
 def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: Path | None = None) -> Estate:

@@ -15,7 +15,7 @@ class HostProcess:
     def __init__(self, topology: Path, state_dir: Path, name: str) -> None:
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "linkedmode", "serve", str(topology), "--part", f"host:{name}", "--state-dir", str(state_dir)],
+            [sys.executable, "-m", "linkedmode", "serve", f"host:{name}", "--topology", str(topology), "--state-dir", str(state_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GRPC_VERBOSITY": "NONE"},
         )
         assert self.process.stdout is not None and self.process.stderr is not None   # both PIPE

@@ -55,6 +55,7 @@ class Run:
     duration_ms: float
     downtime_ms: float
     rounds: int
+    max_throttle: float = 0.0
 
     @property
     def MBps(self) -> float:
@@ -70,10 +71,11 @@ class BenchSettings:
 
 
 class StreamBench:
-    def __init__(self, settings: BenchSettings, state_dir: Path) -> None:
+    def __init__(self, settings: BenchSettings, state_dir: Path, topology: str = TOPOLOGY) -> None:
+        """`topology`: two hosts esx-1 and esx-2 under vCenter vc-bench of bench.local (TOPOLOGY by default)."""
         self.settings = settings
         topology_path = state_dir / "bench-topology.yaml"
-        topology_path.write_text(TOPOLOGY)
+        topology_path.write_text(topology)
         ensure_pki(state_dir / "pki", load_topology(topology_path))
         self.processes = [HostProcess(topology_path, state_dir, name) for name in ("esx-1", "esx-2")]
         credential = Pki(state_dir / "pki").credential(Identity("bench.local", "vcenter", "vc-bench"))
@@ -110,7 +112,7 @@ class StreamBench:
         self.where = 1 - self.where
         figures = outcome.figures
         assert figures is not None, "a completed migration reports its figures"
-        return Run(encrypted, figures.bytes_sent, figures.duration_ms, figures.downtime_ms, figures.rounds)
+        return Run(encrypted, figures.bytes_sent, figures.duration_ms, figures.downtime_ms, figures.rounds, figures.max_throttle)
 
     def close(self) -> None:
         self.connections.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..bench.distance import RTTS_MS, DistanceSettings, run_distance
 from ..bench.evacuation import run_evacuation_benchmark
 from ..bench.stream import BenchSettings, run_bench
 from .output import print_json, print_table
@@ -43,6 +44,21 @@ def bench_evacuate(args: argparse.Namespace) -> int:
     return 0 if figures["failures"] == 0 and not figures["slots_exceeded"] else 1
 
 
+def bench_distance(args: argparse.Namespace) -> int:
+    settings = DistanceSettings(args.memory_mb, args.dirty_rate_mbps, args.working_set_mb, args.rate_mbit,
+                                tuple(args.rtt_ms or RTTS_MS), args.runs)
+    say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    summary = run_distance(settings, say)
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"{settings.memory_mb} MB guest dirtying {settings.dirty_rate_mbps:g} MB/s over {settings.working_set_mb} MB, "
+          f"encrypted, link {settings.rate_mbit:g} Mbit/s; medians of {settings.runs} runs")
+    rows = summary["rows"]
+    print_table(list(rows[0]), [tuple(str(v) for v in row.values()) for row in rows])
+    return 0
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True, metavar="ACTION")
     stream = bench.add_parser("stream", help="migrate a VM between two host processes, encrypted and plaintext, "
@@ -61,3 +77,15 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     evacuate.add_argument("--working-set-mb", type=int, default=8, help="over how much of its memory (default 8)")
     evacuate.add_argument("--json", action="store_true", help="print one JSON object")
     evacuate.set_defaults(handler=bench_evacuate, needs_session=False)
+
+    distance = bench.add_parser("distance", help="migrate a VM between two host processes across a link of 0, 10, 50 "
+                                                 "and 150 ms RTT (shaped by the emulator)")
+    distance.add_argument("--memory-mb", type=int, default=256, help="VM memory, all of it random (default 256)")
+    distance.add_argument("--dirty-rate-mbps", type=float, default=20.0, help="how fast the guest writes, MB/s (default 20)")
+    distance.add_argument("--working-set-mb", type=int, default=64, help="over how much memory it writes (default 64)")
+    distance.add_argument("--rate-mbit", type=float, default=1000.0, help="the link's rate in Mbit/s (default 1000: 1 GbE)")
+    distance.add_argument("--rtt-ms", type=float, action="append", help="a round-trip time to measure; repeat "
+                                                                       "(default 0, 10, 50, 150)")
+    distance.add_argument("--runs", type=int, default=2, help="runs at each RTT (default 2)")
+    distance.add_argument("--json", action="store_true", help="print one JSON object")
+    distance.set_defaults(handler=bench_distance, needs_session=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..topology.addresses import part_names
 from ..topology.spec import Topology
 from .files import private_folder
 from .identity import Identity
@@ -17,6 +18,7 @@ from .pki import (
     ca_paths,
     credential_paths,
     load_credential,
+    names_missing,
     save_credential,
     save_trust_anchor,
 )
@@ -41,7 +43,9 @@ def identities(topology: Topology) -> list[Identity]:
 
 def ensure_pki(root: Path, topology: Topology, *, ca_root: Path | None = None) -> list[Identity]:
     """Makes what is missing: a CA per SSO domain under `ca_root`, its certificate and a leaf per identity
-    under `root`. A CA key left in the PKI root by an older layout moves to `ca_root`. Returns what it made."""
+    under `root`, whose SANs carry the names and IPs the topology gives the part (its management and
+    vMotion addresses). A leaf that lacks some of them is made again when the CA key is there. A CA key
+    left in the PKI root by an older layout moves to `ca_root`. Returns what it made."""
     root = private_folder(Path(root))
     ca_root = private_folder(Path(ca_root) if ca_root is not None else default_ca_root(root))
     made: list[Identity] = []
@@ -59,15 +63,19 @@ def ensure_pki(root: Path, topology: Topology, *, ca_root: Path | None = None) -
         if authority is not None:
             save_trust_anchor(root, domain.name, authority.cert_pem)
             authorities[domain.name] = authority
+    names = part_names(topology)
     for identity in identities(topology):
         cert, key, _ = credential_paths(root, identity)
-        if not (cert.exists() and key.exists()):
-            authority = authorities.get(identity.domain)
-            if authority is None:
-                raise FileNotFoundError(f"no certificate for {identity} under {root}, and no CA key of "
-                                        f"{identity.domain} under {ca_root} to make one")
-            save_credential(root, authority.issue(identity))
-            made.append(identity)
+        wanted = names.get((identity.kind, identity.name), ())
+        authority = authorities.get(identity.domain)
+        if cert.exists() and key.exists():
+            if authority is None or not names_missing(cert.read_bytes(), wanted):
+                continue
+        elif authority is None:
+            raise FileNotFoundError(f"no certificate for {identity} under {root}, and no CA key of "
+                                    f"{identity.domain} under {ca_root} to make one")
+        save_credential(root, authority.issue(identity, names=wanted))
+        made.append(identity)
     return made
 
 

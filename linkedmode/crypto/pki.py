@@ -98,6 +98,7 @@ class CertificateAuthority:
         self,
         identity: Identity,
         *,
+        names: tuple[str, ...] = (),
         not_valid_before: dt.datetime | None = None,
         not_valid_after: dt.datetime | None = None,
         extra_dns_names: tuple[str, ...] = (),
@@ -118,6 +119,7 @@ class CertificateAuthority:
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address("::1")),
             ]
+            sans += [name for name in map(general_name, names) if name not in sans]
             usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
         cert = (
             x509.CertificateBuilder()
@@ -153,6 +155,24 @@ class CertificateAuthority:
     def load(cls, ca_root: Path, domain: str) -> CertificateAuthority:
         folder = Path(ca_root) / domain
         return cls(domain, (folder / "ca.pem").read_bytes(), (folder / "ca.key").read_bytes())
+
+
+def general_name(name: str) -> x509.GeneralName:
+    """A DNS name or an IP address (v4 or v6) as a SAN entry."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def names_missing(cert_pem: bytes, names: tuple[str, ...]) -> list[str]:
+    """The names (DNS names or IPs) a certificate's SAN does not carry."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        carried = set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        carried = set()
+    return [name for name in names if general_name(name) not in carried]
 
 
 def ca_paths(ca_root: Path, domain: str) -> tuple[Path, Path]:

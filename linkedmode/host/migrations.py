@@ -25,6 +25,7 @@ from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import host_port, number
 from ..reaper import Reaper, Scheduled
 from ..vmotion.convergence import PrecopyPolicy, Step
+from ..vmotion.link import Relay, ShapedLink
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
 from ..vmotion.receiver import IncomingMigration, IncomingState, VMotionListener
 from ..vmotion.tamper_relay import TamperRelay
@@ -90,7 +91,7 @@ class OutgoingVm:
         self._commit = False
         self._done = threading.Event()
         self.unsettled = False     # END went out but the destination's resume was not confirmed
-        self.relay: TamperRelay | None = None   # a fault rule's tampering on the page stream
+        self.relays: list[Relay] = []   # on the page stream's path: the link's distance, a fault rule's tampering
         self.expiry: Scheduled | None = None    # drops it if the page stream never starts
         guest = host.guest(config.instance_uuid)
         self._workload = guest.workload
@@ -152,8 +153,8 @@ class OutgoingVm:
             self._set(MigrationPhase.ABORTED, error=RequestCanceled(reason or "aborted before it started"))
             if self._secrets is not None:
                 self._secrets.wipe()
-            if self.relay is not None:
-                self.relay.close()
+            for relay in self.relays:
+                relay.close()
             self._done.set()
 
     def _settle(self, moved: bool, reason: str) -> Snapshot:
@@ -198,8 +199,8 @@ class OutgoingVm:
             self.host.drop(self.config.instance_uuid)
             self._set(MigrationPhase.COMPLETED, result=result, resume_time=time.time())
         finally:
-            if self.relay is not None:
-                self.relay.close()
+            for relay in self.relays:
+                relay.close()
             self._done.set()
 
     def _set(self, phase: MigrationPhase, **changes: object) -> None:
@@ -271,27 +272,31 @@ class HostMigrations:
     def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
                        destination: str, settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
         """``disks``: the files of the disks that change datastore, sent after the first pre-copy round."""
-        relay: TamperRelay | None = None
+        relays: list[Relay] = []
         try:
             address = host_port("destination_vmotion_address", destination)
+            link = self.host.spec.vmotion.link
+            if link.shaped:   # the distance to the destination (row V6)
+                relays.append(ShapedLink(address, link.rtt_ms / 1000, link.rate_mbit * 125_000))
+                address = relays[-1].address
             tamper = self.host.faults.frame_tamper(config.name)
-            relay = TamperRelay(address, tamper) if tamper else None
-            if relay is not None:
-                address = relay.address
+            if tamper:
+                relays.append(TamperRelay(address, tamper))
+                address = relays[-1].address
             with self._lock:
                 if migration_id in self._outgoing:
                     raise AlreadyExists(f"migration {migration_id:016x} is already prepared here", object=config.instance_uuid)
                 if any(o.config.instance_uuid == config.instance_uuid for o in self._outgoing.values()):
                     raise InvalidState(f"{config.name} is already migrating", object=config.instance_uuid)
                 outgoing = OutgoingVm(self.host, config, migration_id, secrets, address, settings, disks)
-                outgoing.relay = relay
+                outgoing.relays = relays
                 outgoing.expiry = self.reaper.after(self.timeouts.prepared_expiry, lambda: self._expire(migration_id),
                                                     name=f"prepared-expiry-{migration_id:016x}")
                 self._outgoing[migration_id] = outgoing
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
-            if relay is not None:
+            for relay in relays:
                 relay.close()
             raise
 

@@ -42,10 +42,12 @@ class HostServer:
             raise RuntimeError(f"host {self.name} is not started")
         return self._server.address
 
-    def start(self, address: str | None = None) -> HostServer:
+    def start(self, address: str | None = None, *, vmotion_listen_host: str | None = None) -> HostServer:
+        """Listens at `address` (default: the topology's) and for vMotion on the topology's vMotion
+        address, or on `vmotion_listen_host` at its port while still telling sources the topology's."""
         vmotion_host, _, vmotion_port = self.state.spec.vmotion.address.rpartition(":")
         limits = self.state.spec.limits
-        listener = VMotionListener(vmotion_host.strip("[]"), int(vmotion_port), limits=VMotionLimits(
+        listener = VMotionListener((vmotion_listen_host or vmotion_host).strip("[]"), int(vmotion_port), limits=VMotionLimits(
             limits.vmotion_unauthenticated_connections, limits.vmotion_connections_per_source,
             limits.vmotion_hello_seconds))
         self.reaper = Reaper(self.name)

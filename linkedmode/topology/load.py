@@ -39,6 +39,7 @@ from .spec import (
     UserSpec,
     VCenterSpec,
     VCenterTimeouts,
+    VMotionLink,
     VMotionSpec,
     VmSpec,
 )
@@ -49,6 +50,7 @@ NATIVE_KEY_PROVIDER_PREFIX = "nkp-"     # a vCenter's own Native Key Provider, n
 DATASTORE_TYPES = ("local", "shared", "vsan")
 _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _DEFAULT_SOURCE = "<built-in default>"
+MAX_LINK_RTT_MS = 150    # row V6: long-distance vMotion supports up to 150 ms round trip
 _MODES = tuple(m.value for m in MigrateEncryption)
 _POWER_STATES = tuple(p.value for p in PowerState)
 _Timeouts = TypeVar("_Timeouts", HostTimeouts, VCenterTimeouts)
@@ -315,9 +317,20 @@ def _host(node: Node, names: _TopologyNames, scope: _VCenterNames) -> HostSpec:
         return HostSpec(name, version, aes_ni, memory_mb, address, timeouts=timeouts, limits=limits, cpu=cpu,
                         metrics_address=metrics)
     interface = VMotionSpec(vmotion.address("address", VMotionSpec.address),
-                            vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth))
+                            vmotion.choice("bandwidth", BANDWIDTHS, VMotionSpec.bandwidth), _vmotion_link(vmotion))
     return HostSpec(name, version, aes_ni, memory_mb, address, interface, timeouts=timeouts, limits=limits, cpu=cpu,
                     metrics_address=metrics)
+
+
+def _vmotion_link(vmotion: Node) -> VMotionLink:
+    """A host's `vmotion.link`: the RTT (ms, up to MAX_LINK_RTT_MS) and rate (Mbit/s) its page streams cross."""
+    node = vmotion.mapping("link", spec_keys(VMotionLink))
+    if node is None:
+        return VMotionLink()
+    rtt_ms = node.number("rtt_ms", VMotionLink.rtt_ms, minimum=0.0)
+    if rtt_ms > MAX_LINK_RTT_MS:
+        raise node.fail("rtt_ms", f"{rtt_ms:g} ms is more than {MAX_LINK_RTT_MS} ms, the longest RTT vMotion supports")
+    return VMotionLink(rtt_ms, node.number("rate_mbit", VMotionLink.rate_mbit, minimum=0.0))
 
 
 def _listener_limits(limits: Node) -> dict[str, int | float]:

@@ -51,9 +51,23 @@ class VmSpec:
 
 
 @dataclass(frozen=True)
+class VMotionLink:
+    """The path from a host's vMotion interface to the other hosts, as the emulator shapes the page
+    streams the host sends (row V6): a round-trip time and a rate. 0 leaves either unshaped."""
+
+    rtt_ms: float = 0.0
+    rate_mbit: float = 0.0      # megabits a second (1 GbE: 1000)
+
+    @property
+    def shaped(self) -> bool:
+        return bool(self.rtt_ms or self.rate_mbit)
+
+
+@dataclass(frozen=True)
 class VMotionSpec:
     address: str = "127.0.0.1:0"
     bandwidth: str = "10GbE"
+    link: VMotionLink = field(default_factory=VMotionLink)
 
 
 @dataclass(frozen=True)

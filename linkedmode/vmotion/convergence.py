@@ -1,9 +1,11 @@
 """When pre-copy stops, and how hard SDPS holds the guest back: one pure decision per round (rows V2, V3).
 
 * Switch over when the pages left would cross within the switchover goal (0.5 s by default) at the
-  measured bandwidth - and another round would not help much: the set is already tiny, it stopped
-  halving, or the round limit is reached. vSphere states only the first half; the second keeps the
-  stun short when rounds are cheap (a round that halves the dirty set halves the downtime).
+  measured bandwidth, less the two round trips every switchover waits for (the checkpoint's ACK, then
+  END's; row V6: on a long-distance link they are most of the stun) - and another round would not
+  help much: the set is already tiny, it stopped halving, or the round limit is reached. vSphere
+  states only the first half; the second keeps the stun short when rounds are cheap (a round that
+  halves the dirty set halves the downtime).
 * When the pages left do not fit and the guest dirtied more than half of what the round sent (it
   outruns the link), raise the SDPS throttle: 20 %, then 10 points per such round, up to 99 %
   (QEMU's auto-converge uses the same trigger and steps).
@@ -31,6 +33,7 @@ class RoundStats:
     pages_left: int            # dirty now, i.e. dirtied while this round was sent
     bandwidth_bps: float       # bytes per second, measured over the pre-copy so far
     throttle: float            # SDPS fraction in force during this round
+    round_trip_s: float = 0.0  # the link's round-trip time, as measured so far (0: unknown or negligible)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class PrecopyPolicy:
     small_pages: int = 64          # under 256 KiB another round is not worth its trip
 
     def decide(self, stats: RoundStats) -> Decision:
-        fits = stats.pages_left * PAGE_SIZE <= self.switchover_goal_s * stats.bandwidth_bps
+        transfer_s = max(self.switchover_goal_s - 2 * stats.round_trip_s, 0.0)   # what the round trips leave
+        fits = stats.pages_left * PAGE_SIZE <= transfer_s * stats.bandwidth_bps or stats.pages_left <= self.small_pages
         halved = stats.pages_left * 2 <= stats.pages_sent
         last_round = stats.round + 1 >= self.max_rounds
         if fits:

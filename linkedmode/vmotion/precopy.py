@@ -117,6 +117,7 @@ class OutgoingMigration:
         self._committed = False
         self._started = False
         self._max_throttle = 0.0
+        self._round_trip = float("inf")   # the shortest wait for a round's ACK: the link's RTT, at most
         self._lock = threading.Lock()
 
     def abort(self, reason: str = "the migration was cancelled") -> None:
@@ -207,7 +208,7 @@ class OutgoingMigration:
             pages_sent += sent
             elapsed = time.monotonic() - started
             bandwidth = writer.bytes_sent / max(elapsed, 1e-6)
-            stats = RoundStats(round_no, sent, memory.dirty_count(), bandwidth, throttle)
+            stats = RoundStats(round_no, sent, memory.dirty_count(), bandwidth, throttle, self._round_trip)
             decision = policy.decide(stats)
             self._report(MigrationProgress(round_no, stats.pages_left, writer.bytes_sent, bandwidth / 1e6, throttle,
                                            decision.step))
@@ -267,7 +268,9 @@ class OutgoingMigration:
         """Ends a round and waits until the destination applied it: the bandwidth measured is then end to end,
         and no backlog of earlier rounds is left in socket buffers to lengthen the stun."""
         writer.send_control(FrameKind.SYNC, ROUND.pack(round_no))
+        asked = time.monotonic()
         self._read_ack(ACK_SYNCED)
+        self._round_trip = min(self._round_trip, time.monotonic() - asked)
 
     def _switch_over(self, writer: FrameWriter, digest: MemoryDigest, disk_digests: bytes) -> tuple[float, int]:
         """Stun, last pages, checkpoint, verified ack, hand-over, END, resumed ack. Returns (downtime_s, pages)."""

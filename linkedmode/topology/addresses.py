@@ -1,0 +1,135 @@
+"""Where the parts of a topology are: the names and IPs they are dialled at, where they listen, and
+free ports given to the parts that asked for "any" (port 0) before they are started apart.
+
+A part's address in the topology is where the others dial it: an IP or a DNS name, with a port. A
+part started on its own listens on that IP when it is one of this machine's, and on every interface
+otherwise (a name that resolves to a load balancer or a Kubernetes Service is not bindable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from .spec import Topology
+
+ANY_HOSTS = ("", "0.0.0.0", "::", "[::]")   # a wildcard listens everywhere and names nothing to dial
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """("10.0.0.5", 8443) of "10.0.0.5:8443"; an IPv6 host loses its brackets."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def join_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def part_names(topology: Topology) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(kind, name) -> the DNS names and IPs the topology dials a part at (management and vMotion)."""
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for _, vc in topology.vcenters():
+        found[("vcenter", vc.name)] = _dialled(vc.address)
+        for host in vc.hosts():
+            found[("host", host.name)] = _dialled(host.address, host.vmotion.address)
+    return found
+
+
+def _dialled(*addresses: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for address in addresses:
+        host, _ = split_address(address)
+        if host not in ANY_HOSTS and host not in names:
+            names.append(host)
+    return tuple(names)
+
+
+def is_local(host: str) -> bool:
+    """Whether this machine can listen on `host` (one of its own IPs, or a name resolving to one)."""
+    if host in ANY_HOSTS:
+        return True
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False
+    for family, kind, proto, _, sockaddr in infos:
+        with contextlib.suppress(OSError), socket.socket(family, kind, proto) as probe:
+            probe.bind((sockaddr[0], 0))
+            return True
+    return False
+
+
+def listen_address(address: str) -> str:
+    """Where a part whose topology address is `address` listens: that address when this machine has
+    it, else the same port on every interface."""
+    host, port = split_address(address)
+    return address if is_local(host) else join_address("0.0.0.0", port)
+
+
+# -- free ports for parts started apart -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _reserved_ports() -> Iterator[Any]:
+    """Binds port 0 once per call of the function it yields, holding each socket until the end, so
+    that no two parts get the same port."""
+    held: list[socket.socket] = []
+
+    def free_port(host: str) -> int:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        probe = socket.socket(family, socket.SOCK_STREAM)
+        held.append(probe)
+        try:
+            probe.bind((host, 0))
+        except OSError as error:
+            raise ValueError(f"cannot pick a free port on {host!r} ({error.strerror or error}): "
+                             f"give the part a port of its own in the topology") from None
+        return int(probe.getsockname()[1])
+
+    try:
+        yield free_port
+    finally:
+        for probe in held:
+            probe.close()
+
+
+def place_ports(document: object) -> object:
+    """The raw YAML document of a topology with every address whose port is 0 (or that is left out,
+    which means 127.0.0.1:0) given a free port of its host, so that parts in separate processes can be
+    told where the others are before any of them starts. Other fields are kept as they are."""
+    if not isinstance(document, dict):
+        return document
+    with _reserved_ports() as free_port:
+        def place(node: dict[str, Any], key: str) -> None:
+            value = node.get(key, "127.0.0.1:0")
+            if not isinstance(value, str) or not value.endswith(":0"):
+                return
+            host, _ = split_address(value)
+            node[key] = join_address(host, free_port(host))
+
+        for domain in _dicts(document.get("sso_domains")):
+            for vcenter in _dicts(domain.get("vcenters")):
+                place(vcenter, "address")
+                for datacenter in _dicts(vcenter.get("datacenters")):
+                    for cluster in _dicts(datacenter.get("clusters")):
+                        for host in _dicts(cluster.get("hosts")):
+                            place(host, "address")
+                            vmotion = host.setdefault("vmotion", {})
+                            if isinstance(vmotion, dict):
+                                place(vmotion, "address")
+    return document
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def placed_topology_text(text: str) -> str:
+    """`place_ports` on a topology's YAML text; the result is YAML again."""
+    return yaml.safe_dump(place_ports(yaml.safe_load(text)), sort_keys=False)
