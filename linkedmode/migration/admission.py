@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..model.encryption import EncryptionDecision, HostEncryptionSupport, VCenterTooOld, decide_encryption
-from ..model.faults import InvalidArgument, InvalidState
-from ..model.inventory import Datastore, Host, Network, Vm
+from ..model.faults import HostNotConnected, InvalidArgument, InvalidState
+from ..model.inventory import HOST_CONNECTED, Datastore, Host, Network, Vm
 from ..model.settings import PowerState
 from ..model.validation import host_port, required
 from ..model.versions import ENCRYPTED_CROSS_VCENTER_MIN_VCENTER, Version
@@ -100,6 +100,9 @@ def admit(vc: VCenterParts, vm: Vm, request: RelocateRequest, destination: Desti
                            f"({unsettled.migration_id:016x}, {unsettled.phase.value}): it moves again once that one ends",
                            object=vm.moid, migration=f"{unsettled.migration_id:016x}")
     source = vc.state.get(vm.host, Host)
+    if source.connection_state != HOST_CONNECTED:
+        raise HostNotConnected(f"{vm.name} is on host {source.name}, which is not responding: it moves once its "
+                               f"vCenter reaches the host again", object=source.moid)
     target = request.target if request.target.host else replace(request.target, host=source.moid)
     arrival = arrival_of(vc, vm, cross=destination.remote, device_change=request.device_change)
     dest_host = destination.check(arrival, target)

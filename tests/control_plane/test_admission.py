@@ -3,6 +3,8 @@ VM's own host, and the encryption decision's refusal (row E3) before any host he
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from control_plane_fakes import OLD_TARGET, FakeDestination, FakeParts, wait_until
 
@@ -11,7 +13,8 @@ from linkedmode.migration.arrivals import Arrivals
 from linkedmode.migration.destinations import LocalDestination
 from linkedmode.migration.source import Migrations
 from linkedmode.migration.spec import MigrationTarget, RelocateRequest, ServiceLocator
-from linkedmode.model.faults import InvalidArgument, MigrationFeatureNotSupported
+from linkedmode.model.faults import HostNotConnected, InvalidArgument, MigrationFeatureNotSupported
+from linkedmode.model.inventory import HOST_NOT_RESPONDING, Host
 from linkedmode.model.settings import MigrateEncryption
 from linkedmode.model.tasks import TaskState
 
@@ -119,3 +122,14 @@ def test_the_refusal_ends_the_task_with_no_host_told_of_the_move(parts: FakePart
     assert parts.hosts.calls() == {"esx-old": ["about"]}
     assert parts.slots.in_use(vm.host) == 0
     assert parts.state.journal("outgoing") == []
+
+
+def test_a_vm_on_a_host_that_is_not_responding_is_refused_before_the_destination_hears(parts: FakeParts, arrivals: Arrivals) -> None:
+    vm = parts.vm("vm-hot")
+    source = parts.state.get(vm.host, Host)
+    parts.state.update(put=[replace(source, connection_state=HOST_NOT_RESPONDING)])
+    destination = FakeDestination()
+    with pytest.raises(HostNotConnected) as caught:
+        admit(parts.vc, vm, RelocateRequest(MigrationTarget("esx-2")), destination)
+    assert caught.value.message == "vm-hot is on host esx-1, which is not responding: it moves once its vCenter reaches the host again"
+    assert destination.called() == []

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+from linkedmode.v1 import inventory_pb2
+
 SMALL = """
 sso_domains:
   - name: vsphere.local
@@ -24,3 +28,14 @@ sso_domains:
             datastores: [{name: ds-b}]
             networks: [{name: VM Network}]
 """
+
+
+def wait_for_hosts(*vcenters) -> None:
+    """Pods start in any order: a vCenter that came up before its hosts connects them on its next
+    settle round (timeouts.settle_interval), as vCenter does with a host that comes back."""
+    deadline = time.monotonic() + 30
+    for vc in vcenters:
+        while any(h.connection_state != inventory_pb2.HOST_CONNECTION_STATE_CONNECTED
+                  for h in vc.api.ListHosts(inventory_pb2.ListRequest()).hosts):
+            assert time.monotonic() < deadline, f"the hosts of {vc.name} never connected"
+            time.sleep(0.5)

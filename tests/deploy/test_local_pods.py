@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 from local_pods import play, why_pods_cannot_run_here
-from small_estate import SMALL
+from small_estate import SMALL, wait_for_hosts
 
 from linkedmode.client import Placement, connect_vcenter, relocate_spec, run_relocate, task_fault
 from linkedmode.crypto.domain_pki import Pki
@@ -66,6 +66,7 @@ def test_a_vm_moves_encrypted_between_vcenters_through_the_pods(estate):
     out, pods = estate
     vc_a, vc_b = client(out, pods, "vc-a"), client(out, pods, "vc-b")
     try:
+        wait_for_hosts(vc_a, vc_b)
         spec = relocate_spec(vc_a, vc_b, Placement("esx-b", "ds-b", "cluster-b"), keep_datastore=False)
         task = run_relocate(vc_a, "app", spec)
         assert task_fault(task) is None, task

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from podman_play import podman_objects
-from small_estate import SMALL
+from small_estate import SMALL, wait_for_hosts
 
 from linkedmode.client import Placement, connect_vcenter, relocate_spec, run_relocate, task_fault
 from linkedmode.crypto.domain_pki import Pki
@@ -98,6 +98,7 @@ def test_a_vm_moves_encrypted_between_vcenters_in_pods(played):
     out, pod_ip = played
     vc_a, vc_b = vcenter(out, pod_ip, "vc-a"), vcenter(out, pod_ip, "vc-b")
     try:
+        wait_for_hosts(vc_a, vc_b)
         spec = relocate_spec(vc_a, vc_b, Placement("esx-b", "ds-b", "cluster-b"), keep_datastore=False)
         task = run_relocate(vc_a, "app", spec)
         assert task_fault(task) is None, task
