@@ -101,6 +101,16 @@ class HostState:
             self._vms[config.instance_uuid] = vm
             return vm
 
+    def register_all(self, configs: list[HostVmConfig], power_on: set[str]) -> list[HostVm]:
+        """Registers each VM, then powers on those of ``power_on`` that do not run yet; the first fault
+        stops there (what came before it stays done). Returns the VMs in the order given."""
+        for config in configs:
+            self.register(config)
+        for config in configs:
+            if config.instance_uuid in power_on and self.vm(config.instance_uuid).power_state != PowerState.POWERED_ON:
+                self.power_on(config.instance_uuid)
+        return [self.vm(config.instance_uuid) for config in configs]
+
     def unregister(self, instance_uuid: str) -> None:
         with self._lock:
             vm = self._get(instance_uuid)

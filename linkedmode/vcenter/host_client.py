@@ -100,6 +100,11 @@ class HostAgentClient:
     def register(self, vm: Vm) -> pb.RunningVm:
         return self._call(self._stub.RegisterVm, vm_config(vm))
 
+    def register_all(self, vms: list[Vm], power_on: list[Vm]) -> None:
+        """Registers ``vms`` and powers on those of ``power_on`` not running yet, in one call."""
+        self._call(self._stub.RegisterVms, pb.RegisterVmsRequest(
+            vms=[vm_config(vm) for vm in vms], power_on=[vm.instance_uuid for vm in power_on]), max(self._call_timeout, 60.0))
+
     def unregister(self, vm: Vm) -> None:
         self._call(self._stub.UnregisterVm, pb.VmRequest(instance_uuid=vm.instance_uuid))
 

@@ -74,11 +74,17 @@ class VCenterState:
 
     def next_moid(self, kind: str) -> str:
         """A fresh managed object id ("vm-42"), never reused by this vCenter."""
+        return self.next_moids(kind, 1)[0]
+
+    def next_moids(self, kind: str, count: int) -> list[str]:
+        """``count`` fresh managed object ids of one kind, reserved in one write."""
         with self._lock:
             counter = int(self.store.meta("next_moid") or "1")
-            self.store.apply(meta={"next_moid": str(counter + 1)})
+            self.store.apply(meta={"next_moid": str(counter + count)})
         prefix = MOID_PREFIX[kind]
-        return f"{prefix}{counter}" if prefix.endswith("-c") else f"{prefix}-{counter}"
+        if prefix.endswith("-c"):
+            return [f"{prefix}{n}" for n in range(counter, counter + count)]
+        return [f"{prefix}-{n}" for n in range(counter, counter + count)]
 
     def reload(self) -> None:
         """Takes the store's content as the truth again (after a wipe and reseed)."""
