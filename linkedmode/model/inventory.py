@@ -10,6 +10,7 @@ from .cpu import DEFAULT_CPU
 from .settings import MigrateEncryption, PowerState
 from .versions import Version, encrypted_vmotion_supported, max_concurrent_vmotions
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}     # a cache of what dataclasses.fields says of each class
 
 
@@ -23,6 +24,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def _plain(value: Any) -> Any:
     """What dataclasses.asdict makes of a value, for the shapes the inventory holds (lists and dicts of
     plain values or of dataclasses), without its deep copies: a row is written at once, not kept."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
