@@ -88,3 +88,10 @@ def test_a_small_generated_estate_comes_up_and_answers_over_mutual_tls() -> None
                 assert all(not estate.hosts[host].state.guest(vm.config.instance_uuid).memory.mapped for vm in running)
         finally:
             client.close()
+
+
+def test_a_host_with_more_vms_than_one_call_carries_gets_every_one() -> None:
+    topology = parse_topology({"generate": {"vcenters": 1, "hosts_per_vcenter": 1, "vms": 1100}}, SOURCE)
+    with start_estate(topology) as estate:
+        running = estate.hosts["esx-01-01"].state.vms()
+        assert len(running) == 1100 and all(vm.power_state is PowerState.POWERED_ON for vm in running)
