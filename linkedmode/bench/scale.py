@@ -6,7 +6,8 @@
 * calls: the whole estate in its own process; this process runs the load: ``clients`` clients, each
   its own user, certificate and mutual-TLS connection, calling GetVm on VMs spread over the estate as
   fast as answers come, for ``seconds`` (and at most ``max_calls``); calls per second and latency
-  percentiles of the calls that answered, and how many failed.
+  percentiles of the calls that answered, how many failed, and the CPU each side spent per call
+  (on a shared machine the figure that moves least with what else runs).
 
 Each part of the benchmark is one entry of ``SECTIONS``: a function of the settings that returns its
 figures, so another figure (an evacuation, say) is one entry more.
@@ -78,6 +79,12 @@ class EstateProcess:
             self.close()
             raise
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU the estate's process has used so far."""
+        with open(f"/proc/{self._process.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         if self._process.stdin is not None and not self._process.stdin.closed:
             self._process.stdin.close()
@@ -118,7 +125,13 @@ def measure_starts(settings: ScaleSettings, say: Say) -> dict[str, Any]:
 
 def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     with EstateProcess(settings, settings.vms, users=settings.clients, serve=True) as estate:
+        server_cpu, client_cpu = estate.cpu_seconds(), time.process_time()
         figures = asyncio.run(_load(settings, estate.figures["address"], Path(estate.figures["pki"])))
+        server_cpu, client_cpu = estate.cpu_seconds() - server_cpu, time.process_time() - client_cpu
+    # CPU per call on each side: on a shared machine, what the calls cost, whatever else runs
+    calls = max(figures["calls"], 1)
+    figures["server_cpu_ms_per_call"] = round(server_cpu / calls * 1e3, 3)
+    figures["client_cpu_ms_per_call"] = round(client_cpu / calls * 1e3, 3)
     say(f"calls: {figures['calls_per_s']:.0f}/s from {settings.clients} clients, p50 {figures['p50_ms']:.1f} ms, "
         f"p99 {figures['p99_ms']:.1f} ms, {figures['failed']} failed")
     return figures

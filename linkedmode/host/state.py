@@ -10,7 +10,14 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from ..model.fault_rules import FaultInjector
-from ..model.faults import AlreadyExists, Fault, InsufficientMemoryResourcesFault, InvalidPowerState, NotFound
+from ..model.faults import (
+    AlreadyExists,
+    Fault,
+    InsufficientMemoryResourcesFault,
+    InvalidArgument,
+    InvalidPowerState,
+    NotFound,
+)
 from ..model.settings import PowerState
 from ..model.validation import required, vm_resources
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
@@ -104,6 +111,10 @@ class HostState:
     def register_all(self, configs: list[HostVmConfig], power_on: set[str]) -> list[HostVm]:
         """Registers each VM, then powers on those of ``power_on`` that do not run yet; the first fault
         stops there (what came before it stays done). Returns the VMs in the order given."""
+        unknown = power_on - {config.instance_uuid for config in configs}
+        if unknown:
+            raise InvalidArgument(f"power_on names {', '.join(sorted(unknown))}, not among the VMs registered",
+                                  argument="power_on")
         for config in configs:
             self.register(config)
         for config in configs:
