@@ -11,7 +11,6 @@ run, not per page; collecting a round swaps the dirty map for an empty one under
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mmap
 import os
@@ -30,7 +29,6 @@ _BLOCK = 1 << 20                      # fill_random / fill_pattern write 1 MiB b
 
 
 REGION_PAGES = 1 << 15                # pages of guest memory per region of a PageMap (128 MiB)
-_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)    # Linux 5.14; Python 3.11 does not name it
 
 
 def iter_runs(page_map: bytes | bytearray | PageMap, value: int = 1, start: int = 0,
@@ -138,9 +136,9 @@ class PageMap:
 class GuestMemory:
     """The RAM of one VM: ``memory_mb`` MiB of 4 KiB pages, with write tracing.
 
-    The mapping is made on first access. With ``prefault`` (the destination of a migration), each
-    128 MiB region is populated in one call before the first pages land in it (``populate``), so that
-    receiving is not slowed by a page fault per page, and memory still grows only with what arrives.
+    The mapping is made on first access. ``prefault`` maps and populates every page at once (the
+    destination of a migration does this at prepare time, so that receiving is not slowed by a page
+    fault per page).
     """
 
     def __init__(self, memory_mb: int, *, prefault: bool = False) -> None:
@@ -155,30 +153,14 @@ class GuestMemory:
         self._written = PageMap(self.page_count)
         self._dirty = PageMap(self.page_count)
         self._lock = threading.Lock()
-        self._prefault = prefault
-        self._populated: set[int] = set()          # regions populated ahead of writes
         if prefault:
             free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-            if self.size > free:      # filling it would run this machine out of memory
+            if self.size > free:      # populating it would run this machine out of memory
                 raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has "
                                                        f"free ({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)
+            self._mapped(mmap.MAP_POPULATE)
 
-    def populate(self, first_page: int, count: int) -> None:
-        """With ``prefault``: backs the regions that pages [first_page, first_page + count) fall in, each once,
-        in one call (MADV_POPULATE_WRITE; where the kernel lacks it, pages fault in one by one as before)."""
-        if not self._prefault or count <= 0:
-            return
-        self._mapped()
-        memory_map = self._map
-        for index in range(first_page // REGION_PAGES, (first_page + count - 1) // REGION_PAGES + 1):
-            if index in self._populated or memory_map is None:
-                continue
-            self._populated.add(index)
-            start = index * REGION_PAGES * PAGE_SIZE
-            with contextlib.suppress(OSError, ValueError):      # an old kernel, or the memory dropped meanwhile
-                memory_map.madvise(_MADV_POPULATE_WRITE, start, min(REGION_PAGES * PAGE_SIZE, self.size - start))
-
-    def _mapped(self) -> memoryview:
+    def _mapped(self, extra_flags: int = 0) -> memoryview:
         """The whole memory as one view, mapping it on first use."""
         view = self._view
         if view is not None:
@@ -188,7 +170,7 @@ class GuestMemory:
                 raise InvalidState("this guest memory was dropped")
             if self._view is None:
                 try:
-                    self._map = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+                    self._map = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | extra_flags)
                 except OSError as error:
                     raise InsufficientMemoryResourcesFault(f"cannot back {self.memory_mb} MB of guest memory: "
                                                            f"{error.strerror}", requested=self.memory_mb) from None

@@ -251,8 +251,6 @@ class IncomingMigration:
         assert memory is not None
         runs = self._checked_runs(reader.read_runs(header, raw), header, memory.page_count, "pages")
         written = [run for run in runs if run.tag != RUN_ZERO]
-        for run in written:
-            memory.populate(run.first, run.size)
         with memory.view() as view:
             reader.read_body_into(header, raw, [view[r.first * PAGE_SIZE:(r.first + r.size) * PAGE_SIZE] for r in written])
         for first, count, tag in runs:

@@ -246,7 +246,7 @@ def test_a_source_that_never_connects_does_not_leave_a_key_behind(listener: VMot
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plaintext"])
-def test_a_lazily_backed_guest_moves_every_written_page_and_the_destination_holds_only_those(
+def test_a_lazily_backed_guest_moves_every_written_page_and_the_destination_page_maps_hold_only_those(
         listener: VMotionListener, encrypted: bool) -> None:
     memory = GuestMemory(1024)                                           # 8 regions of 128 MiB; writes land in 4
     memory.write_page(0, b"first")
