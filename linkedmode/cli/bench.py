@@ -7,6 +7,7 @@ import sys
 
 from ..bench.distance import RTTS_MS, DistanceSettings, run_distance
 from ..bench.evacuation import run_evacuation_benchmark
+from ..bench.scale import SECTIONS, ScaleSettings, run_scale_bench
 from ..bench.stream import BenchSettings, run_bench
 from .output import print_json, print_table
 
@@ -59,6 +60,39 @@ def bench_distance(args: argparse.Namespace) -> int:
     return 0
 
 
+SCALE_TARGETS = [     # (section, figure, bound): each figure at most its bound, but calls_per_s at least
+    ("start", "start_s", 5.0),
+    ("start", "rss_mib", 400.0),
+    ("start", "double_start_ratio", 2.0),
+    ("start", "double_rss_ratio", 2.0),
+    ("calls", "calls_per_s", 2000.0),
+    ("calls", "p99_ms", 25.0),
+    ("evacuation", "failures", 0),
+]
+
+
+def bench_scale(args: argparse.Namespace) -> int:
+    settings = ScaleSettings(vms=args.vms, vcenters=args.vcenters, hosts_per_vcenter=args.hosts_per_vcenter,
+                             memory_mb=tuple(args.memory_mb), clients=args.clients, seconds=args.seconds)
+    say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    summary = run_scale_bench(settings, say, tuple(args.only or ()))
+    if args.json:
+        print_json(summary)
+        return 0
+    rows = [(f"{section}.{key}", value) for section in (name for name, _ in SECTIONS) if section in summary
+            for key, value in summary[section].items() if not isinstance(value, (list, dict))]
+    print_table(["FIGURE", "VALUE"], rows)
+    for section, key, bound in SCALE_TARGETS:
+        value = summary.get(section, {}).get(key)
+        if value is not None:
+            met = value >= bound if key == "calls_per_s" else value <= bound
+            print(f"target {key} {'>=' if key == 'calls_per_s' else '<='} {bound:g}: {'met' if met else 'NOT met'}")
+    if "evacuation" in summary:
+        exceeded = summary["evacuation"]["slots_exceeded"]
+        print(f"target per-host vMotion limits never exceeded: {'met' if not exceeded else 'NOT met: ' + ', '.join(exceeded)}")
+    return 0
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True, metavar="ACTION")
     stream = bench.add_parser("stream", help="migrate a VM between two host processes, encrypted and plaintext, "
@@ -89,3 +123,18 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     distance.add_argument("--runs", type=int, default=2, help="runs at each RTT (default 2)")
     distance.add_argument("--json", action="store_true", help="print one JSON object")
     distance.set_defaults(handler=bench_distance, needs_session=False)
+
+    d = ScaleSettings()
+    scale = bench.add_parser("scale", help="a generated estate: start time and memory at half, whole and double size, "
+                                           "and inventory calls over mutual TLS from many clients")
+    scale.add_argument("--vms", type=int, default=d.vms, help=f"VMs of the whole estate (default {d.vms})")
+    scale.add_argument("--vcenters", type=int, default=d.vcenters, help=f"default {d.vcenters}")
+    scale.add_argument("--hosts-per-vcenter", type=int, default=d.hosts_per_vcenter, help=f"default {d.hosts_per_vcenter}")
+    scale.add_argument("--memory-mb", type=int, nargs=2, default=d.memory_mb, metavar=("SMALLEST", "LARGEST"),
+                       help="VM memory range in MB, multiples of 256 (default 1024 8192)")
+    scale.add_argument("--clients", type=int, default=d.clients, help=f"concurrent clients of the calls figure (default {d.clients})")
+    scale.add_argument("--seconds", type=float, default=d.seconds, help=f"how long the calls run (default {d.seconds:g})")
+    scale.add_argument("--only", action="append", choices=[name for name, _ in SECTIONS],
+                       help="run only this section (repeatable)")
+    scale.add_argument("--json", action="store_true", help="print one JSON object")
+    scale.set_defaults(handler=bench_scale, needs_session=False)

@@ -109,6 +109,10 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def RegisterVm(self, request: inventory_pb2.VmConfig, context: grpc.ServicerContext) -> pb.RunningVm:
         return running_vm(self.host.register(vm_config(request)))
 
+    def RegisterVms(self, request: pb.RegisterVmsRequest, context: grpc.ServicerContext) -> pb.ListHostVmsResponse:
+        vms = self.host.register_all([vm_config(vm) for vm in request.vms], set(request.power_on))
+        return pb.ListHostVmsResponse(vms=[running_vm(vm) for vm in vms])
+
     def UnregisterVm(self, request: pb.VmRequest, context: grpc.ServicerContext) -> pb.UnregisterVmResponse:
         self.host.unregister(request.instance_uuid)
         return pb.UnregisterVmResponse()

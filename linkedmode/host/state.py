@@ -10,7 +10,14 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from ..model.fault_rules import FaultInjector
-from ..model.faults import AlreadyExists, Fault, InsufficientMemoryResourcesFault, InvalidPowerState, NotFound
+from ..model.faults import (
+    AlreadyExists,
+    Fault,
+    InsufficientMemoryResourcesFault,
+    InvalidArgument,
+    InvalidPowerState,
+    NotFound,
+)
 from ..model.settings import PowerState
 from ..model.validation import required, vm_resources
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
@@ -100,6 +107,20 @@ class HostState:
             vm = replace(existing, config=config) if existing else HostVm(config)
             self._vms[config.instance_uuid] = vm
             return vm
+
+    def register_all(self, configs: list[HostVmConfig], power_on: set[str]) -> list[HostVm]:
+        """Registers each VM, then powers on those of ``power_on`` that do not run yet; the first fault
+        stops there (what came before it stays done). Returns the VMs in the order given."""
+        unknown = power_on - {config.instance_uuid for config in configs}
+        if unknown:
+            raise InvalidArgument(f"power_on names {', '.join(sorted(unknown))}, not among the VMs registered",
+                                  argument="power_on")
+        for config in configs:
+            self.register(config)
+        for config in configs:
+            if config.instance_uuid in power_on and self.vm(config.instance_uuid).power_state != PowerState.POWERED_ON:
+                self.power_on(config.instance_uuid)
+        return [self.vm(config.instance_uuid) for config in configs]
 
     def unregister(self, instance_uuid: str) -> None:
         with self._lock:

@@ -10,6 +10,30 @@ from .cpu import DEFAULT_CPU
 from .settings import MigrateEncryption, PowerState
 from .versions import Version, encrypted_vmotion_supported, max_concurrent_vmotions
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}     # a cache of what dataclasses.fields says of each class
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """What dataclasses.asdict makes of a value, for the shapes the inventory holds (lists and dicts of
+    plain values or of dataclasses), without its deep copies: a row is written at once, not kept."""
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    return value
+
 
 @dataclass
 class ManagedObject:
@@ -18,7 +42,7 @@ class ManagedObject:
     name: str
 
     def to_row(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ManagedObject:
@@ -167,7 +191,7 @@ class Vm(ManagedObject):
         return cls(**row)
 
     def to_row(self) -> dict[str, Any]:
-        row = dataclasses.asdict(self)
+        row = super().to_row()
         row["power_state"] = self.power_state.value
         row["migrate_encryption"] = self.migrate_encryption.value
         return row

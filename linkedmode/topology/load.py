@@ -18,6 +18,7 @@ from ..model.faults import InvalidArgument
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.versions import BANDWIDTHS, NATIVE_KEY_PROVIDER_MIN_VCENTER, Version, managed_esxi
 from .fields import Names, Node, TopologyError, describe, spec_keys
+from .generate import expand
 from .spec import (
     DISTRIBUTED_SWITCH,
     ROLES,
@@ -117,6 +118,7 @@ def parse_topology(data: object, source: str) -> Topology:
     """Validates an already-parsed YAML document and makes the Topology it describes."""
     if data is None:
         raise TopologyError(source, "", "the document is empty; expected a mapping with sso_domains")
+    data = expand(data, source)
     root = Node(data, "", source, spec_keys(Topology, without=("source",)))
     names = _TopologyNames()
     domains = tuple(_domain(node, names) for node in root.mappings("sso_domains", spec_keys(SsoDomainSpec)))

@@ -272,3 +272,11 @@ class SetHostGuestWorkloadRequest(_message.Message):
     instance_uuid: str
     workload: _inventory_pb2.GuestWorkload
     def __init__(self, instance_uuid: _Optional[str] = ..., workload: _Optional[_Union[_inventory_pb2.GuestWorkload, _Mapping]] = ...) -> None: ...
+
+class RegisterVmsRequest(_message.Message):
+    __slots__ = ("vms", "power_on")
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    POWER_ON_FIELD_NUMBER: _ClassVar[int]
+    vms: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.VmConfig]
+    power_on: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vms: _Optional[_Iterable[_Union[_inventory_pb2.VmConfig, _Mapping]]] = ..., power_on: _Optional[_Iterable[str]] = ...) -> None: ...

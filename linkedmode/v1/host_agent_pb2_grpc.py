@@ -67,6 +67,11 @@ class HostAgentStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.FromString,
                 _registered_method=True)
+        self.RegisterVms = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/RegisterVms',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.RegisterVmsRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.FromString,
+                _registered_method=True)
         self.Reset = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/Reset',
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.HostResetRequest.SerializeToString,
@@ -170,6 +175,13 @@ class HostAgentServicer:
 
     def ListVms(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterVms(self, request, context):
+        """Registers many VMs and powers on those named, in one call: what a vCenter does when it connects.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -293,6 +305,11 @@ def add_HostAgentServicer_to_server(servicer, server):
             'ListVms': grpc.unary_unary_rpc_method_handler(
                     servicer.ListVms,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.SerializeToString,
+            ),
+            'RegisterVms': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterVms,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.RegisterVmsRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.SerializeToString,
             ),
             'Reset': grpc.unary_unary_rpc_method_handler(
@@ -523,6 +540,33 @@ class HostAgent:
             target,
             '/linkedmode.v1.HostAgent/ListVms',
             linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterVms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/RegisterVms',
+            linkedmode_dot_v1_dot_host__agent__pb2.RegisterVmsRequest.SerializeToString,
             linkedmode_dot_v1_dot_host__agent__pb2.ListHostVmsResponse.FromString,
             options,
             channel_credentials,

@@ -41,6 +41,8 @@ class HostAgentStub:
     PowerOnVm: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]
     PowerOffVm: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]
     ListVms: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.ListHostVmsRequest, _host_agent_pb2.ListHostVmsResponse]
+    RegisterVms: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.RegisterVmsRequest, _host_agent_pb2.ListHostVmsResponse]
+    """Registers many VMs and powers on those named, in one call: what a vCenter does when it connects."""
     Reset: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.HostResetRequest, _host_agent_pb2.HostResetResponse]
     """Drops every VM this host holds: what a reboot does."""
     PrepareDestination: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationSpec, _host_agent_pb2.PrepareDestinationResponse]
@@ -77,6 +79,8 @@ class HostAgentAsyncStub(HostAgentStub):
     PowerOnVm: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
     PowerOffVm: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
     ListVms: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.ListHostVmsRequest, _host_agent_pb2.ListHostVmsResponse]  # type: ignore[assignment]
+    RegisterVms: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.RegisterVmsRequest, _host_agent_pb2.ListHostVmsResponse]  # type: ignore[assignment]
+    """Registers many VMs and powers on those named, in one call: what a vCenter does when it connects."""
     Reset: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.HostResetRequest, _host_agent_pb2.HostResetResponse]  # type: ignore[assignment]
     """Drops every VM this host holds: what a reboot does."""
     PrepareDestination: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.MigrationSpec, _host_agent_pb2.PrepareDestinationResponse]  # type: ignore[assignment]
@@ -146,6 +150,14 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         request: _host_agent_pb2.ListHostVmsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_host_agent_pb2.ListHostVmsResponse, _abc.Awaitable[_host_agent_pb2.ListHostVmsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RegisterVms(
+        self,
+        request: _host_agent_pb2.RegisterVmsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.ListHostVmsResponse, _abc.Awaitable[_host_agent_pb2.ListHostVmsResponse]]:
+        """Registers many VMs and powers on those named, in one call: what a vCenter does when it connects."""
 
     @_abc_1.abstractmethod
     def Reset(

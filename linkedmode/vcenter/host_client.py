@@ -27,6 +27,7 @@ from ..v1 import host_agent_pb2 as pb
 from .translate import phase_from_proto, stream_figures
 
 CALL_TIMEOUT = 10.0
+REGISTER_BATCH = 512              # VMs per RegisterVms call: within the listener's MAX_ITEMS per list
 
 R = TypeVar("R")
 
@@ -99,6 +100,16 @@ class HostAgentClient:
 
     def register(self, vm: Vm) -> pb.RunningVm:
         return self._call(self._stub.RegisterVm, vm_config(vm))
+
+    def register_all(self, vms: list[Vm], power_on: list[Vm]) -> None:
+        """Registers ``vms`` and powers on those of ``power_on`` not running yet, a batch per call (a
+        listener takes at most MAX_ITEMS entries of a list)."""
+        starting = {vm.instance_uuid for vm in power_on}
+        for first in range(0, len(vms), REGISTER_BATCH):
+            batch = vms[first:first + REGISTER_BATCH]
+            self._call(self._stub.RegisterVms, pb.RegisterVmsRequest(
+                vms=[vm_config(vm) for vm in batch], power_on=[vm.instance_uuid for vm in batch if vm.instance_uuid in starting]),
+                max(self._call_timeout, 60.0))
 
     def unregister(self, vm: Vm) -> None:
         self._call(self._stub.UnregisterVm, pb.VmRequest(instance_uuid=vm.instance_uuid))

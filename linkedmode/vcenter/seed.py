@@ -77,9 +77,10 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
     objects += [*hosts.values(), *datastores.values(), *networks.values()]
     events = []
     fixed_macs = {n.mac_address for v in spec.vms for n in v.nics if n.mac_address}   # the topology's own
-    for vm_spec in spec.vms:
+    fresh_macs = iter(macs.take(sum(1 for v in spec.vms for n in v.nics if not n.mac_address), fixed_macs))
+    for moid, vm_spec in zip(state.next_moids("vm", len(spec.vms)), spec.vms, strict=True):
         vm = Vm(
-            state.next_moid("vm"), vm_spec.name,
+            moid, vm_spec.name,
             instance_uuid=str(uuid.uuid4()), bios_uuid=str(uuid.uuid4()),
             memory_mb=vm_spec.memory_mb, num_cpu=vm_spec.num_cpu, power_state=vm_spec.power_state,
             migrate_encryption=vm_spec.migrate_encryption, encrypted=vm_spec.encrypted,
@@ -88,7 +89,7 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
             host=hosts[vm_spec.host].moid, datacenter=dc.moid,
             disks=[Disk(f"Hard disk {i}", datastores[d.datastore].moid, d.capacity_mb, d.encrypted)
                    for i, d in enumerate(vm_spec.disks, 1)],
-            nics=[Nic(f"Network adapter {i}", n.mac_address or macs.take(1, fixed_macs)[0], networks[n.network].moid)
+            nics=[Nic(f"Network adapter {i}", n.mac_address or next(fresh_macs), networks[n.network].moid)
                   for i, n in enumerate(vm_spec.nics, 1)],
             dirty_rate_mbps=vm_spec.guest.dirty_rate_mbps, working_set_mb=vm_spec.guest.working_set_mb,
         )

@@ -31,7 +31,9 @@ class VCenterState:
         self.store = store
         self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)
-        self._objects: dict[str, ManagedObject] = {o.moid: o for o in store.objects()}
+        self._objects: dict[str, ManagedObject] = {}
+        self._named: dict[tuple[str, str], set[str]] = {}     # (kind, name) -> moids: find by name without a scan
+        self._take(store.objects())
         self._tasks: dict[str, Task] = {}
         self._last_event_key = store.last_event_key()
         self._closed = False
@@ -57,14 +59,31 @@ class VCenterState:
                 posted.append(replace(event, key=self._last_event_key, chain_id=event.chain_id or self._last_event_key))
             self.store.apply(put, delete, posted, meta, journal, journal_done)
             for obj in put:
+                self._forget(obj.moid)
                 self._objects[obj.moid] = obj
+                self._named.setdefault((obj.kind, obj.name), set()).add(obj.moid)
             for moid in delete:
-                self._objects.pop(moid, None)
+                self._forget(moid)
             for task in tasks:
                 previous = self._tasks.get(task.key)
                 self._tasks[task.key] = replace(task, version=(previous.version + 1) if previous else 1)
             self.changed.notify_all()
             return posted
+
+    def _take(self, objects: Iterable[ManagedObject]) -> None:
+        self._objects = {o.moid: o for o in objects}
+        self._named = {}
+        for obj in self._objects.values():
+            self._named.setdefault((obj.kind, obj.name), set()).add(obj.moid)
+
+    def _forget(self, moid: str) -> None:
+        old = self._objects.pop(moid, None)
+        if old is not None:
+            same_name = self._named.get((old.kind, old.name))
+            if same_name is not None:
+                same_name.discard(moid)
+                if not same_name:
+                    del self._named[(old.kind, old.name)]
 
     def change_task(self, key: str, **changes: object) -> Task:
         """Read-modify-write of one task, atomic against every other change."""
@@ -74,16 +93,22 @@ class VCenterState:
 
     def next_moid(self, kind: str) -> str:
         """A fresh managed object id ("vm-42"), never reused by this vCenter."""
+        return self.next_moids(kind, 1)[0]
+
+    def next_moids(self, kind: str, count: int) -> list[str]:
+        """``count`` fresh managed object ids of one kind, reserved in one write."""
         with self._lock:
             counter = int(self.store.meta("next_moid") or "1")
-            self.store.apply(meta={"next_moid": str(counter + 1)})
+            self.store.apply(meta={"next_moid": str(counter + count)})
         prefix = MOID_PREFIX[kind]
-        return f"{prefix}{counter}" if prefix.endswith("-c") else f"{prefix}-{counter}"
+        if prefix.endswith("-c"):
+            return [f"{prefix}{n}" for n in range(counter, counter + count)]
+        return [f"{prefix}-{n}" for n in range(counter, counter + count)]
 
     def reload(self) -> None:
         """Takes the store's content as the truth again (after a wipe and reseed)."""
         with self._lock:
-            self._objects = {o.moid: o for o in self.store.objects()}
+            self._take(self.store.objects())
             self._tasks.clear()
             self._last_event_key = self.store.last_event_key()
             self.changed.notify_all()
@@ -116,9 +141,10 @@ class VCenterState:
             return self.get(moid, cls)
         if not name:
             raise InvalidArgument(f"name a {cls.kind} by moid or name", argument="ref")
-        for obj in self.all(cls):
-            if obj.name == name:
-                return obj
+        with self._lock:
+            found = [o for m in self._named.get((cls.kind, name), ()) if isinstance(o := self._objects[m], cls)]
+        if found:       # names may repeat: the first in the order of all(), as a scan would find it
+            return min(found, key=lambda o: o.moid)
         raise NotFound(f"{self.name} has no {cls.kind} named {name!r}", object=name)
 
     def resolve(self, cls: type[T], ref: str) -> T:

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ..crypto.pki import Credential
@@ -45,6 +46,8 @@ from .vm_lifecycle import VmLifecycle
 from .vm_operations import VmOperations
 
 log = logging.getLogger(__name__)
+
+CONNECT_HOSTS_AT_ONCE = 8
 
 
 class VCenter:
@@ -132,29 +135,30 @@ class VCenter:
         VMs again and powers on those the inventory says run there (as vSphere HA restarts them).
         A host that does not answer is marked not responding; the others go on.
         """
-        for host in self.state.all(Host):
-            address = self._host_addresses.get(host.name, host.agent_address)
-            try:
-                self._connect_host(replace(host, agent_address=address))
-            except Fault as fault:
-                log.warning("host %s does not answer: %s", host.name, fault)
-                self.state.update(put=[replace(self.state.get(host.moid, Host), agent_address=address,
-                                               connection_state=HOST_NOT_RESPONDING)])
+        vms_by_host: dict[str, list[Vm]] = {}
+        for vm in self.state.all(Vm):
+            vms_by_host.setdefault(vm.host, []).append(vm)
+        hosts = self.state.all(Host)
+        if hosts:     # a few hosts at once: each connection's first call is a TLS handshake
+            with ThreadPoolExecutor(max_workers=min(len(hosts), CONNECT_HOSTS_AT_ONCE), thread_name_prefix="connect") as pool:
+                list(pool.map(lambda host: self._reconnect_host(host, vms_by_host.get(host.moid, [])), hosts))
 
-    def _connect_host(self, host: Host) -> None:
+    def _reconnect_host(self, host: Host, vms: list[Vm]) -> None:
+        address = self._host_addresses.get(host.name, host.agent_address)
+        try:
+            self._connect_host(replace(host, agent_address=address), vms)
+        except Fault as fault:
+            log.warning("host %s does not answer: %s", host.name, fault)
+            self.state.update(put=[replace(self.state.get(host.moid, Host), agent_address=address,
+                                           connection_state=HOST_NOT_RESPONDING)])
+
+    def _connect_host(self, host: Host, vms: list[Vm]) -> None:
         about = self.hosts.agent(host).about(timeout=self.timeouts.host_connect)
         host = replace(host, connection_state=HOST_CONNECTED, vmotion_address=about.vmotion.address)
         self.state.update(put=[host])
-        agent = self.hosts.agent(host)
-        running = agent.running()
         moving = {e.data.get("vm") for e in self.state.journal(OUTGOING)}   # settling decides where those run
-        for vm in self.state.all(Vm):
-            if vm.host != host.moid:
-                continue
-            agent.register(vm)
-            if (vm.power_state == PowerState.POWERED_ON and vm.moid not in moving
-                    and running.get(vm.instance_uuid) != PowerState.POWERED_ON):
-                agent.power_on(vm)
+        power_on = [vm for vm in vms if vm.power_state == PowerState.POWERED_ON and vm.moid not in moving]
+        self.hosts.agent(host).register_all(vms, power_on)
 
     def host_moved(self, name: str, address: str) -> None:
         """A host came back (at another address): reconnect to it and give it its VMs again."""

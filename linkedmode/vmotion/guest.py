@@ -1,10 +1,12 @@
 """The emulated guest: its memory (real pages, traced for pre-copy) and the vCPUs that dirty them.
 
-Memory is an anonymous private mapping: pages the guest never touches cost nothing and read as
-zeros. Two byte maps, one byte per 4 KiB page, trace writes: ``written`` (ever, so round 0 can send
-zero runs for the rest) and ``dirty`` (since the last pre-copy round). Byte maps rather than bit sets
-because ``bytearray.find`` walks them at memchr speed, so turning a map into runs costs one Python
-step per run, not per page, and collecting a round swaps the dirty map for a fresh one under a lock.
+A guest costs what it has written, not its size. Memory is an anonymous private mapping made on the
+first access (an idle guest has none); pages never touched cost nothing and read as zeros. Two page
+maps trace writes: ``written`` (ever, so round 0 can send zero runs for the rest) and ``dirty``
+(since the last pre-copy round). Each is sparse: one byte map per region of 128 MiB of guest memory
+(32 KiB of map) that holds a mark, none for the others. Byte maps rather than bit sets because
+``bytearray.find`` walks them at memchr speed, so turning a map into runs costs one Python step per
+run, not per page; collecting a round swaps the dirty map for an empty one under a lock.
 """
 
 from __future__ import annotations
@@ -26,8 +28,17 @@ PAGES_PER_MB = (1 << 20) // PAGE_SIZE
 _BLOCK = 1 << 20                      # fill_random / fill_pattern write 1 MiB blocks
 
 
-def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int]]:
+REGION_PAGES = 1 << 15                # pages of guest memory per region of a PageMap (128 MiB)
+
+
+def iter_runs(page_map: bytes | bytearray | PageMap, value: int = 1, start: int = 0,
+              stop: int | None = None) -> Iterator[tuple[int, int]]:
     """(first_page, count) of each run of ``value`` in a page map, in order."""
+    if isinstance(page_map, PageMap):
+        if value != 1 or start or stop is not None:
+            raise InvalidArgument("a PageMap gives its runs of marked pages only")
+        yield from page_map.runs()
+        return
     other = 0 if value else 1
     stop = len(page_map) if stop is None else stop
     first = page_map.find(value, start, stop)
@@ -39,11 +50,95 @@ def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0, stop:
         first = page_map.find(value, end, stop)
 
 
+class PageMap:
+    """Which pages of a guest are marked: one byte per page, held only for regions that have a mark."""
+
+    __slots__ = ("_regions", "page_count")
+
+    def __init__(self, page_count: int) -> None:
+        self.page_count = page_count
+        self._regions: dict[int, bytearray] = {}
+
+    def _region(self, index: int) -> bytearray:
+        region = self._regions.get(index)
+        if region is None:
+            if not 0 <= index * REGION_PAGES < self.page_count:
+                raise IndexError(f"page {index * REGION_PAGES} is outside {self.page_count} pages")
+            region = self._regions[index] = bytearray(min(REGION_PAGES, self.page_count - index * REGION_PAGES))
+        return region
+
+    def mark(self, pages: Iterable[int]) -> None:
+        regions = self._regions
+        for page in pages:
+            index = page // REGION_PAGES
+            (regions.get(index) or self._region(index))[page - index * REGION_PAGES] = 1
+
+    def _spans(self, first: int, count: int) -> Iterator[tuple[int, int, int]]:
+        """(region index, start, stop within it) of the regions pages [first, first + count) cover."""
+        end = first + count
+        while first < end:
+            index = first // REGION_PAGES
+            base = index * REGION_PAGES
+            stop = min(end, base + REGION_PAGES)
+            yield index, first - base, stop - base
+            first = stop
+
+    def mark_run(self, first: int, count: int) -> None:
+        for index, start, stop in self._spans(first, count):
+            self._region(index)[start:stop] = b"\x01" * (stop - start)
+
+    def clear_run(self, first: int, count: int) -> None:
+        for index, start, stop in self._spans(first, count):
+            region = self._regions.get(index)
+            if region is not None:
+                region[start:stop] = bytes(stop - start)
+                if region.find(1) == -1:
+                    del self._regions[index]
+
+    def any_in(self, first: int, count: int) -> bool:
+        for index, start, stop in self._spans(first, count):
+            region = self._regions.get(index)
+            if region is not None and region.find(1, start, stop) != -1:
+                return True
+        return False
+
+    def count(self) -> int:
+        """How many pages are marked."""
+        return sum(region.count(1) for region in self._regions.values())
+
+    def runs(self) -> Iterator[tuple[int, int]]:
+        """(first_page, count) of each run of marked pages, in order; a run may span regions."""
+        pending_first, pending_end = -1, -1
+        for index in sorted(self._regions):
+            base = index * REGION_PAGES
+            for first, count in iter_runs(self._regions[index]):
+                first += base
+                if first == pending_end:
+                    pending_end += count
+                    continue
+                if pending_first >= 0:
+                    yield pending_first, pending_end - pending_first
+                pending_first, pending_end = first, first + count
+        if pending_first >= 0:
+            yield pending_first, pending_end - pending_first
+
+    def copy(self) -> PageMap:
+        other = PageMap(self.page_count)
+        other._regions = {index: bytearray(region) for index, region in self._regions.items()}
+        return other
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes its maps hold."""
+        return sum(len(region) for region in self._regions.values())
+
+
 class GuestMemory:
     """The RAM of one VM: ``memory_mb`` MiB of 4 KiB pages, with write tracing.
 
-    ``prefault`` populates every page at once (the destination does this at prepare time, so that
-    receiving is not slowed by a page fault per page).
+    The mapping is made on first access. ``prefault`` maps and populates every page at once (the
+    destination of a migration does this at prepare time, so that receiving is not slowed by a page
+    fault per page).
     """
 
     def __init__(self, memory_mb: int, *, prefault: bool = False) -> None:
@@ -52,26 +147,51 @@ class GuestMemory:
         self.memory_mb = memory_mb
         self.page_count = memory_mb * PAGES_PER_MB
         self.size = self.page_count * PAGE_SIZE
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (mmap.MAP_POPULATE if prefault else 0)
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        if prefault and self.size > free:      # populating it would run this machine out of memory
-            raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has free "
-                                                   f"({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)
-        try:
-            self._map: mmap.mmap | None = mmap.mmap(-1, self.size, flags=flags)
-        except OSError as error:
-            raise InsufficientMemoryResourcesFault(f"cannot back {memory_mb} MB of guest memory: {error.strerror}",
-                                                   requested=memory_mb) from None
-        self._view = memoryview(self._map)
-        self._written = bytearray(self.page_count)
-        self._dirty = bytearray(self.page_count)
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._closed = False
+        self._written = PageMap(self.page_count)
+        self._dirty = PageMap(self.page_count)
         self._lock = threading.Lock()
+        if prefault:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            if self.size > free:      # populating it would run this machine out of memory
+                raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has "
+                                                       f"free ({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)
+            self._mapped(mmap.MAP_POPULATE)
+
+    def _mapped(self, extra_flags: int = 0) -> memoryview:
+        """The whole memory as one view, mapping it on first use."""
+        view = self._view
+        if view is not None:
+            return view
+        with self._lock:
+            if self._closed:
+                raise InvalidState("this guest memory was dropped")
+            if self._view is None:
+                try:
+                    self._map = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | extra_flags)
+                except OSError as error:
+                    raise InsufficientMemoryResourcesFault(f"cannot back {self.memory_mb} MB of guest memory: "
+                                                           f"{error.strerror}", requested=self.memory_mb) from None
+                self._view = memoryview(self._map)
+            return self._view
+
+    @property
+    def mapped(self) -> bool:
+        """Whether its mapping exists yet (an idle guest never touched has none)."""
+        return self._view is not None
+
+    @property
+    def footprint(self) -> int:
+        """Bytes this object holds beyond the guest's pages: its page maps."""
+        return self._written.nbytes + self._dirty.nbytes
 
     # --- access -----------------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:
-        return self._map is None
+        return self._closed
 
     def view(self, first_page: int = 0, count: int | None = None) -> memoryview:
         """A writable view of pages [first_page, first_page + count): no copy."""
@@ -79,7 +199,7 @@ class GuestMemory:
         count = self.page_count - first_page if count is None else count
         if first_page < 0 or count < 0 or first_page + count > self.page_count:
             raise InvalidArgument(f"pages {first_page}..{first_page + count} are outside {self.page_count} pages")
-        return self._view[first_page * PAGE_SIZE:(first_page + count) * PAGE_SIZE]
+        return self._mapped()[first_page * PAGE_SIZE:(first_page + count) * PAGE_SIZE]
 
     def read(self, first_page: int, count: int = 1) -> bytes:
         return bytes(self.view(first_page, count))
@@ -99,17 +219,15 @@ class GuestMemory:
 
     def mark_dirty(self, pages: Iterable[int]) -> None:
         """Records guest writes, after the data is in place (so a round that collects them sees it)."""
+        pages = pages if isinstance(pages, list | tuple | range) else list(pages)
         with self._lock:
-            written, dirty = self._written, self._dirty
-            for page in pages:
-                written[page] = 1
-                dirty[page] = 1
+            self._written.mark(pages)
+            self._dirty.mark(pages)
 
     def mark_run_dirty(self, first_page: int, count: int) -> None:
-        ones = b"\x01" * count
         with self._lock:
-            self._written[first_page:first_page + count] = ones
-            self._dirty[first_page:first_page + count] = ones
+            self._written.mark_run(first_page, count)
+            self._dirty.mark_run(first_page, count)
 
     # --- filling (the guest's state before a migration) ------------------------------------------
 
@@ -161,34 +279,36 @@ class GuestMemory:
 
     # --- tracing for pre-copy --------------------------------------------------------------------
 
-    def begin_trace(self) -> bytes:
+    def begin_trace(self) -> PageMap:
         """Starts a pre-copy: clears the dirty map and returns the map of pages ever written (round 0)."""
         with self._lock:
-            self._dirty = bytearray(self.page_count)
-            return bytes(self._written)
+            self._dirty = PageMap(self.page_count)
+            return self._written.copy()
 
-    def collect_dirty(self) -> bytearray:
+    def collect_dirty(self) -> PageMap:
         """The pages dirtied since the last collection; tracing goes on in a fresh map."""
         with self._lock:
-            dirty, self._dirty = self._dirty, bytearray(self.page_count)
+            dirty, self._dirty = self._dirty, PageMap(self.page_count)
         return dirty
 
     def dirty_count(self) -> int:
-        return self._dirty.count(1)
+        return self._dirty.count()
 
     def written_count(self) -> int:
-        return self._written.count(1)
+        return self._written.count()
 
     def note_received(self, first_page: int, count: int) -> None:
         """Destination side: pages that arrived as bytes (so digest and zero runs know they were written)."""
-        self._written[first_page:first_page + count] = b"\x01" * count
+        with self._lock:
+            self._written.mark_run(first_page, count)
 
     def zero(self, first_page: int, count: int) -> bool:
         """Destination side: a zero run; zeroes the pages only if some had bytes. True if it changed memory."""
-        if self._written.find(1, first_page, first_page + count) == -1:
+        if not self._written.any_in(first_page, count):
             return False
         self.view(first_page, count)[:] = bytes(count * PAGE_SIZE)
-        self._written[first_page:first_page + count] = bytes(count)
+        with self._lock:
+            self._written.clear_run(first_page, count)
         return True
 
     # --- digest and lifetime ---------------------------------------------------------------------
@@ -197,27 +317,32 @@ class GuestMemory:
         """SHA-256 over the SHA-256 of each 16 KiB chunk (see digest.py); reads only chunks ever written."""
         self._check_open()
         with self._lock:
-            written = bytes(self._written)
-        tracker = MemoryDigest(self._view, self.page_count, SHA256)
-        tracker.update_runs(iter_runs(written))
+            written = self._written.copy()
+        view = self._mapped() if written.nbytes else memoryview(b"")     # nothing written: nothing is read
+        tracker = MemoryDigest(view, self.page_count, SHA256)
+        tracker.update_runs(written.runs())
         return tracker.digest()
 
     def close(self) -> None:
         """Drops the memory: pages go back to the system at once (MADV_DONTNEED), then the mapping closes."""
-        memory_map, self._map = self._map, None
-        if memory_map is None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            memory_map, view, self._map, self._view = self._map, self._view, None, None
+            self._written = PageMap(0)
+            self._dirty = PageMap(0)
+        if memory_map is None or view is None:
             return
         memory_map.madvise(mmap.MADV_DONTNEED)
         try:
-            self._view.release()
+            view.release()
             memory_map.close()
         except BufferError:
             pass          # a slice is still alive (a traceback may hold one): the mapping goes with it
-        self._written = bytearray(0)
-        self._dirty = bytearray(0)
 
     def _check_open(self) -> None:
-        if self._map is None:
+        if self._closed:
             raise InvalidState("this guest memory was dropped")
 
     def __repr__(self) -> str:

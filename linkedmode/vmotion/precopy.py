@@ -33,7 +33,7 @@ from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
 from .disks import send_disk
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, HELLO, ROUND, FrameKind, stream_fault
-from .guest import GuestMemory, GuestWorkload, iter_runs
+from .guest import GuestMemory, GuestWorkload, PageMap
 from .packing import RunPacker
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 
@@ -231,7 +231,7 @@ class OutgoingMigration:
             downtime_ms=downtime * 1e3, digest_match=True, digest=agreed.hex(), throttle=self._max_throttle,
             forced_switchover=decision.forced, bandwidth_mbps=bandwidth / 1e6, disk_bytes=disk_bytes)
 
-    def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: bytes | bytearray, *,
+    def _send_runs(self, writer: FrameWriter, digest: MemoryDigest, page_map: PageMap, *,
                    with_zero_runs: bool = False) -> int:
         """The pages marked in ``page_map``, packed into PAGES frames; with ``with_zero_runs`` (round 0) the
         unmarked ones too, as zero runs between them. Returns the pages sent as bytes."""
@@ -239,7 +239,7 @@ class OutgoingMigration:
         packer = RunPacker(writer, FrameKind.PAGES, frame_pages, PAGE_SIZE)
         sent = end = 0
         with self.memory.view() as view:
-            for first, count in iter_runs(page_map):
+            for first, count in page_map.runs():
                 if with_zero_runs and first > end:
                     packer.add_zero(end, first - end)
                 end = first + count

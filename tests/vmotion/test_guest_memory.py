@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+import threading
 import time
 
 import pytest
 
+from linkedmode.host.state import HostState, HostVmConfig
 from linkedmode.model.faults import InvalidState
+from linkedmode.model.versions import Version
+from linkedmode.topology.spec import HostSpec
 from linkedmode.vmotion import GuestMemory, GuestWorkload
-from linkedmode.vmotion.guest import PAGE_SIZE, iter_runs
+from linkedmode.vmotion.guest import PAGE_SIZE, REGION_PAGES, PageMap, iter_runs
 
 
 def test_untouched_memory_reads_zero_and_is_not_written() -> None:
@@ -27,7 +32,7 @@ def test_writes_mark_pages_written_and_dirty_until_collected() -> None:
     dirty = memory.collect_dirty()
     assert list(iter_runs(dirty)) == [(5, 1), (10, 3)]
     assert memory.dirty_count() == 0 and memory.written_count() == 4     # tracing restarted; written stays
-    assert memory.begin_trace().count(1) == 4
+    assert memory.begin_trace().count() == 4
 
 
 def test_iter_runs_finds_runs_of_either_value() -> None:
@@ -89,7 +94,7 @@ def test_workload_dirties_its_working_set_at_its_rate() -> None:
         rate = _rate(workload)
         assert 10 < rate < 60                                       # 40 MB/s, give or take a busy CI box
         dirty = memory.collect_dirty()
-        assert dirty.count(1) > 0 and dirty.find(1, 512) == -1      # only the first 2 MB (512 pages)
+        assert dirty.count() > 0 and not dirty.any_in(512, memory.page_count - 512)   # only the first 2 MB (512 pages)
 
 
 def test_throttle_slows_and_stun_stops_the_guest() -> None:
@@ -107,3 +112,72 @@ def test_throttle_slows_and_stun_stops_the_guest() -> None:
         workload.throttle(0.0)
         assert workload.running and _rate(workload) > 1.5 * throttled
     assert not workload.running
+
+
+# --- memory that grows with what the guest does ------------------------------------------------------
+
+def test_an_idle_guest_of_8_gib_holds_no_mapping_and_no_page_map() -> None:
+    memory = GuestMemory(8192)
+    assert not memory.mapped and memory.footprint == 0
+    assert memory.written_count() == 0 and len(memory.digest()) == 32
+    assert not memory.mapped and memory.footprint == 0                 # the digest of nothing maps nothing
+    memory.close()
+
+
+def test_a_few_writes_cost_one_region_of_map_not_a_map_of_the_whole_guest() -> None:
+    memory = GuestMemory(8192)
+    memory.write_page(3, b"x")
+    memory.write_page(memory.page_count - 1, b"y")                    # the last page: a second region
+    assert memory.mapped and memory.written_count() == 2
+    whole_maps = 2 * memory.page_count                                 # what one byte per page in two maps costs
+    assert memory.footprint == 4 * REGION_PAGES and memory.footprint * 16 <= whole_maps
+    assert list(memory.begin_trace().runs()) == [(3, 1), (memory.page_count - 1, 1)]
+    memory.close()
+
+
+def test_a_powered_on_idle_host_vm_of_8_gib_costs_a_few_kilobytes_and_no_thread() -> None:
+    threads = threading.active_count()
+    host = HostState(HostSpec("esx-1", Version(7, 0, 3)), "vsphere.local", "vc-1")
+    host.register(HostVmConfig("uuid-1", "big", memory_mb=8192))
+    host.power_on("uuid-1")
+    guest = host.guest("uuid-1")
+    assert not guest.memory.mapped and guest.memory.footprint == 0
+    assert _deep_size(guest) < 8 << 10 and threading.active_count() == threads
+    host.reset()
+
+
+def test_runs_span_regions_and_clearing_gives_regions_back() -> None:
+    pages = PageMap(3 * REGION_PAGES + 10)
+    pages.mark_run(REGION_PAGES - 2, REGION_PAGES + 4)                 # across two region boundaries
+    pages.mark([3 * REGION_PAGES + 9])
+    assert list(pages.runs()) == [(REGION_PAGES - 2, REGION_PAGES + 4), (3 * REGION_PAGES + 9, 1)]
+    assert pages.count() == REGION_PAGES + 5 and pages.any_in(3 * REGION_PAGES, 10)
+    pages.clear_run(0, 3 * REGION_PAGES)
+    assert list(pages.runs()) == [(3 * REGION_PAGES + 9, 1)] and pages.nbytes == 10   # only the last, short region
+    with pytest.raises(IndexError):
+        pages.mark([3 * REGION_PAGES + 10])
+
+
+def test_a_dropped_lazy_memory_refuses_access() -> None:
+    memory = GuestMemory(64)
+    memory.close()
+    with pytest.raises(InvalidState):
+        memory.view()
+
+
+def _deep_size(obj: object, seen: set[int] | None = None) -> int:
+    """Bytes held by an object and what it refers to (its own attributes, containers), counted once."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or isinstance(obj, type | threading.Thread):
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        return size + sum(_deep_size(k, seen) + _deep_size(v, seen) for k, v in obj.items())
+    if isinstance(obj, list | tuple | set | frozenset):
+        return size + sum(_deep_size(item, seen) for item in obj)
+    if hasattr(obj, "__dict__"):
+        size += _deep_size(vars(obj), seen)
+    for slot in getattr(type(obj), "__slots__", ()):
+        size += _deep_size(getattr(obj, slot, None), seen)
+    return size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -22,6 +23,7 @@ from linkedmode.model.faults import (
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.digest import CHECKSUMS, MemoryDigest
 from linkedmode.vmotion.frames import FrameKind
+from linkedmode.vmotion.guest import PAGE_SIZE, REGION_PAGES
 from linkedmode.vmotion.precopy import MigrationProgress
 
 
@@ -241,3 +243,23 @@ def test_a_source_that_never_connects_does_not_leave_a_key_behind(listener: VMot
         other = listener.prepare(None, 8, 1)
         listener.prepare(None, 8, 1)
     other.abort()
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plaintext"])
+def test_a_lazily_backed_guest_moves_every_written_page_and_the_destination_page_maps_hold_only_those(
+        listener: VMotionListener, encrypted: bool) -> None:
+    memory = GuestMemory(1024)                                           # 8 regions of 128 MiB; writes land in 4
+    memory.write_page(0, b"first")
+    memory.write(3 * REGION_PAGES - 2, os.urandom(300 * PAGE_SIZE))      # a run across a region boundary
+    memory.write_page(memory.page_count - 1, b"last")
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination if encrypted else None, 1024, source.migration_id)
+    result = OutgoingMigration(memory, listener.address, source if encrypted else None,
+                               migration_id=source.migration_id).run()
+    received = incoming.wait(5)
+    assert received.digest() == memory.digest() and result.digest_match
+    assert result.pages_sent == received.written_count() == 302
+    assert received.read(0)[:5] == b"first" and received.read(memory.page_count - 1)[:4] == b"last"
+    assert received.footprint == 4 * REGION_PAGES                       # page maps of the 4 regions written, no more
+    received.close()
+    memory.close()
