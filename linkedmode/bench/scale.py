@@ -51,6 +51,8 @@ class ScaleSettings:
     seconds: float = 10.0
     max_calls: int = 200_000
     start_timeout_s: float = 600.0
+    evacuation_vms: int = 64                        # running VMs on the host evacuated across vCenters
+    evacuation_memory_mb: int = 256
 
 
 def _estate_command(settings: ScaleSettings, vms: int, state_dir: Path, *, users: int = 0, serve: bool = False) -> list[str]:
@@ -197,7 +199,7 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 # The parts of the benchmark, in order: each takes the settings and a progress printer, returns its figures.
 def measure_evacuation(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     """A host of 64 running VMs of 256 MiB evacuated into the linked vCenter (linkedmode bench evacuate)."""
-    return run_evacuation_benchmark(say=say)
+    return run_evacuation_benchmark(settings.evacuation_vms, settings.evacuation_memory_mb, say=say)
 
 
 SECTIONS: tuple[tuple[str, Callable[[ScaleSettings, Say], dict[str, Any]]], ...] = (

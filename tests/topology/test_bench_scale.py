@@ -9,9 +9,9 @@ from __future__ import annotations
 from linkedmode.bench.scale import SECTIONS, ScaleSettings, run_scale_bench
 
 
-def test_a_tiny_estate_reports_start_memory_and_calls_from_every_client() -> None:
+def test_a_tiny_estate_reports_start_memory_calls_from_every_client_and_an_evacuation() -> None:
     settings = ScaleSettings(vms=24, vcenters=2, hosts_per_vcenter=2, memory_mb=(256, 1024), sizes=(0.5, 1.0, 2.0),
-                             clients=4, seconds=0.5, max_calls=200)
+                             clients=4, seconds=0.5, max_calls=200, evacuation_vms=3, evacuation_memory_mb=32)
     lines: list[str] = []
     summary = run_scale_bench(settings, lines.append)
     start, calls = summary["start"], summary["calls"]
@@ -20,7 +20,9 @@ def test_a_tiny_estate_reports_start_memory_and_calls_from_every_client() -> Non
     assert {"double_start_ratio", "double_rss_ratio"} <= start.keys()
     assert calls["failed"] == 0 and 0 < calls["calls"] <= 200 and calls["clients"] == 4
     assert calls["p50_ms"] <= calls["p99_ms"] and calls["server_cpu_ms_per_call"] > 0
-    assert len(lines) == 4 and [name for name, _ in SECTIONS] == ["start", "calls"]
+    evacuation = summary["evacuation"]
+    assert evacuation["failures"] == 0 and not evacuation["slots_exceeded"]
+    assert len(lines) == 6 and [name for name, _ in SECTIONS] == ["start", "calls", "evacuation"]
 
 
 def test_sections_can_be_run_alone() -> None:
