@@ -2,8 +2,9 @@
 
 Parts talk to each other only over gRPC, so the same topology can later be spread over processes.
 Its state directory is owner-only (folders 0700, files 0600): `pki/` (what parts and clients read),
-`ca/` (the CA keys, unless kept elsewhere), `vcenters/<name>.db`, `datastores/<vcenter>/<datastore>/`
-and `endpoints.json`.
+`ca/` (the CA keys, unless kept elsewhere), `vcenters/<name>.db`, `datastores/<vcenter>/<datastore>/`,
+`key-providers/<vcenter>/` (its sealed Native Key Providers), `kms/<name>/` (each KMS process's
+credential and database) and `endpoints.json`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_file, private_folder, write_private
 from .crypto.identity import Identity
 from .host.server import HostServer
-from .topology.spec import Topology
+from .kms.kmip import KmipKeyServer
+from .kms.process import KmsProcess
+from .kms.providers import KeyProviders
+from .topology.spec import Topology, VCenterSpec, is_native_key_provider
 from .vcenter.datastores import DatastoreFolders
 from .vcenter.server import VCenterServer
 
@@ -36,6 +40,7 @@ class Estate:
     persistent: bool
     hosts: dict[str, HostServer] = field(default_factory=dict)
     vcenters: dict[str, VCenterServer] = field(default_factory=dict)
+    kms: dict[str, KmsProcess] = field(default_factory=dict)
     _temp: tempfile.TemporaryDirectory[str] | None = None
     ca_dir: Path | None = None     # where the CA keys are; None: `ca/` in the state directory
 
@@ -83,7 +88,32 @@ class Estate:
                 private_folder(DatastoreFolders(datastores).folder(datastore.name))
         return VCenterServer(spec, domain, self.credential(domain.name, "vcenter", name), database=database,
                              host_addresses={h.name: self.hosts[h.name].address for h in spec.hosts()},
-                             datastores_dir=datastores)
+                             datastores_dir=datastores, keys=self.key_providers(domain.name, spec))
+
+    def key_providers(self, domain: str, spec: VCenterSpec) -> KeyProviders:
+        """vCenter `spec`'s key providers: its Native ones sealed in its folder, its Standard ones the KMS
+        processes of this estate, reached with the vCenter's own certificate."""
+        credential = self.credential(domain, "vcenter", spec.name)
+        homes = {k.name: k.domain for k in self.topology.kms_servers()}
+        standard = {name: KmipKeyServer(name, self.kms[name].address, credential, Identity(homes[name], "kms", name),
+                                        self.trust_anchor(homes[name]))
+                    for name in spec.key_providers if name in self.kms}
+        return KeyProviders(spec.name, private_folder(self.state_dir / "key-providers" / spec.name),
+                            native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard)
+
+    def trust_anchor(self, domain: str) -> bytes:
+        return (self.pki_dir / domain / "ca.pem").read_bytes()
+
+    def launch_kms(self) -> None:
+        """Starts a process for each KMS of the topology, all at once; `wait_kms` waits until each listens."""
+        for kms in self.topology.kms_servers():
+            trusted = [self.trust_anchor(d) for d in kms.client_domains]
+            self.kms[kms.name] = KmsProcess(kms.name, self.credential(kms.domain, "kms", kms.name), trusted,
+                                            self.state_dir / "kms" / kms.name).launch()
+
+    def wait_kms(self) -> None:
+        for process in self.kms.values():
+            process.wait_ready()
 
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
@@ -118,6 +148,8 @@ class Estate:
             if group:
                 with ThreadPoolExecutor(max_workers=len(group)) as pool:
                     list(pool.map(lambda part: part.stop(), group))
+        for kms in self.kms.values():
+            kms.stop()
         if self.persistent:
             (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
         if self._temp is not None:
@@ -145,11 +177,13 @@ def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: P
     estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp, ca_dir=ca_dir)
     try:
         ensure_pki(estate.pki_dir, topology, ca_root=estate.ca_root)
+        estate.launch_kms()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 for host in vc.hosts():
                     server = HostServer(host, domain.name, vc.name, estate.credential(domain.name, "host", host.name))
                     estate.hosts[host.name] = server.start()
+        estate.wait_kms()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 estate.vcenters[vc.name] = estate.vcenter_server(vc.name).start()

@@ -16,7 +16,7 @@ from ..crypto.pki import Credential
 from .server import CERTIFICATE, KEY, TRUST
 
 START_SECONDS = 60.0       # PyKMIP imports a lot; a busy machine takes its time
-STOP_SECONDS = 10.0
+STOP_SECONDS = 3.0        # then it is killed: its database commits each change, so nothing is lost
 
 
 class KmsStartFailed(RuntimeError):
@@ -43,6 +43,10 @@ class KmsProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> KmsProcess:
+        return self.launch().wait_ready()
+
+    def launch(self) -> KmsProcess:
+        """Starts the process and returns at once: `wait_ready` waits for its address."""
         folder = private_folder(self.data_dir)
         write_private(folder / CERTIFICATE, self.credential.cert_pem)
         write_private(folder / KEY, self.credential.key_pem)
@@ -53,6 +57,9 @@ class KmsProcess:
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
                 start_new_session=True,     # its own process group: PyKMIP's helper processes stop with it
             )
+        return self
+
+    def wait_ready(self) -> KmsProcess:
         try:
             self.address = self._read_address()
         except BaseException:

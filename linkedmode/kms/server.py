@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -37,6 +38,7 @@ def write_policy(data_dir: Path) -> Path:
 
 
 def serve(data_dir: Path) -> None:
+    os.umask(0o077)                           # its database and log are the owner's alone, like the rest of the state
     warnings.simplefilter("ignore")           # PyKMIP imports ciphers cryptography has deprecated
     from kmip.services.server.server import KmipServer
 

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import replace
 
 from ..crypto.pki import Credential
+from ..kms.providers import KeyProviders
 from ..migration.arrivals import Arrivals
 from ..migration.check import RelocateCheck, check_relocate
 from ..migration.journal import OUTGOING
@@ -47,8 +48,9 @@ log = logging.getLogger(__name__)
 
 class VCenter:
     def __init__(self, spec: VCenterSpec, domain: str, credential: Credential, store: InventoryStore,
-                 host_addresses: dict[str, str], datastores: DatastoreFolders) -> None:
+                 host_addresses: dict[str, str], datastores: DatastoreFolders, keys: KeyProviders) -> None:
         self.spec = spec
+        self.keys = keys
         self.datastores = datastores
         self.domain = domain
         self.credential = credential
@@ -74,7 +76,7 @@ class VCenter:
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
         if not self.state.meta("seeded"):
-            seed_inventory(self.state, spec, self._host_addresses, datastores, self.macs)
+            seed_inventory(self.state, spec, self._host_addresses, datastores, self.macs, self._new_key_id)
         else:
             ensure_disk_files(self.state, datastores)
 
@@ -98,7 +100,11 @@ class VCenter:
 
     @property
     def key_providers(self) -> tuple[str, ...]:
-        return self.spec.key_providers
+        """The key providers this vCenter can get keys from: the topology's and those restored here."""
+        return tuple(self.keys.names())
+
+    def _new_key_id(self, provider: str) -> str:
+        return self.keys.provider(provider).new_key()
 
     @property
     def thumbprint(self) -> str:
@@ -211,7 +217,7 @@ class VCenter:
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()
         self.datastores.wipe()
-        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores, self.macs)
+        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores, self.macs, self._new_key_id)
         self.connect_hosts()
         return len(self.state.all(Vm))
 
@@ -226,6 +232,7 @@ class VCenter:
         self.hosts.close(for_good=True)
         self.state.close()
         self.state.store.close()
+        self.keys.close()
 
     def close(self) -> None:
         self.reaper.stop()
@@ -233,3 +240,4 @@ class VCenter:
         self.tasks.shutdown()
         self.hosts.close()
         self.state.store.close()
+        self.keys.close()
