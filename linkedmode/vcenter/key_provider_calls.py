@@ -1,0 +1,41 @@
+"""The VCenter calls about key providers: list, default, Native Key Provider backup and restore. They
+only translate; the vCenter's KeyProviders decides. A backup password never leaves the call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.faults import InvalidArgument
+from ..v1 import vcenter_pb2
+from .vcenter import VCenter
+
+
+def key_provider_info(vc: VCenter, name: str) -> vcenter_pb2.KeyProviderInfo:
+    keys = vc.keys
+    return vcenter_pb2.KeyProviderInfo(name=name, native=keys.is_native(name), kms_address=keys.address(name),
+                                       is_default=name == keys.default)
+
+
+class KeyProviderCalls:
+    vc: VCenter
+
+    def ListKeyProviders(self, request: vcenter_pb2.ListKeyProvidersRequest, context: Any) -> vcenter_pb2.ListKeyProvidersResponse:
+        return vcenter_pb2.ListKeyProvidersResponse(providers=[key_provider_info(self.vc, n) for n in self.vc.keys.names()])
+
+    def SetDefaultKeyProvider(self, request: vcenter_pb2.KeyProviderRef, context: Any) -> vcenter_pb2.KeyProviderInfo:
+        self.vc.keys.set_default(_name(request.name))
+        return key_provider_info(self.vc, request.name)
+
+    def BackupKeyProvider(self, request: vcenter_pb2.BackupKeyProviderRequest, context: Any) -> vcenter_pb2.BackupKeyProviderResponse:
+        return vcenter_pb2.BackupKeyProviderResponse(backup=self.vc.keys.backup(_name(request.name), request.password))
+
+    def RestoreKeyProvider(self, request: vcenter_pb2.RestoreKeyProviderRequest, context: Any) -> vcenter_pb2.KeyProviderInfo:
+        if not request.backup:
+            raise InvalidArgument("backup is required", argument="backup")
+        return key_provider_info(self.vc, self.vc.keys.restore(request.backup, request.password))
+
+
+def _name(name: str) -> str:
+    if not name:
+        raise InvalidArgument("name is required", argument="name")
+    return name
