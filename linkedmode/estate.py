@@ -99,7 +99,8 @@ class Estate:
                                         self.trust_anchor(homes[name]))
                     for name in spec.key_providers if name in self.kms}
         return KeyProviders(spec.name, private_folder(self.state_dir / "key-providers" / spec.name),
-                            native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard)
+                            native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard,
+                            order=spec.key_providers)
 
     def trust_anchor(self, domain: str) -> bytes:
         return (self.pki_dir / domain / "ca.pem").read_bytes()

@@ -55,10 +55,12 @@ class NativeKeys:
 
 class KeyProviders:
     """`native`: the Native Key Providers the topology gives this vCenter (made at first start);
-    `standard`: its KMSs by provider name. `folder` holds the sealed Native Key Providers, restored ones
+    `standard`: its KMSs by provider name; `order`: the topology's order of them (the first is the
+    default unless another was chosen). `folder` holds the sealed Native Key Providers, restored ones
     included, and which provider is the default."""
 
-    def __init__(self, vcenter: str, folder: Path, native: tuple[str, ...] = (), standard: dict[str, KmipKeyServer] | None = None) -> None:
+    def __init__(self, vcenter: str, folder: Path, native: tuple[str, ...] = (), standard: dict[str, KmipKeyServer] | None = None,
+                 order: tuple[str, ...] = ()) -> None:
         self.vcenter = vcenter
         self.folder = Path(folder)
         self._order: list[str] = []
@@ -73,6 +75,8 @@ class KeyProviders:
             self._add(name, StandardKeyProvider(name, kms))
         for name in sorted(stored - set(native)):         # restored from another vCenter's backup
             self._add_native(NativeKeyProvider.load(name, self.folder))
+        listed = [n for n in order if n in self._providers]    # the topology's order: its first is the default
+        self._order = listed + [n for n in self._order if n not in listed]
 
     def _add_native(self, provider: NativeKeyProvider) -> None:
         self._natives[provider.name] = provider

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -50,6 +52,8 @@ def serve(data_dir: Path) -> None:
     )
     server.config.settings["port"] = 0        # the configuration refuses 0; the socket takes any free port
     server.start()
+    stopping = threading.Event()
+    _stop_with_parent(stopping)
     host, port = server._socket.getsockname()[:2]   # PyKMIP keeps its listening socket private
     server._socket.listen(5)                   # before the address is told; serve() listens again, harmlessly
     server._socket.settimeout(0.5)             # so SIGTERM is seen within half a second, not PyKMIP's 10
@@ -57,7 +61,21 @@ def serve(data_dir: Path) -> None:
     try:
         server.serve()                         # returns on SIGINT or SIGTERM
     finally:
-        server.stop()
+        stopping.set()
+        server.stop()                          # joins every thread, the parent watch among them
+
+
+def _stop_with_parent(stopping: threading.Event) -> None:
+    """Stops this KMS when the process that started it is gone (killed, not stopped): no orphan KMS."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stopping.wait(0.5):
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
