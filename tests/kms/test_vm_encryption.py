@@ -3,13 +3,14 @@ ciphertext that crosses on cold and hot moves to another vCenter sharing the KMS
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 from estate_helpers import client_of, task_fault, vm_ref, wait_task
 from migration_estate import locator_of, migration_estate, relocate, to_vc_b
 
-from linkedmode.model.faults import InvalidPowerState, InvalidState
+from linkedmode.model.faults import InvalidPowerState, InvalidState, KmsUnreachable
 from linkedmode.model.inventory import Datastore, Vm
 from linkedmode.model.settings import MigrateEncryption
 from linkedmode.v1 import common_pb2, vcenter_pb2
@@ -140,3 +141,19 @@ def test_ciphertext_crosses_hot_and_stays_ciphertext_at_rest(estate):
     power(estate, "vc-a", "off-required", on=False)
     assert crypto(estate, "vc-a", "off-required", decrypt=True).state == common_pb2.TASK_STATE_SUCCESS
     assert marker in on_disk(back)
+
+
+def test_a_kms_that_is_down_fails_the_encryption_and_leaves_the_vm_as_it_was(estate):
+    path = disk_file(estate, "vc-a", "off-required")
+    marker = write_marker(path)
+    before = vm_of(estate, "vc-a", "off-required")
+    estate.kms["kms-shared"].kill()
+    fault = task_fault(crypto(estate, "vc-a", "off-required", encrypt="kms-shared"))
+    assert isinstance(fault, KmsUnreachable)
+    assert fault.message.startswith("key provider kms-shared: cannot create a key: the KMS at 127.0.0.1:")
+    assert vm_of(estate, "vc-a", "off-required") == before
+    assert marker in on_disk(path)
+    assert not [p for p in os.listdir(os.path.dirname(path)) if p.endswith(".crypt")]
+    # the Native Key Provider does not need the KMS
+    assert crypto(estate, "vc-a", "off-required", encrypt="nkp-vc-a").state == common_pb2.TASK_STATE_SUCCESS
+    assert marker not in on_disk(path)
