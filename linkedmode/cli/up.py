@@ -46,6 +46,8 @@ def describe(estate: Estate) -> None:
             for host in vc.hosts():
                 encrypted = "yes" if estate.hosts[host.name].state.encrypted_vmotion_supported else "no"
                 rows.append((domain.name, "host", host.name, str(host.version), estate.hosts[host.name].address, encrypted))
+    for kms in estate.topology.kms_servers():
+        rows.append((kms.domain, "KMS (KMIP)", kms.name, "PyKMIP", estate.kms[kms.name].address, ""))
     print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION"], rows)
 
 
