@@ -100,7 +100,8 @@ class Estate:
                     for name in spec.key_providers if name in self.kms}
         return KeyProviders(spec.name, private_folder(self.state_dir / "key-providers" / spec.name),
                             native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard,
-                            order=spec.key_providers)
+                            order=spec.key_providers, kms_client=lambda name, address: KmipKeyServer(
+                                name, address, credential, Identity(domain, "kms", name), credential.ca_pem))
 
     def trust_anchor(self, domain: str) -> bytes:
         return (self.pki_dir / domain / "ca.pem").read_bytes()

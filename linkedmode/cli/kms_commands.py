@@ -1,4 +1,4 @@
-"""`linkedmode kms ...`: a vCenter's key providers, and Native Key Provider backup and restore.
+"""`linkedmode kms ...`: a vCenter's key providers (list, add a KMS, default), and Native Key Provider backup and restore.
 
 A backup password is never an argument (others see a process's arguments): it is read from the file
 ``--password-file`` names, else from $LINKEDMODE_BACKUP_PASSWORD, else asked for on the terminal.
@@ -51,6 +51,12 @@ def kms_list(session: Session, args: argparse.Namespace) -> None:
                 [[r["vcenter"], r["name"], r["type"], r["kms"] or "-", "yes" if r["default"] else ""] for r in rows])
 
 
+def kms_add(session: Session, args: argparse.Namespace) -> None:
+    vcenter = _one_vcenter(session, args)
+    info = session.vcenter(vcenter).api.AddKeyProvider(vcenter_pb2.AddKeyProviderRequest(name=args.name, kms_address=args.address))
+    _show(vcenter, info, args.json)
+
+
 def kms_default(session: Session, args: argparse.Namespace) -> None:
     vcenter = _one_vcenter(session, args)
     info = session.vcenter(vcenter).api.SetDefaultKeyProvider(vcenter_pb2.KeyProviderRef(name=args.name))
@@ -85,10 +91,14 @@ def _show(vcenter: str, info: vcenter_pb2.KeyProviderInfo, as_json: bool) -> Non
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    kms = commands.add_parser("kms", help="key providers: list, default, Native Key Provider backup and restore")
+    kms = commands.add_parser("kms", help="key providers: list, add, default, Native Key Provider backup and restore")
     actions = kms.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the key providers of each vCenter")
     listing.set_defaults(handler=kms_list)
+    add = actions.add_parser("add", help="add a KMS as a Standard Key Provider of a vCenter (needs --vcenter)")
+    add.add_argument("name", help="the key provider's name: the KMS's certificate is kms/NAME of the domain")
+    add.add_argument("--address", required=True, help="where the KMS listens, HOST:PORT")
+    add.set_defaults(handler=kms_add)
     default = actions.add_parser("default", help="make a key provider the vCenter's default (needs --vcenter)")
     default.add_argument("name")
     default.set_defaults(handler=kms_default)
@@ -101,5 +111,5 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     restore.set_defaults(handler=kms_restore)
     for parser in (backup, restore):
         parser.add_argument("--password-file", help=f"read the password from this file (else ${PASSWORD_VARIABLE}, else ask)")
-    for parser in (listing, default, backup, restore):
+    for parser in (listing, add, default, backup, restore):
         add_client_options(parser)

@@ -67,6 +67,10 @@ class KmipKeyServer:
         """The key of `key_id` (a bytearray, for the caller to wipe)."""
         return self._call(f"get key {key_id}", lambda client: bytearray(client.get(key_id).value))
 
+    def reach(self) -> None:
+        """Connects and checks the KMS's identity, asking it nothing."""
+        self._call("reach the KMS", lambda client: None)
+
     def retire_key(self, key_id: str) -> None:
         """Revokes the key, then destroys it: what remains on the KMS is its id and state."""
         def retire(client: Any) -> None:

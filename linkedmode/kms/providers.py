@@ -7,17 +7,20 @@ provider's name, the key's id and the wrapped data key, never a key in the clear
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from ..crypto.files import write_private
-from ..model.faults import AlreadyExists, CryptoKeyUnavailable, InvalidArgument, NotFound
+from ..model.faults import AlreadyExists, CryptoKeyUnavailable, InvalidArgument, NotFound, NotSupported
+from ..topology.spec import is_native_key_provider
 from .kmip import KmipKeyServer
 from .native import NativeKeyProvider
 
 DEFAULT_FILE = "default.json"
+ADDED_FILE = "standard.json"       # Standard Key Providers added while running: name -> KMS address
 
 
 class KeyProvider(Protocol):
@@ -56,17 +59,19 @@ class NativeKeys:
 class KeyProviders:
     """`native`: the Native Key Providers the topology gives this vCenter (made at first start);
     `standard`: its KMSs by provider name; `order`: the topology's order of them (the first is the
-    default unless another was chosen). `folder` holds the sealed Native Key Providers, restored ones
-    included, and which provider is the default."""
+    default unless another was chosen); `kms_client(name, address)`: how this vCenter reaches a KMS
+    added while it runs (`add_standard`). `folder` holds the sealed Native Key Providers, restored ones
+    included, the KMSs added, and which provider is the default."""
 
     def __init__(self, vcenter: str, folder: Path, native: tuple[str, ...] = (), standard: dict[str, KmipKeyServer] | None = None,
-                 order: tuple[str, ...] = ()) -> None:
+                 order: tuple[str, ...] = (), kms_client: Callable[[str, str], KmipKeyServer] | None = None) -> None:
         self.vcenter = vcenter
         self.folder = Path(folder)
         self._order: list[str] = []
         self._providers: dict[str, KeyProvider] = {}
         self._natives: dict[str, NativeKeyProvider] = {}
         self._kms: dict[str, KmipKeyServer] = dict(standard or {})
+        self._kms_client = kms_client
         stored = set(NativeKeyProvider.stored(self.folder))
         for name in native:
             provider = NativeKeyProvider.load(name, self.folder) if name in stored else NativeKeyProvider.create(name, self.folder)
@@ -75,6 +80,11 @@ class KeyProviders:
             self._add(name, StandardKeyProvider(name, kms))
         for name in sorted(stored - set(native)):         # restored from another vCenter's backup
             self._add_native(NativeKeyProvider.load(name, self.folder))
+        if kms_client is not None:
+            for name, address in self._added().items():
+                if name not in self._providers:
+                    self._kms[name] = kms_client(name, address)
+                    self._add(name, StandardKeyProvider(name, self._kms[name]))
         listed = [n for n in order if n in self._providers]    # the topology's order: its first is the default
         self._order = listed + [n for n in self._order if n not in listed]
 
@@ -155,6 +165,35 @@ class KeyProviders:
     def check_key(self, name: str, key_id: str) -> None:
         key = self.key(name, key_id)
         key[:] = bytes(len(key))
+
+    # -- Standard Key Providers added while running --------------------------------------------------
+
+    def _added(self) -> dict[str, str]:
+        path = self.folder / ADDED_FILE
+        return {str(k): str(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+    def add_standard(self, name: str, address: str) -> None:
+        """Adds the KMS at `address` as Standard Key Provider `name`, once this vCenter has reached it
+        over mutual TLS and found the KMS of that name there."""
+        if name in self._providers:
+            raise AlreadyExists(f"{self.vcenter} already has a key provider {name}", argument="name")
+        if is_native_key_provider(name):
+            raise InvalidArgument(f"{name!r} names a Native Key Provider: a KMS needs another name", argument="name")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidArgument(f"KMS address {address!r} is not HOST:PORT", argument="kms_address")
+        if self._kms_client is None:
+            raise NotSupported(f"{self.vcenter} cannot add a KMS while it runs", argument="name")
+        kms = self._kms_client(name, address)
+        try:
+            kms.reach()
+        except BaseException:
+            kms.close()
+            raise
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_private(self.folder / ADDED_FILE, json.dumps({**self._added(), name: address}).encode())
+        self._kms[name] = kms
+        self._add(name, StandardKeyProvider(name, kms))
 
     # -- Native Key Provider backup --------------------------------------------------------------
 

@@ -339,6 +339,14 @@ class ListKeyProvidersResponse(_message.Message):
     providers: _containers.RepeatedCompositeFieldContainer[KeyProviderInfo]
     def __init__(self, providers: _Optional[_Iterable[_Union[KeyProviderInfo, _Mapping]]] = ...) -> None: ...
 
+class AddKeyProviderRequest(_message.Message):
+    __slots__ = ("name", "kms_address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KMS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kms_address: str
+    def __init__(self, name: _Optional[str] = ..., kms_address: _Optional[str] = ...) -> None: ...
+
 class KeyProviderRef(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

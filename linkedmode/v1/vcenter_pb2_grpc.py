@@ -173,6 +173,11 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
                 _registered_method=True)
+        self.AddKeyProvider = channel.unary_unary(
+                '/linkedmode.v1.VCenter/AddKeyProvider',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+                _registered_method=True)
         self.BackupKeyProvider = channel.unary_unary(
                 '/linkedmode.v1.VCenter/BackupKeyProvider',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderRequest.SerializeToString,
@@ -400,6 +405,13 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddKeyProvider(self, request, context):
+        """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def BackupKeyProvider(self, request, context):
         """A Native Key Provider as a password-protected backup file, and that file restored here.
         """
@@ -587,6 +599,11 @@ def add_VCenterServicer_to_server(servicer, server):
             'SetDefaultKeyProvider': grpc.unary_unary_rpc_method_handler(
                     servicer.SetDefaultKeyProvider,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.SerializeToString,
+            ),
+            'AddKeyProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddKeyProvider,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.SerializeToString,
             ),
             'BackupKeyProvider': grpc.unary_unary_rpc_method_handler(
@@ -1360,6 +1377,33 @@ class VCenter:
             target,
             '/linkedmode.v1.VCenter/SetDefaultKeyProvider',
             linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddKeyProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/AddKeyProvider',
+            linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.SerializeToString,
             linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
             options,
             channel_credentials,

@@ -85,6 +85,8 @@ class VCenterStub:
     ListKeyProviders: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListKeyProvidersRequest, _vcenter_pb2.ListKeyProvidersResponse]
     """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from."""
     SetDefaultKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.KeyProviderRef, _vcenter_pb2.KeyProviderInfo]
+    AddKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.AddKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]
+    """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
     BackupKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.BackupKeyProviderRequest, _vcenter_pb2.BackupKeyProviderResponse]
     """A Native Key Provider as a password-protected backup file, and that file restored here."""
     RestoreKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.RestoreKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]
@@ -152,6 +154,8 @@ class VCenterAsyncStub(VCenterStub):
     ListKeyProviders: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListKeyProvidersRequest, _vcenter_pb2.ListKeyProvidersResponse]  # type: ignore[assignment]
     """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from."""
     SetDefaultKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.KeyProviderRef, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
+    AddKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.AddKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
+    """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
     BackupKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.BackupKeyProviderRequest, _vcenter_pb2.BackupKeyProviderResponse]  # type: ignore[assignment]
     """A Native Key Provider as a password-protected backup file, and that file restored here."""
     RestoreKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RestoreKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
@@ -378,6 +382,14 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         request: _vcenter_pb2.KeyProviderRef,
         context: _ServicerContext,
     ) -> _typing.Union[_vcenter_pb2.KeyProviderInfo, _abc.Awaitable[_vcenter_pb2.KeyProviderInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def AddKeyProvider(
+        self,
+        request: _vcenter_pb2.AddKeyProviderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.KeyProviderInfo, _abc.Awaitable[_vcenter_pb2.KeyProviderInfo]]:
+        """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
 
     @_abc_1.abstractmethod
     def BackupKeyProvider(

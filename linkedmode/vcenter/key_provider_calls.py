@@ -1,4 +1,4 @@
-"""The VCenter calls about key providers: list, default, Native Key Provider backup and restore. They
+"""The VCenter calls about key providers: list, add a KMS, default, Native Key Provider backup and restore. They
 only translate; the vCenter's KeyProviders decides. A backup password never leaves the call."""
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ class KeyProviderCalls:
 
     def SetDefaultKeyProvider(self, request: vcenter_pb2.KeyProviderRef, context: Any) -> vcenter_pb2.KeyProviderInfo:
         self.vc.keys.set_default(_name(request.name))
+        return key_provider_info(self.vc, request.name)
+
+    def AddKeyProvider(self, request: vcenter_pb2.AddKeyProviderRequest, context: Any) -> vcenter_pb2.KeyProviderInfo:
+        self.vc.keys.add_standard(_name(request.name), request.kms_address)
         return key_provider_info(self.vc, request.name)
 
     def BackupKeyProvider(self, request: vcenter_pb2.BackupKeyProviderRequest, context: Any) -> vcenter_pb2.BackupKeyProviderResponse:
