@@ -97,7 +97,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     listing.set_defaults(handler=kms_list)
     add = actions.add_parser("add", help="add a KMS as a Standard Key Provider of a vCenter (needs --vcenter)")
     add.add_argument("name", help="the key provider's name: the KMS's certificate is kms/NAME of the domain")
-    add.add_argument("--address", required=True, help="where the KMS listens, HOST:PORT")
+    add.add_argument("--address", required=True, help="where the KMS listens, IP:PORT")
     add.set_defaults(handler=kms_add)
     default = actions.add_parser("default", help="make a key provider the vCenter's default (needs --vcenter)")
     default.add_argument("name")

@@ -6,6 +6,7 @@ provider's name, the key's id and the wrapped data key, never a key in the clear
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -180,8 +181,12 @@ class KeyProviders:
         if is_native_key_provider(name):
             raise InvalidArgument(f"{name!r} names a Native Key Provider: a KMS needs another name", argument="name")
         host, _, port = address.rpartition(":")
+        try:
+            ipaddress.ip_address(host.strip("[]"))      # an address, never a name to look up
+        except ValueError:
+            host = ""
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InvalidArgument(f"KMS address {address!r} is not HOST:PORT", argument="kms_address")
+            raise InvalidArgument(f"KMS address {address[:100]!r} is not IP:PORT", argument="kms_address")
         if self._kms_client is None:
             raise NotSupported(f"{self.vcenter} cannot add a KMS while it runs", argument="name")
         kms = self._kms_client(name, address)

@@ -31,15 +31,30 @@ class KeyProviderCalls:
         return key_provider_info(self.vc, request.name)
 
     def BackupKeyProvider(self, request: vcenter_pb2.BackupKeyProviderRequest, context: Any) -> vcenter_pb2.BackupKeyProviderResponse:
-        return vcenter_pb2.BackupKeyProviderResponse(backup=self.vc.keys.backup(_name(request.name), request.password))
+        return vcenter_pb2.BackupKeyProviderResponse(backup=self.vc.keys.backup(_name(request.name), _password(request.password)))
 
     def RestoreKeyProvider(self, request: vcenter_pb2.RestoreKeyProviderRequest, context: Any) -> vcenter_pb2.KeyProviderInfo:
         if not request.backup:
             raise InvalidArgument("backup is required", argument="backup")
-        return key_provider_info(self.vc, self.vc.keys.restore(request.backup, request.password))
+        if len(request.backup) > MAX_BACKUP:
+            raise InvalidArgument(f"backup is larger than {MAX_BACKUP} bytes: not a Native Key Provider backup", argument="backup")
+        return key_provider_info(self.vc, self.vc.keys.restore(request.backup, _password(request.password)))
+
+
+MAX_NAME = 80
+MAX_PASSWORD = 1024
+MAX_BACKUP = 64 * 1024
 
 
 def _name(name: str) -> str:
     if not name:
         raise InvalidArgument("name is required", argument="name")
+    if len(name) > MAX_NAME:
+        raise InvalidArgument(f"name is longer than {MAX_NAME} characters", argument="name")
     return name
+
+
+def _password(password: str) -> str:
+    if len(password) > MAX_PASSWORD:
+        raise InvalidArgument(f"password is longer than {MAX_PASSWORD} characters", argument="password")
+    return password

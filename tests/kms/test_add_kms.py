@@ -62,6 +62,8 @@ def test_a_kms_is_added_only_once_it_answers_as_itself(estate, extra_kms):
     _, fault = call_fault(add, estate, "vc-a", "nkp-x", extra_kms.address)
     assert isinstance(fault, InvalidArgument) and "names a Native Key Provider" in fault.message
     _, fault = call_fault(add, estate, "vc-a", "kms-x", "no-port")
-    assert isinstance(fault, InvalidArgument) and fault.message == "KMS address 'no-port' is not HOST:PORT"
+    assert isinstance(fault, InvalidArgument) and fault.message == "KMS address 'no-port' is not IP:PORT"
+    _, fault = call_fault(add, estate, "vc-a", "kms-x", "kms.example:5696")        # no name lookups
+    assert isinstance(fault, InvalidArgument) and fault.message == "KMS address 'kms.example:5696' is not IP:PORT"
     names = [p.name for p in client_of(estate, "vc-a").api.ListKeyProviders(vcenter_pb2.ListKeyProvidersRequest()).providers]
     assert names == ["kms-shared", "nkp-vc-a"]
