@@ -8,6 +8,7 @@ handshake is ``KmsUnreachable``; a key it does not have, or will not give, is ``
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import ssl
@@ -24,15 +25,21 @@ from ..crypto.pki import Credential
 from ..model.faults import CryptoKeyUnavailable, KmsUnreachable
 from .server import POLICY
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")        # PyKMIP imports ciphers cryptography has deprecated
-    from kmip import enums
-    from kmip.pie.client import ProxyKmipClient
-    from kmip.pie.exceptions import KmipOperationFailure
-
 logging.getLogger("kmip").setLevel(logging.CRITICAL)   # its client logs every failure with its own traceback
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _pykmip() -> tuple[Any, Any, type[Exception]]:
+    """PyKMIP's enums, client and operation failure, imported on first use: it takes a second to
+    import, which commands that never speak KMIP should not pay."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # PyKMIP imports ciphers cryptography has deprecated
+        from kmip import enums
+        from kmip.pie.client import ProxyKmipClient
+        from kmip.pie.exceptions import KmipOperationFailure
+    return enums, ProxyKmipClient, KmipOperationFailure
 KEY_BITS = 256
 CALL_SECONDS = 10
 
@@ -55,6 +62,8 @@ class KmipKeyServer:
 
     def create_key(self) -> str:
         """A new active AES-256 key on the KMS, usable by every vCenter of the provider; its id."""
+        enums = _pykmip()[0]
+
         def create(client: Any) -> str:
             uid = str(client.create(enums.CryptographicAlgorithm.AES, KEY_BITS, operation_policy_name=POLICY,
                                     cryptographic_usage_mask=[enums.CryptographicUsageMask.WRAP_KEY,
@@ -73,6 +82,8 @@ class KmipKeyServer:
 
     def retire_key(self, key_id: str) -> None:
         """Revokes the key, then destroys it: what remains on the KMS is its id and state."""
+        enums = _pykmip()[0]
+
         def retire(client: Any) -> None:
             client.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, key_id)
             client.destroy(key_id)
@@ -81,8 +92,9 @@ class KmipKeyServer:
     # -- one connection per call -----------------------------------------------------------------
 
     def _call(self, doing: str, operation: Callable[[Any], T]) -> T:
+        enums, client_class, operation_failure = _pykmip()
         host, _, port = self.address.rpartition(":")
-        client = ProxyKmipClient(
+        client = client_class(
             hostname=host, port=int(port), cert=str(self._folder / "client.pem"), key=str(self._folder / "client.key"),
             ca=str(self._folder / "kms-ca.pem"), ssl_version="PROTOCOL_TLS", config_file=str(self._folder / "none.conf"),
             kmip_version=enums.KMIPVersion.KMIP_1_2)
@@ -98,8 +110,8 @@ class KmipKeyServer:
             try:
                 self._check_peer(client)
                 return operation(client)
-            except KmipOperationFailure as failure:
-                raise CryptoKeyUnavailable(f"key provider {self.provider}: cannot {doing}: {failure.reason.name}",
+            except operation_failure as failure:
+                raise CryptoKeyUnavailable(f"key provider {self.provider}: cannot {doing}: {failure.reason.name}",  # type: ignore[attr-defined]  # KmipOperationFailure has .reason
                                            key_provider=self.provider) from None
             except (OSError, ssl.SSLError, EOFError) as error:
                 raise KmsUnreachable(f"key provider {self.provider}: cannot {doing}: the KMS at {self.address} "
