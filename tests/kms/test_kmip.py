@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +110,31 @@ def test_kms_that_is_down_fails_cleanly_and_its_keys_survive_a_restart(ca: Certi
     finally:
         vc_a.close()
         process.stop()
+
+
+ORPHAN = """
+import os, sys
+from pathlib import Path
+from linkedmode.crypto.identity import Identity
+from linkedmode.crypto.pki import CertificateAuthority
+from linkedmode.kms.process import KmsProcess
+ca = CertificateAuthority.create("vsphere.local")
+kms = KmsProcess("kms-shared", ca.issue(Identity("vsphere.local", "kms", "kms-shared")), [ca.cert_pem], Path(sys.argv[1])).start()
+print(kms.pid, flush=True)
+os._exit(0)          # killed, as it were: nobody stops the KMS
+"""
+
+
+def test_a_kms_whose_starter_dies_stops_by_itself(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", ORPHAN, str(tmp_path / "kms")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.strip())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the KMS went on running after the process that started it died")
