@@ -20,6 +20,7 @@ from typing import Any
 from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_file, private_folder, write_private
 from .crypto.identity import Identity
+from .crypto.pki import credential_paths
 from .host.server import HostServer
 from .kms.kmip import KmipKeyServer
 from .kms.process import KmsProcess
@@ -93,15 +94,15 @@ class Estate:
     def key_providers(self, domain: str, spec: VCenterSpec) -> KeyProviders:
         """vCenter `spec`'s key providers: its Native ones sealed in its folder, its Standard ones the KMS
         processes of this estate, reached with the vCenter's own certificate."""
-        credential = self.credential(domain, "vcenter", spec.name)
+        certificate, key, own_ca = credential_paths(self.pki_dir, Identity(domain, "vcenter", spec.name))
         homes = {k.name: k.domain for k in self.topology.kms_servers()}
-        standard = {name: KmipKeyServer(name, self.kms[name].address, credential, Identity(homes[name], "kms", name),
-                                        self.trust_anchor(homes[name]))
+        standard = {name: KmipKeyServer(name, self.kms[name].address, certificate, key, Identity(homes[name], "kms", name),
+                                        self.pki_dir / homes[name] / "ca.pem")
                     for name in spec.key_providers if name in self.kms}
         return KeyProviders(spec.name, private_folder(self.state_dir / "key-providers" / spec.name),
                             native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard,
                             order=spec.key_providers, kms_client=lambda name, address: KmipKeyServer(
-                                name, address, credential, Identity(domain, "kms", name), credential.ca_pem))
+                                name, address, certificate, key, Identity(domain, "kms", name), own_ca))
 
     def trust_anchor(self, domain: str) -> bytes:
         return (self.pki_dir / domain / "ca.pem").read_bytes()

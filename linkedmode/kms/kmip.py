@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
+import os
 import ssl
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..crypto.files import write_private
 from ..crypto.identity import Identity, identity_of_certificate
-from ..crypto.pki import Credential
 from ..model.faults import CryptoKeyUnavailable, KmsUnreachable
 from .server import POLICY
 
@@ -47,15 +44,13 @@ CALL_SECONDS = 10
 class KmipKeyServer:
     """The KMS of Standard Key Provider `provider`, at `address` (host:port), as `credential` reaches it."""
 
-    def __init__(self, provider: str, address: str, credential: Credential, kms_identity: Identity, kms_ca_pem: bytes) -> None:
+    def __init__(self, provider: str, address: str, certificate: Path, key: Path, kms_identity: Identity, kms_ca: Path) -> None:
+        """`certificate`, `key`: the vCenter's own credential files (ssl loads them from files: they are
+        read where they are, never copied); `kms_ca`: the certificate of the CA that issued the KMS's."""
         self.provider = provider
         self.address = address
         self.kms_identity = kms_identity
-        self._folder = Path(tempfile.mkdtemp(prefix="linkedmode-kmip-"))   # 0700: ssl loads credentials from files
-        write_private(self._folder / "client.pem", credential.cert_pem)
-        write_private(self._folder / "client.key", credential.key_pem)
-        write_private(self._folder / "kms-ca.pem", kms_ca_pem)
-        write_private(self._folder / "none.conf", b"")   # so PyKMIP reads no system-wide client configuration
+        self._files = (str(certificate), str(key), str(kms_ca))
         self._lock = threading.Lock()
 
     # -- key lifecycle ---------------------------------------------------------------------------
@@ -94,9 +89,10 @@ class KmipKeyServer:
     def _call(self, doing: str, operation: Callable[[Any], T]) -> T:
         enums, client_class, operation_failure = _pykmip()
         host, _, port = self.address.rpartition(":")
+        certificate, key, kms_ca = self._files
         client = client_class(
-            hostname=host, port=int(port), cert=str(self._folder / "client.pem"), key=str(self._folder / "client.key"),
-            ca=str(self._folder / "kms-ca.pem"), ssl_version="PROTOCOL_TLS", config_file=str(self._folder / "none.conf"),
+            hostname=host, port=int(port), cert=certificate, key=key, ca=kms_ca, ssl_version="PROTOCOL_TLS",
+            config_file=os.devnull,           # so PyKMIP reads no system-wide client configuration
             kmip_version=enums.KMIPVersion.KMIP_1_2)
         client.proxy.timeout = CALL_SECONDS
         with self._lock:
@@ -127,7 +123,7 @@ class KmipKeyServer:
                                  f"not {self.kms_identity}", key_provider=self.provider)
 
     def close(self) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Nothing is held between calls: each opens and closes its own connection."""
 
 
 def _why(error: BaseException) -> str:

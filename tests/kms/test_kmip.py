@@ -6,14 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from linkedmode.crypto.files import write_private
 from linkedmode.crypto.identity import Identity
-from linkedmode.crypto.pki import CertificateAuthority
+from linkedmode.crypto.pki import CertificateAuthority, Credential, credential_paths, save_credential
 from linkedmode.kms.kmip import KmipKeyServer
 from linkedmode.kms.process import KmsProcess
 from linkedmode.model.faults import CryptoKeyUnavailable, KmsUnreachable
@@ -33,9 +35,18 @@ def kms(ca: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory) -> I
         yield process
 
 
+def key_server(provider: str, address: str, credential: Credential, kms_identity: Identity, kms_ca_pem: bytes) -> KmipKeyServer:
+    """A vCenter's KMIP client, its credential in a PKI folder of its own, as an estate keeps it."""
+    root = Path(tempfile.mkdtemp(prefix="kmip-test-"))
+    save_credential(root, credential)
+    certificate, key, _ = credential_paths(root, credential.identity)
+    write_private(root / "kms-ca.pem", kms_ca_pem)
+    return KmipKeyServer(provider, address, certificate, key, kms_identity, root / "kms-ca.pem")
+
+
 def client(ca: CertificateAuthority, kms: KmsProcess, vcenter: str, issuer: CertificateAuthority | None = None) -> KmipKeyServer:
     credential = (issuer or ca).issue(Identity((issuer or ca).domain, "vcenter", vcenter))
-    return KmipKeyServer("kms-shared", kms.address, credential, KMS, ca.cert_pem)
+    return key_server("kms-shared", kms.address, credential, KMS, ca.cert_pem)
 
 
 def test_kms_listens_on_loopback_port_of_its_own(kms: KmsProcess) -> None:
@@ -83,7 +94,7 @@ def test_client_of_another_ca_is_refused_by_the_kms(ca: CertificateAuthority, km
 def test_server_that_is_not_the_kms_is_not_trusted(ca: CertificateAuthority, kms: KmsProcess) -> None:
     """Same CA, same port, but the vCenter expects another KMS identity: it refuses to talk."""
     credential = ca.issue(Identity(DOMAIN, "vcenter", "vc-a"))
-    wrong = KmipKeyServer("kms-other", kms.address, credential, Identity(DOMAIN, "kms", "kms-other"), ca.cert_pem)
+    wrong = key_server("kms-other", kms.address, credential, Identity(DOMAIN, "kms", "kms-other"), ca.cert_pem)
     try:
         with pytest.raises(KmsUnreachable, match=r"is kms kms-shared@vsphere\.local, not kms kms-other@vsphere\.local"):
             wrong.create_key()
@@ -102,7 +113,7 @@ def test_kms_that_is_down_fails_cleanly_and_its_keys_survive_a_restart(ca: Certi
         with pytest.raises(KmsUnreachable, match=r"cannot get key .*does not answer"):
             vc_a.get_key(key_id)
         process.start()                               # same database: the key is still there, by id
-        again = KmipKeyServer("kms-shared", process.address, ca.issue(Identity(DOMAIN, "vcenter", "vc-a")), KMS, ca.cert_pem)
+        again = key_server("kms-shared", process.address, ca.issue(Identity(DOMAIN, "vcenter", "vc-a")), KMS, ca.cert_pem)
         try:
             assert again.get_key(key_id) == key
         finally:
@@ -116,7 +127,8 @@ ORPHAN = """
 import os, sys
 from pathlib import Path
 from linkedmode.crypto.identity import Identity
-from linkedmode.crypto.pki import CertificateAuthority
+from linkedmode.crypto.files import write_private
+from linkedmode.crypto.pki import CertificateAuthority, Credential, credential_paths, save_credential
 from linkedmode.kms.process import KmsProcess
 ca = CertificateAuthority.create("vsphere.local")
 kms = KmsProcess("kms-shared", ca.issue(Identity("vsphere.local", "kms", "kms-shared")), [ca.cert_pem], Path(sys.argv[1])).start()
