@@ -2,8 +2,9 @@
 
 Parts talk to each other only over gRPC, so the same topology can later be spread over processes.
 Its state directory is owner-only (folders 0700, files 0600): `pki/` (what parts and clients read),
-`ca/` (the CA keys, unless kept elsewhere), `vcenters/<name>.db`, `datastores/<vcenter>/<datastore>/`
-and `endpoints.json`.
+`ca/` (the CA keys, unless kept elsewhere), `vcenters/<name>.db`, `datastores/<vcenter>/<datastore>/`,
+`key-providers/<vcenter>/` (its sealed Native Key Providers), `kms/<name>/` (each KMS process's
+credential and database) and `endpoints.json`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from typing import Any
 from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_file, private_folder, write_private
 from .crypto.identity import Identity
+from .crypto.pki import credential_paths
 from .host.server import HostServer
-from .topology.spec import Topology
+from .kms.kmip import KmipKeyServer
+from .kms.process import KmsProcess
+from .kms.providers import KeyProviders
+from .topology.spec import Topology, VCenterSpec, is_native_key_provider
 from .vcenter.datastores import DatastoreFolders
 from .vcenter.server import VCenterServer
 
@@ -36,6 +41,7 @@ class Estate:
     persistent: bool
     hosts: dict[str, HostServer] = field(default_factory=dict)
     vcenters: dict[str, VCenterServer] = field(default_factory=dict)
+    kms: dict[str, KmsProcess] = field(default_factory=dict)
     _temp: tempfile.TemporaryDirectory[str] | None = None
     ca_dir: Path | None = None     # where the CA keys are; None: `ca/` in the state directory
 
@@ -77,7 +83,21 @@ class Estate:
         """A server for vCenter `name` of the topology, on its database (not started)."""
         spec = next(vc for _, vc in self.topology.vcenters() if vc.name == name)
         return vcenter_server(self.topology, self.state_dir, name, {h.name: self.hosts[h.name].address for h in spec.hosts()},
-                              persistent=self.persistent)
+                              persistent=self.persistent, kms_addresses={n: p.address for n, p in self.kms.items()})
+
+    def trust_anchor(self, domain: str) -> bytes:
+        return (self.pki_dir / domain / "ca.pem").read_bytes()
+
+    def launch_kms(self) -> None:
+        """Starts a process for each KMS of the topology, all at once; `wait_kms` waits until each listens."""
+        for kms in self.topology.kms_servers():
+            trusted = [self.trust_anchor(d) for d in kms.client_domains]
+            self.kms[kms.name] = KmsProcess(kms.name, self.credential(kms.domain, "kms", kms.name), trusted,
+                                            self.state_dir / "kms" / kms.name).launch()
+
+    def wait_kms(self) -> None:
+        for process in self.kms.values():
+            process.wait_ready()
 
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
@@ -112,6 +132,8 @@ class Estate:
             if group:
                 with ThreadPoolExecutor(max_workers=len(group)) as pool:
                     list(pool.map(lambda part: part.stop(), group))
+        for kms in self.kms.values():
+            kms.stop()
         if self.persistent:
             (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
         if self._temp is not None:
@@ -129,10 +151,11 @@ def vcenter_database(state_dir: Path, name: str) -> Path:
 
 
 def vcenter_server(topology: Topology, state_dir: Path, name: str, host_addresses: dict[str, str], *,
-                   persistent: bool = True) -> VCenterServer:
+                   persistent: bool = True, kms_addresses: dict[str, str] | None = None) -> VCenterServer:
     """A server for vCenter `name` of the topology (not started): its inventory in
     `state_dir/vcenters/<name>.db` (in memory unless persistent), its datastores under
-    `state_dir/datastores/<name>/`, its hosts dialled at `host_addresses`."""
+    `state_dir/datastores/<name>/`, its hosts dialled at `host_addresses`, the KMS of each of its
+    Standard Key Providers at `kms_addresses` (name -> address)."""
     domain, spec = next((d, vc) for d, vc in topology.vcenters() if vc.name == name)
     database = ":memory:"
     if persistent:
@@ -145,7 +168,22 @@ def vcenter_server(topology: Topology, state_dir: Path, name: str, host_addresse
             private_folder(DatastoreFolders(datastores).folder(datastore.name))
     credential = Pki(state_dir / "pki").credential(Identity(domain.name, "vcenter", name))
     return VCenterServer(spec, domain, credential, database=database, host_addresses=host_addresses,
-                         datastores_dir=datastores)
+                         datastores_dir=datastores, keys=key_providers(topology, state_dir, domain.name, spec, kms_addresses or {}))
+
+
+def key_providers(topology: Topology, state_dir: Path, domain: str, spec: VCenterSpec, kms_addresses: dict[str, str]) -> KeyProviders:
+    """vCenter `spec`'s key providers: its Native ones sealed in its folder, its Standard ones the KMS
+    processes at `kms_addresses`, reached with the vCenter's own certificate."""
+    pki_dir = state_dir / "pki"
+    certificate, key, own_ca = credential_paths(pki_dir, Identity(domain, "vcenter", spec.name))
+    homes = {k.name: k.domain for k in topology.kms_servers()}
+    standard = {name: KmipKeyServer(name, kms_addresses[name], certificate, key, Identity(homes[name], "kms", name),
+                                    pki_dir / homes[name] / "ca.pem")
+                for name in spec.key_providers if name in kms_addresses}
+    return KeyProviders(spec.name, private_folder(state_dir / "key-providers" / spec.name),
+                        native=tuple(p for p in spec.key_providers if is_native_key_provider(p)), standard=standard,
+                        order=spec.key_providers, kms_client=lambda name, address: KmipKeyServer(
+                            name, address, certificate, key, Identity(domain, "kms", name), own_ca))
 
 
 def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: Path | None = None) -> Estate:
@@ -163,11 +201,13 @@ def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: P
     estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp, ca_dir=ca_dir)
     try:
         ensure_pki(estate.pki_dir, topology, ca_root=estate.ca_root)
+        estate.launch_kms()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 for host in vc.hosts():
                     server = HostServer(host, domain.name, vc.name, estate.credential(domain.name, "host", host.name))
                     estate.hosts[host.name] = server.start()
+        estate.wait_kms()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 estate.vcenters[vc.name] = estate.vcenter_server(vc.name).start()

@@ -1,21 +1,25 @@
 """An estate whose every vCenter and host is its own OS process (`linkedmode up --processes`).
 
 The topology is written to `STATE_DIR/topology.yaml` with a free port given to every part that asked
-for any (port 0), the PKI is made as for an estate in one process, then the supervisor starts the
-hosts, then the vCenters, each with `linkedmode serve PART --topology STATE_DIR/topology.yaml`.
+for any (port 0), the PKI is made as for an estate in one process, the KMS of each Standard Key
+Provider is started (a process of its own, as in one process), then the supervisor starts the hosts,
+then the vCenters, each with `linkedmode serve PART --topology STATE_DIR/topology.yaml` (and `--kms
+NAME=ADDRESS` for the KMS a vCenter uses).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .crypto.domain_pki import CA_FOLDER, ensure_pki
+from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_folder, write_private
+from .crypto.identity import Identity
 from .estate import ENDPOINTS_FILE
+from .kms.process import KmsProcess
 from .supervisor import Supervisor
 from .topology import load_topology
 from .topology.addresses import placed_topology_text
@@ -31,6 +35,7 @@ class ProcessEstate:
     state_dir: Path
     supervisor: Supervisor
     ca_dir: Path | None = None
+    kms: dict[str, KmsProcess] = field(default_factory=dict)
 
     @property
     def pki_dir(self) -> Path:
@@ -66,6 +71,8 @@ class ProcessEstate:
 
     def stop(self) -> None:
         self.supervisor.stop()
+        for kms in self.kms.values():
+            kms.stop()
         (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> ProcessEstate:
@@ -88,7 +95,39 @@ def start_process_estate(topology_text: str, state_dir: Path, *, ca_dir: Path | 
     write_private(topology_file, placed_topology_text(topology_text).encode())
     topology = load_topology(topology_file)
     ensure_pki(state_dir / "pki", topology, ca_root=ca_dir if ca_dir is not None else state_dir / CA_FOLDER)
-    supervisor = Supervisor(topology_file, state_dir, restart=restart, report=report)
-    estate = ProcessEstate(topology, topology_file, state_dir, supervisor.start(parts_in_start_order(topology)), ca_dir)
+    kms = start_kms(topology, state_dir)
+    try:
+        supervisor = Supervisor(topology_file, state_dir, restart=restart, report=report,
+                                options=kms_options(topology, {name: p.address for name, p in kms.items()}))
+        estate = ProcessEstate(topology, topology_file, state_dir, supervisor.start(parts_in_start_order(topology)), ca_dir, kms)
+    except BaseException:
+        for process in kms.values():
+            process.stop()
+        raise
     write_private(state_dir / ENDPOINTS_FILE, json.dumps(estate.endpoints(), indent=2).encode())
     return estate
+
+
+def start_kms(topology: Topology, state_dir: Path) -> dict[str, KmsProcess]:
+    """A process for each KMS of the topology, each on a free loopback port, once all listen."""
+    pki = Pki(state_dir / "pki")
+    started: dict[str, KmsProcess] = {}
+    try:
+        for kms in topology.kms_servers():
+            trusted = [(state_dir / "pki" / d / "ca.pem").read_bytes() for d in kms.client_domains]
+            started[kms.name] = KmsProcess(kms.name, pki.credential(Identity(kms.domain, "kms", kms.name)), trusted,
+                                           state_dir / "kms" / kms.name).launch()
+        for process in started.values():
+            process.wait_ready()
+    except BaseException:
+        for process in started.values():
+            process.stop()
+        raise
+    return started
+
+
+def kms_options(topology: Topology, addresses: dict[str, str]) -> dict[str, list[str]]:
+    """`--kms NAME=ADDRESS` for each Standard Key Provider of each vCenter, by part."""
+    return {f"vcenter:{vc.name}": [option for name in vc.key_providers if name in addresses
+                                   for option in ("--kms", f"{name}={addresses[name]}")]
+            for _, vc in topology.vcenters()}

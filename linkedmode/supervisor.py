@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +49,12 @@ class PartProcess:
     """One `linkedmode serve PART` child, started and waited for until it says where it listens."""
 
     def __init__(self, part: str, topology: Path, state_dir: Path, *, log_dir: Path | None = None,
-                 prefix: Sequence[str] = ()) -> None:
-        """`prefix`: a command the part runs under (`ip netns exec NS` puts it in a network namespace)."""
+                 prefix: Sequence[str] = (), options: Sequence[str] = ()) -> None:
+        """`prefix`: a command the part runs under (`ip netns exec NS` puts it in a network namespace);
+        `options`: more options of `serve` (a vCenter's `--kms NAME=ADDRESS`)."""
         self.part = part
         command = [*prefix, sys.executable, "-m", "linkedmode", "serve", part, "--topology", str(topology),
-                   "--state-dir", str(state_dir)]
+                   "--state-dir", str(state_dir), *options]
         self.log_path = private_file(private_folder(log_dir or state_dir / "logs") / f"{part.replace(':', '-')}.log")
         with open(self.log_path, "ab") as log:
             # a session of its own: Ctrl-C reaches the supervisor, which stops the parts, not each part
@@ -115,7 +116,9 @@ class Supervisor:
     """Starts parts as processes (hosts first, then vCenters, each group at once) and watches them."""
 
     def __init__(self, topology: Path, state_dir: Path, *, restart: bool = False,
-                 report: Callable[[str], None] = lambda line: None) -> None:
+                 report: Callable[[str], None] = lambda line: None, options: Mapping[str, Sequence[str]] | None = None) -> None:
+        """`options`: more options of `serve` by part ("vcenter:vc-a" -> [...])."""
+        self.options = dict(options or {})
         self.topology = topology
         self.state_dir = state_dir
         self.restart = restart
@@ -130,7 +133,8 @@ class Supervisor:
         """Starts each group of parts once the group before listens; then watches them all."""
         try:
             for group in groups:
-                started = [PartProcess(part, self.topology, self.state_dir) for part in group]
+                started = [PartProcess(part, self.topology, self.state_dir, options=self.options.get(part, ()))
+                           for part in group]
                 with self._lock:
                     self.parts.update({p.part: p for p in started})
                 if started:
@@ -162,7 +166,7 @@ class Supervisor:
     def _restart(self, dead: PartProcess) -> None:
         dead.stop()
         while not self._stopping.is_set():
-            again = PartProcess(dead.part, self.topology, self.state_dir)
+            again = PartProcess(dead.part, self.topology, self.state_dir, options=self.options.get(dead.part, ()))
             with self._lock:
                 self.parts[dead.part] = again
             try:

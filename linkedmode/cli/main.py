@@ -13,7 +13,7 @@ from ..logsetup import configure_logging
 from ..model.faults import Fault
 from ..rpc.faults import fault_from_error
 from ..topology import TopologyError
-from . import bench, bulk_commands, certs, demo, deploy, health, migrate, run, serve, soak, top, up, vm_commands
+from . import bench, bulk_commands, certs, demo, deploy, health, kms_commands, migrate, run, serve, soak, top, up, vm_commands
 from .common import CommandError, Session
 
 
@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_command(commands)
     certs.add_command(commands)
     vm_commands.add_commands(commands)
+    kms_commands.add_command(commands)
     migrate.add_command(commands)
     serve.add_command(commands)
     bench.add_command(commands)

@@ -32,7 +32,7 @@ from ..host.server import HostServer
 from ..logsetup import FORMATS
 from ..model.fault_rules import FaultInjector
 from ..topology.addresses import join_address, listen_address, split_address
-from ..topology.spec import Topology
+from ..topology.spec import Topology, VCenterSpec, is_native_key_provider
 from ..vcenter.host_watch import reconnect_returned_hosts
 from ..vcenter.server import VCenterServer
 from .common import DEFAULT_STATE_DIR, CommandError
@@ -68,7 +68,28 @@ def fixed(address: str, what: str, by: str) -> str:
     return address
 
 
-def build_parts(topology: Topology, state_dir: Path, names: list[str]) -> Parts:
+def kms_addresses(options: list[str]) -> dict[str, str]:
+    """`--kms NAME=HOST:PORT` options, by name."""
+    found = {}
+    for option in options:
+        name, equals, address = option.partition("=")
+        if not equals or not name or not address:
+            raise CommandError(f"--kms {option!r}: expected NAME=HOST:PORT (a Standard Key Provider and its KMS)")
+        found[name] = address
+    return found
+
+
+def kms_for(spec: VCenterSpec, kms: dict[str, str]) -> dict[str, str]:
+    """The KMS of each Standard Key Provider the vCenter uses: every one must be given."""
+    missing = [p for p in spec.key_providers if not is_native_key_provider(p) and p not in kms]
+    if missing:
+        raise CommandError(f"vCenter {spec.name} uses the Standard Key Provider {missing[0]!r}: give its KMS with "
+                           f"--kms {missing[0]}=HOST:PORT (`linkedmode up --processes` starts it and does)")
+    return {p: kms[p] for p in spec.key_providers if p in kms}
+
+
+def build_parts(topology: Topology, state_dir: Path, names: list[str], kms: dict[str, str] | None = None) -> Parts:
+    kms = kms or {}
     pki = Pki(state_dir / "pki")
     hosts = {h.name: (domain.name, vc.name, h) for domain, vc in topology.vcenters() for h in vc.hosts()}
     vcenters = {vc.name: vc for _, vc in topology.vcenters()}
@@ -87,7 +108,7 @@ def build_parts(topology: Topology, state_dir: Path, names: list[str]) -> Parts:
         database = vcenter_database(state_dir, name)
         if not database.exists() or database.stat().st_size == 0:
             parts.fresh.add(name)
-        server = vcenter_server(topology, state_dir, name, addresses)
+        server = vcenter_server(topology, state_dir, name, addresses, kms_addresses=kms_for(vcenters[name], kms))
         server.vcenter.faults = FaultInjector(name, kill=die)
         parts.vcenters.append(server)
     return parts
@@ -148,7 +169,7 @@ def serve(args: argparse.Namespace) -> int:
     if not names:
         raise CommandError("name at least one part to serve: vcenter:NAME or host:NAME")
     topology = load(args.topology)
-    parts = build_parts(topology, Path(args.state_dir), names)
+    parts = build_parts(topology, Path(args.state_dir), names, kms_addresses(args.kms or []))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -173,6 +194,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--part", action="append", metavar="PART", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                         help="where the PKI (DIR/pki) and a vCenter's inventory (DIR/vcenters) are")
+    parser.add_argument("--kms", action="append", metavar="NAME=HOST:PORT",
+                        help="the KMS of a Standard Key Provider a vCenter part uses; repeat for more")
     parser.add_argument("--log-format", choices=FORMATS, default="text",
                         help="text (default) or json: one JSON object per line on standard error")
     parser.set_defaults(handler=serve, needs_session=False)

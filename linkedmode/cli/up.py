@@ -57,6 +57,8 @@ def describe(estate: Estate) -> None:
                 log.info("host %s listens on %s, metrics on %s", host.name, part.address, part.metrics_url)
                 encrypted = "yes" if part.state.encrypted_vmotion_supported else "no"
                 rows.append((domain.name, "host", host.name, str(host.version), part.address, encrypted, part.metrics_url))
+    for kms in estate.topology.kms_servers():
+        rows.append((kms.domain, "KMS (KMIP)", kms.name, "PyKMIP", estate.kms[kms.name].address, "", ""))
     print_table(["SSO DOMAIN", "PART", "NAME", "VERSION", "LISTENS ON (mTLS)", "ENCRYPTED VMOTION", "METRICS"], rows)
 
 
@@ -70,6 +72,9 @@ def describe_processes(estate: ProcessEstate) -> None:
                 info = estate.info("host", host.name)
                 rows.append((domain.name, "host", host.name, str(info["pid"]), info["address"], info["vmotion_address"],
                              info.get("metrics", "")))
+    for kms in estate.topology.kms_servers():
+        process = estate.kms[kms.name]
+        rows.append((kms.domain, "KMS (KMIP)", kms.name, str(process.pid), process.address, "", ""))
     print_table(["SSO DOMAIN", "PART", "NAME", "PID", "LISTENS ON (mTLS)", "VMOTION", "METRICS"], rows)
 
 

@@ -81,6 +81,16 @@ def vm_set_encryption(session: Session, args: argparse.Namespace) -> None:
     _run_task(session, args, "ReconfigVm", spec)
 
 
+def vm_encrypt(session: Session, args: argparse.Namespace) -> None:
+    encrypt = vcenter_pb2.CryptoSpecEncrypt(key_provider=args.key_provider or "")
+    _run_task(session, args, "ReconfigVm", vcenter_pb2.VirtualMachineConfigSpec(crypto=vcenter_pb2.CryptoSpec(encrypt=encrypt)))
+
+
+def vm_decrypt(session: Session, args: argparse.Namespace) -> None:
+    decrypt = vcenter_pb2.CryptoSpecDecrypt()
+    _run_task(session, args, "ReconfigVm", vcenter_pb2.VirtualMachineConfigSpec(crypto=vcenter_pb2.CryptoSpec(decrypt=decrypt)))
+
+
 def _vcenter_with(session: Session, kind: str, name: str) -> str:
     """The one vCenter that has a host or cluster of that name (or moid)."""
     found = []
@@ -205,6 +215,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("power-on", vm_power_on, "power a VM on and wait for the task"),
         ("power-off", vm_power_off, "power a VM off and wait for the task"),
         ("set-encryption", vm_set_encryption, "set a VM's migrate_encryption (only while powered off)"),
+        ("encrypt", vm_encrypt, "encrypt a powered-off VM without snapshots, disks included, and wait for the task"),
+        ("decrypt", vm_decrypt, "decrypt a powered-off VM without snapshots and wait for the task"),
         ("destroy", vm_destroy, "destroy a powered-off VM, its disks and snapshots, and wait for the task"),
     ):
         parser = vm.add_parser(name, help=helptext)
@@ -212,6 +224,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             parser.add_argument("vm", help="VM name or moid")
         if name == "set-encryption":
             parser.add_argument("mode", help="disabled, opportunistic or required")
+        if name == "encrypt":
+            parser.add_argument("--key-provider", help="the key provider to use (default: the vCenter's default)")
         add_client_options(parser)
         parser.set_defaults(handler=handler)
     _add_create(vm)

@@ -38,6 +38,7 @@ def identities(topology: Topology) -> list[Identity]:
         for vc in domain.vcenters:
             found.append(Identity(domain.name, "vcenter", vc.name))
             found += [Identity(domain.name, "host", h.name) for h in vc.hosts()]
+    found += [Identity(kms.domain, "kms", kms.name) for kms in topology.kms_servers()]
     return found
 
 

@@ -3,6 +3,7 @@
     spiffe://vsphere.local/vcenter/vc-a
     spiffe://vsphere.local/host/esx-a1
     spiffe://vsphere.local/user/administrator
+    spiffe://vsphere.local/kms/kms-shared
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import lru_cache
 
 from cryptography import x509
 
-KINDS = ("vcenter", "host", "user")
+KINDS = ("vcenter", "host", "user", "kms")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The destination vCenter's checks of a VM that would arrive (rows V10, V12, X4, X6): the target host
 answers, offers the CPU features the VM runs with, mounts the datastores and has the memory free; the
 networks the NICs join exist there and suit them (across vCenters, or where deviceChange names one);
-across vCenters no VM there has the same instance UUID or a MAC address of it, and an encrypted VM's
-key provider is one this vCenter has."""
+across vCenters no VM there has the same instance UUID or a MAC address of it, and this vCenter can get
+an encrypted VM's key, by its id, from its key provider."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from ..model.faults import (
     AlreadyExists,
+    CryptoFault,
     HostNotConnected,
     InsufficientMemoryResourcesFault,
     InvalidArgument,
@@ -142,9 +143,12 @@ class ArrivalChecks:
                     object=other.moid, mac_address=sorted(clash)[0])
 
     def _check_key_provider(self, vm: Vm) -> None:
-        """Row X6: an encrypted VM needs its key here, from the same key provider."""
-        if vm.encrypted and vm.key_provider not in self.vc.key_providers:
-            raise MigrationFault(
-                f"Unable to decrypt the ciphertext. Failed to decrypt the key: {self.vc.name} has no key provider "
-                f"{vm.key_provider!r} (it has {', '.join(self.vc.key_providers) or 'none'})",
-                object=vm.name, key_provider=vm.key_provider)
+        """Row X6: an encrypted VM needs its key here: this vCenter gets it by id from the VM's key
+        provider (the same KMS, or a Native Key Provider restored from the source's backup)."""
+        if not vm.encrypted:
+            return
+        try:
+            self.vc.keys.check_key(vm.key_provider, vm.key_id)
+        except CryptoFault as fault:
+            raise MigrationFault(f"Unable to decrypt the ciphertext. Failed to decrypt the key: {fault.message}",
+                                 object=vm.name, key_provider=vm.key_provider) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..crypto.pki import Credential
+from ..kms.providers import KeyProviders
 from ..model.fault_rules import FaultInjector
 from ..reaper import Reaper
 from ..topology.spec import VCenterTimeouts
@@ -27,6 +28,7 @@ class VCenterParts(Protocol):
     reaper: Reaper
     credential: Credential
     domain: str
+    keys: KeyProviders
 
     @property
     def name(self) -> str: ...

@@ -81,8 +81,8 @@ def decide_encryption(
             raise MigrationFeatureNotSupported(f"the VM is encrypted but {vcenter_too_old.why_not()}: encrypted VMs move "
                                                "between vCenters of 7.0 or later", object=vcenter_too_old.name)
         if vm_encrypted:
-            return EncryptionDecision(asked, False, False, "cold move: the encrypted VM's disks cross as they are at rest "
-                                      "(NFC: not encrypted in transit)")
+            return EncryptionDecision(asked, False, False, "cold move: the encrypted VM is encrypted at rest; its disks "
+                                      "cross as that ciphertext (NFC: not encrypted in transit)")
         return EncryptionDecision(asked, False, False, "cold move: disks copied in the clear (NFC: not encrypted in transit"
                                   + ("; migrate_encryption applies to vMotion only" if asked == MigrateEncryption.REQUIRED else "")
                                   + ")")

@@ -132,6 +132,22 @@ class SSLVerifyFault(Fault):
     code = "FAILED_PRECONDITION"
 
 
+class CryptoFault(Fault):
+    """vim.fault.CryptoFault: a key could not be made, got or used."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class KmsUnreachable(CryptoFault):
+    """A key provider's KMS does not answer, or the TLS handshake with it failed either way."""
+
+    code = "UNAVAILABLE"
+
+
+class CryptoKeyUnavailable(CryptoFault):
+    """The key of an id could not be got from its key provider: unknown there, or not for this vCenter."""
+
+
 class HostNotConnected(Fault):
     code = "UNAVAILABLE"
 

@@ -168,6 +168,7 @@ class Vm(ManagedObject):
     encrypted: bool = False
     key_provider: str = ""
     key_id: str = ""
+    key_safe: str = ""      # base64 of the data key wrapped under key_id (vSphere's encryption.keySafe); never a key in clear
     host: str = ""
     datacenter: str = ""
     disks: list[Disk] = field(default_factory=list)

@@ -21,6 +21,7 @@ from .fields import Names, Node, TopologyError, describe, spec_keys
 from .generate import expand
 from .spec import (
     DISTRIBUTED_SWITCH,
+    NATIVE_KEY_PROVIDER,
     ROLES,
     STANDARD_SWITCH,
     SWITCH_TYPES,
@@ -43,11 +44,10 @@ from .spec import (
     VMotionLink,
     VMotionSpec,
     VmSpec,
+    is_native_key_provider,
 )
 
 DEFAULT_USERS = (UserSpec("administrator", "admin"), UserSpec("auditor", "read-only"))
-NATIVE_KEY_PROVIDER = "native-key-provider"
-NATIVE_KEY_PROVIDER_PREFIX = "nkp-"     # a vCenter's own Native Key Provider, named apart from others (nkp-vc-a)
 DATASTORE_TYPES = ("local", "shared", "vsan")
 _MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 _DEFAULT_SOURCE = "<built-in default>"
@@ -242,11 +242,6 @@ def _fault_rule(node: Node) -> FaultRule:
         return rule.check()
     except InvalidArgument as problem:
         raise node.fail(problem.arguments.get("argument", "step"), problem.message) from None
-
-
-def is_native_key_provider(name: str) -> bool:
-    """The Native Key Provider built into vCenter: `native-key-provider`, or one named `nkp-...`."""
-    return name == NATIVE_KEY_PROVIDER or name.startswith(NATIVE_KEY_PROVIDER_PREFIX)
 
 
 def _key_providers(node: Node, version: Version) -> tuple[str, ...]:

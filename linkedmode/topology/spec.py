@@ -229,6 +229,26 @@ class SsoDomainSpec:
     users: tuple[UserSpec, ...] = ()
 
 
+NATIVE_KEY_PROVIDER = "native-key-provider"
+NATIVE_KEY_PROVIDER_PREFIX = "nkp-"     # a vCenter's own Native Key Provider, named apart from others (nkp-vc-a)
+
+
+def is_native_key_provider(name: str) -> bool:
+    """The Native Key Provider built into vCenter: `native-key-provider`, or one named `nkp-...`."""
+    return name == NATIVE_KEY_PROVIDER or name.startswith(NATIVE_KEY_PROVIDER_PREFIX)
+
+
+@dataclass(frozen=True)
+class KmsSpec:
+    """The KMS of a Standard Key Provider: every other key provider a vCenter lists is one, served by a
+    KMIP server of that name. Its certificate comes from the CA of the first SSO domain whose vCenters
+    use it; it trusts clients of every such domain."""
+
+    name: str
+    domain: str
+    client_domains: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Topology:
     sso_domains: tuple[SsoDomainSpec, ...]
@@ -236,6 +256,16 @@ class Topology:
 
     def vcenters(self) -> tuple[tuple[SsoDomainSpec, VCenterSpec], ...]:
         return tuple((d, vc) for d in self.sso_domains for vc in d.vcenters)
+
+    def kms_servers(self) -> tuple[KmsSpec, ...]:
+        found: dict[str, list[str]] = {}
+        for domain, vc in self.vcenters():
+            for provider in vc.key_providers:
+                if not is_native_key_provider(provider):
+                    users = found.setdefault(provider, [])
+                    if domain.name not in users:
+                        users.append(domain.name)
+        return tuple(KmsSpec(name, users[0], tuple(users)) for name, users in found.items())
 
     def domain(self, name: str) -> SsoDomainSpec:
         for d in self.sso_domains:

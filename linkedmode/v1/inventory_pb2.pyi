@@ -165,14 +165,16 @@ class GuestWorkload(_message.Message):
     def __init__(self, dirty_rate_mbps: _Optional[float] = ..., working_set_mb: _Optional[int] = ...) -> None: ...
 
 class CryptoState(_message.Message):
-    __slots__ = ("encrypted", "key_provider", "key_id")
+    __slots__ = ("encrypted", "key_provider", "key_id", "key_safe")
     ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
     KEY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_SAFE_FIELD_NUMBER: _ClassVar[int]
     encrypted: bool
     key_provider: str
     key_id: str
-    def __init__(self, encrypted: _Optional[bool] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
+    key_safe: bytes
+    def __init__(self, encrypted: _Optional[bool] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ..., key_safe: _Optional[bytes] = ...) -> None: ...
 
 class VirtualMachineSnapshot(_message.Message):
     __slots__ = ("id", "name", "description", "create_time")

@@ -83,7 +83,7 @@ class ListVmsResponse(_message.Message):
     def __init__(self, vms: _Optional[_Iterable[_Union[_inventory_pb2.VirtualMachine, _Mapping]]] = ...) -> None: ...
 
 class VirtualMachineConfigSpec(_message.Message):
-    __slots__ = ("migrate_encryption", "extra_config")
+    __slots__ = ("migrate_encryption", "extra_config", "crypto")
     class ExtraConfigEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,9 +93,29 @@ class VirtualMachineConfigSpec(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     MIGRATE_ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
     EXTRA_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CRYPTO_FIELD_NUMBER: _ClassVar[int]
     migrate_encryption: _common_pb2.MigrateEncryption
     extra_config: _containers.ScalarMap[str, str]
-    def __init__(self, migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., extra_config: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    crypto: CryptoSpec
+    def __init__(self, migrate_encryption: _Optional[_Union[_common_pb2.MigrateEncryption, str]] = ..., extra_config: _Optional[_Mapping[str, str]] = ..., crypto: _Optional[_Union[CryptoSpec, _Mapping]] = ...) -> None: ...
+
+class CryptoSpec(_message.Message):
+    __slots__ = ("encrypt", "decrypt")
+    ENCRYPT_FIELD_NUMBER: _ClassVar[int]
+    DECRYPT_FIELD_NUMBER: _ClassVar[int]
+    encrypt: CryptoSpecEncrypt
+    decrypt: CryptoSpecDecrypt
+    def __init__(self, encrypt: _Optional[_Union[CryptoSpecEncrypt, _Mapping]] = ..., decrypt: _Optional[_Union[CryptoSpecDecrypt, _Mapping]] = ...) -> None: ...
+
+class CryptoSpecEncrypt(_message.Message):
+    __slots__ = ("key_provider",)
+    KEY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    key_provider: str
+    def __init__(self, key_provider: _Optional[str] = ...) -> None: ...
+
+class CryptoSpecDecrypt(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class ReconfigVmRequest(_message.Message):
     __slots__ = ("vm", "spec")
@@ -342,3 +362,61 @@ class EvacuateHostRequest(_message.Message):
     target_hosts: _containers.RepeatedScalarFieldContainer[str]
     priority: _common_pb2.MovePriority
     def __init__(self, host: _Optional[str] = ..., target_vcenter: _Optional[str] = ..., target_hosts: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ...) -> None: ...
+
+class ListKeyProvidersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class KeyProviderInfo(_message.Message):
+    __slots__ = ("name", "native", "kms_address", "is_default")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NATIVE_FIELD_NUMBER: _ClassVar[int]
+    KMS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    native: bool
+    kms_address: str
+    is_default: bool
+    def __init__(self, name: _Optional[str] = ..., native: _Optional[bool] = ..., kms_address: _Optional[str] = ..., is_default: _Optional[bool] = ...) -> None: ...
+
+class ListKeyProvidersResponse(_message.Message):
+    __slots__ = ("providers",)
+    PROVIDERS_FIELD_NUMBER: _ClassVar[int]
+    providers: _containers.RepeatedCompositeFieldContainer[KeyProviderInfo]
+    def __init__(self, providers: _Optional[_Iterable[_Union[KeyProviderInfo, _Mapping]]] = ...) -> None: ...
+
+class AddKeyProviderRequest(_message.Message):
+    __slots__ = ("name", "kms_address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KMS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kms_address: str
+    def __init__(self, name: _Optional[str] = ..., kms_address: _Optional[str] = ...) -> None: ...
+
+class KeyProviderRef(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class BackupKeyProviderRequest(_message.Message):
+    __slots__ = ("name", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    password: str
+    def __init__(self, name: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class BackupKeyProviderResponse(_message.Message):
+    __slots__ = ("backup",)
+    BACKUP_FIELD_NUMBER: _ClassVar[int]
+    backup: bytes
+    def __init__(self, backup: _Optional[bytes] = ...) -> None: ...
+
+class RestoreKeyProviderRequest(_message.Message):
+    __slots__ = ("backup", "password")
+    BACKUP_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    backup: bytes
+    password: str
+    def __init__(self, backup: _Optional[bytes] = ..., password: _Optional[str] = ...) -> None: ...

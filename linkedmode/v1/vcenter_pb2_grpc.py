@@ -163,6 +163,31 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.FromString,
                 _registered_method=True)
+        self.ListKeyProviders = channel.unary_unary(
+                '/linkedmode.v1.VCenter/ListKeyProviders',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersResponse.FromString,
+                _registered_method=True)
+        self.SetDefaultKeyProvider = channel.unary_unary(
+                '/linkedmode.v1.VCenter/SetDefaultKeyProvider',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+                _registered_method=True)
+        self.AddKeyProvider = channel.unary_unary(
+                '/linkedmode.v1.VCenter/AddKeyProvider',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+                _registered_method=True)
+        self.BackupKeyProvider = channel.unary_unary(
+                '/linkedmode.v1.VCenter/BackupKeyProvider',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderResponse.FromString,
+                _registered_method=True)
+        self.RestoreKeyProvider = channel.unary_unary(
+                '/linkedmode.v1.VCenter/RestoreKeyProvider',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.RestoreKeyProviderRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/linkedmode.v1.VCenter/GetTask',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.GetTaskRequest.SerializeToString,
@@ -387,6 +412,39 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListKeyProviders(self, request, context):
+        """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDefaultKeyProvider(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddKeyProvider(self, request, context):
+        """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BackupKeyProvider(self, request, context):
+        """A Native Key Provider as a password-protected backup file, and that file restored here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreKeyProvider(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTask(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -585,6 +643,31 @@ def add_VCenterServicer_to_server(servicer, server):
                     servicer.ListBlockedMacs,
                     request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.SerializeToString,
+            ),
+            'ListKeyProviders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKeyProviders,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersResponse.SerializeToString,
+            ),
+            'SetDefaultKeyProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultKeyProvider,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.SerializeToString,
+            ),
+            'AddKeyProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddKeyProvider,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.SerializeToString,
+            ),
+            'BackupKeyProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.BackupKeyProvider,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderResponse.SerializeToString,
+            ),
+            'RestoreKeyProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreKeyProvider,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.RestoreKeyProviderRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.SerializeToString,
             ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
@@ -1314,6 +1397,141 @@ class VCenter:
             '/linkedmode.v1.VCenter/ListBlockedMacs',
             linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsRequest.SerializeToString,
             linkedmode_dot_v1_dot_vcenter__pb2.ListBlockedMacsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKeyProviders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/ListKeyProviders',
+            linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListKeyProvidersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultKeyProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/SetDefaultKeyProvider',
+            linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderRef.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddKeyProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/AddKeyProvider',
+            linkedmode_dot_v1_dot_vcenter__pb2.AddKeyProviderRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BackupKeyProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/BackupKeyProvider',
+            linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.BackupKeyProviderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreKeyProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/RestoreKeyProvider',
+            linkedmode_dot_v1_dot_vcenter__pb2.RestoreKeyProviderRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.KeyProviderInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -82,6 +82,14 @@ class VCenterStub:
     """The VM's snapshots, oldest first."""
     ListBlockedMacs: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
+    ListKeyProviders: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListKeyProvidersRequest, _vcenter_pb2.ListKeyProvidersResponse]
+    """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from."""
+    SetDefaultKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.KeyProviderRef, _vcenter_pb2.KeyProviderInfo]
+    AddKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.AddKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]
+    """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
+    BackupKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.BackupKeyProviderRequest, _vcenter_pb2.BackupKeyProviderResponse]
+    """A Native Key Provider as a password-protected backup file, and that file restored here."""
+    RestoreKeyProvider: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.RestoreKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]
     GetTask: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
     ListTasks: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.ListTasksRequest, _vcenter_pb2.ListTasksResponse]
     WaitTask: _grpc.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]
@@ -159,6 +167,14 @@ class VCenterAsyncStub(VCenterStub):
     """The VM's snapshots, oldest first."""
     ListBlockedMacs: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListBlockedMacsRequest, _vcenter_pb2.ListBlockedMacsResponse]  # type: ignore[assignment]
     """MAC addresses of VMs that left this vCenter: it never hands them out again."""
+    ListKeyProviders: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListKeyProvidersRequest, _vcenter_pb2.ListKeyProvidersResponse]  # type: ignore[assignment]
+    """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from."""
+    SetDefaultKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.KeyProviderRef, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
+    AddKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.AddKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
+    """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
+    BackupKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.BackupKeyProviderRequest, _vcenter_pb2.BackupKeyProviderResponse]  # type: ignore[assignment]
+    """A Native Key Provider as a password-protected backup file, and that file restored here."""
+    RestoreKeyProvider: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.RestoreKeyProviderRequest, _vcenter_pb2.KeyProviderInfo]  # type: ignore[assignment]
     GetTask: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
     ListTasks: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.ListTasksRequest, _vcenter_pb2.ListTasksResponse]  # type: ignore[assignment]
     WaitTask: _aio.UnaryStreamMultiCallable[_vcenter_pb2.GetTaskRequest, _common_pb2.Task]  # type: ignore[assignment]
@@ -383,6 +399,44 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_vcenter_pb2.ListBlockedMacsResponse, _abc.Awaitable[_vcenter_pb2.ListBlockedMacsResponse]]:
         """MAC addresses of VMs that left this vCenter: it never hands them out again."""
+
+    @_abc_1.abstractmethod
+    def ListKeyProviders(
+        self,
+        request: _vcenter_pb2.ListKeyProvidersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.ListKeyProvidersResponse, _abc.Awaitable[_vcenter_pb2.ListKeyProvidersResponse]]:
+        """Key providers (KMS clusters and Native Key Providers) this vCenter gets keys from."""
+
+    @_abc_1.abstractmethod
+    def SetDefaultKeyProvider(
+        self,
+        request: _vcenter_pb2.KeyProviderRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.KeyProviderInfo, _abc.Awaitable[_vcenter_pb2.KeyProviderInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def AddKeyProvider(
+        self,
+        request: _vcenter_pb2.AddKeyProviderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.KeyProviderInfo, _abc.Awaitable[_vcenter_pb2.KeyProviderInfo]]:
+        """A KMS (KMIP over mutual TLS, its certificate kms/<name> from this domain's CA) as a Standard Key Provider."""
+
+    @_abc_1.abstractmethod
+    def BackupKeyProvider(
+        self,
+        request: _vcenter_pb2.BackupKeyProviderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.BackupKeyProviderResponse, _abc.Awaitable[_vcenter_pb2.BackupKeyProviderResponse]]:
+        """A Native Key Provider as a password-protected backup file, and that file restored here."""
+
+    @_abc_1.abstractmethod
+    def RestoreKeyProvider(
+        self,
+        request: _vcenter_pb2.RestoreKeyProviderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.KeyProviderInfo, _abc.Awaitable[_vcenter_pb2.KeyProviderInfo]]: ...
 
     @_abc_1.abstractmethod
     def GetTask(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 
 from ..model.events import VM_REGISTERED, Event
 from ..model.inventory import Cluster, Datacenter, Datastore, Disk, Host, ManagedObject, Network, Nic, Vm
@@ -14,15 +15,18 @@ from .state import VCenterState
 
 
 def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[str, str],
-                   datastores: DatastoreFolders | None = None, macs: MacPool | None = None) -> None:
+                   datastores: DatastoreFolders | None = None, macs: MacPool | None = None,
+                   new_vm_key: Callable[[str], tuple[str, str]] | None = None) -> None:
     """Writes the topology's inventory for this vCenter. The state must be empty. With `datastores`,
     each datastore gets its folder and each VM's disks their files. MACs the topology leaves open come
-    from `macs`, the vCenter's pool."""
+    from `macs`, the vCenter's pool. An encrypted VM's (key id, key safe) are made by
+    `new_vm_key(provider)` (a data key wrapped under a new key of its provider; its disks' random blocks
+    stand for ciphertext), or are a random id and no key safe where there is none."""
     objects: list[ManagedObject] = []
     events: list[Event] = []
     macs = macs or MacPool(state)
     for dc_spec in spec.datacenters:
-        dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs)
+        dc_objects, dc_events = _datacenter(state, dc_spec, host_addresses, macs, new_vm_key or (lambda _: (str(uuid.uuid4()), "")))
         objects += dc_objects
         events += dc_events
     if datastores is not None:
@@ -47,7 +51,7 @@ def _create_files(datastores: DatastoreFolders, objects: list[ManagedObject], re
 
 
 def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, str],
-                macs: MacPool) -> tuple[list[ManagedObject], list[Event]]:
+                macs: MacPool, new_vm_key: Callable[[str], tuple[str, str]]) -> tuple[list[ManagedObject], list[Event]]:
     dc = Datacenter(state.next_moid("datacenter"), spec.name)
     objects: list[ManagedObject] = [dc]
     hosts: dict[str, Host] = {}
@@ -79,13 +83,14 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
     fixed_macs = {n.mac_address for v in spec.vms for n in v.nics if n.mac_address}   # the topology's own
     fresh_macs = iter(macs.take(sum(1 for v in spec.vms for n in v.nics if not n.mac_address), fixed_macs))
     for moid, vm_spec in zip(state.next_moids("vm", len(spec.vms)), spec.vms, strict=True):
+        key_id, key_safe = new_vm_key(vm_spec.key_provider or "") if vm_spec.encrypted else ("", "")
         vm = Vm(
             moid, vm_spec.name,
             instance_uuid=str(uuid.uuid4()), bios_uuid=str(uuid.uuid4()),
             memory_mb=vm_spec.memory_mb, num_cpu=vm_spec.num_cpu, power_state=vm_spec.power_state,
             migrate_encryption=vm_spec.migrate_encryption, encrypted=vm_spec.encrypted,
             key_provider=(vm_spec.key_provider or "") if vm_spec.encrypted else "",
-            key_id=str(uuid.uuid4()) if vm_spec.encrypted else "",
+            key_id=key_id, key_safe=key_safe,
             host=hosts[vm_spec.host].moid, datacenter=dc.moid,
             disks=[Disk(f"Hard disk {i}", datastores[d.datastore].moid, d.capacity_mb, d.encrypted)
                    for i, d in enumerate(vm_spec.disks, 1)],

@@ -12,6 +12,7 @@ import grpc
 
 from ..crypto.identity import Identity
 from ..crypto.pki import Credential
+from ..kms.providers import KeyProviders
 from ..metrics.server import PartMetrics
 from ..metrics.vcenter import VCenterCollector
 from ..migration.journal import OUTGOING
@@ -24,7 +25,7 @@ from ..rpc.login import SESSION_MANAGER, password_authenticator
 from ..rpc.policies import EMULATOR, LINKED_MODE, VCENTER, login_policy, vcenter_policy
 from ..rpc.server import RunningServer, serve
 from ..rpc.tls import secure_channel
-from ..topology.spec import SsoDomainSpec, VCenterSpec
+from ..topology.spec import SsoDomainSpec, VCenterSpec, is_native_key_provider
 from ..v1 import emulator_pb2_grpc, linked_mode_pb2_grpc, session_pb2_grpc, vcenter_pb2_grpc
 from .datastores import DatastoreFolders
 from .peer_servicers import EmulatorServicer, LinkedModeServicer, peer_to_proto
@@ -42,12 +43,18 @@ log = logging.getLogger(__name__)
 class VCenterServer:
     def __init__(self, spec: VCenterSpec, domain: SsoDomainSpec, credential: Credential, *,
                  database: str = ":memory:", host_addresses: dict[str, str] | None = None,
-                 datastores_dir: str | Path | None = None) -> None:
-        """`datastores_dir`: where this vCenter's datastore folders are (a temporary folder if not given)."""
+                 datastores_dir: str | Path | None = None, keys: KeyProviders | None = None) -> None:
+        """`datastores_dir`: where this vCenter's datastore folders are (a temporary folder if not given);
+        `keys`: its key providers (else only its Native Key Providers, sealed in that temporary folder)."""
         self.domain = domain
         self._temp = tempfile.TemporaryDirectory(prefix=f"linkedmode-{spec.name}-") if datastores_dir is None else None
         folders = DatastoreFolders(Path(self._temp.name if self._temp else datastores_dir))  # type: ignore[arg-type]
-        self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders)
+        self._keys_temp = tempfile.TemporaryDirectory(prefix=f"linkedmode-{spec.name}-keys-") if keys is None else None
+        if self._keys_temp is not None:
+            keys = KeyProviders(spec.name, Path(self._keys_temp.name),
+                                native=tuple(p for p in spec.key_providers if is_native_key_provider(p)))
+        assert keys is not None
+        self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders, keys)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
         self.sessions = Sessions(spec.name, domain.name, domain.users)
         self._server: RunningServer | None = None
@@ -175,3 +182,5 @@ class VCenterServer:
             self.vcenter.tasks.shutdown()
         if self._temp is not None:
             self._temp.cleanup()
+        if self._keys_temp is not None:
+            self._keys_temp.cleanup()

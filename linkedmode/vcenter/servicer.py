@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import grpc
 
 from ..migration.spec import LocatorCredential, MigrationTarget, NetworkChange, RelocateRequest, ServiceLocator
+from ..model.faults import InvalidArgument
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.settings import MigrateEncryption
 from ..model.validation import required, whole_number
@@ -19,7 +20,9 @@ from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
 from .bulk_encryption import VmFilter
 from .evacuation import EvacuationSpec
+from .key_provider_calls import KeyProviderCalls
 from .vcenter import VCenter
+from .vm_crypto import CryptoChange, DecryptVm, EncryptVm
 from .vm_lifecycle import DiskRequest, VmCreateSpec
 
 T = TypeVar("T", bound=ManagedObject)
@@ -29,7 +32,7 @@ DEFAULT_EVENT_LIMIT = 1000
 MAX_LIMIT = 1000  # tasks or events per answer, as vSphere's collectors page them; and under gRPC's 4 MB
 
 
-class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
+class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
     def __init__(self, vc: VCenter) -> None:
         self.vc = vc
 
@@ -131,11 +134,24 @@ class VCenterServicer(vcenter_pb2_grpc.VCenterServicer):
 
     def ReconfigVm(self, request: vcenter_pb2.ReconfigVmRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         vm = self._find(Vm, request.vm)
+        if request.spec.HasField("crypto"):
+            if request.spec.HasField("migrate_encryption") or request.spec.extra_config:
+                raise InvalidArgument("spec.crypto encrypts or decrypts the VM alone: change other settings in another call",
+                                      argument="spec.crypto")
+            return translate.task(self.vc.reconfigure_crypto(vm, self._crypto_change(request.spec.crypto), self._user()))
         mode = None
         if request.spec.HasField("migrate_encryption"):
             mode = migrate_encryption_from_proto(request.spec.migrate_encryption)
         return translate.task(self.vc.reconfigure_vm(vm, self._user(), migrate_encryption=mode,
                                                      extra_config=dict(request.spec.extra_config)))
+
+    @staticmethod
+    def _crypto_change(spec: vcenter_pb2.CryptoSpec) -> CryptoChange:
+        if spec.HasField("encrypt"):
+            return EncryptVm(spec.encrypt.key_provider)
+        if spec.HasField("decrypt"):
+            return DecryptVm()
+        raise InvalidArgument("spec.crypto names neither encrypt nor decrypt", argument="spec.crypto")
 
     @staticmethod
     def _relocation(request: vcenter_pb2.RelocateVmRequest) -> RelocateRequest:

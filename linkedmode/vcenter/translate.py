@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import cast
 
 from ..migration.spec import SourceNetwork
@@ -89,7 +90,8 @@ def vm(v: Vm) -> inventory_pb2.VirtualMachine:
         moid=v.moid, name=v.name, instance_uuid=v.instance_uuid, bios_uuid=v.bios_uuid,
         memory_mb=v.memory_mb, num_cpu=v.num_cpu, power_state=power_state_to_proto(v.power_state),
         migrate_encryption=migrate_encryption_to_proto(v.migrate_encryption),
-        crypto=inventory_pb2.CryptoState(encrypted=v.encrypted, key_provider=v.key_provider, key_id=v.key_id),
+        crypto=inventory_pb2.CryptoState(encrypted=v.encrypted, key_provider=v.key_provider, key_id=v.key_id,
+                                         key_safe=base64.b64decode(v.key_safe)),
         host=v.host, datacenter=v.datacenter,
         disks=[inventory_pb2.VirtualDisk(label=d.label, datastore=d.datastore, capacity_mb=d.capacity_mb, encrypted=d.encrypted)
                for d in v.disks],
@@ -129,7 +131,8 @@ def vm_from_proto(v: inventory_pb2.VirtualMachine) -> Vm:
         moid=v.moid, name=v.name, instance_uuid=v.instance_uuid, bios_uuid=v.bios_uuid, memory_mb=v.memory_mb,
         num_cpu=v.num_cpu, power_state=power_state_from_proto(v.power_state),
         migrate_encryption=migrate_encryption_from_proto(v.migrate_encryption), encrypted=v.crypto.encrypted,
-        key_provider=v.crypto.key_provider, key_id=v.crypto.key_id, host=v.host, datacenter=v.datacenter,
+        key_provider=v.crypto.key_provider, key_id=v.crypto.key_id, key_safe=base64.b64encode(v.crypto.key_safe).decode(),
+        host=v.host, datacenter=v.datacenter,
         disks=[Disk(d.label, d.datastore, d.capacity_mb, d.encrypted) for d in v.disks],
         nics=[Nic(n.label, n.mac_address, n.network) for n in v.nics],
         dirty_rate_mbps=v.workload.dirty_rate_mbps, working_set_mb=v.workload.working_set_mb,

@@ -5,14 +5,17 @@ Nothing here is global: two vCenters in one process share nothing but the proces
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ..crypto.pki import Credential
+from ..kms.providers import KeyProviders
 from ..migration.arrivals import Arrivals
 from ..migration.check import RelocateCheck, check_relocate
 from ..migration.journal import OUTGOING
@@ -30,6 +33,7 @@ from ..reaper import Reaper
 from ..rpc.convert import fault_rule_to_proto
 from ..topology.spec import VCenterSpec, VCenterTimeouts
 from ..v1 import fault_rules_pb2
+from ..vmotion.disks import DATA_KEY_BYTES
 from .bulk_encryption import BulkMigrateEncryption
 from .datastores import DatastoreFolders
 from .evacuation import Evacuations
@@ -42,6 +46,7 @@ from .snapshots import Snapshots
 from .state import VCenterState
 from .store import InventoryStore
 from .tasks import TaskRunner
+from .vm_crypto import CryptoChange, VmCrypto
 from .vm_lifecycle import VmLifecycle
 from .vm_operations import VmOperations
 
@@ -52,8 +57,9 @@ CONNECT_HOSTS_AT_ONCE = 8
 
 class VCenter:
     def __init__(self, spec: VCenterSpec, domain: str, credential: Credential, store: InventoryStore,
-                 host_addresses: dict[str, str], datastores: DatastoreFolders) -> None:
+                 host_addresses: dict[str, str], datastores: DatastoreFolders, keys: KeyProviders) -> None:
         self.spec = spec
+        self.keys = keys
         self.datastores = datastores
         self.domain = domain
         self.credential = credential
@@ -72,6 +78,7 @@ class VCenter:
         self.macs = MacPool(self.state)
         self.lifecycle = VmLifecycle(self.state, self.hosts, self.tasks, datastores, self.macs)
         self.snapshots = Snapshots(self.state, self.tasks)
+        self.crypto = VmCrypto(self.state, self.tasks, datastores, keys)
         self.guest = GuestControl(self.state, self.hosts)
         self.arrivals = Arrivals(self)
         self.migrations = Migrations(self, self.arrivals, self.tasks)
@@ -83,7 +90,7 @@ class VCenter:
         if not self.state.meta("instance_uuid"):
             self.state.update(meta={"instance_uuid": str(uuid.uuid4())})
         if not self.state.meta("seeded"):
-            seed_inventory(self.state, spec, self._host_addresses, datastores, self.macs)
+            seed_inventory(self.state, spec, self._host_addresses, datastores, self.macs, self._new_vm_key)
         else:
             ensure_disk_files(self.state, datastores)
 
@@ -107,7 +114,20 @@ class VCenter:
 
     @property
     def key_providers(self) -> tuple[str, ...]:
-        return self.spec.key_providers
+        """The key providers this vCenter can get keys from: the topology's and those restored here."""
+        return tuple(self.keys.names())
+
+    def _new_vm_key(self, provider: str) -> tuple[str, str]:
+        """(key id, key safe) for a new encrypted VM: a data key wrapped under a new key of `provider`."""
+        data_key = bytearray(os.urandom(DATA_KEY_BYTES))
+        try:
+            key_id, key_safe = self.keys.new_data_key(provider, data_key)
+        finally:
+            data_key[:] = bytes(len(data_key))
+        return key_id, base64.b64encode(key_safe).decode()
+
+    def reconfigure_crypto(self, vm: Vm, change: CryptoChange, user: str) -> Task:
+        return self.crypto.reconfigure(vm, change, user)
 
     @property
     def thumbprint(self) -> str:
@@ -221,7 +241,7 @@ class VCenter:
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()
         self.datastores.wipe()
-        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores, self.macs)
+        seed_inventory(self.state, self.spec, self._host_addresses, self.datastores, self.macs, self._new_vm_key)
         self.connect_hosts()
         return len(self.state.all(Vm))
 
@@ -236,6 +256,7 @@ class VCenter:
         self.hosts.close(for_good=True)
         self.state.close()
         self.state.store.close()
+        self.keys.close()
 
     def close(self) -> None:
         self.reaper.stop()
@@ -243,3 +264,4 @@ class VCenter:
         self.tasks.shutdown()
         self.hosts.close()
         self.state.store.close()
+        self.keys.close()

@@ -19,6 +19,7 @@ import yaml
 
 from linkedmode.crypto.identity import Identity
 from linkedmode.crypto.pki import Credential
+from linkedmode.kms.providers import KeyProviders
 from linkedmode.migration.ports import VCenterParts
 from linkedmode.migration.slots import VMotionSlots
 from linkedmode.migration.spec import (
@@ -177,6 +178,7 @@ class FakeParts:
         self.slots = VMotionSlots()
         self.reaper = Reaper(spec.name)
         self.credential = Credential(Identity(self.domain, "vcenter", spec.name), b"", b"", b"")   # never used: no peers
+        self.keys = KeyProviders(spec.name, root / "key-providers", native=self.key_providers)
         self.timeouts = timeouts
         self.alive = True
         self.blocked: list[str] = []

@@ -178,6 +178,7 @@ def test_the_demo_shows_every_rule_of_the_encryption_decision():
     assert outcome[("app-required", "vc-b/esx-b3")].startswith("refused: MigrationFeatureNotSupported")
     assert outcome[("db-encrypted", "vc-b/esx-b1")] == "encrypted"
     assert outcome[("db-nkp", "vc-b/esx-b1")].startswith("refused: MigrationFault: Unable to decrypt the ciphertext")
+    assert outcome[("db-nkp (after restore)", "vc-b/esx-b1")] == "encrypted"     # vc-a's Native Key Provider restored into vc-b
     assert outcome[("app-opportunistic", "vc-legacy/esx-l1")] == "plaintext fallback"     # row X2: the 7.0 floor is for encryption
     assert outcome[("app-required", "vc-legacy/esx-l1")].startswith("refused: MigrationFeatureNotSupported")
     # row E4 on both kinds of host that cannot encrypt: no AES-NI (esx-b3) and ESXi 6.0, which only vc-legacy manages (row X8)

@@ -36,7 +36,7 @@ def test_ensure_pki_makes_every_identity_once_and_keys_are_private(tmp_path):
     pki = tmp_path / "pki"
     made = ensure_pki(pki, topology)
     assert set(made) == set(identities(topology))
-    assert {i.kind for i in made} == {"vcenter", "host", "user"}
+    assert {i.kind for i in made} == {"vcenter", "host", "user", "kms"}
     assert ensure_pki(pki, topology) == []
     keys = list(tmp_path.rglob("*.key"))
     assert len(keys) == len(made) + len(topology.sso_domains)
