@@ -9,8 +9,11 @@ otherwise (a name that resolves to a load balancer or a Kubernetes Service is no
 from __future__ import annotations
 
 import contextlib
+import errno
+import random
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -75,22 +78,43 @@ def listen_address(address: str) -> str:
 # -- free ports for parts started apart -------------------------------------------------------------
 
 
+PLACED_PORTS_FROM = 10000
+
+
+def ephemeral_ports_from() -> int:
+    """Where the kernel's ports for `bind(port 0)` begin (Linux: ip_local_port_range; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 @contextlib.contextmanager
 def _reserved_ports() -> Iterator[Any]:
-    """Binds port 0 once per call of the function it yields, holding each socket until the end, so
-    that no two parts get the same port."""
+    """Finds a free port per call of the function it yields, holding each socket until the end, so
+    that no two parts get the same port. The ports are taken below the kernel's ephemeral range: a
+    port placed here stays free until its part binds it, whatever other programs bind to port 0
+    meanwhile (the kernel gives those from the ephemeral range only)."""
     held: list[socket.socket] = []
+    below = max(ephemeral_ports_from(), PLACED_PORTS_FROM + 1000)
 
     def free_port(host: str) -> int:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        probe = socket.socket(family, socket.SOCK_STREAM)
-        held.append(probe)
-        try:
-            probe.bind((host, 0))
-        except OSError as error:
-            raise ValueError(f"cannot pick a free port on {host!r} ({error.strerror or error}): "
-                             f"give the part a port of its own in the topology") from None
-        return int(probe.getsockname()[1])
+        for _ in range(500):
+            port = random.randrange(PLACED_PORTS_FROM, below)
+            probe = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                probe.close()
+                if error.errno == errno.EADDRINUSE:
+                    continue
+                raise ValueError(f"cannot pick a free port on {host!r} ({error.strerror or error}): "
+                                 f"give the part a port of its own in the topology") from None
+            held.append(probe)
+            return port
+        raise ValueError(f"no free port on {host!r} between {PLACED_PORTS_FROM} and {below}: "
+                         f"give the part a port of its own in the topology")
 
     try:
         yield free_port

@@ -14,7 +14,7 @@ from linkedmode.crypto.domain_pki import ensure_pki
 from linkedmode.crypto.identity import Identity
 from linkedmode.crypto.pki import credential_paths
 from linkedmode.topology import load_topology, parse_topology
-from linkedmode.topology.addresses import listen_address, part_names, placed_topology_text
+from linkedmode.topology.addresses import PLACED_PORTS_FROM, ephemeral_ports_from, listen_address, part_names, placed_topology_text
 
 SPREAD = """
 sso_domains:
@@ -80,6 +80,8 @@ def test_placing_ports_fixes_every_port_zero_and_keeps_the_rest(tmp_path):
     assert esx1.vmotion.address == "10.30.0.11:8000"
     ports = [int(a.rsplit(":", 1)[1]) for a in (esx1.address, esx2.address, esx2.vmotion.address)]
     assert 0 not in ports and len(set(ports)) == 3
+    # below the kernel's ephemeral range: no program binding port 0 meanwhile can take a placed port
+    assert all(PLACED_PORTS_FROM <= port < ephemeral_ports_from() for port in ports)
 
 
 def test_placing_a_port_on_an_address_this_machine_does_not_have_is_refused():
