@@ -153,6 +153,24 @@ class Client:
             spec=vcenter_pb2.VirtualMachineConfigSpec(migrate_encryption=migrate_encryption_to_proto(wanted)))
         return self._vm_task(vm, "ReconfigVm", request, _Wait(on_progress, raise_fault, timeout))
 
+    def encrypt(self, vm: str, key_provider: str = "", *, on_progress: Progress | None = None,
+                raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
+        """ReconfigVm with `spec.crypto.encrypt`: VM encryption under `key_provider` (default: the vCenter's
+        default provider), only while the VM is powered off and has no snapshots (row K2)."""
+        crypto = vcenter_pb2.CryptoSpec(encrypt=vcenter_pb2.CryptoSpecEncrypt(key_provider=key_provider))
+        return self._reconfigure(vm, vcenter_pb2.VirtualMachineConfigSpec(crypto=crypto), _Wait(on_progress, raise_fault, timeout))
+
+    def decrypt(self, vm: str, *, on_progress: Progress | None = None,
+                raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
+        """ReconfigVm with `spec.crypto.decrypt`: the VM's disks in the clear again; its migrate_encryption
+        stays `required` until changed (row E6)."""
+        crypto = vcenter_pb2.CryptoSpec(decrypt=vcenter_pb2.CryptoSpecDecrypt())
+        return self._reconfigure(vm, vcenter_pb2.VirtualMachineConfigSpec(crypto=crypto), _Wait(on_progress, raise_fault, timeout))
+
+    def _reconfigure(self, vm: str, spec: vcenter_pb2.VirtualMachineConfigSpec, wait: _Wait) -> common_pb2.Task:
+        request = vcenter_pb2.ReconfigVmRequest(vm=common_pb2.ObjectRef(moid=self.find_vm(vm).moid), spec=spec)
+        return self._vm_task(vm, "ReconfigVm", request, wait)
+
     def snapshot(self, vm: str, name: str, description: str = "", *, on_progress: Progress | None = None,
                  raise_fault: bool = True, timeout: float | None = None) -> common_pb2.Task:
         request = vcenter_pb2.CreateSnapshotRequest(vm=common_pb2.ObjectRef(moid=self.find_vm(vm).moid), name=name,
@@ -200,6 +218,25 @@ class Client:
         request = vcenter_pb2.RelocateVmRequest(vm=common_pb2.ObjectRef(name=self.find_vm(vm).name), spec=spec)
         with faults_raised():
             return self.vcenter(source).api.CheckRelocate(request)
+
+    # -- key providers ---------------------------------------------------------------------------
+
+    def key_providers(self, vcenter: str) -> list[vcenter_pb2.KeyProviderInfo]:
+        """The key providers `vcenter` gets keys from (name, native or a KMS's address, which is the default)."""
+        with faults_raised():
+            return list(self.vcenter(vcenter).api.ListKeyProviders(vcenter_pb2.ListKeyProvidersRequest()).providers)
+
+    def backup_key_provider(self, vcenter: str, name: str, password: str) -> bytes:
+        """Native Key Provider `name` of `vcenter`, sealed under `password` (at least 8 characters), to
+        restore elsewhere (row K3). Keep the password and the backup out of logs and files others read."""
+        with faults_raised():
+            request = vcenter_pb2.BackupKeyProviderRequest(name=name, password=password)
+            return self.vcenter(vcenter).api.BackupKeyProvider(request).backup
+
+    def restore_key_provider(self, vcenter: str, backup: bytes, password: str) -> vcenter_pb2.KeyProviderInfo:
+        """A backup of `backup_key_provider` restored into `vcenter`, which then gets that provider's keys."""
+        with faults_raised():
+            return self.vcenter(vcenter).api.RestoreKeyProvider(vcenter_pb2.RestoreKeyProviderRequest(backup=backup, password=password))
 
     # -- events ----------------------------------------------------------------------------------
 

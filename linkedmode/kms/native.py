@@ -84,6 +84,12 @@ class NativeKeyProvider:
         folder = Path(folder)
         return sorted(p.name.removesuffix(SEALED) for p in folder.glob(f"*{SEALED}")) if folder.is_dir() else []
 
+    @staticmethod
+    def remove(name: str, folder: Path) -> None:
+        """The provider's sealed files gone from the folder."""
+        for suffix in (SEALED, SEAL):
+            (Path(folder) / f"{name}{suffix}").unlink(missing_ok=True)
+
     # -- backup and restore ----------------------------------------------------------------------
 
     def backup(self, password: str) -> bytes:

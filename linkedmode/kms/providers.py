@@ -73,6 +73,7 @@ class KeyProviders:
         self._natives: dict[str, NativeKeyProvider] = {}
         self._kms: dict[str, KmipKeyServer] = dict(standard or {})
         self._kms_client = kms_client
+        self._topology = set(native) | set(self._kms)      # what reset() keeps
         stored = set(NativeKeyProvider.stored(self.folder))
         for name in native:
             provider = NativeKeyProvider.load(name, self.folder) if name in stored else NativeKeyProvider.create(name, self.folder)
@@ -220,6 +221,22 @@ class KeyProviders:
         provider.save(self.folder)
         self._add_native(provider)
         return provider.name
+
+    # -- back to the topology's -------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Only the topology's providers again: those restored from a backup or added while running are
+        forgotten (their files removed), and the topology's first is the default again."""
+        for name in [n for n in self._order if n not in self._topology]:
+            if name in self._natives:
+                self._natives.pop(name).wipe()
+                NativeKeyProvider.remove(name, self.folder)
+            if name in self._kms:
+                self._kms.pop(name).close()
+            del self._providers[name]
+            self._order.remove(name)
+        for path in (self.folder / ADDED_FILE, self.folder / DEFAULT_FILE):
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         for kms in self._kms.values():

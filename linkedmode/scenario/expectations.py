@@ -140,6 +140,7 @@ def vm_problems(client: Client, estate: Estate | None, domain: str, expect: VmEx
     mode = migrate_encryption_from_proto(vm.migrate_encryption)
     if expect.migrate_encryption is not None and mode is not expect.migrate_encryption:
         problems.append(f"expected {expect.vm}'s migrate_encryption {expect.migrate_encryption.value}, it is {mode.value}")
+    problems += _crypto_problems(vm, expect)
     macs = tuple(n.mac_address for n in vm.nics)
     if expect.mac_addresses is not None and macs != expect.mac_addresses:
         problems.append(f"expected {expect.vm}'s MACs {', '.join(expect.mac_addresses)}, they are {', '.join(macs) or 'none'}")
@@ -152,6 +153,18 @@ def vm_problems(client: Client, estate: Estate | None, domain: str, expect: VmEx
     if expect.exactly_once and estate is not None and len(found) == 1:
         problems += settled_invariant(estate, domain, vms=[expect.vm], timeout=5.0)
     return problems
+
+
+def _crypto_problems(vm: inventory_pb2.VirtualMachine, expect: VmExpectation) -> list[str]:
+    """VM encryption as the VM's CryptoState shows it; `key_provider` implies encrypted."""
+    crypto = vm.crypto
+    now = f"encrypted with key provider {crypto.key_provider}" if crypto.encrypted else "not encrypted"
+    wanted = True if expect.key_provider is not None else expect.encrypted
+    if wanted is not None and crypto.encrypted != wanted:
+        return [f"expected {expect.vm} {'encrypted' if wanted else 'not encrypted'}, it is {now}"]
+    if expect.key_provider is not None and crypto.key_provider != expect.key_provider:
+        return [f"expected {expect.vm} encrypted with key provider {expect.key_provider}, it is {now}"]
+    return []
 
 
 def event_problems(events: list[common_pb2.Event], expect: EventExpectation) -> list[str]:

@@ -80,6 +80,8 @@ class VmExpectation:
     absent: bool = False                       # in no inventory of the domain
     mac_addresses: tuple[str, ...] | None = None   # its NICs' MACs, in order (row X4: kept across vCenters)
     macs_blocked_on: str | None = None         # a vCenter whose block list holds every MAC of the VM (row X4)
+    encrypted: bool | None = None              # VM encryption (its CryptoState)
+    key_provider: str | None = None            # the provider its key comes from (implies encrypted)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,27 @@ class Power(TaskStep):
 class SetEncryption(TaskStep):
     vm: str
     mode: MigrateEncryption
+
+
+@dataclass(frozen=True, kw_only=True)
+class Encrypt(TaskStep):
+    vm: str
+    key_provider: str = ""                     # "": the vCenter's default
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decrypt(TaskStep):
+    vm: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyProviderBackup(Step):
+    """A Native Key Provider backed up from one vCenter and restored into another (row K3), under a
+    password the runner makes in memory and never shows."""
+
+    from_vcenter: str
+    provider: str
+    to_vcenter: str
 
 
 @dataclass(frozen=True, kw_only=True)

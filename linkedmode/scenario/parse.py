@@ -25,13 +25,16 @@ from .model import (
     ClearFaultRules,
     Create,
     Crossing,
+    Decrypt,
     Destination,
+    Encrypt,
     EventExpectation,
     ExpectEvents,
     ExpectHost,
     ExpectVm,
     Figure,
     HostExpectation,
+    KeyProviderBackup,
     Kill,
     Migrate,
     Parallel,
@@ -47,12 +50,14 @@ from .model import (
     Wait,
 )
 
-ACTIONS = ("create", "power", "set_encryption", "snapshot", "migrate", "check_relocate", "fault_rule",
-           "clear_fault_rules", "kill", "restart", "wait", "expect", "expect_host", "events", "parallel")
+ACTIONS = ("create", "power", "set_encryption", "encrypt", "decrypt", "key_provider_backup", "snapshot", "migrate",
+           "check_relocate", "fault_rule", "clear_fault_rules", "kill", "restart", "wait", "expect", "expect_host", "events",
+           "parallel")
+TASK_ACTIONS = ("create", "power", "set_encryption", "encrypt", "decrypt", "snapshot", "migrate")
 FIGURES = ("downtime_ms", "duration_ms", "mbps", "rounds", "bytes_sent", "pages_sent", "zero_pages", "max_throttle",
            "disk_bytes", "queued_ms", "disks_moved")
 _VM_KEYS = ("vm", "vcenter", "host", "power", "migrate_encryption", "exactly_once", "absent", "mac_addresses",
-            "macs_blocked_on")
+            "macs_blocked_on", "encrypted", "key_provider")
 _PLACEMENT_KEYS = ("vm", "to_host", "to_vcenter", "datastore", "pool", "networks", "locator")
 _LOCATOR_KEYS = ("instance_uuid", "url", "ssl_thumbprint")
 
@@ -145,8 +150,7 @@ def _step(item: object, number: str, source: str) -> Step:
         found = ", ".join(str(k) for k in actions) or "none"
         raise ScenarioError(source, where, "", f"expected exactly one action of {', '.join(ACTIONS)} (found {found})")
     action = actions[0]
-    allowed = ("name", "after", action) + (("expect",) if action in ("create", "power", "set_encryption", "snapshot",
-                                                                   "migrate", "check_relocate") else ())
+    allowed = ("name", "after", action) + (("expect",) if action in (*TASK_ACTIONS, "check_relocate") else ())
     with _at(source, where):
         node = Node(item, "", source, allowed)
         step = _READERS[action](node, number, label or "", source, where)
@@ -212,9 +216,13 @@ def _vm_expect(node: Node) -> VmExpectation:
     power = _power_word(node, "power", ("on", "off", "suspended"))
     mode = node.choice("migrate_encryption", tuple(m.value for m in MigrateEncryption), None)
     macs = tuple(_text(node, p, v) for p, v in node.items("mac_addresses")) if node.has("mac_addresses") else None
+    encrypted, provider = _flag(node, "encrypted"), node.text("key_provider", None)
+    if provider is not None and encrypted is False:
+        raise node.fail("key_provider", "a VM that is not encrypted has no key provider")
     return VmExpectation(node.text("vm"), node.text("vcenter", None), node.text("host", None), power,
                          MigrateEncryption(mode) if mode else None, node.boolean("exactly_once", False),
-                         node.boolean("absent", False), macs, node.text("macs_blocked_on", None))
+                         node.boolean("absent", False), macs, node.text("macs_blocked_on", None),
+                         encrypted, provider)
 
 
 def _create(node: Node, number: str, label: str, source: str, where: str) -> Step:
@@ -256,6 +264,28 @@ def _set_encryption(node: Node, number: str, label: str, source: str, where: str
     vm, mode = spec.text("vm"), spec.choice("mode", tuple(m.value for m in MigrateEncryption))
     return SetEncryption(number=number, label=label or f"set {vm} migrate_encryption {mode}", expect=_task_expect(node),
                          vm=vm, mode=MigrateEncryption(mode))
+
+
+def _encrypt(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    spec = _mapping(node, "encrypt", ("vm", "key_provider"))
+    vm, provider = spec.text("vm"), spec.text("key_provider", "")
+    with_what = f" with {provider}" if provider else " with the default key provider"
+    return Encrypt(number=number, label=label or f"encrypt {vm}{with_what}", expect=_task_expect(node), vm=vm,
+                   key_provider=provider)
+
+
+def _decrypt(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    vm = _mapping(node, "decrypt", ("vm",)).text("vm")
+    return Decrypt(number=number, label=label or f"decrypt {vm}", expect=_task_expect(node), vm=vm)
+
+
+def _key_provider_backup(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    spec = _mapping(node, "key_provider_backup", ("from", "provider", "to"))
+    origin, provider, into = spec.text("from"), spec.text("provider"), spec.text("to")
+    if origin == into:
+        raise spec.fail("to", f"the backup is restored into another vCenter than the one it comes from ({origin})")
+    return KeyProviderBackup(number=number, label=label or f"back up {provider} from {origin}, restore into {into}",
+                             from_vcenter=origin, provider=provider, to_vcenter=into)
 
 
 def _snapshot(node: Node, number: str, label: str, source: str, where: str) -> Step:
@@ -375,7 +405,8 @@ def _parallel(node: Node, number: str, label: str, source: str, where: str) -> S
 
 
 _READERS = {
-    "create": _create, "power": _power, "set_encryption": _set_encryption, "snapshot": _snapshot, "migrate": _migrate,
+    "create": _create, "power": _power, "set_encryption": _set_encryption, "encrypt": _encrypt, "decrypt": _decrypt,
+    "key_provider_backup": _key_provider_backup, "snapshot": _snapshot, "migrate": _migrate,
     "check_relocate": _check_relocate, "fault_rule": _fault_rule, "clear_fault_rules": _clear_fault_rules, "kill": _kill,
     "restart": _restart, "wait": _wait, "expect": _expect, "expect_host": _expect_host, "events": _events,
     "parallel": _parallel,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,10 +18,13 @@ from .model import (
     CheckRelocate,
     ClearFaultRules,
     Create,
+    Decrypt,
     Destination,
+    Encrypt,
     ExpectEvents,
     ExpectHost,
     ExpectVm,
+    KeyProviderBackup,
     Kill,
     Migrate,
     Parallel,
@@ -92,6 +96,8 @@ def _do(step: Step, context: Context) -> tuple[list[str], str]:
         cleared = sum(context.client.vcenter(n).emulator.ClearFaultRules(fault_rules_pb2.ClearFaultRulesRequest()).cleared
                       for n in names)
         return [], f"{cleared} rules cleared"
+    if isinstance(step, KeyProviderBackup):
+        return [], _copy_key_provider(step, context.client)
     if isinstance(step, Kill | Restart):
         return [], _kill_or_restart(step, context)
     if isinstance(step, Wait):
@@ -121,6 +127,10 @@ def _run_task(step: TaskStep, client: Client) -> tuple[common_pb2.Task | None, F
             return power(step.vm, raise_fault=False, timeout=TASK_TIMEOUT), None
         if isinstance(step, SetEncryption):
             return client.set_migrate_encryption(step.vm, step.mode, raise_fault=False, timeout=TASK_TIMEOUT), None
+        if isinstance(step, Encrypt):
+            return client.encrypt(step.vm, step.key_provider, raise_fault=False, timeout=TASK_TIMEOUT), None
+        if isinstance(step, Decrypt):
+            return client.decrypt(step.vm, raise_fault=False, timeout=TASK_TIMEOUT), None
         if isinstance(step, Snapshot):
             return client.snapshot(step.vm, step.name, raise_fault=False, timeout=TASK_TIMEOUT), None
         if isinstance(step, Migrate):
@@ -158,6 +168,14 @@ def _add_fault_rule(step: AddFaultRule, context: Context) -> str:
         vcenter = part if part in client.names else client.find_host(part).vcenter if part else client.names[0]
     taken = client.vcenter(vcenter).emulator.AddFaultRule(fault_rule_to_proto(step.rule)).rules
     return f"installed through {vcenter} on {', '.join(r.part for r in taken)}"
+
+
+def _copy_key_provider(step: KeyProviderBackup, client: Client) -> str:
+    """Row K3: the provider backed up under a password made here, held only in memory and never shown."""
+    password = secrets.token_urlsafe(24)
+    backup = client.backup_key_provider(step.from_vcenter, step.provider, password)
+    restored = client.restore_key_provider(step.to_vcenter, backup, password)
+    return f"{restored.name} of {step.from_vcenter} restored into {step.to_vcenter} ({len(backup)}-byte backup)"
 
 
 def _kill_or_restart(step: Kill | Restart, context: Context) -> str:

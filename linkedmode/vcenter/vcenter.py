@@ -229,7 +229,7 @@ class VCenter:
         self.state.update(meta={"blocked_macs": json.dumps(blocked)})
 
     def reset(self) -> int:
-        """Back to the topology's first inventory; the hosts drop their VMs and get the seeded ones."""
+        """Back to the topology's first inventory and key providers; the hosts drop their VMs and get the seeded ones."""
         instance_uuid = self.instance_uuid
         for host in self.state.all(Host):
             try:
@@ -237,6 +237,7 @@ class VCenter:
             except Fault as fault:
                 log.warning("host %s was not reset: %s", host.name, fault)
         self.arrivals.reset()
+        self.keys.reset()
         self.state.store.wipe()
         self.state.store.apply(meta={"instance_uuid": instance_uuid})
         self.state.reload()

@@ -23,7 +23,7 @@ def results() -> dict[str, ScenarioResult]:
 
 def test_there_is_an_example_per_row_group_and_the_three_stories():
     rows = {p.name.split("-")[0][0] for p in FILES if p.parent.name == "rows"}
-    assert rows == {"E", "X", "V", "D"}
+    assert rows == {"E", "X", "V", "D", "K"}
     assert len([p for p in FILES if p.parent.name == "stories"]) == 3
 
 

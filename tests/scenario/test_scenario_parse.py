@@ -9,7 +9,7 @@ import pytest
 
 from linkedmode.cli.main import main
 from linkedmode.scenario import ScenarioError, load_scenario
-from linkedmode.scenario.model import Migrate, Parallel
+from linkedmode.scenario.model import Decrypt, Encrypt, ExpectVm, KeyProviderBackup, Migrate, Parallel
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "examples" / "topologies" / "two-linked-vcenters.yaml"
 MOVE = "{vm: a, to_vcenter: vc-b, to_host: esx-b1}"
@@ -44,7 +44,26 @@ MOVE = "{vm: a, to_vcenter: vc-b, to_host: esx-b1}"
     ("steps:\n  - power: {vm: a, state: off}\n    after: soon\n", "step 1: field after: expected a number >= 0, got 'soon'"),
     ("steps:\n  - expect_host: {host: h, encrypted_vmotion: maybe}\n", "step 1: field expect_host.encrypted_vmotion: expected a boolean"),
     ("steps:\n  - expect: {vm: a, mac_addresses: [1]}\n", "step 1: field expect.mac_addresses[0]: expected a non-empty string"),
-    ("steps:\n  - encrypt: {vm: a}\n", "step 1: field encrypt: not an action; the actions are create, power"),
+    ("steps:\n  - teleport: {vm: a}\n", "step 1: field teleport: not an action; the actions are create, power"),
+    ("steps:\n  - encrypt: {key_provider: kms-shared}\n", "step 1: field encrypt.vm: required but missing"),
+    ("steps:\n  - name: seal\n    encrypt: {vm: a, key_provder: kms-shared}\n",
+     "step 1 (seal): field encrypt.key_provder: unknown key; allowed: vm, key_provider"),
+    ("steps:\n  - encrypt: {vm: a, key_provider: ''}\n", "step 1: field encrypt.key_provider: expected a non-empty string"),
+    ("steps:\n  - encrypt: {vm: a}\n    expect: {fault: Nope}\n", "step 1: field expect.fault: 'Nope' is not a fault this emulator knows"),
+    ("steps:\n  - decrypt: {vm: a, key_provider: kms-shared}\n", "step 1: field decrypt.key_provider: unknown key; allowed: vm"),
+    ("steps:\n  - decrypt: a\n", "step 1: field decrypt: expected a mapping"),
+    ("steps:\n  - key_provider_backup: {from: vc-a, provider: nkp-vc-a}\n", "step 1: field key_provider_backup.to: required but missing"),
+    ("steps:\n  - key_provider_backup: {from: vc-a, provider: nkp-vc-a, to: vc-a}\n",
+     "step 1: field key_provider_backup.to: the backup is restored into another vCenter than the one it comes from (vc-a)"),
+    ("steps:\n  - key_provider_backup: {from: vc-a, provider: nkp-vc-a, to: vc-b, password: hunter22}\n",
+     "step 1: field key_provider_backup.password: unknown key; allowed: from, provider, to"),
+    ("steps:\n  - key_provider_backup: {from: vc-a, provider: nkp-vc-a, to: vc-b}\n    expect: {state: error}\n",
+     "step 1: field expect: unknown key; allowed: name, after, key_provider_backup"),
+    ("steps:\n  - expect: {vm: a, encrypted: maybe}\n", "step 1: field expect.encrypted: expected a boolean"),
+    ("steps:\n  - expect: {vm: a, encrypted: false, key_provider: kms-shared}\n",
+     "step 1: field expect.key_provider: a VM that is not encrypted has no key provider"),
+    ("steps:\n  - wait: {until: {vm: a, key_provider: [kms-shared]}}\n",
+     "step 1: field wait.until.key_provider: expected a non-empty string"),
     ("steps: []\n", "field steps: expected a list of at least one step"),
     ("stepz: []\n", "field stepz: unknown key; allowed: name, description, topology, domain, user, steps"),
     ("steps:\n  - migrate: {vm: [a, b\n", "invalid YAML: expected ',' or ']'"),
@@ -91,3 +110,19 @@ def test_a_well_formed_scenario_reads_as_typed_steps(tmp_path):
 def test_a_missing_scenario_file(tmp_path):
     with pytest.raises(ScenarioError, match="no such file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_the_encryption_steps_read_as_typed_steps(tmp_path):
+    path = tmp_path / "crypto.yaml"
+    path.write_text(f"topology: {TOPOLOGY}\nsteps:\n  - encrypt: {{vm: a, key_provider: nkp-vc-a}}\n"
+                    "    expect: {fault: InvalidPowerState}\n  - decrypt: {vm: a}\n"
+                    "  - key_provider_backup: {from: vc-a, provider: nkp-vc-a, to: vc-b}\n"
+                    "  - expect: {vm: a, key_provider: nkp-vc-a}\n  - encrypt: {vm: b}\n")
+    encrypt, decrypt, backup, expect, default = load_scenario(path).steps
+    assert isinstance(encrypt, Encrypt) and encrypt.key_provider == "nkp-vc-a" and encrypt.expect.fault == "InvalidPowerState"
+    assert encrypt.label == "encrypt a with nkp-vc-a"
+    assert isinstance(decrypt, Decrypt) and decrypt.vm == "a" and decrypt.expect.fault is None
+    assert isinstance(backup, KeyProviderBackup)
+    assert (backup.from_vcenter, backup.provider, backup.to_vcenter) == ("vc-a", "nkp-vc-a", "vc-b")
+    assert isinstance(expect, ExpectVm) and expect.expect.key_provider == "nkp-vc-a" and expect.expect.encrypted is None
+    assert isinstance(default, Encrypt) and default.key_provider == "" and default.label == "encrypt b with the default key provider"
