@@ -23,10 +23,10 @@ CREDENTIAL_DIR = f"{STATE_DIR}/pki"     # the Secret, read-only, beside the data
 SERVER_FILES = {"tls.crt": "kms.pem", "tls.key": "kms.key", "ca.crt": "trust.pem"}   # Secret key -> what the server reads
 
 
-def kms_options(part: Part, names: ClusterNames) -> tuple[str, ...]:
-    """A vCenter's `serve` options naming where each of its KMS listens: `--kms NAME=ADDRESS`."""
-    return tuple(option for name in part.kms
-                 for option in ("--kms", f"{name}={names.kms_address(Part('kms', name, part.domain, ''))}"))
+def kms_options(part: Part, kms: dict[str, Part], names: ClusterNames) -> tuple[str, ...]:
+    """A vCenter's `serve` options naming where each of its KMS (`kms`: the topology's, by name) listens:
+    `--kms NAME=ADDRESS`."""
+    return tuple(option for name in part.kms for option in ("--kms", f"{name}={names.kms_address(kms[name])}"))
 
 
 def kms_command(part: Part, names: ClusterNames) -> list[str]:

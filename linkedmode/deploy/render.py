@@ -64,6 +64,7 @@ def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
     cluster_text = cluster_topology_text(text, topology.source, options.names)
     objects = [namespace(ns), topology_config_map(cluster_text, ns),
                datastores_claim(ns, options.datastores_storage, options.datastores_access, options.storage_class)]
+    kms = {part.name: part for part in kms_parts(topology)}
     for part in parts(topology):
         credential = authorities.part_credential(part, options.names)
         other_cas = {domain: authorities.ca_certificate(domain) for domain in part.trusts}
@@ -72,9 +73,9 @@ def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
         objects.append(service(part, ns))
         objects.append(stateful_set(part, namespace=ns, image=options.image, config_map=TOPOLOGY_CONFIG_MAP,
                                     storage=options.storage, storage_class=options.storage_class, config_digest=digest,
-                                    extra_args=kms_options(part, options.names)))
-    for kms in kms_parts(topology):
-        objects += _kms_objects(kms, authorities, options)
+                                    extra_args=kms_options(part, kms, options.names)))
+    for server in kms.values():
+        objects += _kms_objects(server, authorities, options)
     _check_unique(objects)
     return objects
 

@@ -155,3 +155,11 @@ def test_a_missing_credential_file_is_named(tmp_path):
     done = subprocess.run([sys.executable, "-m", "linkedmode.kms.server", "--name", "kms-shared", "--data-dir", str(tmp_path / "data"),
                            "--credential-dir", str(tmp_path / "secret")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.strip() == f"KMS kms-shared: {tmp_path / 'secret' / 'kms.pem'} is missing"
+
+
+def test_the_kms_probe_loads_neither_pykmip_nor_any_part():
+    heavy = ("kmip", "grpc", "linkedmode.kms", "linkedmode.estate", "linkedmode.cli", "linkedmode.vcenter", "linkedmode.host")
+    done = subprocess.run([sys.executable, "-c", "import sys, linkedmode.deploy.kms_probe; "
+                           f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr

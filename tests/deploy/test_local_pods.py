@@ -45,7 +45,7 @@ def estate(tmp_path_factory):
             while (done := pod.run_inside(probe)).returncode != 0:
                 assert pod.process is not None and pod.process.poll() is None, (pod.folder / "pod.log").read_text()
                 assert time.monotonic() < deadline, f"{pod.name} never ready: {done.stdout}{done.stderr}"
-                time.sleep(1)
+                time.sleep(0.25)
         yield out, {pod.name: pod for pod in pods}
     finally:
         for pod in pods:
