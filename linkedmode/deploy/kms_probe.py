@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 from ..crypto.identity import identity_of_certificate
+from ..kms.server import CERTIFICATE, KEY, TRUST  # the server imports PyKMIP only when it serves
 
 DEFAULT_TIMEOUT = 5.0
-CERTIFICATE, KEY, TRUST = "kms.pem", "kms.key", "trust.pem"   # as linkedmode.kms.server reads them (not imported: it loads PyKMIP's names)
 
 
 class KmsProbeError(Exception):

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..kms.server import CERTIFICATE, KEY, TRUST
 from .parts import KMS_PORT, ClusterNames, Part
 from .workloads import SECRET_FILE_MODE, STATE_DIR, STATE_VOLUME, container_security, labels, pod_security, selector, state_claim
 
 CREDENTIAL_DIR = f"{STATE_DIR}/pki"     # the Secret, read-only, beside the database on the claim
-SERVER_FILES = {"tls.crt": "kms.pem", "tls.key": "kms.key", "ca.crt": "trust.pem"}   # Secret key -> what the server reads
+SERVER_FILES = {"tls.crt": CERTIFICATE, "tls.key": KEY, "ca.crt": TRUST}   # Secret key -> what the server reads
 
 
 def kms_options(part: Part, kms: dict[str, Part], names: ClusterNames) -> tuple[str, ...]:

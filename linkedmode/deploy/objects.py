@@ -20,8 +20,8 @@ def namespace(name: str) -> dict[str, Any]:
 
 def service(part: Part, namespace: str) -> dict[str, Any]:
     """A headless Service: it gives the part's pod its DNS name and points straight at it, management and
-    vMotion alike (no proxy in the page stream); a KMS's has its KMIP port alone. Its name is published before the pod is ready, since
-    parts dial each other while they start."""
+    vMotion alike (no proxy in the page stream); a KMS's has its KMIP port alone. Its name is published
+    before the pod is ready, since parts dial each other while they start."""
     ports: list[dict[str, Any]] = [{"name": "management", "port": MANAGEMENT_PORT, "targetPort": "management",
                                     "protocol": "TCP", "appProtocol": "grpc"}]
     if part.kind == "kms":
