@@ -8,9 +8,9 @@ pod binds its own DNS name). DIR holds what the server writes, owner-only: ``kms
 PyKMIP's SQLite store), ``policies/`` and ``kms.log``; CRED (DIR unless given: a pod mounts its Secret
 there, read-only) holds what it reads: ``kms.pem``/``kms.key`` (its TLS credential) and ``trust.pem``
 (the CAs whose clients it accepts). The first line on standard output is ``listening HOST:PORT``;
-SIGTERM stops it. Keys are created under one operation policy that lets every authenticated client (every vCenter
-that trusts this KMS and is trusted by it) get and use them, as the vCenters of one key provider do;
-only the vCenter that created a key may destroy it.
+SIGTERM stops it. Keys are created under one operation policy that lets every authenticated client
+(every vCenter that trusts this KMS and is trusted by it) get and use them, as the vCenters of one key
+provider do; only the vCenter that created a key may destroy it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def serve(data_dir: Path, listen: tuple[str, int] = LOOPBACK, credential_dir: Pa
         policy_path=str(write_policy(data_dir)), enable_tls_client_auth=True, tls_cipher_suites=CIPHER_SUITES,
         logging_level="INFO", live_policies=False, database_path=str(data_dir / DATABASE),
     )
-    server.config.settings["port"] = listen[1]   # the configuration refuses 0, where the socket takes any free port
+    server.config.settings["port"] = listen[1]   # set past the configuration's check, which refuses 0 (any free port)
     from kmip.core.exceptions import NetworkingError
     try:
         server.start()
