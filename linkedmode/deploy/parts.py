@@ -5,6 +5,9 @@ its pod has a stable DNS name, `<name>-0.<name>.<namespace>.svc.<cluster domain>
 part's address in the topology the pods read: inside its own pod it resolves to the pod's IP (the
 kubelet writes it in /etc/hosts), so the part listens on it; in every other pod the cluster DNS
 resolves it to the same IP, so its peers dial it.
+
+The KMS of each Standard Key Provider is a part too (kind `kms`): a pod of its own serving KMIP on
+KMS_PORT at its pod's DNS name, which the vCenters that use it are given (`serve --kms NAME=ADDRESS`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,24 @@ from ..topology.spec import Topology
 
 MANAGEMENT_PORT = 8443     # the mTLS gRPC listener of every part (unprivileged: the pods run as a plain user)
 VMOTION_PORT = 8000        # a host's vMotion listener (vSphere's own vMotion port)
+KMS_PORT = 5696            # KMIP's registered port (unprivileged)
 MAX_NAME = 52              # a StatefulSet's pods carry a label `<name>-<10-character hash>` of at most 63 characters
 _LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
 @dataclass(frozen=True)
 class Part:
-    """A vCenter or a host of the topology; `vcenter` is the vCenter that manages a host (its own name for a vCenter)."""
+    """A vCenter, a host or a KMS of the topology; `vcenter` is the vCenter that manages a host (its own name
+    for a vCenter, "" for a KMS). `kms`: the KMS a vCenter reaches (its Standard Key Providers). `trusts`:
+    the SSO domains besides its own whose CA certificate the part needs: for a vCenter, those that issued
+    its KMS's certificates; for a KMS, those of the vCenters whose clients it accepts."""
 
     kind: str
     name: str
     domain: str
     vcenter: str
+    kms: tuple[str, ...] = ()
+    trusts: tuple[str, ...] = ()
 
     @property
     def identity(self) -> Identity:
@@ -37,7 +46,7 @@ class Part:
 
     @property
     def label(self) -> str:
-        """How `serve` and `health` name it: vcenter:NAME or host:NAME."""
+        """How `serve` and `health` name it: vcenter:NAME, host:NAME (or kms:NAME)."""
         return f"{self.kind}:{self.name}"
 
     @property
@@ -52,9 +61,20 @@ class Part:
 
 def parts(topology: Topology) -> list[Part]:
     """Every vCenter and host of the topology, vCenters first."""
-    found = [Part("vcenter", vc.name, domain.name, vc.name) for domain, vc in topology.vcenters()]
+    homes = {kms.name: kms.domain for kms in topology.kms_servers()}
+    found = []
+    for domain, vc in topology.vcenters():
+        kms = tuple(name for name in vc.key_providers if name in homes)
+        trusts = tuple(dict.fromkeys(homes[name] for name in kms if homes[name] != domain.name))
+        found.append(Part("vcenter", vc.name, domain.name, vc.name, kms, trusts))
     found += [Part("host", h.name, domain.name, vc.name) for domain, vc in topology.vcenters() for h in vc.hosts()]
     return found
+
+
+def kms_parts(topology: Topology) -> list[Part]:
+    """The KMS of every Standard Key Provider the topology's vCenters list."""
+    return [Part("kms", kms.name, kms.domain, "", trusts=tuple(d for d in kms.client_domains if d != kms.domain))
+            for kms in topology.kms_servers()]
 
 
 def dns_label(name: str) -> str:
@@ -102,3 +122,7 @@ class ClusterNames:
 
     def vmotion_address(self, part: Part) -> str:
         return f"{self.pod_dns(part)}:{VMOTION_PORT}"
+
+    def kms_address(self, part: Part) -> str:
+        """Where a KMS listens and its vCenters reach it."""
+        return f"{self.pod_dns(part)}:{KMS_PORT}"

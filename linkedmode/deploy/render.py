@@ -10,8 +10,9 @@ from typing import Any
 from ..crypto.pki import Credential
 from ..topology.spec import Topology
 from .credentials import DeployAuthorities
+from .kms_workloads import kms_options, kms_stateful_set
 from .objects import TOPOLOGY_CONFIG_MAP, credential_secret, datastores_claim, namespace, service, topology_config_map
-from .parts import ClusterNames, parts
+from .parts import ClusterNames, Part, kms_parts, parts
 from .topology_config import cluster_topology_text
 from .workloads import stateful_set
 
@@ -52,7 +53,8 @@ class DeployOptions:
 
 def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
                   options: DeployOptions | None = None) -> list[dict[str, Any]]:
-    """The Namespace, the topology ConfigMap, the datastores' claim, then per part its Secret, Service and StatefulSet.
+    """The Namespace, the topology ConfigMap, the datastores' claim, then per part its Secret, Service and
+    StatefulSet, then the same per KMS of the topology's Standard Key Providers.
 
     `text` is the topology's YAML (already read into `topology`).
     """
@@ -62,20 +64,36 @@ def render_estate(topology: Topology, text: str, authorities: DeployAuthorities,
     cluster_text = cluster_topology_text(text, topology.source, options.names)
     objects = [namespace(ns), topology_config_map(cluster_text, ns),
                datastores_claim(ns, options.datastores_storage, options.datastores_access, options.storage_class)]
+    kms = {part.name: part for part in kms_parts(topology)}
     for part in parts(topology):
         credential = authorities.part_credential(part, options.names)
-        digest = config_digest(cluster_text, credential)
-        objects.append(credential_secret(part, credential, ns))
+        other_cas = {domain: authorities.ca_certificate(domain) for domain in part.trusts}
+        digest = config_digest(cluster_text, credential, *other_cas.values())
+        objects.append(credential_secret(part, credential, ns, other_cas=other_cas))
         objects.append(service(part, ns))
         objects.append(stateful_set(part, namespace=ns, image=options.image, config_map=TOPOLOGY_CONFIG_MAP,
-                                    storage=options.storage, storage_class=options.storage_class, config_digest=digest))
+                                    storage=options.storage, storage_class=options.storage_class, config_digest=digest,
+                                    extra_args=kms_options(part, kms, options.names)))
+    for server in kms.values():
+        objects += _kms_objects(server, authorities, options)
     _check_unique(objects)
     return objects
 
 
-def config_digest(cluster_text: str, credential: Credential) -> str:
-    """What a part reads once, at start: the topology and its credential (the certificates; its key changes with them)."""
-    return hashlib.sha256(b"\0".join((cluster_text.encode(), credential.cert_pem, credential.ca_pem))).hexdigest()
+def _kms_objects(kms: Part, authorities: DeployAuthorities, options: DeployOptions) -> list[dict[str, Any]]:
+    """The KMS's Secret (its credential and the CAs of the domains whose vCenters it serves), Service and StatefulSet."""
+    credential = authorities.part_credential(kms, options.names)
+    trust = b"".join(authorities.ca_certificate(domain) for domain in (kms.domain, *kms.trusts))
+    ns = options.names.namespace
+    return [credential_secret(kms, credential, ns, ca_bundle=trust), service(kms, ns),
+            kms_stateful_set(kms, options.names, image=options.image, storage=options.storage,
+                             storage_class=options.storage_class, config_digest=config_digest("", credential, trust))]
+
+
+def config_digest(cluster_text: str, credential: Credential, *trusted: bytes) -> str:
+    """What a part reads once, at start: the topology and its credential (the certificates; its key changes
+    with them), and the other CA certificates it trusts."""
+    return hashlib.sha256(b"\0".join((cluster_text.encode(), credential.cert_pem, credential.ca_pem, *trusted))).hexdigest()
 
 
 def _check_unique(objects: list[dict[str, Any]]) -> None:

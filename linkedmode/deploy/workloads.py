@@ -36,6 +36,14 @@ DATASTORES_DIR = f"{STATE_DIR}/datastores"
 SECRET_FILE_MODE = 0o440   # owner root, group the pod's fsGroup: the part's user reads its key through its group
 
 
+def container_security() -> dict[str, Any]:
+    return {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def pod_security() -> dict[str, Any]:
+    return {"runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def labels(part: Part) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "linkedmode",
@@ -49,9 +57,9 @@ def selector(part: Part) -> dict[str, str]:
     return {"app.kubernetes.io/name": "linkedmode", "app.kubernetes.io/instance": part.resource}
 
 
-def serve_args(part: Part) -> list[str]:
-    """What the image's entrypoint (`linkedmode`) runs."""
-    return ["serve", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR]
+def serve_args(part: Part, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """What the image's entrypoint (`linkedmode`) runs; `extra_args`: a vCenter's `--kms NAME=ADDRESS`."""
+    return ["serve", part.label, "--topology", TOPOLOGY_FILE, "--state-dir", STATE_DIR, *extra_args]
 
 
 def health_command(part: Part) -> list[str]:
@@ -83,15 +91,21 @@ def secret_items(part: Part) -> list[dict[str, str]]:
         {"key": "tls.crt", "path": f"{folder}/{part.name}.pem"},
         {"key": "tls.key", "path": f"{folder}/{part.name}.key"},
         {"key": "ca.crt", "path": f"{part.domain}/ca.pem"},
+        *({"key": other_ca_key(domain), "path": f"{domain}/ca.pem"} for domain in part.trusts),
     ]
 
 
-def container(part: Part, image: str) -> dict[str, Any]:
+def other_ca_key(domain: str) -> str:
+    """The Secret key of another SSO domain's CA certificate (a vCenter's KMS issued by that domain's CA)."""
+    return f"ca.{domain}.crt"
+
+
+def container(part: Part, image: str, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "name": "linkedmode",
         "image": image,
         "imagePullPolicy": "IfNotPresent",    # also for a :latest image loaded into the nodes, as kind and podman do
-        "args": serve_args(part),
+        "args": serve_args(part, extra_args),
         "ports": ports(part),
         **probes(part),
         "volumeMounts": [
@@ -101,12 +115,7 @@ def container(part: Part, image: str) -> dict[str, Any]:
             {"name": "topology", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
-        "securityContext": {
-            "runAsNonRoot": True,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security(),
     }
 
 
@@ -135,9 +144,10 @@ def state_claim(storage: str, storage_class: str | None) -> dict[str, Any]:
 
 
 def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, storage: str, storage_class: str | None,
-                 config_digest: str) -> dict[str, Any]:
+                 config_digest: str, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """`config_digest` (of the topology and the part's credential) marks the pod template, so that applying
-    a rendering that changed either restarts the pod on it: a running part reads neither again."""
+    a rendering that changed either restarts the pod on it: a running part reads neither again.
+    `extra_args`: more options of `serve` (a vCenter's `--kms NAME=ADDRESS`)."""
     spec: dict[str, Any] = {
         "serviceName": part.resource,
         "replicas": 1,
@@ -148,9 +158,8 @@ def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, sto
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
-                "securityContext": {"runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS,
-                                    "seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [container(part, image)],
+                "securityContext": pod_security(),
+                "containers": [container(part, image, extra_args)],
                 "volumes": volumes(part, config_map),
             },
         },

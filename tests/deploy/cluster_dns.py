@@ -19,9 +19,12 @@ class Target:
 
     @property
     def serves(self) -> str:
-        """The part its pod serves (`serve PART ...`)."""
-        part: str = self.stateful_set["spec"]["template"]["spec"]["containers"][0]["args"][1]
-        return part
+        """The part its pod serves: `serve PART ...`, or kms:NAME for `python -m linkedmode.kms.server --name NAME ...`."""
+        container = self.stateful_set["spec"]["template"]["spec"]["containers"][0]
+        args: list[str] = container["args"]
+        if container.get("command") == ["python", "-m", "linkedmode.kms.server"]:
+            return f"kms:{args[args.index('--name') + 1]}"
+        return args[1]
 
 
 class Unresolved(Exception):

@@ -87,8 +87,7 @@ def play(objects: list[dict[str, Any]], names: ClusterNames, folder: Path, first
             container = sts["spec"]["template"]["spec"]["containers"][0]
             log = (pod.folder / "pod.log").open("wb")
             pod.process = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private", "sh", "-c", _POD_SCRIPT, "pod",
-                 str(VENV_BIN / "linkedmode"), *container["args"]],
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", _POD_SCRIPT, "pod", *entrypoint(container)],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "POD": str(pod.folder)})
             log.close()
     except BaseException:
@@ -96,6 +95,14 @@ def play(objects: list[dict[str, Any]], names: ClusterNames, folder: Path, first
             pod.stop()
         raise
     return pods
+
+
+def entrypoint(container: dict[str, Any]) -> list[str]:
+    """What the container runs: its command (`python` being this environment's), or the image's entrypoint
+    (`linkedmode`), followed by its args."""
+    command = list(container.get("command") or ["linkedmode"])
+    command[0] = str(VENV_BIN / command[0])
+    return [*command, *container.get("args", [])]
 
 
 def _volumes(pod: LocalPod, sts: dict[str, Any], objects: list[dict[str, Any]], claims: Path) -> list[tuple[Path, str]]:

@@ -1,4 +1,4 @@
-"""A small topology to render: two linked vCenters with a host each, and a VM that moves only encrypted."""
+"""A small topology to render: two linked vCenters with a host each sharing one KMS, and a VM that moves only encrypted."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ sso_domains:
     vcenters:
       - name: vc-a
         version: 7.0.3
+        key_providers: [kms-shared]
         datacenters:
           - name: dc-a
             clusters: [{name: cluster-a, hosts: [{name: esx-a, version: 7.0.3}]}]
@@ -22,6 +23,7 @@ sso_domains:
                  disks: [{datastore: ds-a, capacity_mb: 8}], guest: {dirty_rate_mbps: 2, working_set_mb: 4}}
       - name: vc-b
         version: 7.0.3
+        key_providers: [kms-shared]
         datacenters:
           - name: dc-b
             clusters: [{name: cluster-b, hosts: [{name: esx-b, version: 7.0.3}]}]

@@ -55,6 +55,35 @@ def test_every_part_listens_on_its_own_pods_name(rendered, pods_topology):
             assert resolve(rendered.objects, h.vmotion.address).port_name == "vmotion"
 
 
+def kms_dialled(rendered):
+    """(vCenter, KMS name, address) for each `--kms NAME=ADDRESS` of a vCenter's pod."""
+    for sts in rendered.of_kind("StatefulSet"):
+        args = sts["spec"]["template"]["spec"]["containers"][0]["args"]
+        for i, arg in enumerate(args):
+            if arg == "--kms":
+                name, _, address = args[i + 1].partition("=")
+                yield args[1], name, address
+
+
+def test_every_kms_address_a_vcenter_dials_is_the_kmip_port_of_a_service_in_front_of_that_kms(rendered, pods_topology):
+    found = sorted((vc, name) for vc, name, _ in kms_dialled(rendered))
+    assert found == [("vcenter:vc-a", "kms-shared"), ("vcenter:vc-b", "kms-shared")]   # the vCenters that use it, no other
+    for vc, name, address in kms_dialled(rendered):
+        target = resolve(rendered.objects, address)
+        assert (target.serves, target.port_name) == (f"kms:{name}", "kmip"), f"{vc} dials {address}"
+        args = target.stateful_set["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--listen") + 1] == address   # where the KMS listens: its own pod's name
+
+
+def test_a_kms_service_has_its_kmip_port_alone(rendered):
+    assert [(p["name"], p["port"]) for p in rendered.named("Service", "kms-kms-shared")["spec"]["ports"]] == [("kmip", 5696)]
+
+
+def test_a_kms_address_on_a_port_its_service_lacks_is_found(rendered):
+    with pytest.raises(Unresolved, match="Service kms-kms-shared has no port 8443"):
+        resolve(rendered.objects, "kms-kms-shared-0.kms-kms-shared.estate.svc.cluster.local:8443")
+
+
 def test_a_vcenter_service_has_no_vmotion_port_and_a_host_service_has_both(rendered):
     assert [p["name"] for p in rendered.named("Service", "vcenter-vc-a")["spec"]["ports"]] == ["management"]
     assert [(p["name"], p["port"]) for p in rendered.named("Service", "host-esx-a1")["spec"]["ports"]] == [

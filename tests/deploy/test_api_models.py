@@ -18,7 +18,7 @@ def test_every_object_deserializes_into_its_model_with_no_unknown_field(rendered
         model = validate(obj)
         assert model.metadata.name == obj["metadata"]["name"]
         kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
-    count = len(parts(default_topology()))   # a Secret, a Service and a StatefulSet per vCenter and host
+    count = len(parts(default_topology())) + 1   # a Secret, a Service and a StatefulSet per vCenter, host and KMS
     assert count > 10 and kinds == {"Namespace": 1, "ConfigMap": 1, "PersistentVolumeClaim": 1,
                                     "Secret": count, "Service": count, "StatefulSet": count}
 
@@ -42,6 +42,8 @@ def test_every_pod_mounts_the_one_datastores_claim_where_vcenters_make_disk_file
     claim: client.V1PersistentVolumeClaim = validate(rendered.named("PersistentVolumeClaim", "linkedmode-datastores"))
     assert claim.spec.access_modes == ["ReadWriteMany"] and claim.spec.resources.requests == {"storage": "10Gi"}
     for sts in rendered.of_kind("StatefulSet"):
+        if sts["metadata"]["labels"]["app.kubernetes.io/component"] == "kms":
+            continue   # a KMS keeps keys, not disks
         pod = validate(sts).spec.template.spec
         volume = next(v for v in pod.volumes if v.name == "datastores")
         assert volume.persistent_volume_claim.claim_name == "linkedmode-datastores"
@@ -65,6 +67,30 @@ def test_each_pod_serves_its_part_and_probes_it_over_grpc_health(rendered):
     for probe in (container.readiness_probe, container.liveness_probe, container.startup_probe):
         assert probe._exec.command == ["python", "-m", "linkedmode.deploy.probe", "host:esx-a1", *where]
         assert probe.grpc is None   # the kubelet's gRPC probe speaks plaintext; our listeners require mTLS
+
+
+def test_a_kms_is_a_stateful_set_whose_database_is_a_volume_claim(rendered):
+    sts: client.V1StatefulSet = validate(rendered.named("StatefulSet", "kms-kms-shared"))
+    assert sts.spec.replicas == 1 and sts.spec.service_name == "kms-kms-shared"
+    (claim,) = sts.spec.volume_claim_templates
+    (container,) = sts.spec.template.spec.containers
+    mounts = {m.name: (m.mount_path, m.read_only) for m in container.volume_mounts}
+    data_dir = container.args[container.args.index("--data-dir") + 1]
+    assert mounts[claim.metadata.name] == (data_dir, None) and claim.spec.access_modes == ["ReadWriteOnce"]
+    assert mounts["credential"] == (container.args[container.args.index("--credential-dir") + 1], True)
+    assert "datastores" not in mounts and "topology" not in mounts   # a KMS reads neither
+    assert container.command == ["python", "-m", "linkedmode.kms.server"]
+    assert container.args[container.args.index("--listen") + 1] == "kms-kms-shared-0.kms-kms-shared.estate.svc.cluster.local:5696"
+    assert [(p.name, p.container_port) for p in container.ports] == [("kmip", 5696)]
+
+
+def test_a_kms_is_probed_by_a_tls_handshake_as_itself(rendered):
+    (container,) = validate(rendered.named("StatefulSet", "kms-kms-shared")).spec.template.spec.containers
+    address = container.args[container.args.index("--listen") + 1]
+    for probe in (container.readiness_probe, container.liveness_probe, container.startup_probe):
+        assert probe._exec.command == ["python", "-m", "linkedmode.deploy.kms_probe", address,
+                                       "--credential-dir", "/var/lib/linkedmode/pki"]
+        assert probe.tcp_socket is None and probe.grpc is None
 
 
 def test_pods_run_as_a_plain_user_on_a_read_only_root(rendered):

@@ -1,10 +1,11 @@
-"""Each part's Secret: its own certificate naming its Service, its key and its domain's CA certificate; no CA key anywhere."""
+"""Each part's and KMS's Secret: its own certificate naming its Service, its key and the CA certificates it trusts; no CA key anywhere."""
 
 from __future__ import annotations
 
 import base64
 import re
 
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,9 +14,9 @@ from linkedmode.crypto.domain_pki import Pki
 from linkedmode.crypto.identity import Identity, identity_of_certificate
 from linkedmode.crypto.pki import CertificateAuthority, ca_paths
 from linkedmode.deploy.credentials import DeployAuthorities
-from linkedmode.deploy.parts import ClusterNames, parts
+from linkedmode.deploy.parts import ClusterNames, kms_parts, parts
 from linkedmode.deploy.render import render_estate
-from linkedmode.topology import default_topology, default_topology_text
+from linkedmode.topology import default_topology, default_topology_text, parse_topology
 
 PEM_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 
@@ -140,3 +141,47 @@ def test_users_of_an_older_ca_get_new_credentials(tmp_path):
 def test_the_cluster_names_default_to_the_linkedmode_namespace():
     part = parts(default_topology())[0]
     assert ClusterNames().pod_dns(part) == "vcenter-vc-a-0.vcenter-vc-a.linkedmode.svc.cluster.local"
+
+
+def test_the_kms_secret_holds_its_certificate_naming_where_it_listens_and_the_cas_it_trusts(rendered):
+    kms = kms_parts(default_topology())[0]
+    files = secret_files(rendered.named("Secret", "kms-kms-shared"))
+    assert sorted(files) == ["ca.crt", "tls.crt", "tls.key"]
+    cert = x509.load_pem_x509_certificate(files["tls.crt"])
+    dns = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    listen = rendered.names.kms_address(kms).rpartition(":")[0]
+    assert listen == "kms-kms-shared-0.kms-kms-shared.estate.svc.cluster.local" and listen in dns
+    assert identity_of_certificate(files["tls.crt"]) == Identity("vsphere.local", "kms", "kms-shared")
+    assert files["ca.crt"] == CertificateAuthority.load(rendered.ca_root, "vsphere.local").cert_pem   # its clients' CA alone
+    assert public_numbers(files["tls.key"]) == cert.public_key().public_numbers()
+
+
+def test_the_ca_key_checks_above_cover_the_kms_secret(rendered):
+    """The checks of every Secret see the KMS's, and its one private key is its own."""
+    secrets = {s["metadata"]["name"]: s for s in rendered.of_kind("Secret")}
+    assert "kms-kms-shared" in secrets
+    (key_pem,) = PEM_KEY.findall(b"".join(secret_files(secrets["kms-kms-shared"]).values()))
+    assert public_numbers(key_pem) not in [public_numbers(k) for k in ca_keys(rendered).values()]
+
+
+VC_CORP = "      - name: vc-corp\n        version: 7.0.3\n"
+CORP_USES_THE_KMS = default_topology_text().replace(VC_CORP, f"{VC_CORP}        key_providers: [kms-shared]\n")
+
+
+def test_a_vcenter_of_another_domain_gets_the_kms_ca_and_the_kms_trusts_its_domain(tmp_path):
+    assert default_topology_text() != CORP_USES_THE_KMS
+    topology = parse_topology(yaml.safe_load(CORP_USES_THE_KMS), "corp-kms")
+    objects = render_estate(topology, CORP_USES_THE_KMS, DeployAuthorities(topology, tmp_path / "ca"))
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    vsphere, corp = (CertificateAuthority.load(tmp_path / "ca", d) for d in ("vsphere.local", "corp.local"))
+    corp_files = secret_files(by_name[("Secret", "vcenter-vc-corp")])
+    assert corp_files["ca.crt"] == corp.cert_pem and corp_files["ca.vsphere.local.crt"] == vsphere.cert_pem
+    pod = by_name[("StatefulSet", "vcenter-vc-corp")]["spec"]["template"]["spec"]
+    items = next(v for v in pod["volumes"] if v["name"] == "credential")["secret"]["items"]
+    assert {"key": "ca.vsphere.local.crt", "path": "vsphere.local/ca.pem"} in items   # where the vCenter reads the KMS's CA
+    assert "ca.vsphere.local.crt" not in secret_files(by_name[("Secret", "vcenter-vc-a")])
+    assert secret_files(by_name[("Secret", "kms-kms-shared")])["ca.crt"] == vsphere.cert_pem + corp.cert_pem
+    ca_public = [public_numbers(ca_paths(tmp_path / "ca", d)[1].read_bytes()) for d in ("vsphere.local", "corp.local")]
+    for secret in (o for o in objects if o["kind"] == "Secret"):
+        for key_pem in PEM_KEY.findall(b"".join(secret_files(secret).values())):
+            assert public_numbers(key_pem) not in ca_public, secret["metadata"]["name"]
