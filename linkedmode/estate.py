@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,26 +59,13 @@ class Estate:
 
     def endpoints(self) -> dict[str, Any]:
         """Where each part listens: what clients (and `linkedmode` client commands) need. No secrets."""
-        domains = []
-        for domain in self.topology.sso_domains:
-            domains.append({
-                "name": domain.name,
-                "users": {u.name: u.role for u in domain.users},
-                "vcenters": [
-                    {
-                        "name": vc.name,
-                        "version": str(vc.version),
-                        "address": self.vcenters[vc.name].address,
-                        "login_address": self.vcenters[vc.name].vcenter.login_url,
-                        "instance_uuid": self.vcenters[vc.name].vcenter.instance_uuid,
-                        "hosts": {h.name: self.hosts[h.name].address for h in vc.hosts()},
-                        "metrics": self.vcenters[vc.name].vcenter.metrics_url,
-                        "host_metrics": {h.name: self.hosts[h.name].metrics_url for h in vc.hosts()},
-                    }
-                    for vc in domain.vcenters
-                ],
-            })
-        return {"pki": str(self.pki_dir), "sso_domains": domains}
+        def vcenter(name: str) -> dict[str, str]:
+            vc = self.vcenters[name].vcenter
+            return {"address": self.vcenters[name].address, "login_address": vc.login_url,
+                    "instance_uuid": vc.instance_uuid, "metrics": vc.metrics_url}
+
+        return endpoints_document(self.topology, self.pki_dir, vcenter,
+                                  lambda name: {"address": self.hosts[name].address, "metrics": self.hosts[name].metrics_url})
 
     def vcenter_server(self, name: str) -> VCenterServer:
         """A server for vCenter `name` of the topology, on its database (not started)."""
@@ -144,6 +132,27 @@ class Estate:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def endpoints_document(topology: Topology, pki_dir: Path, vcenter: Callable[[str], dict[str, str]],
+                       host: Callable[[str], dict[str, str]]) -> dict[str, Any]:
+    """The endpoints file (`endpoints.json`): each domain's users and roles, and for each vCenter and
+    host where it listens, as `vcenter(name)` and `host(name)` say (address, login address, instance
+    UUID, metrics)."""
+    domains = []
+    for domain in topology.sso_domains:
+        vcenters = []
+        for vc in domain.vcenters:
+            found = vcenter(vc.name)
+            hosts = {h.name: host(h.name) for h in vc.hosts()}
+            vcenters.append({
+                "name": vc.name, "version": str(vc.version), "address": found["address"],
+                "login_address": found.get("login_address", ""), "instance_uuid": found["instance_uuid"],
+                "hosts": {name: h["address"] for name, h in hosts.items()}, "metrics": found.get("metrics", ""),
+                "host_metrics": {name: h.get("metrics", "") for name, h in hosts.items()},
+            })
+        domains.append({"name": domain.name, "users": {u.name: u.role for u in domain.users}, "vcenters": vcenters})
+    return {"pki": str(pki_dir), "sso_domains": domains}
 
 
 def vcenter_database(state_dir: Path, name: str) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_folder, write_private
 from .crypto.identity import Identity
-from .estate import ENDPOINTS_FILE
+from .estate import ENDPOINTS_FILE, endpoints_document
 from .kms.process import KmsProcess
 from .supervisor import Supervisor
 from .topology import load_topology
@@ -51,23 +51,8 @@ class ProcessEstate:
 
     def endpoints(self) -> dict[str, Any]:
         """Where each part listens, in the shape of `Estate.endpoints` (what client commands read)."""
-        domains = []
-        for domain in self.topology.sso_domains:
-            domains.append({
-                "name": domain.name,
-                "users": {u.name: u.role for u in domain.users},
-                "vcenters": [
-                    {
-                        "name": vc.name,
-                        "version": str(vc.version),
-                        "address": self.info("vcenter", vc.name)["address"],
-                        "instance_uuid": self.info("vcenter", vc.name)["instance_uuid"],
-                        "hosts": {h.name: self.info("host", h.name)["address"] for h in vc.hosts()},
-                    }
-                    for vc in domain.vcenters
-                ],
-            })
-        return {"pki": str(self.pki_dir), "sso_domains": domains}
+        return endpoints_document(self.topology, self.pki_dir, lambda name: self.info("vcenter", name),
+                                  lambda name: self.info("host", name))
 
     def stop(self) -> None:
         self.supervisor.stop()

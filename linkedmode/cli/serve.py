@@ -155,7 +155,8 @@ def start_vcenter(topology: Topology, server: VCenterServer, fresh: bool) -> dic
 
     server.vcenter.reaper.every(server.vcenter.timeouts.settle_interval, reconnect_hosts, name="reconnect hosts that came back")
     return {"part": f"vcenter:{server.name}", "pid": os.getpid(), "address": server.vcenter.url,
-            "instance_uuid": server.vcenter.instance_uuid, "metrics": server.vcenter.metrics_url}
+            "instance_uuid": server.vcenter.instance_uuid, "login_address": server.vcenter.login_url,
+            "metrics": server.vcenter.metrics_url}
 
 
 def advertised(topology_address: str, bound: str) -> str:

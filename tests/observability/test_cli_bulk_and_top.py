@@ -89,7 +89,7 @@ def test_top_shows_the_migrations_in_flight(running_up: tuple[Path, subprocess.P
     assert "migrations in flight" in once.stdout.splitlines()[0]
     assert once.stdout.splitlines()[1].split()[:4] == ["VCENTER", "TASK", "WHAT", "ON"]
     assert json.loads(linkedmode("top", "--once", "--json", state_dir=state_dir).stdout) == []
-    timed = linkedmode("top", "--seconds", "0.3", "--interval", "0.1", state_dir=state_dir)
+    timed = linkedmode("top", "--seconds", "1.5", "--interval", "0.1", state_dir=state_dir)   # room for a slow first screen
     assert timed.returncode == 0 and timed.stdout.count("migrations in flight") >= 2
 
 
