@@ -15,7 +15,7 @@ from ..rpc.faults import fault_to_proto
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
 from ..vmotion.disks import MAX_DISK_MB, DiskFile, check_disk_path
-from ..vmotion.vsan import vsan_layer
+from ..vmotion.vsan import vsan_layer, wipe_all
 from .migrations import HostMigrations, MigrationSettings, Snapshot
 from .state import HostState, HostVm, HostVmConfig
 
@@ -148,15 +148,23 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def PrepareDestination(self, request: pb.MigrationSpec, context: grpc.ServicerContext) -> pb.PrepareDestinationResponse:
         self.host.faults.at(MigrationStep.KEY_PUSH_DESTINATION, request.vm.name)
         migration_id, config, disks = request.migration_id, vm_config(request.vm), destination_disks(request)
-        secrets = secrets_from_wire(migration_id, request.encrypted, request.key, request.nonce)
-        request.Clear()   # the key is in `secrets` now, and only there
+        try:
+            secrets = secrets_from_wire(migration_id, request.encrypted, request.key, request.nonce)
+        except BaseException:
+            wipe_all(d.vsan for d in disks)
+            raise
+        request.Clear()   # the keys are in `secrets` and the disks' vSAN layers now, and only there
         return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets, disks))
 
     def PrepareSource(self, request: pb.PrepareSourceRequest, context: grpc.ServicerContext) -> pb.PrepareSourceResponse:
         self.host.faults.at(MigrationStep.KEY_PUSH_SOURCE, request.spec.vm.name)
         spec = request.spec
         config, settings, disks = vm_config(spec.vm), self._settings(spec), source_disks(spec)   # refused before any secret exists
-        secrets = secrets_from_wire(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        try:
+            secrets = secrets_from_wire(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        except BaseException:
+            wipe_all(d.vsan for d in disks)
+            raise
         self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings, disks)
         request.Clear()
         return pb.PrepareSourceResponse()
