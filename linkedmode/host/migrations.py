@@ -25,10 +25,12 @@ from ..model.migration import MigrationPhase, MigrationStep
 from ..model.validation import host_port, number
 from ..reaper import Reaper, Scheduled
 from ..vmotion.convergence import PrecopyPolicy, Step
+from ..vmotion.disks import DiskFile
 from ..vmotion.link import Relay, ShapedLink
 from ..vmotion.precopy import MigrationOptions, MigrationProgress, MigrationResult, OutgoingMigration
 from ..vmotion.receiver import IncomingMigration, IncomingState, VMotionListener
 from ..vmotion.tamper_relay import TamperRelay
+from ..vmotion.vsan import wipe_all
 from .state import HostState, HostVmConfig
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,7 @@ class OutgoingVm:
     """One VM leaving this host."""
 
     def __init__(self, host: HostState, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
-                 destination: tuple[str, int], settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
+                 destination: tuple[str, int], settings: MigrationSettings, disks: Sequence[DiskFile] = ()) -> None:
         self.host = host
         self.config = config
         self._secrets = secrets
@@ -153,6 +155,7 @@ class OutgoingVm:
             self._set(MigrationPhase.ABORTED, error=RequestCanceled(reason or "aborted before it started"))
             if self._secrets is not None:
                 self._secrets.wipe()
+            wipe_all(d.vsan for d in self.engine.disks)
             for relay in self.relays:
                 relay.close()
             self._done.set()
@@ -235,8 +238,9 @@ class HostMigrations:
     # -- destination -----------------------------------------------------------------------------
 
     def prepare_destination(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
-                            disks: Sequence[tuple[str, int]] = ()) -> str:
-        """``disks``: (file, size in bytes) of each disk that arrives on the stream (it changes datastore)."""
+                            disks: Sequence[DiskFile] = ()) -> str:
+        """``disks``: the file (with its size and its datastore's vSAN layer) of each disk that arrives on
+        the stream (it changes datastore)."""
         try:
             if self.host.has(config.instance_uuid):
                 raise AlreadyExists(f"host {self.host.name} already holds {config.name}", object=config.instance_uuid)
@@ -245,6 +249,7 @@ class HostMigrations:
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
+            wipe_all(d.vsan for d in disks)
             raise
         incoming = IncomingVm(config, engine, Snapshot(migration_id, MigrationPhase.PREPARED))
         incoming.thread = threading.Thread(target=self._receive, args=(incoming,), name=f"vmotion-in-{migration_id:016x}", daemon=True)
@@ -270,8 +275,9 @@ class HostMigrations:
     # -- source ----------------------------------------------------------------------------------
 
     def prepare_source(self, config: HostVmConfig, migration_id: int, secrets: MigrationSecrets | None,
-                       destination: str, settings: MigrationSettings, disks: Sequence[str] = ()) -> None:
-        """``disks``: the files of the disks that change datastore, sent after the first pre-copy round."""
+                       destination: str, settings: MigrationSettings, disks: Sequence[DiskFile] = ()) -> None:
+        """``disks``: the files of the disks that change datastore (with their datastores' vSAN layers),
+        sent after the first pre-copy round."""
         relays: list[Relay] = []
         try:
             address = host_port("destination_vmotion_address", destination)
@@ -296,6 +302,7 @@ class HostMigrations:
         except BaseException:
             if secrets is not None:
                 secrets.wipe()
+            wipe_all(d.vsan for d in disks)
             for relay in relays:
                 relay.close()
             raise

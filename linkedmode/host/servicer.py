@@ -14,7 +14,8 @@ from ..rpc.convert import fault_rule_from_proto, fault_rule_to_proto, power_stat
 from ..rpc.faults import fault_to_proto
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
-from ..vmotion.disks import MAX_DISK_MB, check_disk_path
+from ..vmotion.disks import MAX_DISK_MB, DiskFile, check_disk_path
+from ..vmotion.vsan import vsan_layer, wipe_all
 from .migrations import HostMigrations, MigrationSettings, Snapshot
 from .state import HostState, HostVm, HostVmConfig
 
@@ -38,16 +39,23 @@ def vm_config(request: inventory_pb2.VmConfig) -> HostVmConfig:
     )
 
 
-def source_disks(spec: pb.MigrationSpec) -> list[str]:
-    """The files the source host sends: one per disk that changes datastore."""
-    return [check_disk_path(f"spec.disk_moves[{i}].source_path", move.source_path) for i, move in enumerate(spec.disk_moves)]
+def source_disks(spec: pb.MigrationSpec) -> list[DiskFile]:
+    """The files the source host sends: one per disk that changes datastore, read through the vSAN layer
+    of its datastore when the spec gives that datastore's key."""
+    paths = [check_disk_path(f"spec.disk_moves[{i}].source_path", move.source_path) for i, move in enumerate(spec.disk_moves)]
+    return [DiskFile(path, vsan=vsan_layer(f"spec.disk_moves[{i}].source_key", move.source_key))
+            for i, (path, move) in enumerate(zip(paths, spec.disk_moves, strict=True))]
 
 
-def destination_disks(spec: pb.MigrationSpec) -> list[tuple[str, int]]:
-    """The files the destination host makes, with their sizes in bytes."""
-    return [(check_disk_path(f"disk_moves[{i}].destination_path", move.destination_path),
-             whole_number(f"disk_moves[{i}].capacity_mb", move.capacity_mb, 1, MAX_DISK_MB) << 20)
-            for i, move in enumerate(spec.disk_moves)]
+def destination_disks(spec: pb.MigrationSpec) -> list[DiskFile]:
+    """The files the destination host makes, with their sizes in bytes, written through the vSAN layer
+    of their datastore when the spec gives that datastore's key."""
+    files = [(check_disk_path(f"disk_moves[{i}].destination_path", move.destination_path),
+              whole_number(f"disk_moves[{i}].capacity_mb", move.capacity_mb, 1, MAX_DISK_MB) << 20)
+             for i, move in enumerate(spec.disk_moves)]
+    return [DiskFile(path, size, vsan_layer(f"disk_moves[{i}].destination_key", move.destination_key))
+            for i, ((path, size), move) in enumerate(zip(files, spec.disk_moves, strict=True))]
+
 
 
 def progress(snapshot: Snapshot) -> pb.MigrationProgress:
@@ -140,15 +148,23 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
     def PrepareDestination(self, request: pb.MigrationSpec, context: grpc.ServicerContext) -> pb.PrepareDestinationResponse:
         self.host.faults.at(MigrationStep.KEY_PUSH_DESTINATION, request.vm.name)
         migration_id, config, disks = request.migration_id, vm_config(request.vm), destination_disks(request)
-        secrets = secrets_from_wire(migration_id, request.encrypted, request.key, request.nonce)
-        request.Clear()   # the key is in `secrets` now, and only there
+        try:
+            secrets = secrets_from_wire(migration_id, request.encrypted, request.key, request.nonce)
+        except BaseException:
+            wipe_all(d.vsan for d in disks)
+            raise
+        request.Clear()   # the keys are in `secrets` and the disks' vSAN layers now, and only there
         return pb.PrepareDestinationResponse(vmotion_address=self.migrations.prepare_destination(config, migration_id, secrets, disks))
 
     def PrepareSource(self, request: pb.PrepareSourceRequest, context: grpc.ServicerContext) -> pb.PrepareSourceResponse:
         self.host.faults.at(MigrationStep.KEY_PUSH_SOURCE, request.spec.vm.name)
         spec = request.spec
         config, settings, disks = vm_config(spec.vm), self._settings(spec), source_disks(spec)   # refused before any secret exists
-        secrets = secrets_from_wire(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        try:
+            secrets = secrets_from_wire(spec.migration_id, spec.encrypted, spec.key, spec.nonce)
+        except BaseException:
+            wipe_all(d.vsan for d in disks)
+            raise
         self.migrations.prepare_source(config, spec.migration_id, secrets, request.destination_vmotion_address, settings, disks)
         request.Clear()
         return pb.PrepareSourceResponse()

@@ -34,7 +34,9 @@ from ..model.settings import PowerState
 from ..reaper import Scheduled
 from ..vcenter.events import vm_event
 from ..vcenter.host_client import HostAgentClient
+from ..vcenter.vsan_keys import VsanKeys
 from ..vmotion.disks import check_disk_path, copy_disk
+from ..vmotion.vsan import vsan_layer, wipe_all
 from .arrival_checks import ArrivalChecks
 from .journal import ARRIVAL, ArrivalRow
 from .ports import VCenterParts
@@ -109,10 +111,11 @@ class Arrivals:
                                               name=f"reservation {migration_id:016x}")
         return True
 
-    def prepare(self, migration_id: int, spec: MigrationSpec | None) -> str:
+    def prepare(self, migration_id: int, spec: MigrationSpec | None, disk_keys: tuple[bytes, ...] = ()) -> str:
         """For a reserved migration: journals it, gives the destination host the spec (with its key) or
         copies the disks that change datastore; returns where the page stream goes ("" when nothing
-        streams). The caller keeps the spec and wipes it."""
+        streams). The caller keeps the spec and wipes it. `disk_keys`: for a copy, per disk of the VM,
+        the vSAN key of the datastore it is on at the source (b"": none), never journaled."""
         if spec is not None and spec.migration_id != migration_id:
             raise InvalidArgument(f"spec.migration_id {spec.migration_id:016x} is not the migration's id {migration_id:016x}",
                                   argument="spec.migration_id")
@@ -133,7 +136,7 @@ class Arrivals:
             if pending.streams:
                 if spec is None:
                     raise InvalidArgument("a hot migration needs its spec", argument="spec")
-                spec = self._name_new_files(spec, new_files)
+                spec = self._name_new_files(spec, new_files, self._vsan_keys(row))
         except BaseException:
             with self._lock:
                 pending.preparing = False
@@ -149,7 +152,7 @@ class Arrivals:
                 address = self._agent(pending).prepare_destination(spec)
             else:
                 address = ""
-                self._copy_disks(row, new_files)
+                self._copy_disks(row, new_files, disk_keys)
         except BaseException:
             self._forget(migration_id, journal_done=True)
             raise
@@ -292,24 +295,40 @@ class Arrivals:
                 files[after.label] = self.vc.datastores.disk_path(datastore, row.vm.name, after)
         return files
 
+    def _vsan_keys(self, row: ArrivalRow) -> dict[str, bytes]:
+        """By label, the vSAN key of the datastore here of each disk that changes datastore (for the host
+        that writes it; none for a datastore without vSAN encryption)."""
+        vsan = VsanKeys(self.vc.state, self.vc.keys)
+        return {after.label: vsan.key(after.datastore) for before, after in zip(row.arrival.vm.disks, row.vm.disks, strict=False)
+                if row.arrival.cross or before.datastore != after.datastore}
+
     @staticmethod
-    def _name_new_files(spec: MigrationSpec, files: dict[str, str]) -> MigrationSpec:
+    def _name_new_files(spec: MigrationSpec, files: dict[str, str], keys: dict[str, bytes]) -> MigrationSpec:
         """The source named the disks that cross; this vCenter, which owns the datastores here, names
-        their new files."""
+        their new files (and gives their datastores' vSAN keys)."""
         named = sorted(m.label for m in spec.disk_moves)
         if named != sorted(files):
             raise InvalidArgument(f"spec.disk_moves names {', '.join(named) or 'no disk'}, but the disks that change "
                                   f"datastore are {', '.join(sorted(files)) or 'none'}", argument="spec.disk_moves")
-        return spec.with_destination_paths(files)
+        return spec.with_destination_paths(files, keys)
 
-    def _copy_disks(self, row: ArrivalRow, files: dict[str, str]) -> None:
-        """A plain copy of each disk that changes datastore (NFC: not encrypted, row D2); all or none."""
+    def _copy_disks(self, row: ArrivalRow, files: dict[str, str], disk_keys: tuple[bytes, ...] = ()) -> None:
+        """A plain copy of each disk that changes datastore (NFC: not encrypted, row D2); all or none.
+        Each disk is read through the vSAN layer of its datastore at the source (its key in `disk_keys`)
+        and written through that of its datastore here, if they have one (row D4)."""
         made: list[str] = []
+        vsan = VsanKeys(self.vc.state, self.vc.keys)
         try:
-            for i, disk in enumerate(row.arrival.vm.disks):
+            for i, (disk, after) in enumerate(zip(row.arrival.vm.disks, row.vm.disks, strict=False)):
                 if disk.label in files:
                     source = row.arrival.disk_paths[i] if i < len(row.arrival.disk_paths) else ""
-                    copy_disk(check_disk_path(f"disk_paths[{i}]", source), files[disk.label])
+                    key = disk_keys[i] if i < len(disk_keys) else b""
+                    layers = [vsan_layer(f"disk_vsan_keys[{i}]", key)]
+                    try:
+                        layers.append(vsan.layer(after.datastore))
+                        copy_disk(check_disk_path(f"disk_paths[{i}]", source), files[disk.label], *layers)
+                    finally:
+                        wipe_all(layers)
                     made.append(files[disk.label])
         except BaseException:
             self.vc.datastores.remove_disks(made)

@@ -35,7 +35,8 @@ class Destination(Protocol):
     def check(self, arrival: Arrival, target: MigrationTarget) -> TargetHost: ...
     def reserve(self, migration_id: int, arrival: Arrival, target: MigrationTarget,
                 priority: MovePriority = MovePriority.DEFAULT) -> bool: ...
-    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str: ...
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None,
+                disk_keys: tuple[bytes, ...] = ()) -> str: ...
     def commit(self, migration_id: int) -> str: ...
     def finish(self, migration_id: int, restart: bool = False) -> str: ...
     def abort(self, migration_id: int, reason: str) -> None: ...
@@ -68,8 +69,9 @@ class LocalDestination:
                 priority: MovePriority = MovePriority.DEFAULT) -> bool:
         return self._arrivals.reserve(migration_id, arrival, target, priority)
 
-    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
-        return self._arrivals.prepare(migration_id, spec)
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None,
+                disk_keys: tuple[bytes, ...] = ()) -> str:
+        return self._arrivals.prepare(migration_id, spec, disk_keys)
 
     def commit(self, migration_id: int) -> str:
         return self._arrivals.commit(migration_id)
@@ -140,9 +142,12 @@ class RemoteDestination:
         request.priority = translate.priority_to_proto(priority)
         return bool(self._call(self._stub.ReserveMigration, request).reserved)
 
-    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None,
+                disk_keys: tuple[bytes, ...] = ()) -> str:
         proto = spec_to_proto(spec) if spec is not None else None
-        with sent(self._request(arrival, target, migration_id, proto)) as request:
+        message = self._request(arrival, target, migration_id, proto)
+        message.disk_vsan_keys.extend(disk_keys if any(disk_keys) else ())
+        with sent(message) as request:
             return str(self._call(self._stub.PrepareMigration, request).vmotion_address)
 
     def commit(self, migration_id: int) -> str:

@@ -26,6 +26,7 @@ from ..model.settings import max_switchover_seconds
 from ..model.tasks import Task
 from ..vcenter.events import vm_event
 from ..vcenter.tasks import TaskControl, TaskRunner
+from ..vcenter.vsan_keys import VsanKeys
 from .admission import Admission, admit, check_request, destination_for
 from .arrivals import Arrivals
 from .destinations import Destination
@@ -184,14 +185,18 @@ class SourceMigration:
             self.control.check_cancelled()
             self.control.progress(8, f"preparing {a.destination_host.name}")
             vc.faults.at(MigrationStep.SPEC_EXCHANGE, vm.name)
-            address = destination.prepare(self.migration_id, a.arrival, a.target, spec)
+            vsan = VsanKeys(vc.state, vc.keys)
+            source_keys = {d.label: vsan.key(d.datastore) for d in vm.disks if d.label in {m.label for m in moved}}
+            copied_keys = () if spec is not None else tuple(source_keys.get(d.label, b"") for d in vm.disks)
+            address = destination.prepare(self.migration_id, a.arrival, a.target, spec, copied_keys)
             self._record(row)
             if spec is None:
                 self._commit(destination)
                 if not a.arrival.hot:
                     agent.unregister(vm)
             else:
-                _, outcome = run_page_stream(agent, spec, address, on_progress=lambda p: self._progress(p, a),
+                _, outcome = run_page_stream(agent, spec.with_source_keys(source_keys), address,
+                                             on_progress=lambda p: self._progress(p, a),
                                              commit=lambda: self._commit(destination),
                                              migration_timeout=vc.timeouts.migration,
                                              switchover_timeout=max_switchover + 10)

@@ -117,12 +117,16 @@ class TargetHost:
 @dataclass(frozen=True)
 class DiskMove:
     """A disk that changes datastore: its file at the source, its new file at the destination (named by
-    the destination vCenter, which owns those datastores)."""
+    the destination vCenter, which owns those datastores). Each vCenter gives its own host the vSAN
+    encryption key of its side's datastore (b"": not an encrypted vSAN datastore); neither key is given
+    to the other side, nor journaled."""
 
     label: str
     capacity_mb: int
     source_path: str
     destination_path: str = ""
+    source_key: bytes = field(default=b"", repr=False)
+    destination_key: bytes = field(default=b"", repr=False)
 
 
 @dataclass
@@ -143,10 +147,17 @@ class MigrationSpec:
     def encrypted(self) -> bool:
         return self.secrets is not None
 
-    def with_destination_paths(self, paths: dict[str, str]) -> MigrationSpec:
-        """The same spec, each disk move given its new file (by label)."""
-        moves = tuple(replace(m, destination_path=paths[m.label]) for m in self.disk_moves)
+    def with_destination_paths(self, paths: dict[str, str], keys: dict[str, bytes] | None = None) -> MigrationSpec:
+        """The same spec, each disk move given its new file (by label), and the vSAN key of the datastore
+        that file is on (for the destination host only)."""
+        moves = tuple(replace(m, destination_path=paths[m.label], destination_key=(keys or {}).get(m.label, b""))
+                      for m in self.disk_moves)
         return replace(self, disk_moves=moves)
+
+    def with_source_keys(self, keys: dict[str, bytes]) -> MigrationSpec:
+        """The same spec, each disk move given the vSAN key of the datastore it leaves (by label), for the
+        source host only."""
+        return replace(self, disk_moves=tuple(replace(m, source_key=keys.get(m.label, b"")) for m in self.disk_moves))
 
     def wipe(self) -> None:
         if self.secrets is not None:

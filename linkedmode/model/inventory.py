@@ -109,10 +109,13 @@ class Host(ManagedObject):
 class Datastore(ManagedObject):
     kind: ClassVar[str] = "datastore"
     type: str = "shared"
-    encrypted: bool = False
+    encrypted: bool = False              # vSAN encryption (row D4): its files are ciphertext under its data key
     datacenter: str = ""
     capacity_mb: int = 0
     hosts: list[str] = field(default_factory=list)
+    key_provider: str = ""               # vSAN encryption: the provider its data key is wrapped under
+    key_id: str = ""
+    key_safe: str = ""      # base64 of the datastore's data key wrapped under key_id; never a key in clear
 
 
 @dataclass

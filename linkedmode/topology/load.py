@@ -384,7 +384,24 @@ def _datastore(node: Node, datacenter: str, hosts: frozenset[str], scope: _VCent
     encrypted = node.boolean("encrypted", DatastoreSpec.encrypted)
     if encrypted and kind != "vsan":
         raise node.fail("encrypted", f"only a vsan datastore can be encrypted, and this one is {kind}")
-    return DatastoreSpec(name, kind, tuple(mounted_by), encrypted, node.integer("capacity_mb", DatastoreSpec.capacity_mb))
+    return DatastoreSpec(name, kind, tuple(mounted_by), encrypted, node.integer("capacity_mb", DatastoreSpec.capacity_mb),
+                         _vsan_key_provider(node, encrypted, scope))
+
+
+def _vsan_key_provider(node: Node, encrypted: bool, scope: _VCenterNames) -> str | None:
+    """vSAN encryption takes its datastore key from a key provider of the vCenter (row D4)."""
+    providers = scope.key_providers
+    if not encrypted:
+        if node.has("key_provider"):
+            raise node.fail("key_provider", "only an encrypted vsan datastore (encrypted: true) has a key provider")
+        return None
+    if not providers:
+        raise node.fail("encrypted", f"vSAN encryption needs a key provider, and vCenter {scope.vcenter} has none "
+                                     "(give it key_providers)")
+    provider = node.text("key_provider", providers[0])
+    if provider not in providers:
+        raise node.fail("key_provider", f"{provider!r} is not a key provider of this vCenter (it has {', '.join(providers)})")
+    return provider
 
 
 def _network(node: Node, scope: _VCenterNames) -> NetworkSpec:

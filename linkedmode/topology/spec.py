@@ -134,8 +134,9 @@ class DatastoreSpec:
     name: str
     type: str = "shared"               # "local", "shared" or "vsan"
     hosts: tuple[str, ...] = ()        # host names that mount it; empty: every host of the datacenter
-    encrypted: bool = False            # vSAN encryption (row D4)
+    encrypted: bool = False            # vSAN encryption (row D4): its data key comes from a key provider of the vCenter
     capacity_mb: int = 1_048_576
+    key_provider: str | None = None    # for an encrypted vsan datastore; None: the vCenter's first key provider
 
 
 STANDARD_SWITCH = "standard"

@@ -126,16 +126,20 @@ class MigrationSpec(_message.Message):
     def __init__(self, migration_id: _Optional[int] = ..., vm: _Optional[_Union[_inventory_pb2.VmConfig, _Mapping]] = ..., encrypted: _Optional[bool] = ..., key: _Optional[bytes] = ..., nonce: _Optional[bytes] = ..., source_host: _Optional[str] = ..., destination_host: _Optional[str] = ..., settings: _Optional[_Union[MigrationSettings, _Mapping]] = ..., disk_moves: _Optional[_Iterable[_Union[DiskMove, _Mapping]]] = ...) -> None: ...
 
 class DiskMove(_message.Message):
-    __slots__ = ("label", "capacity_mb", "source_path", "destination_path")
+    __slots__ = ("label", "capacity_mb", "source_path", "destination_path", "source_key", "destination_key")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_MB_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_PATH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_KEY_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_KEY_FIELD_NUMBER: _ClassVar[int]
     label: str
     capacity_mb: int
     source_path: str
     destination_path: str
-    def __init__(self, label: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., source_path: _Optional[str] = ..., destination_path: _Optional[str] = ...) -> None: ...
+    source_key: bytes
+    destination_key: bytes
+    def __init__(self, label: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., source_path: _Optional[str] = ..., destination_path: _Optional[str] = ..., source_key: _Optional[bytes] = ..., destination_key: _Optional[bytes] = ...) -> None: ...
 
 class MigrationSettings(_message.Message):
     __slots__ = ("switchover_goal_seconds", "max_switchover_seconds", "bandwidth_limit_mbps")

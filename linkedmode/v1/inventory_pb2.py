@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from linkedmode.v1 import common_pb2 as linkedmode_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlinkedmode/v1/inventory.proto\x12\rlinkedmode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alinkedmode/v1/common.proto\"(\n\nDatacenter\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"f\n\x07\x43luster\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\r\n\x05hosts\x18\x04 \x03(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x05 \x01(\t\"f\n\x0eHostCapability\x12#\n\x1b\x65ncrypted_vmotion_supported\x18\x01 \x01(\x08\x12\x0e\n\x06\x61\x65s_ni\x18\x02 \x01(\x08\x12\x1f\n\x17max_concurrent_vmotions\x18\x03 \x01(\x05\"6\n\x10VMotionInterface\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tbandwidth\x18\x02 \x01(\t\"\xb5\x03\n\nHostSystem\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x63luster\x18\x04 \x01(\t\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12<\n\x10\x63onnection_state\x18\x07 \x01(\x0e\x32\".linkedmode.v1.HostConnectionState\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\x12\x30\n\x07vmotion\x18\t \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x15\n\ragent_address\x18\n \x01(\t\x12\x12\n\ndatastores\x18\x0b \x03(\t\x12\x0b\n\x03vms\x18\x0c \x03(\t\x12\x12\n\ncpu_vendor\x18\r \x01(\t\x12\x18\n\x10max_evc_mode_key\x18\x0e \x01(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x0f \x01(\t\x12\x1b\n\x13in_maintenance_mode\x18\x10 \x01(\x08\"\x80\x01\n\tDatastore\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tencrypted\x18\x04 \x01(\x08\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x06 \x01(\x03\x12\r\n\x05hosts\x18\x07 \x03(\t\"\x87\x01\n\x07Network\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\x13\n\x0bswitch_type\x18\x04 \x01(\t\x12\x0e\n\x06switch\x18\x05 \x01(\t\x12\x16\n\x0eswitch_version\x18\x06 \x01(\t\x12\x0f\n\x07uplinks\x18\x07 \x01(\x05\"W\n\x0bVirtualDisk\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x03 \x01(\x03\x12\x11\n\tencrypted\x18\x04 \x01(\x08\"J\n\x13VirtualEthernetCard\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bmac_address\x18\x02 \x01(\t\x12\x0f\n\x07network\x18\x03 \x01(\t\"@\n\rGuestWorkload\x12\x17\n\x0f\x64irty_rate_mbps\x18\x01 \x01(\x01\x12\x16\n\x0eworking_set_mb\x18\x02 \x01(\x03\"X\n\x0b\x43ryptoState\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x14\n\x0ckey_provider\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x10\n\x08key_safe\x18\x04 \x01(\x0c\"x\n\x16VirtualMachineSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x05\n\x0eVirtualMachine\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x11\n\tbios_uuid\x18\x04 \x01(\t\x12\x11\n\tmemory_mb\x18\x05 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x06 \x01(\x05\x12.\n\x0bpower_state\x18\x07 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12<\n\x12migrate_encryption\x18\x08 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12*\n\x06\x63rypto\x18\t \x01(\x0b\x32\x1a.linkedmode.v1.CryptoState\x12\x0c\n\x04host\x18\n \x01(\t\x12\x12\n\ndatacenter\x18\x0b \x01(\t\x12)\n\x05\x64isks\x18\x0c \x03(\x0b\x32\x1a.linkedmode.v1.VirtualDisk\x12\x30\n\x04nics\x18\r \x03(\x0b\x32\".linkedmode.v1.VirtualEthernetCard\x12.\n\x08workload\x18\x0e \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x38\n\tsnapshots\x18\x0f \x03(\x0b\x32%.linkedmode.v1.VirtualMachineSnapshot\x12\x15\n\rhas_snapshots\x18\x10 \x01(\x08\x12\x44\n\x0c\x65xtra_config\x18( \x03(\x0b\x32..linkedmode.v1.VirtualMachine.ExtraConfigEntry\x12!\n\x19min_required_evc_mode_key\x18\x11 \x01(\t\x1a\x32\n\x10\x45xtraConfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x08VmConfig\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tmemory_mb\x18\x03 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x04 \x01(\x05\x12.\n\x08workload\x18\x05 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x15\n\rmac_addresses\x18\x06 \x03(\t\x12\x11\n\tencrypted\x18\x07 \x01(\x08\"!\n\x0bListRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t\"\x8e\x01\n\x0fGuestMemoryInfo\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05pages\x18\x02 \x01(\x03\x12\x15\n\rwritten_pages\x18\x03 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\x12.\n\x0bpower_state\x18\x05 \x01(\x0e\x32\x19.linkedmode.v1.PowerState*\xb3\x01\n\x13HostConnectionState\x12%\n!HOST_CONNECTION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fHOST_CONNECTION_STATE_CONNECTED\x10\x01\x12&\n\"HOST_CONNECTION_STATE_DISCONNECTED\x10\x02\x12(\n$HOST_CONNECTION_STATE_NOT_RESPONDING\x10\x03\x42R\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlinkedmode/v1/inventory.proto\x12\rlinkedmode.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alinkedmode/v1/common.proto\"(\n\nDatacenter\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"f\n\x07\x43luster\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\r\n\x05hosts\x18\x04 \x03(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x05 \x01(\t\"f\n\x0eHostCapability\x12#\n\x1b\x65ncrypted_vmotion_supported\x18\x01 \x01(\x08\x12\x0e\n\x06\x61\x65s_ni\x18\x02 \x01(\x08\x12\x1f\n\x17max_concurrent_vmotions\x18\x03 \x01(\x05\"6\n\x10VMotionInterface\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x11\n\tbandwidth\x18\x02 \x01(\t\"\xb5\x03\n\nHostSystem\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x63luster\x18\x04 \x01(\t\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x31\n\ncapability\x18\x06 \x01(\x0b\x32\x1d.linkedmode.v1.HostCapability\x12<\n\x10\x63onnection_state\x18\x07 \x01(\x0e\x32\".linkedmode.v1.HostConnectionState\x12\x11\n\tmemory_mb\x18\x08 \x01(\x03\x12\x30\n\x07vmotion\x18\t \x01(\x0b\x32\x1f.linkedmode.v1.VMotionInterface\x12\x15\n\ragent_address\x18\n \x01(\t\x12\x12\n\ndatastores\x18\x0b \x03(\t\x12\x0b\n\x03vms\x18\x0c \x03(\t\x12\x12\n\ncpu_vendor\x18\r \x01(\t\x12\x18\n\x10max_evc_mode_key\x18\x0e \x01(\t\x12\x1c\n\x14\x63urrent_evc_mode_key\x18\x0f \x01(\t\x12\x1b\n\x13in_maintenance_mode\x18\x10 \x01(\x08\"\xa6\x01\n\tDatastore\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tencrypted\x18\x04 \x01(\x08\x12\x12\n\ndatacenter\x18\x05 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x06 \x01(\x03\x12\r\n\x05hosts\x18\x07 \x03(\t\x12\x14\n\x0ckey_provider\x18\x08 \x01(\t\x12\x0e\n\x06key_id\x18\t \x01(\t\"\x87\x01\n\x07Network\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndatacenter\x18\x03 \x01(\t\x12\x13\n\x0bswitch_type\x18\x04 \x01(\t\x12\x0e\n\x06switch\x18\x05 \x01(\t\x12\x16\n\x0eswitch_version\x18\x06 \x01(\t\x12\x0f\n\x07uplinks\x18\x07 \x01(\x05\"W\n\x0bVirtualDisk\x12\r\n\x05label\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61pacity_mb\x18\x03 \x01(\x03\x12\x11\n\tencrypted\x18\x04 \x01(\x08\"J\n\x13VirtualEthernetCard\x12\r\n\x05label\x18\x01 \x01(\t\x12\x13\n\x0bmac_address\x18\x02 \x01(\t\x12\x0f\n\x07network\x18\x03 \x01(\t\"@\n\rGuestWorkload\x12\x17\n\x0f\x64irty_rate_mbps\x18\x01 \x01(\x01\x12\x16\n\x0eworking_set_mb\x18\x02 \x01(\x03\"X\n\x0b\x43ryptoState\x12\x11\n\tencrypted\x18\x01 \x01(\x08\x12\x14\n\x0ckey_provider\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x10\n\x08key_safe\x18\x04 \x01(\x0c\"x\n\x16VirtualMachineSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x05\n\x0eVirtualMachine\x12\x0c\n\x04moid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rinstance_uuid\x18\x03 \x01(\t\x12\x11\n\tbios_uuid\x18\x04 \x01(\t\x12\x11\n\tmemory_mb\x18\x05 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x06 \x01(\x05\x12.\n\x0bpower_state\x18\x07 \x01(\x0e\x32\x19.linkedmode.v1.PowerState\x12<\n\x12migrate_encryption\x18\x08 \x01(\x0e\x32 .linkedmode.v1.MigrateEncryption\x12*\n\x06\x63rypto\x18\t \x01(\x0b\x32\x1a.linkedmode.v1.CryptoState\x12\x0c\n\x04host\x18\n \x01(\t\x12\x12\n\ndatacenter\x18\x0b \x01(\t\x12)\n\x05\x64isks\x18\x0c \x03(\x0b\x32\x1a.linkedmode.v1.VirtualDisk\x12\x30\n\x04nics\x18\r \x03(\x0b\x32\".linkedmode.v1.VirtualEthernetCard\x12.\n\x08workload\x18\x0e \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x38\n\tsnapshots\x18\x0f \x03(\x0b\x32%.linkedmode.v1.VirtualMachineSnapshot\x12\x15\n\rhas_snapshots\x18\x10 \x01(\x08\x12\x44\n\x0c\x65xtra_config\x18( \x03(\x0b\x32..linkedmode.v1.VirtualMachine.ExtraConfigEntry\x12!\n\x19min_required_evc_mode_key\x18\x11 \x01(\t\x1a\x32\n\x10\x45xtraConfigEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x08VmConfig\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tmemory_mb\x18\x03 \x01(\x03\x12\x0f\n\x07num_cpu\x18\x04 \x01(\x05\x12.\n\x08workload\x18\x05 \x01(\x0b\x32\x1c.linkedmode.v1.GuestWorkload\x12\x15\n\rmac_addresses\x18\x06 \x03(\t\x12\x11\n\tencrypted\x18\x07 \x01(\x08\"!\n\x0bListRequest\x12\x12\n\ndatacenter\x18\x01 \x01(\t\"\x8e\x01\n\x0fGuestMemoryInfo\x12\x15\n\rinstance_uuid\x18\x01 \x01(\t\x12\r\n\x05pages\x18\x02 \x01(\x03\x12\x15\n\rwritten_pages\x18\x03 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x04 \x01(\t\x12.\n\x0bpower_state\x18\x05 \x01(\x0e\x32\x19.linkedmode.v1.PowerState*\xb3\x01\n\x13HostConnectionState\x12%\n!HOST_CONNECTION_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fHOST_CONNECTION_STATE_CONNECTED\x10\x01\x12&\n\"HOST_CONNECTION_STATE_DISCONNECTED\x10\x02\x12(\n$HOST_CONNECTION_STATE_NOT_RESPONDING\x10\x03\x42R\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\020io.linkedmode.v1P\001Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\252\002\rLinkedmode.V1'
   _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._loaded_options = None
   _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._serialized_options = b'8\001'
-  _globals['_HOSTCONNECTIONSTATE']._serialized_start=2616
-  _globals['_HOSTCONNECTIONSTATE']._serialized_end=2795
+  _globals['_HOSTCONNECTIONSTATE']._serialized_start=2654
+  _globals['_HOSTCONNECTIONSTATE']._serialized_end=2833
   _globals['_DATACENTER']._serialized_start=109
   _globals['_DATACENTER']._serialized_end=149
   _globals['_CLUSTER']._serialized_start=151
@@ -49,27 +49,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HOSTSYSTEM']._serialized_start=416
   _globals['_HOSTSYSTEM']._serialized_end=853
   _globals['_DATASTORE']._serialized_start=856
-  _globals['_DATASTORE']._serialized_end=984
-  _globals['_NETWORK']._serialized_start=987
-  _globals['_NETWORK']._serialized_end=1122
-  _globals['_VIRTUALDISK']._serialized_start=1124
-  _globals['_VIRTUALDISK']._serialized_end=1211
-  _globals['_VIRTUALETHERNETCARD']._serialized_start=1213
-  _globals['_VIRTUALETHERNETCARD']._serialized_end=1287
-  _globals['_GUESTWORKLOAD']._serialized_start=1289
-  _globals['_GUESTWORKLOAD']._serialized_end=1353
-  _globals['_CRYPTOSTATE']._serialized_start=1355
-  _globals['_CRYPTOSTATE']._serialized_end=1443
-  _globals['_VIRTUALMACHINESNAPSHOT']._serialized_start=1445
-  _globals['_VIRTUALMACHINESNAPSHOT']._serialized_end=1565
-  _globals['_VIRTUALMACHINE']._serialized_start=1568
-  _globals['_VIRTUALMACHINE']._serialized_end=2257
-  _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._serialized_start=2207
-  _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._serialized_end=2257
-  _globals['_VMCONFIG']._serialized_start=2260
-  _globals['_VMCONFIG']._serialized_end=2433
-  _globals['_LISTREQUEST']._serialized_start=2435
-  _globals['_LISTREQUEST']._serialized_end=2468
-  _globals['_GUESTMEMORYINFO']._serialized_start=2471
-  _globals['_GUESTMEMORYINFO']._serialized_end=2613
+  _globals['_DATASTORE']._serialized_end=1022
+  _globals['_NETWORK']._serialized_start=1025
+  _globals['_NETWORK']._serialized_end=1160
+  _globals['_VIRTUALDISK']._serialized_start=1162
+  _globals['_VIRTUALDISK']._serialized_end=1249
+  _globals['_VIRTUALETHERNETCARD']._serialized_start=1251
+  _globals['_VIRTUALETHERNETCARD']._serialized_end=1325
+  _globals['_GUESTWORKLOAD']._serialized_start=1327
+  _globals['_GUESTWORKLOAD']._serialized_end=1391
+  _globals['_CRYPTOSTATE']._serialized_start=1393
+  _globals['_CRYPTOSTATE']._serialized_end=1481
+  _globals['_VIRTUALMACHINESNAPSHOT']._serialized_start=1483
+  _globals['_VIRTUALMACHINESNAPSHOT']._serialized_end=1603
+  _globals['_VIRTUALMACHINE']._serialized_start=1606
+  _globals['_VIRTUALMACHINE']._serialized_end=2295
+  _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._serialized_start=2245
+  _globals['_VIRTUALMACHINE_EXTRACONFIGENTRY']._serialized_end=2295
+  _globals['_VMCONFIG']._serialized_start=2298
+  _globals['_VMCONFIG']._serialized_end=2471
+  _globals['_LISTREQUEST']._serialized_start=2473
+  _globals['_LISTREQUEST']._serialized_end=2506
+  _globals['_GUESTMEMORYINFO']._serialized_start=2509
+  _globals['_GUESTMEMORYINFO']._serialized_end=2651
 # @@protoc_insertion_point(module_scope)

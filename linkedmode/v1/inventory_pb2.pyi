@@ -99,7 +99,7 @@ class HostSystem(_message.Message):
     def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., cluster: _Optional[str] = ..., datacenter: _Optional[str] = ..., capability: _Optional[_Union[HostCapability, _Mapping]] = ..., connection_state: _Optional[_Union[HostConnectionState, str]] = ..., memory_mb: _Optional[int] = ..., vmotion: _Optional[_Union[VMotionInterface, _Mapping]] = ..., agent_address: _Optional[str] = ..., datastores: _Optional[_Iterable[str]] = ..., vms: _Optional[_Iterable[str]] = ..., cpu_vendor: _Optional[str] = ..., max_evc_mode_key: _Optional[str] = ..., current_evc_mode_key: _Optional[str] = ..., in_maintenance_mode: _Optional[bool] = ...) -> None: ...
 
 class Datastore(_message.Message):
-    __slots__ = ("moid", "name", "type", "encrypted", "datacenter", "capacity_mb", "hosts")
+    __slots__ = ("moid", "name", "type", "encrypted", "datacenter", "capacity_mb", "hosts", "key_provider", "key_id")
     MOID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +107,8 @@ class Datastore(_message.Message):
     DATACENTER_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_MB_FIELD_NUMBER: _ClassVar[int]
     HOSTS_FIELD_NUMBER: _ClassVar[int]
+    KEY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
     moid: str
     name: str
     type: str
@@ -114,7 +116,9 @@ class Datastore(_message.Message):
     datacenter: str
     capacity_mb: int
     hosts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., encrypted: _Optional[bool] = ..., datacenter: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+    key_provider: str
+    key_id: str
+    def __init__(self, moid: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., encrypted: _Optional[bool] = ..., datacenter: _Optional[str] = ..., capacity_mb: _Optional[int] = ..., hosts: _Optional[_Iterable[str]] = ..., key_provider: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class Network(_message.Message):
     __slots__ = ("moid", "name", "datacenter", "switch_type", "switch", "switch_version", "uplinks")

@@ -27,7 +27,7 @@ from linkedmode.v1 import host_agent_pb2 as linkedmode_dot_v1_dot_host__agent__p
 from linkedmode.v1 import inventory_pb2 as linkedmode_dot_v1_dot_inventory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flinkedmode/v1/linked_mode.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1elinkedmode/v1/host_agent.proto\x1a\x1dlinkedmode/v1/inventory.proto\"u\n\x08PeerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nsso_domain\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12\x12\n\nthumbprint\x18\x06 \x01(\t\"\x12\n\x10ListPeersRequest\";\n\x11ListPeersResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.linkedmode.v1.PeerInfo\"\xbc\x03\n\x18IncomingMigrationRequest\x12)\n\x02vm\x18\x01 \x01(\x0b\x32\x1d.linkedmode.v1.VirtualMachine\x12\x16\n\x0esource_vcenter\x18\x02 \x01(\t\x12\x13\n\x0bsource_host\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x11\n\tdatastore\x18\x05 \x01(\t\x12\x0c\n\x04pool\x18\x06 \x01(\t\x12*\n\x04spec\x18\x07 \x01(\x0b\x32\x1c.linkedmode.v1.MigrationSpec\x12\x17\n\x0f\x64isk_datastores\x18\x08 \x03(\t\x12\x14\n\x0cnic_networks\x18\t \x03(\t\x12\x0b\n\x03hot\x18\n \x01(\x08\x12\x11\n\tencrypted\x18\x0b \x01(\x08\x12\x14\n\x0cmigration_id\x18\x0c \x01(\x06\x12\x12\n\ndisk_paths\x18\r \x03(\t\x12\x10\n\x08\x63hain_id\x18\x0e \x01(\x03\x12-\n\x08priority\x18\x0f \x01(\x0e\x32\x1b.linkedmode.v1.MovePriority\x12\x33\n\x13nic_source_networks\x18\x10 \x03(\x0b\x32\x16.linkedmode.v1.Network\"U\n\x16\x43heckMigrationResponse\x12\'\n\x04host\x18\x01 \x01(\x0b\x32\x19.linkedmode.v1.HostSystem\x12\x12\n\ndatacenter\x18\x02 \x01(\t\",\n\x18ReserveMigrationResponse\x12\x10\n\x08reserved\x18\x01 \x01(\x08\"3\n\x18PrepareMigrationResponse\x12\x17\n\x0fvmotion_address\x18\x01 \x01(\t\":\n\x17\x43ommitMigrationResponse\x12\n\n\x02vm\x18\x01 \x01(\t\x12\x13\n\x0bresume_time\x18\x02 \x01(\x01\"\x18\n\x16\x41\x62ortMigrationResponse\"P\n\x13\x41rrivalStateRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\"`\n\x14\x41rrivalStateResponse\x12,\n\x05phase\x18\x03 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\x14\n\x0chost_runs_vm\x18\x02 \x01(\x08J\x04\x08\x01\x10\x02\"?\n\x16\x46inishMigrationRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x0f\n\x07restart\x18\x02 \x01(\x08\"\x19\n\x17ListHostCapacityRequest\"\x8e\x01\n\x0cHostCapacity\x12\'\n\x04host\x18\x01 \x01(\x0b\x32\x19.linkedmode.v1.HostSystem\x12\x16\n\x0e\x66ree_memory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x03 \x01(\t\x12,\n\ndatastores\x18\x04 \x03(\x0b\x32\x18.linkedmode.v1.Datastore\"F\n\x18ListHostCapacityResponse\x12*\n\x05hosts\x18\x01 \x03(\x0b\x32\x1b.linkedmode.v1.HostCapacity2\x9f\x07\n\nLinkedMode\x12\x39\n\x05Hello\x12\x17.linkedmode.v1.PeerInfo\x1a\x17.linkedmode.v1.PeerInfo\x12N\n\tListPeers\x12\x1f.linkedmode.v1.ListPeersRequest\x1a .linkedmode.v1.ListPeersResponse\x12`\n\x0e\x43heckMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a%.linkedmode.v1.CheckMigrationResponse\x12\x64\n\x10ReserveMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a\'.linkedmode.v1.ReserveMigrationResponse\x12\x64\n\x10PrepareMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a\'.linkedmode.v1.PrepareMigrationResponse\x12V\n\x0f\x43ommitMigration\x12\x1b.linkedmode.v1.MigrationRef\x1a&.linkedmode.v1.CommitMigrationResponse\x12`\n\x0f\x46inishMigration\x12%.linkedmode.v1.FinishMigrationRequest\x1a&.linkedmode.v1.CommitMigrationResponse\x12Z\n\x0fGetArrivalState\x12\".linkedmode.v1.ArrivalStateRequest\x1a#.linkedmode.v1.ArrivalStateResponse\x12]\n\x0e\x41\x62ortMigration\x12$.linkedmode.v1.AbortMigrationRequest\x1a%.linkedmode.v1.AbortMigrationResponse\x12\x63\n\x10ListHostCapacity\x12&.linkedmode.v1.ListHostCapacityRequest\x1a\'.linkedmode.v1.ListHostCapacityResponseBR\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flinkedmode/v1/linked_mode.proto\x12\rlinkedmode.v1\x1a\x1alinkedmode/v1/common.proto\x1a\x1elinkedmode/v1/host_agent.proto\x1a\x1dlinkedmode/v1/inventory.proto\"u\n\x08PeerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nsso_domain\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12\x12\n\nthumbprint\x18\x06 \x01(\t\"\x12\n\x10ListPeersRequest\";\n\x11ListPeersResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.linkedmode.v1.PeerInfo\"\xd4\x03\n\x18IncomingMigrationRequest\x12)\n\x02vm\x18\x01 \x01(\x0b\x32\x1d.linkedmode.v1.VirtualMachine\x12\x16\n\x0esource_vcenter\x18\x02 \x01(\t\x12\x13\n\x0bsource_host\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x11\n\tdatastore\x18\x05 \x01(\t\x12\x0c\n\x04pool\x18\x06 \x01(\t\x12*\n\x04spec\x18\x07 \x01(\x0b\x32\x1c.linkedmode.v1.MigrationSpec\x12\x17\n\x0f\x64isk_datastores\x18\x08 \x03(\t\x12\x14\n\x0cnic_networks\x18\t \x03(\t\x12\x0b\n\x03hot\x18\n \x01(\x08\x12\x11\n\tencrypted\x18\x0b \x01(\x08\x12\x14\n\x0cmigration_id\x18\x0c \x01(\x06\x12\x12\n\ndisk_paths\x18\r \x03(\t\x12\x10\n\x08\x63hain_id\x18\x0e \x01(\x03\x12-\n\x08priority\x18\x0f \x01(\x0e\x32\x1b.linkedmode.v1.MovePriority\x12\x33\n\x13nic_source_networks\x18\x10 \x03(\x0b\x32\x16.linkedmode.v1.Network\x12\x16\n\x0e\x64isk_vsan_keys\x18\x11 \x03(\x0c\"U\n\x16\x43heckMigrationResponse\x12\'\n\x04host\x18\x01 \x01(\x0b\x32\x19.linkedmode.v1.HostSystem\x12\x12\n\ndatacenter\x18\x02 \x01(\t\",\n\x18ReserveMigrationResponse\x12\x10\n\x08reserved\x18\x01 \x01(\x08\"3\n\x18PrepareMigrationResponse\x12\x17\n\x0fvmotion_address\x18\x01 \x01(\t\":\n\x17\x43ommitMigrationResponse\x12\n\n\x02vm\x18\x01 \x01(\t\x12\x13\n\x0bresume_time\x18\x02 \x01(\x01\"\x18\n\x16\x41\x62ortMigrationResponse\"P\n\x13\x41rrivalStateRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x15\n\rinstance_uuid\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\"`\n\x14\x41rrivalStateResponse\x12,\n\x05phase\x18\x03 \x01(\x0e\x32\x1d.linkedmode.v1.MigrationPhase\x12\x14\n\x0chost_runs_vm\x18\x02 \x01(\x08J\x04\x08\x01\x10\x02\"?\n\x16\x46inishMigrationRequest\x12\x14\n\x0cmigration_id\x18\x01 \x01(\x06\x12\x0f\n\x07restart\x18\x02 \x01(\x08\"\x19\n\x17ListHostCapacityRequest\"\x8e\x01\n\x0cHostCapacity\x12\'\n\x04host\x18\x01 \x01(\x0b\x32\x19.linkedmode.v1.HostSystem\x12\x16\n\x0e\x66ree_memory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x03 \x01(\t\x12,\n\ndatastores\x18\x04 \x03(\x0b\x32\x18.linkedmode.v1.Datastore\"F\n\x18ListHostCapacityResponse\x12*\n\x05hosts\x18\x01 \x03(\x0b\x32\x1b.linkedmode.v1.HostCapacity2\x9f\x07\n\nLinkedMode\x12\x39\n\x05Hello\x12\x17.linkedmode.v1.PeerInfo\x1a\x17.linkedmode.v1.PeerInfo\x12N\n\tListPeers\x12\x1f.linkedmode.v1.ListPeersRequest\x1a .linkedmode.v1.ListPeersResponse\x12`\n\x0e\x43heckMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a%.linkedmode.v1.CheckMigrationResponse\x12\x64\n\x10ReserveMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a\'.linkedmode.v1.ReserveMigrationResponse\x12\x64\n\x10PrepareMigration\x12\'.linkedmode.v1.IncomingMigrationRequest\x1a\'.linkedmode.v1.PrepareMigrationResponse\x12V\n\x0f\x43ommitMigration\x12\x1b.linkedmode.v1.MigrationRef\x1a&.linkedmode.v1.CommitMigrationResponse\x12`\n\x0f\x46inishMigration\x12%.linkedmode.v1.FinishMigrationRequest\x1a&.linkedmode.v1.CommitMigrationResponse\x12Z\n\x0fGetArrivalState\x12\".linkedmode.v1.ArrivalStateRequest\x1a#.linkedmode.v1.ArrivalStateResponse\x12]\n\x0e\x41\x62ortMigration\x12$.linkedmode.v1.AbortMigrationRequest\x1a%.linkedmode.v1.AbortMigrationResponse\x12\x63\n\x10ListHostCapacity\x12&.linkedmode.v1.ListHostCapacityRequest\x1a\'.linkedmode.v1.ListHostCapacityResponseBR\n\x10io.linkedmode.v1P\x01Z,linkedmode/gen/go/linkedmode/v1;linkedmodev1\xaa\x02\rLinkedmode.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,29 +42,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPEERSRESPONSE']._serialized_start=280
   _globals['_LISTPEERSRESPONSE']._serialized_end=339
   _globals['_INCOMINGMIGRATIONREQUEST']._serialized_start=342
-  _globals['_INCOMINGMIGRATIONREQUEST']._serialized_end=786
-  _globals['_CHECKMIGRATIONRESPONSE']._serialized_start=788
-  _globals['_CHECKMIGRATIONRESPONSE']._serialized_end=873
-  _globals['_RESERVEMIGRATIONRESPONSE']._serialized_start=875
-  _globals['_RESERVEMIGRATIONRESPONSE']._serialized_end=919
-  _globals['_PREPAREMIGRATIONRESPONSE']._serialized_start=921
-  _globals['_PREPAREMIGRATIONRESPONSE']._serialized_end=972
-  _globals['_COMMITMIGRATIONRESPONSE']._serialized_start=974
-  _globals['_COMMITMIGRATIONRESPONSE']._serialized_end=1032
-  _globals['_ABORTMIGRATIONRESPONSE']._serialized_start=1034
-  _globals['_ABORTMIGRATIONRESPONSE']._serialized_end=1058
-  _globals['_ARRIVALSTATEREQUEST']._serialized_start=1060
-  _globals['_ARRIVALSTATEREQUEST']._serialized_end=1140
-  _globals['_ARRIVALSTATERESPONSE']._serialized_start=1142
-  _globals['_ARRIVALSTATERESPONSE']._serialized_end=1238
-  _globals['_FINISHMIGRATIONREQUEST']._serialized_start=1240
-  _globals['_FINISHMIGRATIONREQUEST']._serialized_end=1303
-  _globals['_LISTHOSTCAPACITYREQUEST']._serialized_start=1305
-  _globals['_LISTHOSTCAPACITYREQUEST']._serialized_end=1330
-  _globals['_HOSTCAPACITY']._serialized_start=1333
-  _globals['_HOSTCAPACITY']._serialized_end=1475
-  _globals['_LISTHOSTCAPACITYRESPONSE']._serialized_start=1477
-  _globals['_LISTHOSTCAPACITYRESPONSE']._serialized_end=1547
-  _globals['_LINKEDMODE']._serialized_start=1550
-  _globals['_LINKEDMODE']._serialized_end=2477
+  _globals['_INCOMINGMIGRATIONREQUEST']._serialized_end=810
+  _globals['_CHECKMIGRATIONRESPONSE']._serialized_start=812
+  _globals['_CHECKMIGRATIONRESPONSE']._serialized_end=897
+  _globals['_RESERVEMIGRATIONRESPONSE']._serialized_start=899
+  _globals['_RESERVEMIGRATIONRESPONSE']._serialized_end=943
+  _globals['_PREPAREMIGRATIONRESPONSE']._serialized_start=945
+  _globals['_PREPAREMIGRATIONRESPONSE']._serialized_end=996
+  _globals['_COMMITMIGRATIONRESPONSE']._serialized_start=998
+  _globals['_COMMITMIGRATIONRESPONSE']._serialized_end=1056
+  _globals['_ABORTMIGRATIONRESPONSE']._serialized_start=1058
+  _globals['_ABORTMIGRATIONRESPONSE']._serialized_end=1082
+  _globals['_ARRIVALSTATEREQUEST']._serialized_start=1084
+  _globals['_ARRIVALSTATEREQUEST']._serialized_end=1164
+  _globals['_ARRIVALSTATERESPONSE']._serialized_start=1166
+  _globals['_ARRIVALSTATERESPONSE']._serialized_end=1262
+  _globals['_FINISHMIGRATIONREQUEST']._serialized_start=1264
+  _globals['_FINISHMIGRATIONREQUEST']._serialized_end=1327
+  _globals['_LISTHOSTCAPACITYREQUEST']._serialized_start=1329
+  _globals['_LISTHOSTCAPACITYREQUEST']._serialized_end=1354
+  _globals['_HOSTCAPACITY']._serialized_start=1357
+  _globals['_HOSTCAPACITY']._serialized_end=1499
+  _globals['_LISTHOSTCAPACITYRESPONSE']._serialized_start=1501
+  _globals['_LISTHOSTCAPACITYRESPONSE']._serialized_end=1571
+  _globals['_LINKEDMODE']._serialized_start=1574
+  _globals['_LINKEDMODE']._serialized_end=2501
 # @@protoc_insertion_point(module_scope)

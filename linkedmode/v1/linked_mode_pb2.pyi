@@ -36,7 +36,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerInfo, _Mapping]]] = ...) -> None: ...
 
 class IncomingMigrationRequest(_message.Message):
-    __slots__ = ("vm", "source_vcenter", "source_host", "host", "datastore", "pool", "spec", "disk_datastores", "nic_networks", "hot", "encrypted", "migration_id", "disk_paths", "chain_id", "priority", "nic_source_networks")
+    __slots__ = ("vm", "source_vcenter", "source_host", "host", "datastore", "pool", "spec", "disk_datastores", "nic_networks", "hot", "encrypted", "migration_id", "disk_paths", "chain_id", "priority", "nic_source_networks", "disk_vsan_keys")
     VM_FIELD_NUMBER: _ClassVar[int]
     SOURCE_VCENTER_FIELD_NUMBER: _ClassVar[int]
     SOURCE_HOST_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,7 @@ class IncomingMigrationRequest(_message.Message):
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     NIC_SOURCE_NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    DISK_VSAN_KEYS_FIELD_NUMBER: _ClassVar[int]
     vm: _inventory_pb2.VirtualMachine
     source_vcenter: str
     source_host: str
@@ -69,7 +70,8 @@ class IncomingMigrationRequest(_message.Message):
     chain_id: int
     priority: _common_pb2.MovePriority
     nic_source_networks: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.Network]
-    def __init__(self, vm: _Optional[_Union[_inventory_pb2.VirtualMachine, _Mapping]] = ..., source_vcenter: _Optional[str] = ..., source_host: _Optional[str] = ..., host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., spec: _Optional[_Union[_host_agent_pb2.MigrationSpec, _Mapping]] = ..., disk_datastores: _Optional[_Iterable[str]] = ..., nic_networks: _Optional[_Iterable[str]] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., migration_id: _Optional[int] = ..., disk_paths: _Optional[_Iterable[str]] = ..., chain_id: _Optional[int] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ..., nic_source_networks: _Optional[_Iterable[_Union[_inventory_pb2.Network, _Mapping]]] = ...) -> None: ...
+    disk_vsan_keys: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, vm: _Optional[_Union[_inventory_pb2.VirtualMachine, _Mapping]] = ..., source_vcenter: _Optional[str] = ..., source_host: _Optional[str] = ..., host: _Optional[str] = ..., datastore: _Optional[str] = ..., pool: _Optional[str] = ..., spec: _Optional[_Union[_host_agent_pb2.MigrationSpec, _Mapping]] = ..., disk_datastores: _Optional[_Iterable[str]] = ..., nic_networks: _Optional[_Iterable[str]] = ..., hot: _Optional[bool] = ..., encrypted: _Optional[bool] = ..., migration_id: _Optional[int] = ..., disk_paths: _Optional[_Iterable[str]] = ..., chain_id: _Optional[int] = ..., priority: _Optional[_Union[_common_pb2.MovePriority, str]] = ..., nic_source_networks: _Optional[_Iterable[_Union[_inventory_pb2.Network, _Mapping]]] = ..., disk_vsan_keys: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class CheckMigrationResponse(_message.Message):
     __slots__ = ("host", "datacenter")

@@ -40,7 +40,8 @@ def spec_to_proto(spec: MigrationSpec) -> pb.MigrationSpec:
         settings=pb.MigrationSettings(switchover_goal_seconds=spec.switchover_goal_seconds,
                                       max_switchover_seconds=spec.max_switchover_seconds),
         disk_moves=[pb.DiskMove(label=m.label, capacity_mb=m.capacity_mb, source_path=m.source_path,
-                                destination_path=m.destination_path) for m in spec.disk_moves],
+                                destination_path=m.destination_path, source_key=m.source_key,
+                                destination_key=m.destination_key) for m in spec.disk_moves],
     )
     if spec.secrets is not None:
         # protobuf takes only bytes: an immutable copy that can be dropped, not wiped (crypto/secrets.py)

@@ -113,8 +113,9 @@ class LinkedModeServicer(linked_mode_pb2_grpc.LinkedModeServicer):
             migration_id = request.migration_id
             arrival, _ = self._arrival(request)
             spec = spec_from_proto(request.spec, arrival.vm) if request.HasField("spec") else None
+            disk_keys = tuple(request.disk_vsan_keys)
         try:
-            address = self.vc.arrivals.prepare(migration_id, spec)
+            address = self.vc.arrivals.prepare(migration_id, spec, disk_keys)
         finally:
             if spec is not None:
                 spec.wipe()

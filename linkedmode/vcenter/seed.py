@@ -21,7 +21,8 @@ def seed_inventory(state: VCenterState, spec: VCenterSpec, host_addresses: dict[
     each datastore gets its folder and each VM's disks their files. MACs the topology leaves open come
     from `macs`, the vCenter's pool. An encrypted VM's (key id, key safe) are made by
     `new_vm_key(provider)` (a data key wrapped under a new key of its provider; its disks' random blocks
-    stand for ciphertext), or are a random id and no key safe where there is none."""
+    stand for ciphertext), or are a random id and no key safe where there is none. An encrypted vSAN
+    datastore's data key is made the same way (row D4)."""
     objects: list[ManagedObject] = []
     events: list[Event] = []
     macs = macs or MacPool(state)
@@ -69,9 +70,11 @@ def _datacenter(state: VCenterState, spec: DatacenterSpec, addresses: dict[str, 
     datastores: dict[str, Datastore] = {}
     for ds in spec.datastores:
         mounted = [hosts[n].moid for n in (ds.hosts or hosts.keys())]
+        key_id, key_safe = new_vm_key(ds.key_provider or "") if ds.encrypted else ("", "")
         datastores[ds.name] = Datastore(
             state.next_moid("datastore"), ds.name, type=ds.type, encrypted=ds.encrypted,
             datacenter=dc.moid, capacity_mb=ds.capacity_mb, hosts=mounted,
+            key_provider=(ds.key_provider or "") if ds.encrypted else "", key_id=key_id, key_safe=key_safe,
         )
         for moid in mounted:
             next(h for h in hosts.values() if h.moid == moid).datastores.append(datastores[ds.name].moid)

@@ -69,6 +69,7 @@ def host(h: Host, vms: list[str]) -> inventory_pb2.HostSystem:
 
 def datastore(d: Datastore) -> inventory_pb2.Datastore:
     return inventory_pb2.Datastore(moid=d.moid, name=d.name, type=d.type, encrypted=d.encrypted,
+                                   key_provider=d.key_provider, key_id=d.key_id,
                                    datacenter=d.datacenter, capacity_mb=d.capacity_mb, hosts=d.hosts)
 
 

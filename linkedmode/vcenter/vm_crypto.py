@@ -6,6 +6,8 @@ provider's name and the key's id) and rewrites each disk as ciphertext; its migr
 `required`. Decrypting unwraps the data key with the key got by id and rewrites the disks in the clear;
 migrate_encryption stays `required` until changed. Every disk is rewritten beside itself and renamed
 into place only once all are done, so a failure (a KMS that does not answer) leaves the VM as it was.
+A disk on an encrypted vSAN datastore is read and written through that datastore's layer: the VM's
+encryption is applied inside it, so such a disk is encrypted twice over (row D4).
 The data key is wiped when the task ends; no key is logged, posted or returned.
 """
 
@@ -23,10 +25,12 @@ from ..model.inventory import Datastore, Vm
 from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import ReconfigureResult, Task
 from ..vmotion.disks import DATA_KEY_BYTES, crypt_disk
+from ..vmotion.vsan import wipe_all
 from .datastores import DatastoreFolders
 from .events import vm_event
 from .state import VCenterState
 from .tasks import TaskControl, TaskRunner
+from .vsan_keys import VsanKeys
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,15 @@ class VmCrypto:
 
     def _rewrite_disks(self, vm: Vm, data_key: bytearray, *, encrypt: bool) -> None:
         paths = [self.datastores.disk_path(self.state.get(d.datastore, Datastore).name, vm.name, d) for d in vm.disks]
+        vsan = VsanKeys(self.state, self.keys)
         done: list[tuple[str, str]] = []
         try:
-            for path in paths:
-                done.append((crypt_disk(path, data_key, encrypt=encrypt), path))
+            for path, disk in zip(paths, vm.disks, strict=True):
+                layer = vsan.layer(disk.datastore)
+                try:
+                    done.append((crypt_disk(path, data_key, encrypt=encrypt, vsan=layer), path))
+                finally:
+                    wipe_all([layer])
         except BaseException:
             for rewritten, _ in done:
                 with contextlib.suppress(OSError):

@@ -13,6 +13,10 @@ crosses once, as it is when its turn comes, after the first pre-copy round.
 An encrypted VM's disks are ciphertext at rest (``crypt_disk``): each 64 KiB data block is encrypted
 with AES-256-XTS under the VM's data key, its block number the tweak, so the file keeps its size and its
 holes, and every move above carries the ciphertext as it is.
+
+A disk on an encrypted vSAN datastore is read and written through that datastore's layer
+(``VsanEncryption``, vsan.py): each reader and writer here takes the layer of the datastore its file is
+on (None: a plain datastore), so what crosses and what is digested are the blocks as the guest sees them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import errno
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -30,6 +35,7 @@ from ..model.faults import FileAlreadyExists, FileFault, FileNotFound, InvalidAr
 from .frames import DISK_BLOCK, FrameKind
 from .packing import RunPacker
 from .stream import FrameWriter
+from .vsan import VsanEncryption
 
 FRAME_BLOCKS = 16                      # 1 MiB of blocks per DISK frame
 MAX_DISK_MB = 62 << 20                 # 62 TB, VMFS's largest virtual disk
@@ -109,9 +115,20 @@ class DiskDigest:
         return self._hash.digest()
 
 
-def disk_digest(path: str | Path) -> bytes:
-    """The digest of a disk file, read from scratch (only its data blocks are read)."""
-    with DiskReader(path) as disk:
+@dataclass(frozen=True)
+class DiskFile:
+    """A disk file as a host reads or writes it on a move: its path, its size (where it is made) and the
+    vSAN layer of its datastore (None: a datastore without vSAN encryption)."""
+
+    path: str
+    size: int = 0
+    vsan: VsanEncryption | None = None
+
+
+def disk_digest(path: str | Path, vsan: VsanEncryption | None = None) -> bytes:
+    """The digest of a disk file, read from scratch (only its data blocks are read), through the vSAN
+    layer of its datastore if it has one."""
+    with DiskReader(path, vsan) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs():
             digest.update(first, memoryview(disk.read(first, count)))
@@ -119,10 +136,12 @@ def disk_digest(path: str | Path) -> bytes:
 
 
 class DiskReader:
-    """A disk file opened to be read block by block (the source of a move)."""
+    """A disk file opened to be read block by block (the source of a move), through ``vsan``, the layer
+    of its datastore, if it has one."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, vsan: VsanEncryption | None = None) -> None:
         self.path = str(path)
+        self.vsan = vsan
         try:
             self._fd = os.open(self.path, os.O_RDONLY)
             self.size = os.fstat(self._fd).st_size
@@ -149,10 +168,12 @@ class DiskReader:
                 got = os.preadv(self._fd, [target[done:]], first_block * DISK_BLOCK + done)
                 if got == 0:
                     target[done:] = bytes(len(target) - done)
-                    return
+                    break
                 done += got
         except OSError as error:
             raise _file_fault(error, self.path, "read the disk") from None
+        if self.vsan is not None:
+            self.vsan.decrypt(first_block, target)
 
     def read(self, first_block: int, count: int) -> bytearray:
         data = bytearray(count * DISK_BLOCK)
@@ -173,11 +194,13 @@ class DiskReader:
 
 class DiskWriter:
     """A new disk file being filled (the destination of a move): a sparse file of ``size`` bytes that
-    did not exist before, so that ``discard`` can only ever remove what this writer made."""
+    did not exist before, so that ``discard`` can only ever remove what this writer made. Blocks go
+    through ``vsan``, the layer of its datastore, if it has one; the digest is of the blocks given."""
 
-    def __init__(self, path: str | Path, size: int) -> None:
+    def __init__(self, path: str | Path, size: int, vsan: VsanEncryption | None = None) -> None:
         self.path = Path(path)
         self.size = size
+        self.vsan = vsan
         self.blocks = -(-size // DISK_BLOCK)
         self._digest = DiskDigest(size)
         self.bytes_written = 0
@@ -199,7 +222,11 @@ class DiskWriter:
         if first_block + count > self.blocks:
             raise ValueError(f"blocks {first_block}..{first_block + count} are beyond the disk's {self.blocks}")
         self._digest.update(first_block, data)
-        view = memoryview(data)[:max(self.size - first_block * DISK_BLOCK, 0)]
+        view = memoryview(data)
+        if self.vsan is not None:
+            view = memoryview(bytearray(view))           # the caller's blocks stay as they were
+            self.vsan.encrypt(first_block, view)
+        view = view[:max(self.size - first_block * DISK_BLOCK, 0)]
         try:
             done = 0
             while done < len(view):
@@ -251,12 +278,13 @@ def create_disk(path: str | Path, size: int, written_blocks: int = 4) -> None:
         raise _file_fault(error, path, "create the disk") from None
 
 
-def copy_disk(source: str | Path, destination: str | Path) -> int:
+def copy_disk(source: str | Path, destination: str | Path, source_vsan: VsanEncryption | None = None,
+              destination_vsan: VsanEncryption | None = None) -> int:
     """A plain, sparse-aware copy (a cold move's NFC copy): only the data blocks are read and written,
-    holes stay holes. The destination must not exist; a copy that fails is removed. Returns the bytes
-    copied."""
-    with DiskReader(source) as reader:
-        writer = DiskWriter(destination, reader.size)
+    holes stay holes; each side through the vSAN layer of its datastore, if it has one. The destination
+    must not exist; a copy that fails is removed. Returns the bytes copied."""
+    with DiskReader(source, source_vsan) as reader:
+        writer = DiskWriter(destination, reader.size, destination_vsan)
         try:
             for first, count in reader.runs(FRAME_BLOCKS):
                 writer.write(first, memoryview(reader.read(first, count)))
@@ -267,12 +295,13 @@ def copy_disk(source: str | Path, destination: str | Path) -> int:
         return writer.bytes_written
 
 
-def send_disk(writer: FrameWriter, number: int, path: str | Path) -> tuple[bytes, int]:
-    """Sends the data blocks of disk ``number`` (its file at ``path``) as DISK frames on a FrameWriter;
-    returns the disk's digest and the bytes of blocks sent."""
+def send_disk(writer: FrameWriter, number: int, path: str | Path, vsan: VsanEncryption | None = None) -> tuple[bytes, int]:
+    """Sends the data blocks of disk ``number`` (its file at ``path``, read through the vSAN layer of
+    its datastore if it has one) as DISK frames on a FrameWriter; returns the disk's digest and the
+    bytes of blocks sent."""
     sent = 0
     packer = RunPacker(writer, FrameKind.DISK, FRAME_BLOCKS, DISK_BLOCK)
-    with DiskReader(path) as disk:
+    with DiskReader(path, vsan) as disk:
         digest = DiskDigest(disk.size)
         for first, count in disk.runs(FRAME_BLOCKS):
             blocks = memoryview(bytearray(count * DISK_BLOCK))   # a fresh buffer: the writer may hold it until it flushes
@@ -287,16 +316,17 @@ def send_disk(writer: FrameWriter, number: int, path: str | Path) -> tuple[bytes
 DATA_KEY_BYTES = 64                    # AES-256-XTS: two 256-bit keys
 
 
-def crypt_disk(path: str | Path, data_key: bytes | bytearray, *, encrypt: bool) -> str:
+def crypt_disk(path: str | Path, data_key: bytes | bytearray, *, encrypt: bool, vsan: VsanEncryption | None = None) -> str:
     """Encrypts (or decrypts) every data block of the disk at ``path`` into a new file beside it and
     returns that file's path: the caller renames it over the disk once every disk of the VM is done, so
-    a failure leaves the disks as they were. Holes stay holes."""
+    a failure leaves the disks as they were. Holes stay holes. On an encrypted vSAN datastore (``vsan``)
+    the VM's layer is applied inside the datastore's: blocks are read and written through it."""
     if len(data_key) != DATA_KEY_BYTES:
         raise ValueError("a disk data key is 64 bytes (AES-256-XTS)")
     target = f"{path}.crypt"
     Path(target).unlink(missing_ok=True)          # left by a run that did not finish
-    with DiskReader(path) as reader:
-        writer = DiskWriter(target, reader.size)
+    with DiskReader(path, vsan) as reader:
+        writer = DiskWriter(target, reader.size, vsan)
         try:
             for first, count in reader.runs(FRAME_BLOCKS):
                 blocks = reader.read(first, count)

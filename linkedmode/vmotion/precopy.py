@@ -31,11 +31,12 @@ from ..model.faults import (
 from .abort_codes import abort_code
 from .convergence import PrecopyPolicy, RoundStats, Step
 from .digest import CHECKSUMS, PAGE_SIZE, MemoryDigest
-from .disks import send_disk
+from .disks import DiskFile, send_disk
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, HELLO, ROUND, FrameKind, stream_fault
 from .guest import GuestMemory, GuestWorkload, PageMap
 from .packing import RunPacker
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
+from .vsan import wipe_all
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,16 @@ class OutgoingMigration:
 
     On success the source guest stays stunned: the host powers its copy off and drops it.
 
-    ``disks``: the files of the disks that change datastore; their blocks follow round 0, each disk
-    numbered by its place in this list, and their digests go in the checkpoint.
+    ``disks``: the files of the disks that change datastore (a path, or a DiskFile with the vSAN layer
+    of its datastore, wiped when the migration ends); their blocks follow round 0, each disk numbered
+    by its place in this list, and their digests go in the checkpoint.
     """
 
     def __init__(self, memory: GuestMemory, destination: tuple[str, int], secrets: MigrationSecrets | None, *,
                  migration_id: int | None = None, workload: GuestWorkload | None = None, device_state: bytes = b"",
                  options: MigrationOptions | None = None,
                  progress: Callable[[MigrationProgress], None] | None = None,
-                 switchover: Callable[[float], None] | None = None, disks: Sequence[str] = ()) -> None:
+                 switchover: Callable[[float], None] | None = None, disks: Sequence[str | DiskFile] = ()) -> None:
         if secrets is None and migration_id is None:
             raise InvalidArgument("a plaintext migration needs a migration_id", argument="migration_id")
         if secrets is not None and migration_id not in (None, secrets.migration_id):
@@ -104,7 +106,7 @@ class OutgoingMigration:
         self.destination = destination
         self.workload = workload
         self.device_state = bytes(device_state)
-        self.disks = tuple(disks)
+        self.disks = tuple(d if isinstance(d, DiskFile) else DiskFile(d) for d in disks)
         self.options = options or MigrationOptions()
         self.encrypted = secrets is not None
         self._secrets = secrets
@@ -181,6 +183,7 @@ class OutgoingMigration:
             if self._secrets is not None:
                 self._secrets.wipe()
                 self._secrets = None
+            wipe_all(d.vsan for d in self.disks)
 
     # --- the phases --------------------------------------------------------------------------------
 
@@ -257,8 +260,8 @@ class OutgoingMigration:
     def _send_disks(self, writer: FrameWriter) -> tuple[bytes, int]:
         """The blocks of each disk that changes datastore; returns their digests (in order) and bytes."""
         digests, total = b"", 0
-        for number, path in enumerate(self.disks):
-            disk_digest, sent = send_disk(writer, number, path)
+        for number, disk in enumerate(self.disks):
+            disk_digest, sent = send_disk(writer, number, disk.path, disk.vsan)
             digests += disk_digest
             total += sent
         writer.flush()

@@ -26,11 +26,12 @@ from ..crypto.secrets import MigrationSecrets, SecretsWiped
 from ..model.faults import AlreadyExists, Fault, InvalidArgument, RequestCanceled, SystemError, Timedout
 from .abort_codes import AbortCode, abort_code
 from .digest import CHECKSUMS_BY_CODE, DIGEST_BYTES, PAGE_SIZE, ChunkChecksum, MemoryDigest
-from .disks import DiskWriter
+from .disks import DiskFile, DiskWriter
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, DISK_BLOCK, HELLO, RUN_ZERO, FrameHeader, FrameKind, Run, stream_fault
 from .guest import GuestMemory
 from .handshake import HandshakeStage, VMotionLimits
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
+from .vsan import wipe_all
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +50,25 @@ PREPARED, RECEIVING, VERIFIED, RESUMED, FAILED = IncomingState
 class IncomingMigration:
     """One migration a destination host expects: its memory, its disks, its secrets, and what came of it.
 
-    ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order.
+    ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order, or a
+    DiskFile with the vSAN layer of its datastore (wiped when the migration ends).
     """
 
     def __init__(self, listener: VMotionListener, secrets: MigrationSecrets | None, memory_mb: int,
                  migration_id: int, *, prefault: bool = True, connect_by: float = float("inf"),
-                 disks: Sequence[tuple[str, int]] = ()) -> None:
+                 disks: Sequence[tuple[str, int] | DiskFile] = ()) -> None:
         self.migration_id = migration_id
         self.memory_mb = memory_mb
         self.encrypted = secrets is not None
         self.memory: GuestMemory | None = GuestMemory(memory_mb, prefault=prefault)
         self.disks: list[DiskWriter] = []
         try:
-            for path, size in disks:
-                self.disks.append(DiskWriter(path, size))
+            for disk in disks:
+                target = disk if isinstance(disk, DiskFile) else DiskFile(*disk)
+                self.disks.append(DiskWriter(target.path, target.size, target.vsan))
         except Fault:
             self._drop_received()
+            wipe_all(d.vsan for d in disks if isinstance(d, DiskFile))
             raise
         self.disk_bytes_received = 0
         self.device_state: bytes | None = None
@@ -331,6 +335,7 @@ class IncomingMigration:
             if self._secrets is not None:
                 self._secrets.wipe()
                 self._secrets = None
+            wipe_all(d.vsan for d in self.disks)
             self._conn = None
         self._listener._forget(self)
         self._done.set()
@@ -385,7 +390,7 @@ class VMotionListener:
 
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
                 prefault: bool = True, connect_within_s: float = 120.0,
-                disks: Sequence[tuple[str, int]] = ()) -> IncomingMigration:
+                disks: Sequence[tuple[str, int] | DiskFile] = ()) -> IncomingMigration:
         """Expects one migration: allocates (and pre-faults) its memory and makes its disk files now (see
         IncomingMigration); keeps its secrets until it ends.
 

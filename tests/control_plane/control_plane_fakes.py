@@ -400,7 +400,8 @@ class FakeDestination:
                 priority: MovePriority = MovePriority.DEFAULT) -> bool:
         return cast(bool, self._next("reserve", migration_id))
 
-    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None) -> str:
+    def prepare(self, migration_id: int, arrival: Arrival, target: MigrationTarget, spec: MigrationSpec | None,
+                disk_keys: tuple[bytes, ...] = ()) -> str:
         if spec is not None:
             assert spec.secrets is None or not spec.secrets.wiped, "the destination got a wiped key"
             self.specs.append(spec)
