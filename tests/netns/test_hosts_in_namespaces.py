@@ -212,15 +212,17 @@ def test_a_destination_host_killed_mid_migration_leaves_the_vm_running_once_on_t
     client, task = estate.relocate("wide", source, destination)
     try:
         progress = threading.Event()
+        seen: list[common_pb2.Task] = []
 
         def watch() -> None:
             for update in client.api.WaitTask(vcenter_pb2.GetTaskRequest(key=task.key), timeout=120):
+                seen.append(update)
                 if update.progress >= 10:
                     progress.set()
                     return
 
         threading.Thread(target=watch, daemon=True).start()
-        assert progress.wait(30), "the migration never got under way"
+        assert progress.wait(60), f"the migration never got under way: last seen {seen[-1] if seen else 'nothing'}"
         os.kill(victim.pid, signal.SIGKILL)
         ended = last_of(client, task)
         assert ended.state == common_pb2.TASK_STATE_ERROR
