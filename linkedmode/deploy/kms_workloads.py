@@ -18,7 +18,7 @@ from typing import Any
 
 from ..kms.server import CERTIFICATE, KEY, TRUST
 from .parts import KMS_PORT, ClusterNames, Part
-from .workloads import SECRET_FILE_MODE, STATE_DIR, STATE_VOLUME, container_security, labels, pod_security, selector, state_claim
+from .workloads import SECRET_FILE_MODE, STATE_DIR, STATE_VOLUME, container_security, one_pod_stateful_set, state_claim
 
 CREDENTIAL_DIR = f"{STATE_DIR}/pki"     # the Secret, read-only, beside the database on the claim
 SERVER_FILES = {"tls.crt": CERTIFICATE, "tls.key": KEY, "ca.crt": TRUST}   # Secret key -> what the server reads
@@ -67,29 +67,9 @@ def kms_stateful_set(part: Part, names: ClusterNames, *, image: str, storage: st
         ],
         "securityContext": container_security(),
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": part.resource, "namespace": names.namespace, "labels": labels(part)},
-        "spec": {
-            "serviceName": part.resource,
-            "replicas": 1,                  # one server per database: PyKMIP's SQLite store is not shared
-            "podManagementPolicy": "Parallel",
-            "selector": {"matchLabels": selector(part)},
-            "template": {
-                "metadata": {"labels": labels(part), "annotations": {"linkedmode.io/config-digest": config_digest}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pod_security(),
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "credential", "secret": {"secretName": part.resource, "defaultMode": SECRET_FILE_MODE,
-                                                          "items": [{"key": k, "path": v} for k, v in SERVER_FILES.items()]}},
-                        {"name": "tmp", "emptyDir": {}},
-                    ],
-                },
-            },
-            "volumeClaimTemplates": [state_claim(storage, storage_class)],
-        },
-    }
+    volumes = [   # one server per database: PyKMIP's SQLite store is not shared, so one replica
+        {"name": "credential", "secret": {"secretName": part.resource, "defaultMode": SECRET_FILE_MODE,
+                                          "items": [{"key": k, "path": v} for k, v in SERVER_FILES.items()]}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    return one_pod_stateful_set(part, names.namespace, config_digest, container, volumes, [state_claim(storage, storage_class)])

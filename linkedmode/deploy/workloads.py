@@ -148,6 +148,14 @@ def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, sto
     """`config_digest` (of the topology and the part's credential) marks the pod template, so that applying
     a rendering that changed either restarts the pod on it: a running part reads neither again.
     `extra_args`: more options of `serve` (a vCenter's `--kms NAME=ADDRESS`)."""
+    claims = [state_claim(storage, storage_class)] if part.kind == "vcenter" else []
+    return one_pod_stateful_set(part, namespace, config_digest, container(part, image, extra_args), volumes(part, config_map), claims)
+
+
+def one_pod_stateful_set(part: Part, namespace: str, config_digest: str, pod_container: dict[str, Any],
+                         pod_volumes: list[dict[str, Any]], claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """A StatefulSet of one pod: its stable DNS name is the part's address, and it never runs two pods
+    of one identity at once."""
     spec: dict[str, Any] = {
         "serviceName": part.resource,
         "replicas": 1,
@@ -159,13 +167,13 @@ def stateful_set(part: Part, *, namespace: str, image: str, config_map: str, sto
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
                 "securityContext": pod_security(),
-                "containers": [container(part, image, extra_args)],
-                "volumes": volumes(part, config_map),
+                "containers": [pod_container],
+                "volumes": pod_volumes,
             },
         },
     }
-    if part.kind == "vcenter":
-        spec["volumeClaimTemplates"] = [state_claim(storage, storage_class)]
+    if claims:
+        spec["volumeClaimTemplates"] = claims
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

@@ -136,7 +136,7 @@ class Arrivals:
             if pending.streams:
                 if spec is None:
                     raise InvalidArgument("a hot migration needs its spec", argument="spec")
-                spec = self._name_new_files(spec, new_files, self._vsan_keys(row))
+                spec = self._name_new_files(spec, new_files, self._vsan_keys(row, new_files))
         except BaseException:
             with self._lock:
                 pending.preparing = False
@@ -295,12 +295,11 @@ class Arrivals:
                 files[after.label] = self.vc.datastores.disk_path(datastore, row.vm.name, after)
         return files
 
-    def _vsan_keys(self, row: ArrivalRow) -> dict[str, bytes]:
-        """By label, the vSAN key of the datastore here of each disk that changes datastore (for the host
-        that writes it; none for a datastore without vSAN encryption)."""
+    def _vsan_keys(self, row: ArrivalRow, moving: dict[str, str]) -> dict[str, bytes]:
+        """By label, the vSAN key of the datastore here of each disk that moves (`moving`: from
+        `_new_disk_files`), for the host that writes it; b"" for a datastore without vSAN encryption."""
         vsan = VsanKeys(self.vc.state, self.vc.keys)
-        return {after.label: vsan.key(after.datastore) for before, after in zip(row.arrival.vm.disks, row.vm.disks, strict=False)
-                if row.arrival.cross or before.datastore != after.datastore}
+        return {d.label: vsan.key(d.datastore) for d in row.vm.disks if d.label in moving}
 
     @staticmethod
     def _name_new_files(spec: MigrationSpec, files: dict[str, str], keys: dict[str, bytes]) -> MigrationSpec:

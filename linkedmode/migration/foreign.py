@@ -15,7 +15,7 @@ import logging
 
 import grpc
 
-from ..crypto.identity import identity_of_certificate
+from ..crypto.identity import Identity, identity_of_certificate
 from ..crypto.pki import certificate_thumbprint
 from ..model.faults import Fault, InvalidArgument, NotFound, SSLVerifyFault
 from ..rpc.faults import fault_from_error
@@ -48,8 +48,8 @@ def _credential(locator: ServiceLocator) -> LocatorCredential:
     return credential
 
 
-def _pinned_certificate(vc: VCenterParts, locator: ServiceLocator) -> bytes:
-    """The certificate at the locator's URL, when its SHA-256 is the locator's thumbprint."""
+def _pinned_certificate(vc: VCenterParts, locator: ServiceLocator) -> tuple[bytes, Identity]:
+    """The certificate at the locator's URL and whom it names, when its SHA-256 is the locator's thumbprint."""
     pem = fetch_certificate(locator.url, vc.timeouts.locator_probe)
     identity = identity_of_certificate(pem) if pem is not None else None
     if pem is None or identity is None or identity.kind != "vcenter":
@@ -60,7 +60,7 @@ def _pinned_certificate(vc: VCenterParts, locator: ServiceLocator) -> bytes:
     if identity.domain == vc.domain:
         raise NotFound(f"{identity.name} at {locator.url} is of {vc.domain} but not linked with {vc.name}: "
                        "a credential is for a vCenter of another SSO domain", object=identity.name)
-    return pem
+    return pem, identity
 
 
 def foreign_destination(vc: VCenterParts, locator: ServiceLocator) -> RemoteDestination:
@@ -68,9 +68,7 @@ def foreign_destination(vc: VCenterParts, locator: ServiceLocator) -> RemoteDest
     SSLVerifyFault (thumbprint), InvalidLogin (credential), InvalidArgument (instance UUID), NotSupported
     (version). Nothing is sent to any host before this returns."""
     credential = _credential(locator)
-    pem = _pinned_certificate(vc, locator)
-    identity = identity_of_certificate(pem)
-    assert identity is not None   # checked by _pinned_certificate
+    pem, identity = _pinned_certificate(vc, locator)
     channel = pinned_channel(locator.url, pem, identity)
     timeout = vc.timeouts.peer_call
     sessions = session_pb2_grpc.SessionManagerStub(channel)

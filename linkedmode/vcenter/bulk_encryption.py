@@ -14,7 +14,7 @@ from ..model.settings import MigrateEncryption, PowerState
 from ..model.tasks import BulkResult, Task, VmOutcome
 from .events import vm_event
 from .state import VCenterState
-from .tasks import TaskControl, TaskRunner
+from .tasks import TaskControl, TaskRunner, busy_with
 from .vm_operations import check_migrate_encryption_change
 
 ROOT_FOLDER = "group-d1"   # vSphere's root folder: the entity of a task about many VMs
@@ -49,11 +49,6 @@ def matching(state: VCenterState, wanted: VmFilter) -> list[Vm]:
     if not found:
         raise NotFound(f"no VM of {state.name} matches {wanted.describe()}", object=state.name)
     return sorted(found, key=lambda v: v.name)
-
-
-def busy_with(state: VCenterState, moid: str) -> Task | None:
-    """The exclusive task a VM runs now, if any (row V9: it runs one at a time)."""
-    return next((t for t in state.tasks() if t.entity == moid and t.exclusive and not t.state.done), None)
 
 
 class BulkMigrateEncryption:

@@ -48,6 +48,11 @@ class TaskControl:
 Work = Callable[[TaskControl], TaskResult | None]
 
 
+
+def busy_with(state: VCenterState, entity: str) -> Task | None:
+    """The exclusive task an entity runs now, if any (row V9: a VM runs one at a time)."""
+    return next((t for t in state.tasks() if t.entity == entity and t.exclusive and not t.state.done), None)
+
 class TaskRunner:
     def __init__(self, state: VCenterState, workers: int = 8) -> None:
         self.state = state
@@ -64,8 +69,8 @@ class TaskRunner:
         others (a batch that starts moves and waits for them) runs in a thread of its own, so that it never
         holds a worker the tasks it waits for need."""
         with self.state.changed:   # the check and the new task, atomic against every other change
-            busy = next((t for t in self.state.tasks() if t.entity == entity and not t.state.done and t.exclusive), None)
-            if exclusive and busy is not None:
+            busy = busy_with(self.state, entity) if exclusive else None
+            if busy is not None:
                 raise TaskInProgress(f"{entity_name} is busy with {busy.description_id} ({busy.key}, {busy.state.value})",
                                      object=entity, task=busy.key)
             with self._locks_guard:

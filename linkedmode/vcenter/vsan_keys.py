@@ -22,14 +22,20 @@ class VsanKeys:
         self.state = state
         self.keys = keys
 
-    def layer(self, datastore: str | Datastore) -> VsanEncryption | None:
-        """The vSAN layer of a datastore (by moid, or the object), None without vSAN encryption."""
+    def _open(self, datastore: str | Datastore) -> bytearray | None:
+        """The datastore's data key, unwrapped (the caller wipes it); None without vSAN encryption."""
         store = datastore if isinstance(datastore, Datastore) else self.state.get(datastore, Datastore)
         if not store.encrypted:
             return None
         if not store.key_safe:
             raise InvalidState(f"datastore {store.name} is vSAN-encrypted but has no data key", object=store.moid)
-        key = self.keys.open_key_safe(store.key_provider, store.key_id, base64.b64decode(store.key_safe))
+        return self.keys.open_key_safe(store.key_provider, store.key_id, base64.b64decode(store.key_safe))
+
+    def layer(self, datastore: str | Datastore) -> VsanEncryption | None:
+        """The vSAN layer of a datastore (by moid, or the object), None without vSAN encryption."""
+        key = self._open(datastore)
+        if key is None:
+            return None
         try:
             return VsanEncryption(key)
         finally:
@@ -38,10 +44,9 @@ class VsanKeys:
     def key(self, datastore: str) -> bytes:
         """The datastore key as bytes for a message to a host or a peer (b"": no vSAN encryption); the
         caller clears that message once sent (an immutable copy that can be dropped, not wiped)."""
-        store = self.state.get(datastore, Datastore)
-        if not store.encrypted:
+        key = self._open(datastore)
+        if key is None:
             return b""
-        key = self.keys.open_key_safe(store.key_provider, store.key_id, base64.b64decode(store.key_safe))
         try:
             return bytes(key)
         finally:

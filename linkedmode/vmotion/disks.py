@@ -29,17 +29,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import algorithms
 
 from ..model.faults import FileAlreadyExists, FileFault, FileNotFound, InvalidArgument
-from .frames import DISK_BLOCK, FrameKind
+from .frames import DISK_BLOCK, FrameKind, is_zero_block
 from .packing import RunPacker
 from .stream import FrameWriter
-from .vsan import VsanEncryption
+from .vsan import VSAN_KEY_BYTES, VsanEncryption, xts_blocks
 
 FRAME_BLOCKS = 16                      # 1 MiB of blocks per DISK frame
 MAX_DISK_MB = 62 << 20                 # 62 TB, VMFS's largest virtual disk
-_ZERO_BLOCK = bytes(DISK_BLOCK)
 
 
 def check_disk_path(field: str, path: str) -> str:
@@ -106,7 +105,7 @@ class DiskDigest:
         view = memoryview(data)
         for at in range(0, len(view), DISK_BLOCK):
             block = view[at:at + DISK_BLOCK]
-            if bytes(block) != _ZERO_BLOCK[:len(block)]:      # a copy, yet ~40x faster than memoryview's compare
+            if not is_zero_block(block):
                 self._hash.update((first_block + at // DISK_BLOCK).to_bytes(8, "big"))
                 self._hash.update(block)
         self.next_block = first_block + -(-len(view) // DISK_BLOCK)
@@ -224,8 +223,9 @@ class DiskWriter:
         self._digest.update(first_block, data)
         view = memoryview(data)
         if self.vsan is not None:
-            view = memoryview(bytearray(view))           # the caller's blocks stay as they were
-            self.vsan.encrypt(first_block, view)
+            if view.readonly:
+                view = memoryview(bytearray(view))
+            self.vsan.encrypt(first_block, view)         # in place: callers hand over blocks they are done with
         view = view[:max(self.size - first_block * DISK_BLOCK, 0)]
         try:
             done = 0
@@ -313,7 +313,7 @@ def send_disk(writer: FrameWriter, number: int, path: str | Path, vsan: VsanEncr
     return digest.digest(), sent
 
 
-DATA_KEY_BYTES = 64                    # AES-256-XTS: two 256-bit keys
+DATA_KEY_BYTES = VSAN_KEY_BYTES        # AES-256-XTS: two 256-bit keys, as a datastore's
 
 
 def crypt_disk(path: str | Path, data_key: bytes | bytearray, *, encrypt: bool, vsan: VsanEncryption | None = None) -> str:
@@ -325,19 +325,20 @@ def crypt_disk(path: str | Path, data_key: bytes | bytearray, *, encrypt: bool, 
         raise ValueError("a disk data key is 64 bytes (AES-256-XTS)")
     target = f"{path}.crypt"
     Path(target).unlink(missing_ok=True)          # left by a run that did not finish
-    with DiskReader(path, vsan) as reader:
-        writer = DiskWriter(target, reader.size, vsan)
-        try:
-            for first, count in reader.runs(FRAME_BLOCKS):
-                blocks = reader.read(first, count)
-                for i in range(count):
-                    block = memoryview(blocks)[i * DISK_BLOCK:(i + 1) * DISK_BLOCK]
-                    cipher = Cipher(algorithms.AES(bytes(data_key)), modes.XTS((first + i).to_bytes(16, "little")))
-                    worker = cipher.encryptor() if encrypt else cipher.decryptor()
-                    block[:] = worker.update(block) + worker.finalize()
-                writer.write(first, memoryview(blocks))
-        except BaseException:
-            writer.discard()
-            raise
-        writer.close()
+    key = bytearray(data_key)      # the cipher holds this copy, wiped below: none left per block
+    aes = algorithms.AES(key)
+    try:
+        with DiskReader(path, vsan) as reader:
+            writer = DiskWriter(target, reader.size, vsan)
+            try:
+                for first, count in reader.runs(FRAME_BLOCKS):
+                    blocks = reader.read(first, count)
+                    xts_blocks(aes, first, memoryview(blocks), encrypt=encrypt, keep_zeros=False)
+                    writer.write(first, memoryview(blocks))
+            except BaseException:
+                writer.discard()
+                raise
+            writer.close()
+    finally:
+        key[:] = bytes(len(key))
     return target

@@ -57,6 +57,14 @@ MAX_PAYLOAD = 64 << 20
 FLAG_SEALED = 0x0001
 MAX_CONTROL_PAYLOAD = 1 << 20      # checkpoint (device state) and acks: small
 DISK_BLOCK = 64 << 10              # the unit of a disk's block map and of DISK frames
+_ZERO_BLOCK = bytes(DISK_BLOCK)
+_ZERO_PREFIX = bytes(16)
+
+
+def is_zero_block(block: memoryview) -> bool:
+    """Whether a disk block (at most DISK_BLOCK bytes) is all zeros: its first bytes settle almost every
+    block of data; the whole compare (a copy, yet ~40x faster than memoryview's) settles the rest."""
+    return block[:16].tobytes() == _ZERO_PREFIX[:len(block)] and bytes(block) == _ZERO_BLOCK[:len(block)]
 
 HELLO = struct.Struct(">BQ")       # checkpoint digest code, the VM's pages
 ROUND = struct.Struct(">I")        # what a SYNC carries

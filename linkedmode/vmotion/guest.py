@@ -28,17 +28,14 @@ PAGES_PER_MB = (1 << 20) // PAGE_SIZE
 _BLOCK = 1 << 20                      # fill_random / fill_pattern write 1 MiB blocks
 
 
-REGION_PAGES = 1 << 15                # pages of guest memory per region of a PageMap (128 MiB)
+REGION_SHIFT = 15
+REGION_PAGES = 1 << REGION_SHIFT      # pages of guest memory per region of a PageMap (128 MiB)
+REGION_MASK = REGION_PAGES - 1
 
 
-def iter_runs(page_map: bytes | bytearray | PageMap, value: int = 1, start: int = 0,
+def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0,
               stop: int | None = None) -> Iterator[tuple[int, int]]:
-    """(first_page, count) of each run of ``value`` in a page map, in order."""
-    if isinstance(page_map, PageMap):
-        if value != 1 or start or stop is not None:
-            raise InvalidArgument("a PageMap gives its runs of marked pages only")
-        yield from page_map.runs()
-        return
+    """(first_page, count) of each run of ``value`` in a byte-per-page map, in order."""
     other = 0 if value else 1
     stop = len(page_map) if stop is None else stop
     first = page_map.find(value, start, stop)
@@ -70,8 +67,17 @@ class PageMap:
     def mark(self, pages: Iterable[int]) -> None:
         regions = self._regions
         for page in pages:
-            index = page // REGION_PAGES
-            (regions.get(index) or self._region(index))[page - index * REGION_PAGES] = 1
+            index = page >> REGION_SHIFT
+            (regions.get(index) or self._region(index))[page & REGION_MASK] = 1
+
+    @staticmethod
+    def mark_both(first: PageMap, second: PageMap, pages: Iterable[int]) -> None:
+        """`mark` on two maps of one guest in one pass (the written and the dirty map: each guest write)."""
+        a, b = first._regions, second._regions
+        for page in pages:
+            index, offset = page >> REGION_SHIFT, page & REGION_MASK
+            (a.get(index) or first._region(index))[offset] = 1
+            (b.get(index) or second._region(index))[offset] = 1
 
     def _spans(self, first: int, count: int) -> Iterator[tuple[int, int, int]]:
         """(region index, start, stop within it) of the regions pages [first, first + count) cover."""
@@ -219,10 +225,8 @@ class GuestMemory:
 
     def mark_dirty(self, pages: Iterable[int]) -> None:
         """Records guest writes, after the data is in place (so a round that collects them sees it)."""
-        pages = pages if isinstance(pages, list | tuple | range) else list(pages)
         with self._lock:
-            self._written.mark(pages)
-            self._dirty.mark(pages)
+            PageMap.mark_both(self._written, self._dirty, pages)
 
     def mark_run_dirty(self, first_page: int, count: int) -> None:
         with self._lock:

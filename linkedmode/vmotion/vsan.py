@@ -25,10 +25,9 @@ from collections.abc import Iterable
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..model.faults import InvalidArgument
-from .frames import DISK_BLOCK
+from .frames import DISK_BLOCK, is_zero_block
 
 VSAN_KEY_BYTES = 64                  # AES-256-XTS: two 256-bit keys
-_ZERO_BLOCK = bytes(DISK_BLOCK)
 
 
 class VsanKeyWiped(RuntimeError):
@@ -65,15 +64,8 @@ class VsanEncryption:
     def _apply(self, first_block: int, blocks: bytearray | memoryview, *, encrypt: bool) -> None:
         if self.wiped:
             raise VsanKeyWiped("the vSAN datastore key was wiped")
-        view = memoryview(blocks)
-        aes = algorithms.AES(self._key)      # the bytearray itself: no immutable copy of the key
-        for at in range(0, len(view), DISK_BLOCK):
-            block = view[at:at + DISK_BLOCK]
-            if bytes(block) == _ZERO_BLOCK[:len(block)]:
-                continue
-            cipher = Cipher(aes, modes.XTS((first_block + at // DISK_BLOCK).to_bytes(16, "little")))
-            worker = cipher.encryptor() if encrypt else cipher.decryptor()
-            block[:] = worker.update(block) + worker.finalize()
+        # the bytearray itself: no immutable copy of the key
+        xts_blocks(algorithms.AES(self._key), first_block, memoryview(blocks), encrypt=encrypt, keep_zeros=True)
 
     def wipe(self) -> None:
         self._key[:] = bytes(len(self._key))
@@ -93,3 +85,16 @@ def wipe_all(layers: Iterable[VsanEncryption | None]) -> None:
     for layer in layers:
         if layer is not None:
             layer.wipe()
+
+
+def xts_blocks(aes: algorithms.AES, first_block: int, view: memoryview, *, encrypt: bool, keep_zeros: bool) -> None:
+    """AES-XTS on each disk block of `view` in place, the block's number as its tweak (a cipher per block:
+    `cryptography` fixes the tweak when the cipher is made). With `keep_zeros`, blocks of zeros stay
+    zeros (holes read as holes)."""
+    for at in range(0, len(view), DISK_BLOCK):
+        block = view[at:at + DISK_BLOCK]
+        if keep_zeros and is_zero_block(block):
+            continue
+        cipher = Cipher(aes, modes.XTS((first_block + at // DISK_BLOCK).to_bytes(16, "little")))
+        worker = cipher.encryptor() if encrypt else cipher.decryptor()
+        block[:] = worker.update(block) + worker.finalize()

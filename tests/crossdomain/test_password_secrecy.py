@@ -72,6 +72,10 @@ def test_the_password_is_nowhere_after_a_refused_and_a_successful_move(moves):
     assert done.state == common_pb2.TASK_STATE_SUCCESS, done.error
     files = [p for p in state.rglob("*") if p.is_file()]
     assert any(p.suffix in (".db", ".sqlite") or "inventory" in p.name for p in files), files
+    planted = state / "planted-for-the-search"      # the search finds the password where it is
+    planted.write_bytes(b"x" + PASSWORD.encode() + b"x")
+    assert [p for p in [*files, planted] if PASSWORD.encode() in p.read_bytes()] == [planted]
+    planted.unlink()
     for secret in (PASSWORD, WRONG):
         for path in files:
             assert secret.encode() not in path.read_bytes(), f"the password is in {path}"

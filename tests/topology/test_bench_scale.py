@@ -22,7 +22,7 @@ def test_a_tiny_estate_reports_start_memory_calls_from_every_client_and_an_evacu
     assert calls["p50_ms"] <= calls["p99_ms"] and calls["server_cpu_ms_per_call"] > 0
     evacuation = summary["evacuation"]
     assert evacuation["failures"] == 0 and not evacuation["slots_exceeded"]
-    assert len(lines) == 6 and [name for name, _ in SECTIONS] == ["start", "calls", "evacuation"]
+    assert len(lines) == 6 and [key for key in summary if key in dict(SECTIONS)] == ["start", "calls", "evacuation"]
 
 
 def test_sections_can_be_run_alone() -> None:

@@ -30,7 +30,7 @@ def test_writes_mark_pages_written_and_dirty_until_collected() -> None:
     memory.write(10, bytes([7]) * (3 * PAGE_SIZE))
     assert memory.read(5)[:3] == b"abc" and memory.read(11) == bytes([7]) * PAGE_SIZE
     dirty = memory.collect_dirty()
-    assert list(iter_runs(dirty)) == [(5, 1), (10, 3)]
+    assert list(dirty.runs()) == [(5, 1), (10, 3)]
     assert memory.dirty_count() == 0 and memory.written_count() == 4     # tracing restarted; written stays
     assert memory.begin_trace().count() == 4
 
@@ -45,7 +45,7 @@ def test_iter_runs_finds_runs_of_either_value() -> None:
 def test_fill_random_and_pattern_touch_the_fraction_asked() -> None:
     memory = GuestMemory(16)
     assert memory.fill_random(0.25) == 1024 and memory.written_count() == 1024
-    runs = list(iter_runs(memory.begin_trace()))
+    runs = list(memory.begin_trace().runs())
     assert len(runs) == 4 and all(count == 256 for _, count in runs)          # 1 MiB blocks, spread out
     first = runs[0][0]
     assert memory.read(first) != bytes(PAGE_SIZE) and memory.read(first) != memory.read(first + 1)

@@ -53,6 +53,11 @@ def test_vsan_keys_are_nowhere_but_in_memory(estate, caplog):
         said += [v.SerializeToString() for v in api.ListVms(vcenter_pb2.ListVmsRequest()).vms]
     files = [p for p in Path(estate.state_dir).rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in files) and any(p.suffix == ".vmdk" for p in files)
+    planted = Path(estate.state_dir) / "planted-for-the-search"     # the search finds a key where one is
+    for form in forms(secrets[0]):
+        planted.write_bytes(b"before " + form + b" after")
+        assert [p for p in [*files, planted] if form in p.read_bytes()] == [planted]
+    planted.unlink()
     for secret in secrets:
         for form in forms(secret):
             assert not [i for i, text in enumerate(said) if form in text]
