@@ -73,20 +73,6 @@ class Estate:
         return vcenter_server(self.topology, self.state_dir, name, {h.name: self.hosts[h.name].address for h in spec.hosts()},
                               persistent=self.persistent, kms_addresses={n: p.address for n, p in self.kms.items()})
 
-    def trust_anchor(self, domain: str) -> bytes:
-        return (self.pki_dir / domain / "ca.pem").read_bytes()
-
-    def launch_kms(self) -> None:
-        """Starts a process for each KMS of the topology, all at once; `wait_kms` waits until each listens."""
-        for kms in self.topology.kms_servers():
-            trusted = [self.trust_anchor(d) for d in kms.client_domains]
-            self.kms[kms.name] = KmsProcess(kms.name, self.credential(kms.domain, "kms", kms.name), trusted,
-                                            self.state_dir / "kms" / kms.name).launch()
-
-    def wait_kms(self) -> None:
-        for process in self.kms.values():
-            process.wait_ready()
-
     def peer_addresses(self, domain: str) -> dict[str, str]:
         return {name: s.address for name, s in self.vcenters.items() if s.domain.name == domain and s.running}
 
@@ -132,6 +118,23 @@ class Estate:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def launch_kms(topology: Topology, state_dir: Path) -> dict[str, KmsProcess]:
+    """Starts a process for each KMS of the topology, all at once, and returns them at once: each one's
+    `wait_ready` waits until it listens (meanwhile the other parts start). On a failure, none is left."""
+    pki = Pki(state_dir / "pki")
+    started: dict[str, KmsProcess] = {}
+    try:
+        for kms in topology.kms_servers():
+            trusted = [(state_dir / "pki" / d / "ca.pem").read_bytes() for d in kms.client_domains]
+            started[kms.name] = KmsProcess(kms.name, pki.credential(Identity(kms.domain, "kms", kms.name)), trusted,
+                                           state_dir / "kms" / kms.name).launch()
+    except BaseException:
+        for process in started.values():
+            process.stop()
+        raise
+    return started
 
 
 def endpoints_document(topology: Topology, pki_dir: Path, vcenter: Callable[[str], dict[str, str]],
@@ -210,13 +213,14 @@ def start_estate(topology: Topology, state_dir: Path | None = None, *, ca_dir: P
     estate = Estate(topology, state_dir, persistent=temp is None, _temp=temp, ca_dir=ca_dir)
     try:
         ensure_pki(estate.pki_dir, topology, ca_root=estate.ca_root)
-        estate.launch_kms()
+        estate.kms = launch_kms(topology, state_dir)
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 for host in vc.hosts():
                     server = HostServer(host, domain.name, vc.name, estate.credential(domain.name, "host", host.name))
                     estate.hosts[host.name] = server.start()
-        estate.wait_kms()
+        for process in estate.kms.values():
+            process.wait_ready()
         for domain in topology.sso_domains:
             for vc in domain.vcenters:
                 estate.vcenters[vc.name] = estate.vcenter_server(vc.name).start()

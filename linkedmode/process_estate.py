@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
+from .crypto.domain_pki import CA_FOLDER, ensure_pki
 from .crypto.files import private_folder, write_private
-from .crypto.identity import Identity
-from .estate import ENDPOINTS_FILE, endpoints_document
+from .estate import ENDPOINTS_FILE, endpoints_document, launch_kms
 from .kms.process import KmsProcess
 from .supervisor import Supervisor
 from .topology import load_topology
@@ -95,13 +94,8 @@ def start_process_estate(topology_text: str, state_dir: Path, *, ca_dir: Path | 
 
 def start_kms(topology: Topology, state_dir: Path) -> dict[str, KmsProcess]:
     """A process for each KMS of the topology, each on a free loopback port, once all listen."""
-    pki = Pki(state_dir / "pki")
-    started: dict[str, KmsProcess] = {}
+    started = launch_kms(topology, state_dir)
     try:
-        for kms in topology.kms_servers():
-            trusted = [(state_dir / "pki" / d / "ca.pem").read_bytes() for d in kms.client_domains]
-            started[kms.name] = KmsProcess(kms.name, pki.credential(Identity(kms.domain, "kms", kms.name)), trusted,
-                                           state_dir / "kms" / kms.name).launch()
         for process in started.values():
             process.wait_ready()
     except BaseException:
