@@ -15,6 +15,7 @@ from ..client import Endpoints, VCenterClient
 from ..crypto.identity import Identity
 from ..rpc.faults import fault_from_error
 from ..rpc.login import SESSION_HEADER
+from ..rpc.tls import server_only_channel
 from ..v1 import session_pb2, session_pb2_grpc
 from .common import CommandError
 
@@ -59,9 +60,7 @@ def vcenter_of_another_domain(endpoints: Endpoints, vcenter: str, user: str, pas
         if not found.get("login_address"):
             raise CommandError(f"{vcenter} has no login address: no user of {domain['name']} has a password")
         trust = (endpoints.pki / domain["name"] / "ca.pem").read_bytes()
-        options = [("grpc.ssl_target_name_override", Identity(domain["name"], "vcenter", vcenter).dns_name)]
-        channel = grpc.secure_channel(found["login_address"], grpc.ssl_channel_credentials(root_certificates=trust),
-                                      options=options)
+        channel = server_only_channel(found["login_address"], trust, Identity(domain["name"], "vcenter", vcenter))
         try:
             session = session_pb2_grpc.SessionManagerStub(channel).Login(
                 session_pb2.LoginRequest(user_name=user, password=password), timeout=30)

@@ -44,8 +44,14 @@ def login_server_credentials(credential: Credential) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(credential.key_pem, credential.cert_pem)], require_client_auth=False)
 
 
+def server_only_channel(address: str, trusted_pem: bytes, server: Identity) -> grpc.Channel:
+    """A channel to `server` that trusts `trusted_pem` (a CA, or one pinned certificate) and presents no
+    certificate of its own: a login listener's client."""
+    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)]
+    return grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=trusted_pem), options=options)
+
+
 def pinned_channel(address: str, server_cert_pem: bytes, server: Identity) -> grpc.Channel:
     """A channel that trusts exactly one certificate, `server_cert_pem` (pinned by its thumbprint, not by
     trusting the CA that issued it), presenting none of its own."""
-    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)]
-    return grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=server_cert_pem), options=options)
+    return server_only_channel(address, server_cert_pem, server)
