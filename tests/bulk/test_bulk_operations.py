@@ -244,7 +244,7 @@ def enter(client: VCenterClient, host: str, **fields: object) -> common_pb2.Task
 
 def test_maintenance_mode_evacuates_then_refuses_new_vms_until_it_ends(estate: Estate, vc_a: VCenterClient) -> None:
     task = enter(vc_a, "a2", target_hosts=["a3"])
-    assert task.state == common_pb2.TASK_STATE_SUCCESS and task.bulk.succeeded == 3, task
+    assert task.state == common_pb2.TASK_STATE_SUCCESS and task.bulk.succeeded == 3, (task.error, task.bulk)
     host = vc_a.api.GetHost(common_pb2.ObjectRef(name="a2"))
     assert host.in_maintenance_mode and on_host(vc_a, "a2") == []
     types = [e.type for e in vc_a.api.QueryEvents(vcenter_pb2.EventFilter()).events]
