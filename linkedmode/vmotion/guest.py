@@ -11,6 +11,7 @@ run, not per page; collecting a round swaps the dirty map for an empty one under
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -18,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -45,6 +47,17 @@ def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0,
             end = stop
         yield first, end - first
         first = page_map.find(value, end, stop)
+
+
+def available_memory() -> int:
+    """Bytes this machine can still give a process: MemAvailable, which counts the page cache the kernel
+    drops on demand (MemFree, what SC_AVPHYS_PAGES gives, does not, and reads near zero on a machine
+    whose cache is full); MemFree where /proc/meminfo says nothing."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 class PageMap:
@@ -160,7 +173,7 @@ class GuestMemory:
         self._dirty = PageMap(self.page_count)
         self._lock = threading.Lock()
         if prefault:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            free = available_memory()
             if self.size > free:      # populating it would run this machine out of memory
                 raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has "
                                                        f"free ({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)

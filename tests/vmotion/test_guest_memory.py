@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -181,3 +182,9 @@ def _deep_size(obj: object, seen: set[int] | None = None) -> int:
     for slot in getattr(type(obj), "__slots__", ()):
         size += _deep_size(getattr(obj, slot, None), seen)
     return size
+
+
+def test_available_memory_counts_the_page_cache_the_kernel_can_drop() -> None:
+    from linkedmode.vmotion.guest import available_memory
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert available_memory() >= free - (64 << 20)   # MemFree plus what can be reclaimed (less what others took meanwhile)
