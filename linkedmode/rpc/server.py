@@ -78,6 +78,7 @@ def server_options(limits: ListenerLimits) -> list[tuple[str, int]]:
         ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_MS),
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.max_connection_idle_ms", int(limits.idle_seconds * 1000)),
+        ("grpc.server_handshake_timeout_ms", int(limits.handshake_seconds * 1000)),   # gRPC's own: 120 s
     ]
 
 

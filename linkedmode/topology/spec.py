@@ -96,6 +96,7 @@ class ListenerLimits:
     max_message_bytes: int = 4 << 20      # the largest request the listener takes
     keepalive_seconds: float = 60.0       # the listener pings a client connection this often
     idle_seconds: float = 300.0           # a connection without calls for this long is closed
+    handshake_seconds: float = 10.0       # a connection that has not finished its TLS handshake by then is closed
 
 
 @dataclass(frozen=True)

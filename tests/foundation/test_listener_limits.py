@@ -3,6 +3,9 @@ thread, and requests, connections and pings are bounded. Every part runs on loop
 
 from __future__ import annotations
 
+import contextlib
+import select
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -214,6 +217,43 @@ def test_an_idle_connection_is_closed_after_the_idle_limit():
         assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"   # a client just reconnects
         admin.close()
 
+
+
+def resident_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_connections_that_never_finish_their_tls_handshake_are_closed_at_the_handshake_limit():
+    """A flood of half-open TLS connections (a record header, then nothing) costs little and is
+    dropped after `handshake_seconds`, not gRPC's 120 s; calls are served meanwhile."""
+    with start_estate(topology(vc_a_limits="{handshake_seconds: 1}")) as estate:
+        admin = client_of(estate, "vc-a", "administrator")
+        host, port = estate.vcenters["vc-a"].address.rsplit(":", 1)
+        before = resident_kib()
+        stalled = []
+        for _ in range(200):
+            connection = socket.create_connection((host, int(port)), timeout=5)
+            connection.sendall(b"\x16\x03\x01")      # the start of a TLS record, and no more
+            stalled.append(connection)
+        try:
+            assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+            assert resident_kib() - before < 64 * 1024     # 200 of them: not 140 MiB per thousand
+            deadline = time.monotonic() + 15
+            open_ones = list(stalled)
+            while open_ones:
+                assert time.monotonic() < deadline, f"{len(open_ones)} half-open connections still open"
+                readable, _, _ = select.select(open_ones, [], [], 0.5)
+                for connection in readable:
+                    with contextlib.suppress(OSError):
+                        if connection.recv(1024):
+                            continue                   # an alert before the close
+                    open_ones.remove(connection)
+            assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+        finally:
+            for connection in stalled:
+                connection.close()
+            admin.close()
 
 
 def test_a_host_takes_its_limits_from_the_topology_too():
