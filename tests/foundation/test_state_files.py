@@ -157,3 +157,21 @@ def test_owner_only_helpers_tighten_what_was_made_open(tmp_path):
         assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
     finally:
         os.umask(old_umask)
+
+
+def test_an_estate_started_under_an_open_umask_still_makes_everything_owner_only(tmp_path):
+    """Not only `up` (which narrows the umask): an estate started from Python (or a part run by `serve`,
+    which builds its parts the same way) makes its VM folders, disks and KMS logs owner-only under a
+    umask that would share them."""
+    state_dir = tmp_path / "state"
+    old_umask = os.umask(0o022)
+    try:
+        with start_estate(default_topology(), state_dir) as estate:
+            assert estate.kms, "the built-in topology runs a KMS"
+            found = modes(state_dir)
+    finally:
+        os.umask(old_umask)
+    assert any(n.startswith("kms/") and n.endswith("stderr.log") for n in found)
+    assert any(n.endswith(".vmdk") for n in found)
+    assert not_private(state_dir) == {}
+
