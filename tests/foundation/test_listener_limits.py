@@ -131,17 +131,28 @@ def _until_mover(stream, limit: int = 200):
             return
 
 
+def rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
 def test_hundreds_of_open_streams_hold_no_thread_each():
     streams = 300
     limits = f"{{streams_per_principal: {streams}, user_streams: {streams}}}"
     with start_estate(topology(vc_b_limits=limits)) as estate:
         auditor, operator = client_of(estate, "vc-b", "auditor"), client_of(estate, "vc-b", "operator")
+        admin = client_of(estate, "vc-b", "administrator")
         next(auditor.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))   # every lazy thread started
-        before = threading.active_count()
+        before, rss = threading.active_count(), rss_bytes()
         opened = [open_watch(auditor) for _ in range(streams)]
         try:
             grown = threading.active_count() - before
             assert grown < 10, f"{streams} open streams took {grown} threads"
+            cost = rss_bytes() - rss      # both ends of each stream live in this process (~50 KiB together)
+            assert cost < 64 << 20, f"{streams} open streams grew the process by {cost >> 20} MiB"
             started = time.monotonic()
             assert operator.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-b"
             assert time.monotonic() - started < 5
@@ -149,11 +160,14 @@ def test_hundreds_of_open_streams_hold_no_thread_each():
             code, fault = refusal_of(operator.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))
             assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and fault.arguments["limit"] == "user_streams"
             assert fault.message == "vc-b has 300 streams of users open, its limit: try again later"
+            # an admin's stream is not a user's: users at their limit do not keep an admin from watching
+            watching = open_watch(admin)
+            watching.cancel()
         finally:
             for stream in opened:
                 stream.cancel()
-            auditor.close()
-            operator.close()
+            for client in (auditor, operator, admin):
+                client.close()
 
 
 def test_a_call_flood_by_one_user_is_bounded_and_leaves_others_served():
