@@ -17,7 +17,7 @@ from linkedmode.estate import start_estate
 from linkedmode.model.faults import UnableToAllocateResource
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.topology import parse_topology
-from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2
+from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2, vcenter_pb2_grpc
 
 # vc-b keeps the default limits (16 streams per principal, as many as the old listener's threads).
 TOPOLOGY = """
@@ -228,6 +228,47 @@ def test_an_idle_connection_is_closed_after_the_idle_limit():
         assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"   # a client just reconnects
         admin.close()
 
+
+def test_a_client_that_pings_too_often_is_cut_off_and_its_stream_given_back():
+    """The listener takes a ping without data at most every 10 s and twice too early at most: a client
+    pinging every 100 ms gets GOAWAY (too_many_pings), and what it held is given back."""
+    with start_estate(topology(vc_a_limits="{streams_per_principal: 1}")) as estate:
+        server = estate.vcenters["vc-a"]
+        auditor = estate.credential("vsphere.local", "user", "auditor")
+        tls = grpc.ssl_channel_credentials(root_certificates=auditor.ca_pem, private_key=auditor.key_pem,
+                                           certificate_chain=auditor.cert_pem)
+        pinging = grpc.secure_channel(server.address, tls, options=[
+            ("grpc.ssl_target_name_override", "vc-a.vcenter.vsphere.local"), ("grpc.keepalive_time_ms", 100),
+            ("grpc.keepalive_permit_without_calls", 1), ("grpc.http2.max_pings_without_data", 0)])
+        polite = client_of(estate, "vc-a", "operator")
+        try:
+            kept = open_watch(polite)
+            stream = vcenter_pb2_grpc.VCenterStub(pinging).WatchEvents(vcenter_pb2.EventFilter(), timeout=60)
+            next(stream)
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as cut:
+                for _ in stream:
+                    pass
+            assert cut.value.code() == grpc.StatusCode.UNAVAILABLE and "Too many pings" in cut.value.details()
+            assert time.monotonic() - started < 30
+            # its stream was given back: the auditor (1 stream at most) may open one again
+            again = client_of(estate, "vc-a", "auditor")
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    open_watch(again).cancel()
+                    break
+                except grpc.RpcError as error:   # the server may not have seen the connection go yet
+                    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                    time.sleep(0.2)
+            again.close()
+            # a client that keeps to the rules keeps its stream
+            assert polite.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=5).name == "vc-a"
+            assert not kept.done()
+            kept.cancel()
+        finally:
+            pinging.close()
+            polite.close()
 
 
 def test_a_host_takes_its_limits_from_the_topology_too():
