@@ -165,7 +165,7 @@ def test_an_ipv6_source_counts_by_its_64(address: str, counted_as: str) -> None:
 def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
     """Sends a valid HELLO one byte at a time (at most 40 bytes, at most ~12 s), until the listener hangs up."""
     hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256)
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=5, source_address=("127.0.0.2", 0)) as sock:   # not the migration's
         started = time.monotonic()
         for byte in hello[:-1]:
             try:
@@ -182,16 +182,28 @@ def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
         report["after_s"] = time.monotonic() - started
 
 
-def test_a_trickling_sender_is_dropped_at_the_hello_deadline_while_a_migration_goes_through(vm: GuestMemory) -> None:
+def test_trickling_senders_are_dropped_at_the_hello_deadline_cost_no_memory_and_a_migration_goes_through(
+        vm: GuestMemory) -> None:
+    senders = 8
     with VMotionListener(limits=VMotionLimits(hello_seconds=1.0)) as listener:
-        report: dict = {}
-        sender = threading.Thread(target=trickle, args=(listener.address, 0.25, report))
-        sender.start()
-        migrate(vm, listener)
-        sender.join(15)
-        assert not sender.is_alive()
-        assert report["eof"] and 0.9 <= report["after_s"] < 4.0, report     # one byte every 0.25 s: never enough
-        assert listener.handshake.late == 1 and listener.refused_connections == 1
+        source, destination, _ = secrets_pair()
+        incoming = listener.prepare(destination, vm.memory_mb)            # before the baseline
+        rss = rss_bytes()
+        reports: list[dict] = [{} for _ in range(senders)]
+        threads = [threading.Thread(target=trickle, args=(listener.address, 0.25, report)) for report in reports]
+        for sender in threads:
+            sender.start()
+        assert wait_until(lambda: listener.handshake.unauthenticated == senders)
+        grown = rss_bytes() - rss
+        assert grown < 8 << 20, f"{senders} trickling senders grew the process by {grown >> 20} MiB"
+        OutgoingMigration(vm, listener.address, source).run()              # while they trickle
+        assert incoming.wait(10).digest() == vm.digest()
+        for sender in threads:
+            sender.join(15)
+            assert not sender.is_alive()
+        for report in reports:                                             # one byte every 0.25 s: never enough
+            assert report["eof"] and 0.9 <= report["after_s"] < 4.0, report
+        assert listener.handshake.late == senders and listener.refused_connections == senders
 
 
 def test_a_first_frame_that_is_not_a_hello_gets_an_abort_code_and_the_door(guarded: VMotionListener) -> None:
