@@ -89,7 +89,7 @@ class ListenerLimits:
 
     calls_per_principal: int = 8          # calls of one user at once, running or waiting for a thread
     streams_per_principal: int = 16       # open streams (WaitTask, WatchEvents, health Watch) of one user
-    user_streams: int = 1000              # open streams of every user together
+    user_streams: int = 1000              # open streams of every user together (admins' apart)
     user_workers: int = 8                 # threads serving users' calls
     admin_workers: int = 4                # threads serving admin users' calls only
     peer_workers: int = 16                # threads serving peers' calls only
