@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, replace
 
 from ..model import events as ev
@@ -188,7 +187,7 @@ class Arrivals:
         self.vc.faults.at(MigrationStep.RESUME, row.vm.name)
         vm, agent = row.vm, self._agent(pending)
         if row.arrival.hot:
-            if not self._runs_on_host(pending, wait=0.0 if restart else self.vc.timeouts.resume_wait):
+            if not (self._runs_on_host(pending) if restart else self._resumed_on_host(pending, self.vc.timeouts.resume_wait)):
                 if not restart:
                     raise MigrationFault(f"{vm.name} does not run on {pending.host.name}", object=vm.moid)
                 log.warning("%s: %s was lost with %s after the switchover: starting it again there", self.vc.name,
@@ -362,21 +361,27 @@ class Arrivals:
         """The destination host as the inventory has it now (it may have come back at another address)."""
         return self.vc.hosts.agent(self.vc.state.get(pending.host.moid, Host))
 
-    def _runs_on_host(self, pending: _Pending, wait: float = 0.0) -> bool:
+    def _runs_on_host(self, pending: _Pending) -> bool:
         """The destination host runs the VM, or its END arrived there (then it is starting it)."""
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                agent = self._agent(pending)
-                if agent.running().get(pending.row.vm.instance_uuid) == PowerState.POWERED_ON:
-                    return True
-                if agent.migrations().get(pending.row.migration_id) == MigrationPhase.COMPLETED:
-                    return True
-            except Fault:
-                pass
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
+        try:
+            agent = self._agent(pending)
+            if agent.running().get(pending.row.vm.instance_uuid) == PowerState.POWERED_ON:
+                return True
+            return agent.migrations().get(pending.row.migration_id) == MigrationPhase.COMPLETED
+        except Fault:
+            return False
+
+    def _resumed_on_host(self, pending: _Pending, seconds: float) -> bool:
+        """Whether the destination host runs the VM, waiting up to `seconds` for its arrival to end there:
+        the host's CompleteMigration answers once the arrival has ended, so nothing here polls."""
+        if self._runs_on_host(pending):
+            return True
+        try:
+            if self._agent(pending).complete(pending.row.migration_id, timeout=seconds).phase == MigrationPhase.COMPLETED:
+                return True
+        except Fault as fault:   # NotFound: it ended between the two calls; otherwise the host says no more in time
+            log.info("%s: waiting for %s to resume %s: %s", self.vc.name, pending.host.name, pending.row.vm.name, fault)
+        return self._runs_on_host(pending)
 
     def _in_flight(self, pending: _Pending) -> bool:
         try:

@@ -251,6 +251,15 @@ class FakeHostAgent:
         self.progress: tuple[HostProgress, ...] = READY_AFTER_TWO_ROUNDS
         self.during_stream: Callable[[], None] | None = None     # runs before each progress report
         self.outcome = HostOutcome(MigrationPhase.COMPLETED, FIGURES)
+        # As a destination: None, the VM resumes as END arrives; else END finds it still starting, and this
+        # runs while a CompleteMigration call waits for the arrival to end (it may resume the VM, or not).
+        self.resumes_late: Callable[[FakeHostAgent, int], None] | None = None
+        self.waits: list[float | None] = []                      # the timeout of each such wait
+
+    def resume(self, migration_id: int, instance_uuid: str) -> None:
+        """The arrival of `migration_id` ends here with the VM running."""
+        self.running_vms[instance_uuid] = PowerState.POWERED_ON
+        self.phases[migration_id] = MigrationPhase.COMPLETED
 
     def _enter(self, method: str, *args: object) -> None:
         self.calls.append((method, *args))
@@ -324,14 +333,21 @@ class FakeHostAgent:
         self._enter("complete", migration_id)
         if migration_id not in self.phases:
             raise NotFound(f"no migration {migration_id:016x} on {self.name}", object=self.name)
-        self.phases[migration_id] = self.outcome.phase
         spec = self.specs.get(migration_id)
+        if spec is not None and spec.destination_host == self.name != spec.source_host:
+            # a destination host waits for its arrival to end, then says how it ended
+            self.waits.append(timeout)
+            if self.resumes_late is not None and self.phases[migration_id] != MigrationPhase.COMPLETED:
+                self.resumes_late(self, migration_id)
+            return HostOutcome(self.phases[migration_id])
+        self.phases[migration_id] = self.outcome.phase
         if self.outcome.phase == MigrationPhase.COMPLETED and spec is not None:
             self.running_vms.pop(spec.vm.instance_uuid, None)
             destination = self._hosts.agents.get(spec.destination_host)
-            if destination is not None and destination is not self:
-                destination.running_vms[spec.vm.instance_uuid] = PowerState.POWERED_ON
-                destination.phases[migration_id] = MigrationPhase.COMPLETED
+            if destination is not None and destination is not self and destination.resumes_late is None:
+                destination.resume(migration_id, spec.vm.instance_uuid)
+            elif destination is not None and destination is not self:
+                destination.phases[migration_id] = MigrationPhase.SWITCHOVER   # END on its way, the VM not started yet
         return self.outcome
 
     def abort(self, migration_id: int, reason: str) -> HostOutcome:

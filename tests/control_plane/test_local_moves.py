@@ -66,6 +66,42 @@ def test_a_datastore_only_move_copies_the_disk_on_its_host(parts: FakeParts, mig
     assert ev.VM_HOT_MIGRATING_WITH_ENCRYPTION not in parts.event_types(vm)
 
 
+def test_a_vm_that_resumes_after_end_is_waited_for_on_the_destination_host(parts: FakeParts, migrations: Migrations) -> None:
+    """END found the VM still starting on esx-2: the vCenter waits in the host's CompleteMigration (the
+    host answers once its arrival ended), not by asking again and again."""
+    parts.hosts.expect_key = True
+    destination = parts.agent("esx-2")
+    destination.resumes_late = lambda host, migration_id: host.resume(migration_id, vm.instance_uuid)
+    vm = parts.vm("vm-hot")
+    task = relocate(parts, migrations, MigrationTarget("esx-2"))
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert isinstance(task.result, MigrationResult) and task.result.settled == ""
+    assert destination.waits == [parts.timeouts.resume_wait]
+    assert destination.called("running", "migrations", "complete") == ["running", "migrations", "complete"]
+    assert parts.state.get(vm.moid, Vm).host == parts.host("esx-2").moid
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+
+
+def test_a_vm_that_never_resumes_on_the_destination_host_is_started_there_by_settling(parts: FakeParts,
+                                                                                       migrations: Migrations) -> None:
+    """END went through but the arrival ended without the VM (the wait ran out): settling starts it there."""
+    parts.hosts.expect_key = True
+    destination = parts.agent("esx-2")
+    destination.resumes_late = lambda host, migration_id: None
+    vm = parts.vm("vm-hot")
+    task = relocate(parts, migrations, MigrationTarget("esx-2"))
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert isinstance(task.result, MigrationResult)
+    assert task.result.settled == "moved; the end was confirmed by the destination after: vm-hot does not run on esx-2"
+    assert destination.waits == [parts.timeouts.resume_wait]
+    assert destination.called("register", "power_on") == ["register", "power_on"]
+    assert destination.running_vms[vm.instance_uuid] == PowerState.POWERED_ON
+    assert parts.state.get(vm.moid, Vm).host == parts.host("esx-2").moid
+    assert parts.state.journal("outgoing") == [] and parts.state.journal("arrival") == []
+
+
 def test_a_failure_at_the_destination_hosts_resume_is_settled(parts: FakeParts, migrations: Migrations) -> None:
     """END crossed: the injected fault at resume (this vCenter takes the VM in) is settled as moved."""
     parts.hosts.expect_key = True
