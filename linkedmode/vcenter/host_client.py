@@ -50,20 +50,19 @@ def spec_to_proto(spec: MigrationSpec) -> pb.MigrationSpec:
 
 
 def spec_from_proto(proto: pb.MigrationSpec, vm: Vm) -> MigrationSpec:
-    """A spec that came over LinkedMode, the key taken into MigrationSecrets and the proto cleared."""
-    try:
+    """A spec that came over LinkedMode, the key taken into MigrationSecrets and the proto cleared (`sent`)."""
+    with sent(proto):
         secrets = secrets_from_wire(proto.migration_id, proto.encrypted, proto.key, proto.nonce)
         return MigrationSpec(
             proto.migration_id, vm, proto.source_host, proto.destination_host, proto.settings.switchover_goal_seconds,
             proto.settings.max_switchover_seconds, secrets,
             tuple(DiskMove(m.label, m.capacity_mb, m.source_path, m.destination_path) for m in proto.disk_moves))
-    finally:
-        proto.Clear()
 
 
 @contextmanager
 def sent(message: Message) -> Iterator[Message]:
-    """A message that holds a key, cleared as soon as the call that sends it returns or fails."""
+    """A message that holds a key, cleared as soon as the call that sends it (or the code that reads it)
+    returns or fails: the one place a vCenter clears a proto that held a key."""
     try:
         yield message
     finally:
