@@ -21,7 +21,7 @@ from typing import Any
 from .crypto.domain_pki import CA_FOLDER, Pki, ensure_pki
 from .crypto.files import private_file, private_folder, write_private
 from .crypto.identity import Identity
-from .crypto.pki import credential_paths
+from .crypto.pki import Credential, credential_paths
 from .host.server import HostServer
 from .kms.kmip import KmipKeyServer
 from .kms.process import KmsProcess
@@ -54,7 +54,7 @@ class Estate:
     def ca_root(self) -> Path:
         return self.ca_dir if self.ca_dir is not None else self.state_dir / CA_FOLDER
 
-    def credential(self, domain: str, kind: str, name: str):  # type: ignore[no-untyped-def]
+    def credential(self, domain: str, kind: str, name: str) -> Credential:
         return Pki(self.pki_dir).credential(Identity(domain, kind, name))
 
     def endpoints(self) -> dict[str, Any]:

@@ -83,13 +83,13 @@ class FrameSealer:
     def seal_into(self, sequence: int, header: bytes, payload: memoryview | bytes, out: memoryview | bytearray) -> None:
         """Writes ciphertext || tag of ``payload`` into ``out`` (exactly len(payload) + 16 bytes)."""
         iv = self._iv_for(sequence)
-        self._aead.encrypt_into(iv, payload, header, out)  # type: ignore[union-attr]
+        self._aead.encrypt_into(iv, payload, header, out)  # type: ignore[union-attr]  # None only once closed
 
     def open_into(self, sequence: int, header: bytes, sealed: memoryview | bytes, out: memoryview | bytearray) -> None:
         """Writes the plaintext of ``sealed`` into ``out`` (exactly len(sealed) - 16 bytes)."""
         iv = self._iv_for(sequence)
         try:
-            self._aead.decrypt_into(iv, sealed, header, out)  # type: ignore[union-attr]
+            self._aead.decrypt_into(iv, sealed, header, out)  # type: ignore[union-attr]  # None only once closed
         except InvalidTag:
             raise FrameUnauthenticated(f"frame {sequence} failed authentication") from None
 

@@ -48,7 +48,7 @@ class VCenterServer:
         `keys`: its key providers (else only its Native Key Providers, sealed in that temporary folder)."""
         self.domain = domain
         self._temp = tempfile.TemporaryDirectory(prefix=f"linkedmode-{spec.name}-") if datastores_dir is None else None
-        folders = DatastoreFolders(Path(self._temp.name if self._temp else datastores_dir))  # type: ignore[arg-type]
+        folders = DatastoreFolders(Path(self._temp.name if self._temp else datastores_dir))  # type: ignore[arg-type]  # given whenever there is no temporary folder
         self._keys_temp = tempfile.TemporaryDirectory(prefix=f"linkedmode-{spec.name}-keys-") if keys is None else None
         if self._keys_temp is not None:
             keys = KeyProviders(spec.name, Path(self._keys_temp.name),

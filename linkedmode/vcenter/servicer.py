@@ -38,7 +38,7 @@ class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _find(self, cls: type[T], ref) -> T:  # type: ignore[no-untyped-def]
+    def _find(self, cls: type[T], ref) -> T:  # type: ignore[no-untyped-def]  # any message with moid and name
         return self.vc.state.find(cls, moid=ref.moid, name=ref.name)
 
     def _in_datacenter(self, cls: type[T], datacenter: str) -> list[T]:
@@ -261,7 +261,7 @@ class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
     def CancelTask(self, request: vcenter_pb2.GetTaskRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.tasks.cancel(request.key))
 
-    def _event_filter(self, request) -> tuple[int, str, list[str], int]:  # type: ignore[no-untyped-def]
+    def _event_filter(self, request) -> tuple[int, str, list[str], int]:  # type: ignore[no-untyped-def]  # a ListEvents or WatchEvents request
         """An EventFilter as the store takes it: after_key, the VM's moid ("" for every VM), types, limit."""
         after_key = whole_number("after_key", request.after_key, 0, 2**63 - 1)
         limit = whole_number("limit", request.limit, 0, MAX_LIMIT) or DEFAULT_EVENT_LIMIT

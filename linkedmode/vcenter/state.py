@@ -102,7 +102,7 @@ class VCenterState:
     def change_task(self, key: str, **changes: object) -> Task:
         """Read-modify-write of one task, atomic against every other change."""
         with self._lock:
-            self.update(tasks=[replace(self.task(key), **changes)])  # type: ignore[arg-type]
+            self.update(tasks=[replace(self.task(key), **changes)])  # type: ignore[arg-type]  # each change a Task field, of its type
             return self.task(key)
 
     def next_moid(self, kind: str) -> str:
@@ -185,7 +185,7 @@ class VCenterState:
             return sorted(self._tasks.values(), key=lambda t: t.queue_time, reverse=True)
 
     def events(self, **query: object) -> list[Event]:
-        return self.store.events(**query)  # type: ignore[arg-type]
+        return self.store.events(**query)  # type: ignore[arg-type]  # the store's own keyword arguments, passed on
 
     async def watch_task(self, key: str, changes: ChangeFeed, poll: float = 1.0) -> AsyncIterator[Task]:
         """Yields the task now and at every change, ending once it is done. Waits on the event loop."""

@@ -101,7 +101,7 @@ class OutgoingMigration:
             raise InvalidArgument("a plaintext migration needs a migration_id", argument="migration_id")
         if secrets is not None and migration_id not in (None, secrets.migration_id):
             raise InvalidArgument("migration_id does not match the migration secrets", argument="migration_id")
-        self.migration_id: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]
+        self.migration_id: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]  # not None without secrets: checked above
         self.memory = memory
         self.destination = destination
         self.workload = workload

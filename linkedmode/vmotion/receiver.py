@@ -401,7 +401,7 @@ class VMotionListener:
             raise InvalidArgument("a plaintext migration needs a migration_id", argument="migration_id")
         if secrets is not None and migration_id not in (None, secrets.migration_id):
             raise InvalidArgument("migration_id does not match the migration secrets", argument="migration_id")
-        mid: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]
+        mid: int = secrets.migration_id if secrets is not None else migration_id  # type: ignore[assignment]  # not None without secrets: checked above
         if self.incoming(mid) is not None:
             raise AlreadyExists(f"migration {mid:016x} is already expected on this host", object=f"migration-{mid:016x}")
         incoming = IncomingMigration(self, secrets, memory_mb, mid, prefault=prefault, disks=disks,
