@@ -176,6 +176,7 @@ class VCenterTimeouts:
     host_heartbeat: float = 2.0            # a destination host must answer this fast to be a target
     host_connect: float = 5.0              # reaching a host at start
     peer_call: float = 30.0                # one LinkedMode call to another vCenter
+    peer_hello: float = 5.0                # a peer's answer to Hello, when the vCenters link at start
     locator_probe: float = 3.0             # reading the certificate at a ServiceLocator's URL
     switchover_goal: float = 0.5           # row V2: pre-copy stops when the rest crosses within this
     max_switchover: float = 100.0          # row V4: vmotion.maxSwitchoverSeconds

@@ -128,7 +128,8 @@ class VCenterServer:
             server = Identity(self.domain.name, "vcenter", name)
             with secure_channel(address, self.vcenter.credential, server) as channel:
                 try:
-                    reply = linked_mode_pb2_grpc.LinkedModeStub(channel).Hello(peer_to_proto(self.vcenter.me_as_peer()), timeout=5)
+                    hello = peer_to_proto(self.vcenter.me_as_peer())
+                    reply = linked_mode_pb2_grpc.LinkedModeStub(channel).Hello(hello, timeout=self.vcenter.timeouts.peer_hello)
                 except grpc.RpcError as error:
                     fault: Fault = fault_from_error(error)
                     log.warning("%s could not link with %s: %s", self.name, name, fault)
