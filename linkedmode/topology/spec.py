@@ -186,6 +186,7 @@ class VCenterTimeouts:
     reservation_expiry: float = 60.0       # a destination slot reserved but never prepared is given back
     slot_retry: float = 0.5                # a queued move asks again for its destination host's slot
     settle_interval: float = 5.0           # unsettled journal rows are tried again this often
+    session_idle: float = 1800.0           # a user's session without a call ends (vSphere's 30 minutes)
 
 
 @dataclass(frozen=True)

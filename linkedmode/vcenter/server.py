@@ -56,7 +56,7 @@ class VCenterServer:
         assert keys is not None
         self.vcenter = VCenter(spec, domain.name, credential, InventoryStore(database), host_addresses or {}, folders, keys)
         self.vcenter.faults = FaultInjector(spec.name, kill=self.crash)
-        self.sessions = Sessions(spec.name, domain.name, domain.users)
+        self.sessions = Sessions(spec.name, domain.name, domain.users, idle_seconds=spec.timeouts.session_idle)
         self._server: RunningServer | None = None
         self._login: RunningServer | None = None
         self._settler: Scheduled | None = None

@@ -1,5 +1,6 @@
-"""A vCenter links with its peers at start within its topology's `timeouts.peer_hello`: a peer that takes
-the connection and never answers is given up on after that long, and the others still link."""
+"""A vCenter's waits outside migrations come from its topology's `timeouts` too: it links with its peers
+at start within `peer_hello` (a peer that takes the connection and never answers is given up on after
+that long, and the others still link), and a user's session ends after `session_idle` without a call."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 from migration_estate import migration_estate
+
+from linkedmode.crypto.identity import Identity
 
 
 @pytest.fixture
@@ -56,3 +59,15 @@ def test_a_peer_that_never_answers_hello_is_given_up_on_after_peer_hello(tmp_pat
     assert set(answered) == set(peers) - {"vc-a", "vc-silent"} and "vc-b" in answered
     assert 0.4 < took < 4.0              # its own limit, not the 5 s default
     assert any("vc-a could not link with vc-silent" in r.getMessage() for r in caplog.records)
+
+
+def test_a_session_lasts_the_vcenters_session_idle(tmp_path) -> None:
+    with migration_estate(tmp_path, vcenter_timeouts={"session_idle": 42}) as estate:
+        session = estate.vcenters["vc-a"].sessions.open(Identity("vsphere.local", "user", "administrator"))
+        assert session.idle_seconds == 42
+
+
+def test_a_session_lasts_thirty_minutes_by_default(tmp_path) -> None:
+    with migration_estate(tmp_path) as estate:
+        session = estate.vcenters["vc-a"].sessions.open(Identity("vsphere.local", "user", "administrator"))
+        assert session.idle_seconds == 1800
