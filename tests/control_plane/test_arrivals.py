@@ -1,6 +1,7 @@
 """The destination side with fake hosts: a reservation takes the destination host's vMotion slot (row
 V8) or says no, without waiting; reservations and arrivals that are never carried through expire on
-the reaper; an abort before the prepare journals nothing; a commit needs a prepare."""
+the reaper; an abort before the prepare journals nothing; a commit needs a prepare; a restarted vCenter
+finishes, keeps or drops each arrival of its journal by what its host says."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from linkedmode.migration.admission import arrival_of
 from linkedmode.migration.arrivals import Arrivals
 from linkedmode.migration.journal import ARRIVAL, ArrivalRow
 from linkedmode.migration.spec import Arrival, DiskMove, MigrationSpec, MigrationTarget
+from linkedmode.model import events as ev
 from linkedmode.model.fault_rules import FaultInjector
 from linkedmode.model.faults import HostNotConnected, InsufficientMemoryResourcesFault, InvalidArgument, InvalidState, NotFound
+from linkedmode.model.inventory import Vm
 from linkedmode.model.migration import MigrationPhase, MigrationStep
+from linkedmode.model.settings import PowerState
 
 LIMIT = 4                       # a 1 GbE host (row V8)
 MIGRATION_ID = 0x0A11FA11
@@ -309,3 +313,67 @@ def test_a_spec_must_name_the_disks_that_change_datastore(parts: FakeParts, arri
     (taken,) = parts.agent("esx-2").specs.values()
     assert taken.disk_moves[0].destination_path == parts.datastores.disk_path("ds-other", vm.name, vm.disks[0])
     assert journal(parts)[0].disk_files == (taken.disk_moves[0].destination_path,)
+
+
+# -- recovery: each arrival row a restarted vCenter finds -----------------------------------------
+
+ARRIVING = 0x0A11FA12
+
+
+def journaled_arrival(parts: FakeParts, phase: MigrationPhase) -> tuple[ArrivalRow, Arrival]:
+    """A hot arrival from vc-b's esx-b1 to esx-2, journaled at `phase` before this vCenter restarted."""
+    here = parts.host("esx-2")
+    came = replace(parts.vm("vm-two"), moid="vm-from-b", name="vm-from-b", instance_uuid="4200aaaa-0000-4000-8000-0000000000b1",
+                   host="host-b1", datacenter="datacenter-b", nics=[], disks=[])
+    row = ArrivalRow(ARRIVING, phase, Arrival(came, "vc-b", "esx-b1", hot=True, encrypted=True),
+                     replace(came, moid=parts.state.next_moid("vm"), host=here.moid, datacenter=here.datacenter), here.moid)
+    parts.state.update(journal=[row.entry()])
+    return row, row.arrival
+
+
+@pytest.mark.parametrize("phase", [MigrationPhase.PREPARED, MigrationPhase.COMMITTED])
+def test_an_arrival_whose_host_runs_the_vm_is_finished_at_recovery(parts: FakeParts, phase: MigrationPhase) -> None:
+    row, came = journaled_arrival(parts, phase)
+    parts.agent("esx-2").running_vms[came.vm.instance_uuid] = PowerState.POWERED_ON
+    recovered = Arrivals(parts.vc)
+    recovered.recover()
+
+    joined = parts.state.find(Vm, name="vm-from-b")
+    assert joined.moid == row.vm.moid and joined.host == parts.host("esx-2").moid
+    assert journal(parts) == [] and recovered.pending() == []
+    assert parts.slots.in_use(parts.host("esx-2").moid) == 0
+    assert parts.event_types(joined)[-1] == ev.VM_MIGRATED
+
+
+@pytest.mark.parametrize("phase", [MigrationPhase.PREPARED, MigrationPhase.COMMITTED])
+def test_an_arrival_still_streaming_is_kept_for_its_source_at_recovery(parts: FakeParts, phase: MigrationPhase) -> None:
+    journaled_arrival(parts, phase)
+    parts.agent("esx-2").phases[ARRIVING] = MigrationPhase.PRECOPY
+    recovered = Arrivals(parts.vc)
+    recovered.recover()
+
+    assert [r.phase for r in recovered.pending()] == [phase] and [r.phase for r in journal(parts)] == [phase]
+    assert parts.slots.in_use(parts.host("esx-2").moid) == 1          # its slot counted again
+    assert parts.reaper.pending() == [f"arrival {ARRIVING:016x}"]     # and its expiry on the reaper
+    assert not [v for v in parts.state.all(Vm) if v.name == "vm-from-b"]
+
+
+@pytest.mark.parametrize("phase", [MigrationPhase.PREPARED, MigrationPhase.COMMITTED])
+def test_an_arrival_its_host_never_heard_of_is_dropped_at_recovery(parts: FakeParts, phase: MigrationPhase) -> None:
+    journaled_arrival(parts, phase)
+    recovered = Arrivals(parts.vc)
+    recovered.recover()
+
+    assert journal(parts) == [] and recovered.pending() == []
+    assert parts.slots.in_use(parts.host("esx-2").moid) == 0
+    assert not [v for v in parts.state.all(Vm) if v.name == "vm-from-b"]
+    assert parts.reaper.pending() == []
+
+
+def test_a_finished_arrival_row_is_left_to_the_source_side_at_recovery(parts: FakeParts) -> None:
+    row, _ = journaled_arrival(parts, MigrationPhase.FINISHED)
+    recovered = Arrivals(parts.vc)
+    recovered.recover()
+
+    assert journal(parts) == [row] and recovered.pending() == []
+    assert parts.hosts.calls() == {} and parts.slots.in_use(parts.host("esx-2").moid) == 0
