@@ -2,7 +2,7 @@
 state machine whose phase is a `MigrationPhase` and whose saved form is its journal row.
 
 Admission (checks, the decision) -> queued until it holds its source host's vMotion slot and a
-reservation of the destination host's -> PREPARED (the destination has the spec; journaled) -> the
+reservation of the destination host's -> PREPARED (journaled, then the spec goes to the destination) -> the
 page stream -> COMMITTING -> SWITCHED -> finished. Before the commit any failure undoes the move and
 the VM goes on at the source (row V5); after it, `settle` asks who runs the VM.
 
@@ -188,8 +188,8 @@ class SourceMigration:
             vsan = VsanKeys(vc.state, vc.keys)
             source_keys = {d.label: vsan.key(d.datastore) for d in vm.disks if d.label in {m.label for m in moved}}
             copied_keys = () if spec is not None else tuple(source_keys.get(d.label, b"") for d in vm.disks)
+            self._record(row)   # before the destination journals its side: a restart here finds both, or neither
             address = destination.prepare(self.migration_id, a.arrival, a.target, spec, copied_keys)
-            self._record(row)
             if spec is None:
                 self._commit(destination)
                 if not a.arrival.hot:

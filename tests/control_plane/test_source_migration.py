@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 from control_plane_fakes import FIGURES, MOID_THERE, FakeDestination, FakeParts, wait_until
@@ -81,6 +82,26 @@ def test_an_encrypted_move_ends_with_the_vm_there_and_the_key_wiped(parts: FakeP
     assert not os.path.exists(parts.disk_file(vm))
     assert parts.event_types(vm)[1:] == [ev.VM_BEING_HOT_MIGRATED, ev.VM_HOT_MIGRATING_WITH_ENCRYPTION, ev.VM_MIGRATED]
     assert parts.slots.in_use(vm.host) == 0
+
+
+def test_the_source_journals_its_row_before_the_destination_hears_of_the_spec(parts: FakeParts, destination: FakeDestination,
+                                                                              migrations: Migrations,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source that dies while the destination prepares leaves a row, so its recovery tells the
+    destination to drop the arrival (it would otherwise wait for an answer until `arrival_expiry`)."""
+    parts.hosts.expect_key = True
+    seen: list[list[tuple[str, str]]] = []
+    prepare = destination.prepare
+
+    def prepare_seeing_the_journal(*args: Any, **kwargs: Any) -> str:
+        seen.append([(e.kind, e.state) for e in parts.state.journal("outgoing")])
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(destination, "prepare", prepare_seeing_the_journal)
+    task = relocate(parts, migrations)
+
+    assert task.state == TaskState.SUCCESS, task.error
+    assert seen == [[("outgoing", MigrationPhase.PREPARED.value)]]
 
 
 def test_a_plaintext_move_sends_no_key_and_says_so(parts: FakeParts, destination: FakeDestination, migrations: Migrations) -> None:
