@@ -3,9 +3,9 @@
 * start: for half, the whole and double the estate (default 2 vCenters x 32 hosts, 5,000 VMs of 1-8
   GiB), a fresh process (`scale_estate`) starts it and answers ListVms over mutual TLS; the figure is
   from spawning that process to the answer, with its resident memory then.
-* calls: the whole estate in its own process; this process runs the load: ``clients`` clients, each
-  its own user, certificate and mutual-TLS connection, calling GetVm on VMs spread over the estate,
-  twice for ``seconds``:
+* calls: the whole estate in its own process; ``load_processes`` other processes run the load
+  (`call_load`): ``clients`` clients, each its own user, certificate and mutual-TLS connection,
+  calling GetVm on VMs spread over the estate, twice for ``seconds``:
   - saturated: each client calls again as soon as its answer comes (at most ``max_calls``): the most
     calls per second the estate answers, and the latency then (64 calls always waiting, so the mean
     latency is 64 / calls per second whatever the server does);
@@ -21,27 +21,19 @@ figures: the estate's start, inventory calls, and an evacuation across vCenters.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import grpc
-
-from ..crypto.domain_pki import Pki
-from ..crypto.identity import Identity
-from ..rpc.tls import CHANNEL_OPTIONS
-from ..v1 import common_pb2, vcenter_pb2_grpc
+from .call_load import CallLoad, run_load
 from .evacuation import run_evacuation_benchmark
-from .scale_estate import BENCH_DOMAIN, bench_user
 
 Say = Callable[[str], None]
 
@@ -56,6 +48,7 @@ class ScaleSettings:
     clients: int = 64
     seconds: float = 10.0
     rate: float = 2000.0                            # calls a second offered in the open-loop figure; 0: none
+    load_processes: int = 2                         # the clients spread over this many processes
     max_calls: int = 200_000
     start_timeout_s: float = 600.0
     evacuation_vms: int = 64                        # running VMs on the host evacuated across vCenters
@@ -135,13 +128,14 @@ def measure_starts(settings: ScaleSettings, say: Say) -> dict[str, Any]:
 
 def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     with EstateProcess(settings, settings.vms, users=settings.clients, serve=True) as estate:
-        address, pki = estate.figures["address"], Path(estate.figures["pki"])
-        saturated = _measured(estate, lambda: _load(settings, address, pki, saturate=True))
+        load = CallLoad(estate.figures["address"], estate.figures["pki"], settings.vms, settings.vcenters, settings.clients,
+                        settings.seconds, max_calls=settings.max_calls, processes=settings.load_processes)
+        saturated = _measured(estate, load)
         say(f"calls, saturated: {saturated['calls_per_s']:.0f}/s from {settings.clients} clients, "
             f"p50 {saturated['p50_ms']:.1f} ms, p99 {saturated['p99_ms']:.1f} ms, {saturated['failed']} failed")
         figures = {"max_calls_per_s": saturated["calls_per_s"], "saturated": saturated}
         if settings.rate > 0:
-            at_rate = _measured(estate, lambda: _load(settings, address, pki, saturate=False))
+            at_rate = _measured(estate, replace(load, rate=settings.rate))
             say(f"calls at {settings.rate:g}/s offered: {at_rate['calls_per_s']:.0f}/s answered, "
                 f"p50 {at_rate['p50_ms']:.1f} ms, p99 {at_rate['p99_ms']:.1f} ms, {at_rate['failed']} failed")
             figures.update({"calls_per_s": at_rate["calls_per_s"], "p50_ms": at_rate["p50_ms"],
@@ -149,108 +143,16 @@ def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     return figures
 
 
-def _measured(estate: EstateProcess, load: Callable[[], Any]) -> dict[str, Any]:
-    """One load's figures, with the CPU each side spent per call answered."""
-    server_cpu, client_cpu = estate.cpu_seconds(), time.process_time()
-    figures: dict[str, Any] = asyncio.run(load())
-    server_cpu, client_cpu = estate.cpu_seconds() - server_cpu, time.process_time() - client_cpu
+def _measured(estate: EstateProcess, load: CallLoad) -> dict[str, Any]:
+    """One load's figures, with the CPU each side spent per call answered (the estate's counted from
+    when every client has connected)."""
+    server_cpu = [0.0]
+    figures = run_load(load, started=lambda: server_cpu.__setitem__(0, estate.cpu_seconds()))
+    server_cpu[0] = estate.cpu_seconds() - server_cpu[0]
     calls = max(figures["calls"], 1)
-    figures["server_cpu_ms_per_call"] = round(server_cpu / calls * 1e3, 3)
-    figures["client_cpu_ms_per_call"] = round(client_cpu / calls * 1e3, 3)
+    figures["server_cpu_ms_per_call"] = round(server_cpu[0] / calls * 1e3, 3)
+    figures["client_cpu_ms_per_call"] = round(figures.pop("client_cpu_s") / calls * 1e3, 3)
     return figures
-
-
-async def _load(settings: ScaleSettings, address: str, pki: Path, *, saturate: bool) -> dict[str, Any]:
-    server = Identity(BENCH_DOMAIN, "vcenter", "vc-01")
-    channels = [_channel(address, pki, bench_user(n), server) for n in range(settings.clients)]
-    names = [f"vm-{n:05d}" for n in range(1, settings.vms + 1, settings.vcenters)]      # vc-01's VMs
-    latencies: list[float] = []
-    failed: list[str] = []
-    try:
-        for channel in channels:                         # every handshake done before the clock starts
-            await channel.channel_ready()
-        stubs = [vcenter_pb2_grpc.VCenterStub(c) for c in channels]
-        started = time.monotonic()
-        if saturate:
-            budget = max(1, settings.max_calls // settings.clients)
-            deadline = started + settings.seconds
-            await asyncio.gather(*(_client(stub, names[n::settings.clients] or names, budget, deadline, latencies, failed)
-                                   for n, stub in enumerate(stubs)))
-            elapsed = time.monotonic() - started
-        else:
-            await _open_loop(stubs, names, settings.rate, settings.seconds, latencies, failed)
-            elapsed = settings.seconds        # the calls offered in that time, answered or not
-    finally:
-        await asyncio.gather(*(c.close() for c in channels))
-    latencies.sort()
-    figures = {
-        "clients": settings.clients, "calls": len(latencies), "failed": len(failed),
-        "failures": sorted(set(failed))[:5], "seconds": round(elapsed, 2),
-        "calls_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1e3, 2), "p99_ms": round(_percentile(latencies, 0.99) * 1e3, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1e3, 2) if latencies else 0.0,
-    }
-    if not saturate:
-        figures["offered_per_s"] = settings.rate
-    return figures
-
-
-async def _open_loop(stubs: list[vcenter_pb2_grpc.VCenterAsyncStub], names: list[str], rate: float, seconds: float,
-                     latencies: list[float], failed: list[str]) -> None:
-    """``rate`` calls a second for ``seconds``, call n due at start + n / rate on client n % clients,
-    each sent at its time without waiting for earlier answers; latency counts from when it was due."""
-    clock = time.monotonic
-    total, start = int(rate * seconds), clock() + 0.05
-    pending: set[asyncio.Task[None]] = set()
-
-    async def call(stub: vcenter_pb2_grpc.VCenterAsyncStub, name: str, due: float) -> None:
-        try:
-            await stub.GetVm(common_pb2.ObjectRef(name=name), timeout=10)
-        except grpc.aio.AioRpcError as error:
-            failed.append(error.code().name)
-            return
-        latencies.append(clock() - due)
-
-    sent = 0
-    while sent < total:
-        now = clock()
-        while sent < total and start + sent / rate <= now:       # every call due by now, late ones too
-            task = asyncio.ensure_future(call(stubs[sent % len(stubs)], names[sent % len(names)], start + sent / rate))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            sent += 1
-        await asyncio.sleep(max(0.0, start + sent / rate - clock()))
-    if pending:
-        await asyncio.gather(*pending)
-
-
-def _channel(address: str, pki: Path, user: str, server: Identity) -> grpc.aio.Channel:
-    credential = Pki(pki).credential(Identity(BENCH_DOMAIN, "user", user))
-    credentials = grpc.ssl_channel_credentials(root_certificates=credential.ca_pem, private_key=credential.key_pem,
-                                               certificate_chain=credential.cert_pem)
-    return grpc.aio.secure_channel(address, credentials,
-                                   options=[*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server.dns_name)])
-
-
-async def _client(stub: vcenter_pb2_grpc.VCenterStub, names: list[str], budget: int, deadline: float,
-                  latencies: list[float], failed: list[str]) -> None:
-    clock = time.monotonic
-    for n in range(budget):
-        began = clock()
-        if began >= deadline:
-            return
-        try:
-            await stub.GetVm(common_pb2.ObjectRef(name=names[n % len(names)]), timeout=10)  # type: ignore[misc]  # on an aio channel the call is awaitable; the generated stub types the blocking one
-        except grpc.aio.AioRpcError as error:
-            failed.append(error.code().name)
-            continue
-        latencies.append(clock() - began)
-
-
-def _percentile(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 # The parts of the benchmark, in order: each takes the settings and a progress printer, returns its figures.

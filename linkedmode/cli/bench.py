@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..bench.call_load import LoadFailed
 from ..bench.distance import RTTS_MS, DistanceSettings, run_distance
 from ..bench.evacuation import run_evacuation_benchmark
 from ..bench.scale import SECTIONS, ScaleSettings, run_scale_bench
 from ..bench.stream import BenchSettings, run_bench
+from .common import CommandError
 from .output import print_json, print_table
 
 TARGETS = [
@@ -74,9 +76,12 @@ SCALE_TARGETS = [     # (section, figure, bound): each figure at most its bound,
 def bench_scale(args: argparse.Namespace) -> int:
     settings = ScaleSettings(vms=args.vms, vcenters=args.vcenters, hosts_per_vcenter=args.hosts_per_vcenter,
                              memory_mb=tuple(args.memory_mb), clients=args.clients, seconds=args.seconds,
-                             rate=args.rate)
+                             rate=args.rate, load_processes=args.load_processes)
     say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    summary = run_scale_bench(settings, say, tuple(args.only or ()))
+    try:
+        summary = run_scale_bench(settings, say, tuple(args.only or ()))
+    except LoadFailed as failed:
+        raise CommandError(str(failed)) from None
     if args.json:
         print_json(summary)
         return 0
@@ -136,6 +141,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     scale.add_argument("--clients", type=int, default=d.clients, help=f"concurrent clients of the calls figure (default {d.clients})")
     scale.add_argument("--seconds", type=float, default=d.seconds,
                        help=f"how long each calls figure runs (default {d.seconds:g})")
+    scale.add_argument("--load-processes", type=int, default=d.load_processes,
+                       help=f"processes the clients are spread over (default {d.load_processes})")
     scale.add_argument("--rate", type=float, default=d.rate,
                        help=f"calls a second offered in the open-loop calls figure; 0: saturated only (default {d.rate:g})")
     scale.add_argument("--only", action="append", choices=[name for name, _ in SECTIONS],

@@ -6,6 +6,11 @@ answered and reported what it measured.
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+
+from linkedmode.bench.call_load import CallLoad, LoadFailed, run_load
 from linkedmode.bench.scale import SECTIONS, ScaleSettings, run_scale_bench
 
 
@@ -42,3 +47,14 @@ def test_a_rate_of_zero_measures_the_saturated_calls_alone() -> None:
     settings = ScaleSettings(vms=4, vcenters=1, hosts_per_vcenter=1, sizes=(1.0,), clients=2, seconds=0.2, max_calls=20, rate=0)
     calls = run_scale_bench(settings, lambda line: None, ("calls",))["calls"]
     assert "at_rate" not in calls and calls["saturated"]["calls"] > 0
+
+
+def test_a_load_that_cannot_connect_says_where_in_one_line() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{unused.getsockname()[1]}"      # bound, never listening
+        load = CallLoad(address, "/nonexistent-pki", vms=2, vcenters=1, clients=2, seconds=0.2, processes=2)
+        with pytest.raises(LoadFailed) as failed:
+            run_load(load)
+    message = str(failed.value)
+    assert message.startswith(f"a load process failed against {address}: ") and "\n" not in message
