@@ -118,7 +118,7 @@ def test_beyond_the_total_cap_connections_are_closed_and_the_held_ones_go_at_the
 
 def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
     """Sends a valid HELLO one byte at a time (at most 40 bytes, at most ~12 s), until the listener hangs up."""
-    hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256)
+    hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256, b"")
     with socket.create_connection(address, timeout=5) as sock:
         started = time.monotonic()
         for byte in hello[:-1]:
