@@ -8,10 +8,12 @@ import os
 
 import pytest
 from vmotion_helpers import secrets_pair
+from vmotion_mitm import VMotionProxy
 
 from linkedmode.model.faults import InsufficientMemoryResourcesFault, MigrationFault
 from linkedmode.model.validation import MAX_VM_MEMORY_MB
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener, populate
+from linkedmode.vmotion.frames import HEADER_SIZE, FrameKind, iter_frames
 from linkedmode.vmotion.guest import PAGE_SIZE, PAGES_PER_MB, REGION_PAGES, PageMap
 from linkedmode.vmotion.populate import CHUNK_MAP_BITS, MIN_CHUNK_PAGES, chunk_map, chunk_pages, chunk_runs
 from linkedmode.vmotion.precopy import MigrationProgress
@@ -131,3 +133,33 @@ def test_a_destination_without_room_for_what_the_source_wrote_refuses_it_and_say
     assert refused.value.message == "the 32 MB of guest memory the source wrote are more than this machine has free (16 MB)"
     assert incoming.memory is None                                       # dropped with the migration
     memory.close()
+
+
+def captured_hello(memory: GuestMemory, listener: VMotionListener, encrypted: bool) -> tuple[int, bytes]:
+    """The HELLO a tap sees of a migration of ``memory``: its length on the wire and its payload."""
+    source, destination, _ = secrets_pair()
+    incoming = listener.prepare(destination if encrypted else None, memory.memory_mb, source.migration_id)
+    with VMotionProxy(listener.address) as tap:
+        OutgoingMigration(memory, tap.address, source if encrypted else None, migration_id=source.migration_id).run()
+        incoming.wait(5).close()
+    [(header, payload)] = [(h, p) for h, p in iter_frames(bytes(tap.captured)) if h.kind is FrameKind.HELLO]
+    return HEADER_SIZE + header.payload_length, bytes(payload)
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plaintext"])
+def test_the_chunk_map_is_sealed_in_the_hello_whose_length_is_the_same_for_every_guest(listener: VMotionListener,
+                                                                                         encrypted: bool) -> None:
+    small, large = GuestMemory(16), GuestMemory(1024)
+    small.write(0, bytes(range(256)) * (MB // 256))
+    for first in range(0, large.page_count, 9 * MIN_CHUNK_PAGES):                 # every ninth chunk of 512
+        large.write_page(first, b"written")
+    maps = [chunk_map(small.begin_trace()), chunk_map(large.begin_trace())]
+    (small_length, small_hello), (large_length, large_hello) = (captured_hello(small, listener, encrypted),
+                                                                captured_hello(large, listener, encrypted))
+    assert small_length == large_length                                       # a guest's size or layout: not in the length
+    if encrypted:
+        assert maps[0] not in small_hello and maps[1] not in large_hello        # the map is ciphertext
+    else:                                                                      # the same tap, in the clear
+        assert small_hello.endswith(maps[0]) and large_hello.endswith(maps[1])
+    small.close()
+    large.close()
