@@ -68,10 +68,8 @@ def test_a_guest_moved_hot_is_backed_on_the_destination_only_where_it_wrote(list
     incoming = listener.prepare(destination, memory.memory_mb)
     assert resident_bytes(incoming.memory) == 0                          # prepared: nothing backed yet
     with GuestWorkload(memory, dirty_rate_mbps=20, working_set_mb=4, seed=3) as vcpus:   # dirtying the first 4 MiB
-        result = OutgoingMigration(memory, listener.address, source, workload=vcpus,
-                                   options=MigrationOptions(bandwidth_limit_mbps=50)).run()
+        OutgoingMigration(memory, listener.address, source, workload=vcpus, options=MigrationOptions(bandwidth_limit_mbps=50)).run()
         received = incoming.wait(5)
-    assert result.rounds >= 2
     assert received.digest() == memory.digest()
     # what was written (3 MiB, 2 chunks of the working set) in 2 MiB chunks, far from the 512 MiB the guest has
     assert 3 * MB <= resident_bytes(received) <= 6 * CHUNK
