@@ -124,8 +124,10 @@ def test_a_destination_without_room_for_what_the_source_wrote_refuses_it_and_say
     monkeypatch.setattr(populate, "available_memory", lambda: 16 * MB)
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination, memory.memory_mb)
-    with pytest.raises(MigrationFault):
+    with pytest.raises(MigrationFault) as on_source:
         OutgoingMigration(memory, listener.address, source).run()
+    assert on_source.value.message == ("the destination ended the migration: the destination has not the memory free "
+                                       "for what the guest wrote (out_of_memory)")
     with pytest.raises(InsufficientMemoryResourcesFault) as refused:
         incoming.wait(5)
     assert refused.value.message == "the 32 MB of guest memory the source wrote are more than this machine has free (16 MB)"
