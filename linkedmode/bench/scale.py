@@ -4,10 +4,16 @@
   GiB), a fresh process (`scale_estate`) starts it and answers ListVms over mutual TLS; the figure is
   from spawning that process to the answer, with its resident memory then.
 * calls: the whole estate in its own process; this process runs the load: ``clients`` clients, each
-  its own user, certificate and mutual-TLS connection, calling GetVm on VMs spread over the estate as
-  fast as answers come, for ``seconds`` (and at most ``max_calls``); calls per second and latency
-  percentiles of the calls that answered, how many failed, and the CPU each side spent per call
-  (on a shared machine the figure that moves least with what else runs).
+  its own user, certificate and mutual-TLS connection, calling GetVm on VMs spread over the estate,
+  twice for ``seconds``:
+  - saturated: each client calls again as soon as its answer comes (at most ``max_calls``): the most
+    calls per second the estate answers, and the latency then (64 calls always waiting, so the mean
+    latency is 64 / calls per second whatever the server does);
+  - at a rate: ``rate`` calls a second in all, each sent at its time whether earlier ones have
+    answered or not (an open loop, as a load of many independent clients arrives); a call's latency
+    counts from when it was due, so a client that falls behind shows in the figure.
+  For each: calls per second, latency percentiles of the calls that answered, how many failed; and
+  the CPU each side spent per call (on a shared machine the figure that moves least with what else runs).
 
 Each part of the benchmark is one entry of ``SECTIONS``: a function of the settings that returns its
 figures: the estate's start, inventory calls, and an evacuation across vCenters.
@@ -49,6 +55,7 @@ class ScaleSettings:
     sizes: tuple[float, ...] = (0.5, 1.0, 2.0)     # of `vms`, for the start figures
     clients: int = 64
     seconds: float = 10.0
+    rate: float = 2000.0                            # calls a second offered in the open-loop figure; 0: none
     max_calls: int = 200_000
     start_timeout_s: float = 600.0
     evacuation_vms: int = 64                        # running VMs on the host evacuated across vCenters
@@ -128,19 +135,32 @@ def measure_starts(settings: ScaleSettings, say: Say) -> dict[str, Any]:
 
 def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     with EstateProcess(settings, settings.vms, users=settings.clients, serve=True) as estate:
-        server_cpu, client_cpu = estate.cpu_seconds(), time.process_time()
-        figures = asyncio.run(_load(settings, estate.figures["address"], Path(estate.figures["pki"])))
-        server_cpu, client_cpu = estate.cpu_seconds() - server_cpu, time.process_time() - client_cpu
-    # CPU per call on each side: on a shared machine, what the calls cost, whatever else runs
-    calls = max(figures["calls"], 1)
-    figures["server_cpu_ms_per_call"] = round(server_cpu / calls * 1e3, 3)
-    figures["client_cpu_ms_per_call"] = round(client_cpu / calls * 1e3, 3)
-    say(f"calls: {figures['calls_per_s']:.0f}/s from {settings.clients} clients, p50 {figures['p50_ms']:.1f} ms, "
-        f"p99 {figures['p99_ms']:.1f} ms, {figures['failed']} failed")
+        address, pki = estate.figures["address"], Path(estate.figures["pki"])
+        saturated = _measured(estate, lambda: _load(settings, address, pki, saturate=True))
+        say(f"calls, saturated: {saturated['calls_per_s']:.0f}/s from {settings.clients} clients, "
+            f"p50 {saturated['p50_ms']:.1f} ms, p99 {saturated['p99_ms']:.1f} ms, {saturated['failed']} failed")
+        figures = {"max_calls_per_s": saturated["calls_per_s"], "saturated": saturated}
+        if settings.rate > 0:
+            at_rate = _measured(estate, lambda: _load(settings, address, pki, saturate=False))
+            say(f"calls at {settings.rate:g}/s offered: {at_rate['calls_per_s']:.0f}/s answered, "
+                f"p50 {at_rate['p50_ms']:.1f} ms, p99 {at_rate['p99_ms']:.1f} ms, {at_rate['failed']} failed")
+            figures.update({"calls_per_s": at_rate["calls_per_s"], "p50_ms": at_rate["p50_ms"],
+                            "p99_ms": at_rate["p99_ms"], "failed": at_rate["failed"], "at_rate": at_rate})
     return figures
 
 
-async def _load(settings: ScaleSettings, address: str, pki: Path) -> dict[str, Any]:
+def _measured(estate: EstateProcess, load: Callable[[], Any]) -> dict[str, Any]:
+    """One load's figures, with the CPU each side spent per call answered."""
+    server_cpu, client_cpu = estate.cpu_seconds(), time.process_time()
+    figures: dict[str, Any] = asyncio.run(load())
+    server_cpu, client_cpu = estate.cpu_seconds() - server_cpu, time.process_time() - client_cpu
+    calls = max(figures["calls"], 1)
+    figures["server_cpu_ms_per_call"] = round(server_cpu / calls * 1e3, 3)
+    figures["client_cpu_ms_per_call"] = round(client_cpu / calls * 1e3, 3)
+    return figures
+
+
+async def _load(settings: ScaleSettings, address: str, pki: Path, *, saturate: bool) -> dict[str, Any]:
     server = Identity(BENCH_DOMAIN, "vcenter", "vc-01")
     channels = [_channel(address, pki, bench_user(n), server) for n in range(settings.clients)]
     names = [f"vm-{n:05d}" for n in range(1, settings.vms + 1, settings.vcenters)]      # vc-01's VMs
@@ -149,22 +169,59 @@ async def _load(settings: ScaleSettings, address: str, pki: Path) -> dict[str, A
     try:
         for channel in channels:                         # every handshake done before the clock starts
             await channel.channel_ready()
-        budget = max(1, settings.max_calls // settings.clients)
+        stubs = [vcenter_pb2_grpc.VCenterStub(c) for c in channels]
         started = time.monotonic()
-        deadline = started + settings.seconds
-        await asyncio.gather(*(_client(vcenter_pb2_grpc.VCenterStub(c), names[n::settings.clients] or names, budget,
-                                       deadline, latencies, failed) for n, c in enumerate(channels)))
-        elapsed = time.monotonic() - started
+        if saturate:
+            budget = max(1, settings.max_calls // settings.clients)
+            deadline = started + settings.seconds
+            await asyncio.gather(*(_client(stub, names[n::settings.clients] or names, budget, deadline, latencies, failed)
+                                   for n, stub in enumerate(stubs)))
+            elapsed = time.monotonic() - started
+        else:
+            await _open_loop(stubs, names, settings.rate, settings.seconds, latencies, failed)
+            elapsed = settings.seconds        # the calls offered in that time, answered or not
     finally:
         await asyncio.gather(*(c.close() for c in channels))
     latencies.sort()
-    return {
+    figures = {
         "clients": settings.clients, "calls": len(latencies), "failed": len(failed),
         "failures": sorted(set(failed))[:5], "seconds": round(elapsed, 2),
         "calls_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(_percentile(latencies, 0.50) * 1e3, 2), "p99_ms": round(_percentile(latencies, 0.99) * 1e3, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1e3, 2) if latencies else 0.0,
     }
+    if not saturate:
+        figures["offered_per_s"] = settings.rate
+    return figures
+
+
+async def _open_loop(stubs: list[vcenter_pb2_grpc.VCenterAsyncStub], names: list[str], rate: float, seconds: float,
+                     latencies: list[float], failed: list[str]) -> None:
+    """``rate`` calls a second for ``seconds``, call n due at start + n / rate on client n % clients,
+    each sent at its time without waiting for earlier answers; latency counts from when it was due."""
+    clock = time.monotonic
+    total, start = int(rate * seconds), clock() + 0.05
+    pending: set[asyncio.Task[None]] = set()
+
+    async def call(stub: vcenter_pb2_grpc.VCenterAsyncStub, name: str, due: float) -> None:
+        try:
+            await stub.GetVm(common_pb2.ObjectRef(name=name), timeout=10)
+        except grpc.aio.AioRpcError as error:
+            failed.append(error.code().name)
+            return
+        latencies.append(clock() - due)
+
+    sent = 0
+    while sent < total:
+        now = clock()
+        while sent < total and start + sent / rate <= now:       # every call due by now, late ones too
+            task = asyncio.ensure_future(call(stubs[sent % len(stubs)], names[sent % len(names)], start + sent / rate))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            sent += 1
+        await asyncio.sleep(max(0.0, start + sent / rate - clock()))
+    if pending:
+        await asyncio.gather(*pending)
 
 
 def _channel(address: str, pki: Path, user: str, server: Identity) -> grpc.aio.Channel:

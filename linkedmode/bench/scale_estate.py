@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estate import start_estate
+from ..heap import freeze_started_heap
 from ..topology import parse_topology
 from ..topology.generate import expand
 from ..v1 import vcenter_pb2
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     document = bench_document(args.vcenters, args.hosts_per_vcenter, args.vms, tuple(args.memory_mb), args.users)
     topology = parse_topology(document, "<bench scale>")
     estate = start_estate(topology, args.state_dir)
+    freeze_started_heap()
     try:
         # Imported late: the client side is not part of what starting costs.
         from ..client import connect_vcenter

@@ -13,13 +13,12 @@ import grpc
 
 from ..client import Endpoints, VCenterClient
 from ..crypto.identity import Identity
-from ..rpc.faults import fault_from_error
-from ..rpc.login import SESSION_HEADER
+from ..rpc.login import Metadata, log_in
 from ..rpc.tls import server_only_channel
-from ..v1 import session_pb2, session_pb2_grpc
 from .common import CommandError
 
 PASSWORD_ENV = "LINKEDMODE_PASSWORD"
+LOGIN_SECONDS = 30
 
 
 def read_password(user: str, vcenter: str) -> str:
@@ -37,8 +36,8 @@ def read_password(user: str, vcenter: str) -> str:
 class _Session(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     """Adds the session to every call."""
 
-    def __init__(self, session_id: str) -> None:
-        self._metadata = ((SESSION_HEADER, session_id),)
+    def __init__(self, metadata: Metadata) -> None:
+        self._metadata = metadata
 
     def _with_session(self, details: Any) -> Any:
         return details._replace(metadata=(*(details.metadata or ()), *self._metadata))
@@ -62,10 +61,9 @@ def vcenter_of_another_domain(endpoints: Endpoints, vcenter: str, user: str, pas
         trust = (endpoints.pki / domain["name"] / "ca.pem").read_bytes()
         channel = server_only_channel(found["login_address"], trust, Identity(domain["name"], "vcenter", vcenter))
         try:
-            session = session_pb2_grpc.SessionManagerStub(channel).Login(
-                session_pb2.LoginRequest(user_name=user, password=password), timeout=30)
-        except grpc.RpcError as error:
+            _, metadata = log_in(channel, user, password, LOGIN_SECONDS)
+        except BaseException:
             channel.close()
-            raise fault_from_error(error) from None
-        return VCenterClient(vcenter, found["login_address"], grpc.intercept_channel(channel, _Session(session.session_id)))
+            raise
+        return VCenterClient(vcenter, found["login_address"], grpc.intercept_channel(channel, _Session(metadata)))
     raise CommandError(f"no vCenter {vcenter!r} in this estate")

@@ -28,6 +28,7 @@ from typing import Any
 from ..crypto.domain_pki import Pki
 from ..crypto.identity import Identity
 from ..estate import vcenter_database, vcenter_server
+from ..heap import freeze_started_heap
 from ..host.server import HostServer
 from ..logsetup import FORMATS
 from ..model.fault_rules import FaultInjector
@@ -179,6 +180,7 @@ def serve(args: argparse.Namespace) -> int:
             print(json.dumps(start_host(host)), flush=True)
         for vcenter in parts.vcenters:
             print(json.dumps(start_vcenter(topology, vcenter, vcenter.name in parts.fresh)), flush=True)
+        freeze_started_heap()
         stop.wait()
     finally:
         for vcenter in parts.vcenters:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..crypto.files import private_folder
 from ..estate import Estate, start_estate
+from ..heap import freeze_started_heap
 from ..logsetup import FORMATS
 from ..process_estate import ProcessEstate, start_process_estate
 from ..supervisor import PartDidNotStart
@@ -110,6 +111,7 @@ def up(args: argparse.Namespace) -> int:
                   f"{estate.pki_dir}/<domain>/user/<name>.pem and .key; protos in protos/linkedmode/v1")
             print(f"CA keys (for `up` and `certs` only, never for clients): {estate.ca_root}")
             print("Stop with Ctrl-C.", flush=True)
+            freeze_started_heap()
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())

@@ -71,12 +71,19 @@ class KmipKeyServer:
         """The key of `key_id` (a bytearray, for the caller to wipe)."""
         return self._call(f"get key {key_id}", lambda client: bytearray(client.get(key_id).value))
 
+    def key_state(self, key_id: str) -> str:
+        """The key's state as the KMS keeps it (KMIP: PRE_ACTIVE, ACTIVE, DEACTIVATED, DESTROYED...)."""
+        def state(client: Any) -> str:
+            _, attributes = client.get_attributes(key_id, ["State"])
+            return str(attributes[0].attribute_value.value.name)
+        return self._call(f"read the state of key {key_id}", state)
+
     def reach(self) -> None:
         """Connects and checks the KMS's identity, asking it nothing."""
         self._call("reach the KMS", lambda client: None)
 
     def retire_key(self, key_id: str) -> None:
-        """Revokes the key, then destroys it: what remains on the KMS is its id and state."""
+        """Revokes the key, then destroys it (PyKMIP's server then forgets the id as well)."""
         enums = _pykmip()[0]
 
         def retire(client: Any) -> None:

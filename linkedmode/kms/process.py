@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..crypto.files import private_folder, write_private
+from ..crypto.files import private_file, private_folder, write_private
 from ..crypto.pki import Credential
 from .server import CERTIFICATE, KEY, TRUST
 
@@ -51,7 +51,7 @@ class KmsProcess:
         write_private(folder / CERTIFICATE, self.credential.cert_pem)
         write_private(folder / KEY, self.credential.key_pem)
         write_private(folder / TRUST, b"".join(self.trusted_cas))
-        with open(folder / "stderr.log", "wb") as errors:
+        with open(private_file(folder / "stderr.log"), "wb") as errors:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "linkedmode.kms.server", "--name", self.name, "--data-dir", str(folder)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,

@@ -52,14 +52,23 @@ class ApiMetrics:
 
 
 class MetricsInterceptor(aio.ServerInterceptor):
+    """Serves one server: its handlers are wrapped once per method and kept."""
+
     def __init__(self, metrics: ApiMetrics) -> None:
         self._metrics = metrics
+        self._handlers: dict[str, Any] = {}
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]  # grpc's own signature is untyped
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
         method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            if handler is None:      # an unknown method is not kept: callers choose its name
+                return None
+            wrapped = self._handlers[method] = self._wrap(handler, method)
+        return wrapped
+
+    def _wrap(self, handler: Any, method: str) -> Any:
         if handler.unary_unary:
             return handler._replace(unary_unary=self._unary(handler.unary_unary, method))
         if handler.stream_unary:

@@ -19,7 +19,7 @@ from ..crypto.identity import Identity, identity_of_certificate
 from ..crypto.pki import certificate_thumbprint
 from ..model.faults import Fault, InvalidArgument, NotFound, SSLVerifyFault
 from ..rpc.faults import fault_from_error
-from ..rpc.login import SESSION_HEADER
+from ..rpc.login import log_in
 from ..rpc.tls import pinned_channel
 from ..v1 import session_pb2, session_pb2_grpc, vcenter_pb2, vcenter_pb2_grpc
 from ..vcenter.peers import PeerInfo
@@ -71,18 +71,13 @@ def foreign_destination(vc: VCenterParts, locator: ServiceLocator) -> RemoteDest
     pem, identity = _pinned_certificate(vc, locator)
     channel = pinned_channel(locator.url, pem, identity)
     timeout = vc.timeouts.peer_call
-    sessions = session_pb2_grpc.SessionManagerStub(channel)
     try:
-        try:
-            session = sessions.Login(session_pb2.LoginRequest(user_name=credential.username, password=credential.password),
-                                     timeout=timeout)
-        except grpc.RpcError as error:
-            raise fault_from_error(error) from None
-        metadata = ((SESSION_HEADER, session.session_id),)
+        session, metadata = log_in(channel, credential.username, credential.password, timeout)
 
         def logout() -> None:
             with contextlib.suppress(grpc.RpcError):
-                sessions.Logout(session_pb2.LogoutRequest(), timeout=timeout, metadata=metadata)
+                session_pb2_grpc.SessionManagerStub(channel).Logout(session_pb2.LogoutRequest(), timeout=timeout,
+                                                                    metadata=metadata)
 
         try:
             about = vcenter_pb2_grpc.VCenterStub(channel).GetAbout(vcenter_pb2.GetAboutRequest(), timeout=timeout,

@@ -1,8 +1,9 @@
 """Who may hold how much of a listener: calls and streams at once, per principal and per lane.
 
-Every call is admitted before its servicer runs and released when it ends. Users are counted one by
-one (calls and streams each up to their limit) and their streams together; peers (vCenters calling a
-vCenter or a host) are parts of the estate and only counted. A call over a limit is refused at once
+Every call is admitted before its servicer runs and released when it ends. Users and admins are counted
+one by one (calls and streams each up to their limit), and the streams of users who are not admins
+together as well, so users holding every stream the listener allows still leave an admin its own;
+peers (vCenters calling a vCenter or a host) are parts of the estate and only counted. A call over a limit is refused at once
 with UnableToAllocateResource, which travels as RESOURCE_EXHAUSTED. Nothing here knows gRPC.
 """
 
@@ -49,23 +50,23 @@ class Admission:
         who = str(principal)
         with self._lock:
             if lane is not Lane.PEER:
-                self._check(who, streaming)
+                self._check(who, lane, streaming)
             if streaming:
                 self._streams[who] += 1
-                if lane is not Lane.PEER:
+                if lane is Lane.USER:
                     self._user_streams += 1
             else:
                 self._calls[who] += 1
         return Ticket(who, lane, streaming)
 
-    def _check(self, who: str, streaming: bool) -> None:
+    def _check(self, who: str, lane: Lane, streaming: bool) -> None:
         limits = self.limits
         if streaming and self._streams[who] >= limits.streams_per_principal:
             raise UnableToAllocateResource(
                 f"{who} has {self._streams[who]} streams open on {self._part}; at most "
                 f"{limits.streams_per_principal} are allowed: close one, or try again later",
                 object=who, limit="streams_per_principal")
-        if streaming and self._user_streams >= limits.user_streams:
+        if streaming and lane is Lane.USER and self._user_streams >= limits.user_streams:
             raise UnableToAllocateResource(
                 f"{self._part} has {self._user_streams} streams of users open, its limit: try again later",
                 object=who, limit="user_streams")
@@ -81,7 +82,7 @@ class Admission:
             held[ticket.principal] -= 1
             if held[ticket.principal] <= 0:
                 del held[ticket.principal]
-            if ticket.streaming and ticket.lane is not Lane.PEER:
+            if ticket.streaming and ticket.lane is Lane.USER:
                 self._user_streams -= 1
 
     def held(self, principal: Identity) -> tuple[int, int]:

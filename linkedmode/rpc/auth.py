@@ -4,8 +4,10 @@ is checked against the limits every request keeps (validation.py), and a Fault r
 becomes the call's status.
 
 Calls are served on an event loop. A servicer method written as a coroutine or an async generator
-runs there; a plain method or generator runs in the worker threads of the call's lane (users',
-admins' or peers'), so users can fill their own threads but never an admin's or a peer's.
+runs there, and so does a plain method marked `@on_event_loop` (a read of memory that never waits:
+a hop to a worker thread and back would cost it more than its work); any other plain method or
+generator runs in the worker threads of the call's lane (users', admins' or peers'), so users can
+fill their own threads but never an admin's or a peer's.
 
 Servicers stay pure translation: they read the principal with `current_principal()` when they need it
 (tasks record who started them) and raise Faults; nothing else of security or error mapping is theirs.
@@ -20,7 +22,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from grpc import aio
@@ -45,6 +47,20 @@ _principal: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("pr
 HEALTH_AND_REFLECTION = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/", "/grpc.reflection.v1.ServerReflection/")
 
 _END = object()   # what a sync generator's step returns once it is exhausted
+_ON_EVENT_LOOP = "_linkedmode_on_event_loop"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_event_loop(method: F) -> F:
+    """Marks a plain servicer method to run on the event loop, not in a worker thread: only for work
+    that reads memory and never blocks (no lock a writer holds across I/O, no I/O, no waiting)."""
+    setattr(method, _ON_EVENT_LOOP, True)
+    return method
+
+
+def runs_on_event_loop(behavior: Callable[..., Any]) -> bool:
+    return bool(getattr(behavior, _ON_EVENT_LOOP, False))
 
 
 def current_principal() -> Identity:
@@ -90,12 +106,19 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
         self._authenticate = authenticate
         self._admission = admission
         self._workers = workers
+        self._handlers: dict[str, Any] = {}   # method -> its handler wrapped (a server's methods do not change)
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]  # grpc's own signature is untyped
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
         method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            if handler is None:      # an unknown method is not kept: callers choose its name
+                return None
+            wrapped = self._handlers[method] = self._wrap(handler, method)
+        return wrapped
+
+    def _wrap(self, handler: Any, method: str) -> Any:
         if handler.request_deserializer is not None and not handler.request_streaming:
             handler = handler._replace(request_deserializer=lenient(handler.request_deserializer))
         if handler.unary_unary:
@@ -128,14 +151,18 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
         await abort(context, faults.SystemError(f"internal error in {method_name(method)}: {type(error).__name__}"))
 
     def _call(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], Awaitable[Any]]:
+        is_coroutine, inline = inspect.iscoroutinefunction(behavior), runs_on_event_loop(behavior)
+
         async def authorised(request: Any, context: Context) -> Any:
             principal, ticket = await self._admit(context, method, _unary(request), streaming=False)
             in_thread = False
             try:
                 check_request(request)
-                if inspect.iscoroutinefunction(behavior):
+                if is_coroutine:
                     _principal.set(principal)   # this call's own task context
                     return await behavior(request, context)
+                if inline:
+                    return self._on_loop(principal, behavior, request, context)
                 in_thread = True
                 return await self._in_thread(ticket, principal, behavior, request, context)
             except (aio.AbortError, asyncio.CancelledError):
@@ -147,6 +174,16 @@ class AuthorizationInterceptor(aio.ServerInterceptor):
                     self._admission.release(ticket)
 
         return authorised
+
+    @staticmethod
+    def _on_loop(principal: Identity, behavior: Callable[..., Any], request: Any, context: Context) -> Any:
+        sync_context = SyncContext(context)
+        token = _principal.set(principal)
+        try:
+            return behavior(request, sync_context)
+        finally:
+            _principal.reset(token)
+            sync_context.finish()
 
     async def _in_thread(self, ticket: Ticket, principal: Identity, behavior: Callable[..., Any], request: Any,
                          context: Context) -> Any:

@@ -12,9 +12,13 @@ import asyncio
 import threading
 from typing import Any, Protocol
 
+import grpc
+
 from ..crypto.identity import Identity
 from ..model.faults import InvalidArgument, NotAuthenticated, UnableToAllocateResource
+from ..v1 import session_pb2, session_pb2_grpc
 from .auth import Authenticator, Context, method_name
+from .faults import fault_from_error
 
 SESSION_HEADER = "vmware-api-session-id"
 SESSION_MANAGER = "linkedmode.v1.SessionManager"
@@ -25,6 +29,20 @@ MAX_LOGINS = 16
 class PasswordAuthority(Protocol):
     def authenticate(self, user_name: str, password: str) -> Identity: ...   # raises InvalidLogin
     def principal(self, session_id: str) -> Identity: ...                    # raises NotAuthenticated
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def log_in(channel: grpc.Channel, user_name: str, password: str, timeout: float) -> tuple[session_pb2.UserSession, Metadata]:
+    """The client's side: a session at a login listener, and the metadata that names it on each later
+    call; a refusal raises its Fault (InvalidLogin for a wrong user or password)."""
+    try:
+        session = session_pb2_grpc.SessionManagerStub(channel).Login(
+            session_pb2.LoginRequest(user_name=user_name, password=password), timeout=timeout)
+    except grpc.RpcError as error:
+        raise fault_from_error(error) from None
+    return session, ((SESSION_HEADER, session.session_id),)
 
 
 def session_id_of(metadata: Any) -> str:

@@ -41,7 +41,23 @@ MIN_CLIENT_PING_MS = 10_000   # clients keep watch streams alive every 30 s (tls
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
-def serve_reflection(names: list[str], server: aio.Server) -> None:
+class GenericHandlersOnly:
+    """The server as the generated `add_XServicer_to_server` functions see it, taking each service's
+    generic handler and not its registered methods. grpc's asyncio server waits on one pending future
+    per registered method for every call it accepts (asyncio.wait over all of them), so with the
+    vCenter's 60 methods that wait cost more than serving the call; a generic handler is a dict lookup."""
+
+    def __init__(self, server: aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
+        """Not passed on: the same handlers arrive through add_generic_rpc_handlers."""
+
+
+def serve_reflection(names: list[str], server: GenericHandlersOnly) -> None:
     """Server reflection as `grpc.reflection.v1alpha` and as `grpc.reflection.v1`, which current generic
     clients ask for first. The two have the same messages under another package name, so one servicer
     answers both, its messages read and written with v1alpha's classes."""
@@ -62,6 +78,7 @@ def server_options(limits: ListenerLimits) -> list[tuple[str, int]]:
         ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_MS),
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.max_connection_idle_ms", int(limits.idle_seconds * 1000)),
+        ("grpc.server_handshake_timeout_ms", int(limits.handshake_seconds * 1000)),   # gRPC's own: 120 s
     ]
 
 
@@ -211,14 +228,15 @@ def serve(
         server = aio.server(interceptors=[*outer, interceptor],
                             options=server_options(limits))
         health = HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        generic = GenericHandlersOnly(server)
+        health_pb2_grpc.add_HealthServicer_to_server(health, generic)
         names = ["grpc.health.v1.Health", reflection.SERVICE_NAME, REFLECTION_V1]
         for add, servicer, service in services:
-            add(servicer, server)
+            add(servicer, generic)
             names.append(service)
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
         await health.set("", health_pb2.HealthCheckResponse.SERVING)
-        serve_reflection(names, server)
+        serve_reflection(names, generic)
         tls = server_credentials(credential) if authenticate is None else login_server_credentials(credential)
         port = server.add_secure_port(address, tls)
         if port == 0:

@@ -342,6 +342,7 @@ def _listener_limits(limits: Node) -> dict[str, int | float]:
         max_message_bytes=limits.integer("max_message_bytes", d.max_message_bytes, minimum=1024),
         keepalive_seconds=limits.number("keepalive_seconds", d.keepalive_seconds, minimum=1.0),
         idle_seconds=limits.number("idle_seconds", d.idle_seconds, minimum=1.0),
+        handshake_seconds=limits.number("handshake_seconds", d.handshake_seconds, minimum=0.5),
     )
 
 

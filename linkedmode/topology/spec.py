@@ -89,13 +89,14 @@ class ListenerLimits:
 
     calls_per_principal: int = 8          # calls of one user at once, running or waiting for a thread
     streams_per_principal: int = 16       # open streams (WaitTask, WatchEvents, health Watch) of one user
-    user_streams: int = 1000              # open streams of every user together
+    user_streams: int = 1000              # open streams of every user together (admins' apart)
     user_workers: int = 8                 # threads serving users' calls
     admin_workers: int = 4                # threads serving admin users' calls only
     peer_workers: int = 16                # threads serving peers' calls only
     max_message_bytes: int = 4 << 20      # the largest request the listener takes
     keepalive_seconds: float = 60.0       # the listener pings a client connection this often
     idle_seconds: float = 300.0           # a connection without calls for this long is closed
+    handshake_seconds: float = 10.0       # a connection that has not finished its TLS handshake by then is closed
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ..crypto.files import private_folder
 from ..model.faults import Fault
 from ..model.inventory import Disk
 from ..vmotion.disks import create_disk, remove_disk
@@ -48,7 +49,7 @@ class DatastoreFolders:
         return str(self.folder(datastore) / disk_file_name(vm, disk.label))
 
     def create_folder(self, datastore: str) -> None:
-        self.folder(datastore).mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder(datastore))
 
     def create_disk(self, datastore: str, vm: str, disk: Disk) -> str:
         """A new disk of the disk's capacity with a few blocks written (replaces any file there)."""

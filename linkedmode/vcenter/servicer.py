@@ -12,7 +12,7 @@ from ..model.faults import InvalidArgument
 from ..model.inventory import Cluster, Datacenter, Datastore, Host, ManagedObject, Network, Vm
 from ..model.settings import MigrateEncryption
 from ..model.validation import required, whole_number
-from ..rpc.auth import current_principal
+from ..rpc.auth import current_principal, on_event_loop
 from ..rpc.convert import migrate_encryption_from_proto, power_state_from_proto
 from ..rpc.faults import fault_to_proto
 from ..rpc.watch import ChangeFeed
@@ -56,6 +56,8 @@ class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
         return current_principal().name
 
     # -- about and inventory ---------------------------------------------------------------------
+    # A call that reads one object from memory runs on the event loop (rpc.auth.on_event_loop): the
+    # state's lookups by moid and by name take no lock. Lists and GetHost (a scan) run in threads.
 
     def GetAbout(self, request: vcenter_pb2.GetAboutRequest, context: grpc.ServicerContext) -> vcenter_pb2.AboutInfo:
         vc = self.vc
@@ -106,21 +108,26 @@ class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
             vms = [v for v in vms if v.host == host.moid]
         return vcenter_pb2.ListVmsResponse(vms=[translate.vm(v) for v in vms])
 
+    @on_event_loop
     def GetDatacenter(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datacenter:
         return translate.datacenter(self._find(Datacenter, request))
 
+    @on_event_loop
     def GetCluster(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Cluster:
         return translate.cluster(self._find(Cluster, request))
 
     def GetHost(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.HostSystem:
         return self._host(self._find(Host, request))
 
+    @on_event_loop
     def GetDatastore(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datastore:
         return translate.datastore(self._find(Datastore, request))
 
+    @on_event_loop
     def GetNetwork(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Network:
         return translate.network(self._find(Network, request))
 
+    @on_event_loop
     def GetVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.VirtualMachine:
         return translate.vm(self._find(Vm, request))
 
@@ -236,6 +243,7 @@ class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
 
     # -- tasks and events ------------------------------------------------------------------------
 
+    @on_event_loop
     def GetTask(self, request: vcenter_pb2.GetTaskRequest, context: grpc.ServicerContext) -> common_pb2.Task:
         return translate.task(self.vc.state.task(request.key))
 

@@ -32,7 +32,9 @@ class VCenterState:
         self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)
         self._objects: dict[str, ManagedObject] = {}
-        self._named: dict[tuple[str, str], set[str]] = {}     # (kind, name) -> moids: find by name without a scan
+        # (kind, name) -> moids: find by name without a scan. Each set is replaced, never changed in
+        # place, so a reader may take one without the lock (a dict read is atomic) while a writer works.
+        self._named: dict[tuple[str, str], frozenset[str]] = {}
         self._take(store.objects())
         self._tasks: dict[str, Task] = {}
         self._last_event_key = store.last_event_key()
@@ -58,10 +60,12 @@ class VCenterState:
                 self._last_event_key += 1
                 posted.append(replace(event, key=self._last_event_key, chain_id=event.chain_id or self._last_event_key))
             self.store.apply(put, delete, posted, meta, journal, journal_done)
-            for obj in put:
-                self._forget(obj.moid)
+            for obj in put:      # replaced in place, so a reader without the lock never misses the object
+                replaced = self._objects.get(obj.moid)
                 self._objects[obj.moid] = obj
-                self._named.setdefault((obj.kind, obj.name), set()).add(obj.moid)
+                self._name(obj)
+                if replaced is not None and (replaced.kind, replaced.name) != (obj.kind, obj.name):
+                    self._unname(replaced)
             for moid in delete:
                 self._forget(moid)
             for task in tasks:
@@ -71,19 +75,29 @@ class VCenterState:
             return posted
 
     def _take(self, objects: Iterable[ManagedObject]) -> None:
-        self._objects = {o.moid: o for o in objects}
-        self._named = {}
-        for obj in self._objects.values():
-            self._named.setdefault((obj.kind, obj.name), set()).add(obj.moid)
+        """Both maps built aside and then swapped in: a reader sees the old ones or the new ones."""
+        taken = {o.moid: o for o in objects}
+        named: dict[tuple[str, str], set[str]] = {}
+        for obj in taken.values():
+            named.setdefault((obj.kind, obj.name), set()).add(obj.moid)
+        self._objects, self._named = taken, {key: frozenset(moids) for key, moids in named.items()}
+
+    def _name(self, obj: ManagedObject) -> None:
+        key = (obj.kind, obj.name)
+        self._named[key] = self._named.get(key, frozenset()) | {obj.moid}
+
+    def _unname(self, obj: ManagedObject) -> None:
+        key = (obj.kind, obj.name)
+        others = self._named.get(key, frozenset()) - {obj.moid}
+        if others:
+            self._named[key] = others
+        else:
+            self._named.pop(key, None)
 
     def _forget(self, moid: str) -> None:
         old = self._objects.pop(moid, None)
         if old is not None:
-            same_name = self._named.get((old.kind, old.name))
-            if same_name is not None:
-                same_name.discard(moid)
-                if not same_name:
-                    del self._named[(old.kind, old.name)]
+            self._unname(old)
 
     def change_task(self, key: str, **changes: object) -> Task:
         """Read-modify-write of one task, atomic against every other change."""
@@ -136,13 +150,12 @@ class VCenterState:
         return obj
 
     def find(self, cls: type[T], moid: str = "", name: str = "") -> T:
-        """By moid when given, else by name (ObjectRef)."""
+        """By moid when given, else by name (ObjectRef). Takes no lock: it never waits for a writer."""
         if moid:
             return self.get(moid, cls)
         if not name:
             raise InvalidArgument(f"name a {cls.kind} by moid or name", argument="ref")
-        with self._lock:
-            found = [o for m in self._named.get((cls.kind, name), ()) if isinstance(o := self._objects[m], cls)]
+        found = [o for m in self._named.get((cls.kind, name), ()) if isinstance(o := self._objects.get(m), cls)]
         if found:       # names may repeat: the first in the order of all(), as a scan would find it
             return min(found, key=lambda o: o.moid)
         raise NotFound(f"{self.name} has no {cls.kind} named {name!r}", object=name)

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from cryptography.hazmat.primitives.ciphers import algorithms
 
+from ..crypto.files import private_folder
 from ..model.faults import FileAlreadyExists, FileFault, FileNotFound, InvalidArgument
 from .frames import DISK_BLOCK, FrameKind, is_zero_block
 from .packing import RunPacker
@@ -205,7 +206,7 @@ class DiskWriter:
         self.bytes_written = 0
         self._fd = -1
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self.path.parent)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as error:
             raise _file_fault(error, path, "create the disk") from None
@@ -266,7 +267,7 @@ def create_disk(path: str | Path, size: int, written_blocks: int = 4) -> None:
     n = min(written_blocks, blocks)
     chosen = sorted({round(i * (blocks - 1) / max(n - 1, 1)) for i in range(n)})
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.ftruncate(fd, size)

@@ -3,9 +3,12 @@
 Anyone on the vMotion network can connect, so until a connection's HELLO names a migration this host
 was prepared for (and, encrypted, opens under its key) it costs next to nothing: one small buffer in a
 single selector thread, no thread of its own, no large socket buffers. Two caps bound what a flood can
-take, the connections waiting for a HELLO and those from one source address, and a connection must
-deliver its whole HELLO by an absolute deadline (a peer sending a byte every few seconds is dropped
-all the same). A connection beyond a cap is closed as soon as it is accepted.
+take, the connections waiting for a HELLO and those from one source address (an IPv6 source counts by
+its /64, which one machine can fill with addresses), and a connection must deliver its whole HELLO by
+an absolute deadline (a peer sending a byte every few seconds is dropped all the same). A connection
+beyond the per-source cap is closed as soon as it is accepted. When every slot is taken, a newcomer
+from a source holding fewer of them than the busiest (by two or more) takes the place of that
+source's oldest connection: a flood from a few addresses cannot keep a migration's source out.
 
 A complete HELLO goes to ``admit``, which either takes the connection (the listener then gives it a
 thread and a full-size buffer) or answers with the AbortCode to refuse it with.
@@ -14,6 +17,7 @@ thread and a full-size buffer) or answers with the AbortCode to refuse it with.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import selectors
 import socket
@@ -41,8 +45,21 @@ class VMotionLimits:
     """What the vMotion listener allows before authentication (a host's ``limits`` in the topology)."""
 
     unauthenticated_connections: int = 64    # connections waiting for their HELLO, from everywhere
-    connections_per_source: int = 8          # of those, from one source address
+    connections_per_source: int = 8          # of those, from one source address (an IPv6 /64)
     hello_seconds: float = 5.0               # from accept to a complete HELLO
+
+
+def source_of(address: str) -> str:
+    """What the per-source cap counts: an IPv4 address, or an IPv6 address's /64 (one machine's share)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 # Takes a connection whose HELLO is complete (header, raw header bytes, payload as received): returns
@@ -77,6 +94,7 @@ class HandshakeStage:
         self.refused = 0              # every connection refused: over a cap, late, or a HELLO not taken
         self.over_limit = 0           # closed at accept: a cap was reached
         self.late = 0                 # closed at the HELLO deadline
+        self.evicted = 0              # closed to make room for a connection from a less busy source
         self._closed = threading.Event()
         self._sink = bytearray(_SINK_BYTES)          # one, shared: what refused peers send is thrown away
         self._wake_r, self._wake_w = socket.socketpair()
@@ -127,22 +145,44 @@ class HandshakeStage:
                 return
             except OSError:
                 return                       # the listener is closing
-            source = str(address[0])
+            source = source_of(str(address[0]))
+            victim = None
             with self._lock:
-                over = (len(self._pending) >= self.limits.unauthenticated_connections
-                        or self._per_source.get(source, 0) >= self.limits.connections_per_source)
+                over = self._per_source.get(source, 0) >= self.limits.connections_per_source
+                if not over and len(self._pending) >= self.limits.unauthenticated_connections:
+                    victim = self._victim(source)
+                    over = victim is None
                 if over:
                     self.refused += 1
                     self.over_limit += 1
                 else:
                     self._pending[conn] = _Pending(source, time.monotonic() + self.limits.hello_seconds)
                     self._per_source[source] = self._per_source.get(source, 0) + 1
+                if victim is not None:
+                    self.refused += 1
+                    self.evicted += 1
+            if victim is not None:
+                log.debug("vMotion listener: every unauthenticated slot taken; one of %s's gave way to %s",
+                          self._pending[victim].source or "a refused peer", source)
+                self._drop(victim)
             if over:
                 log.debug("vMotion listener: over the limit of unauthenticated connections; closed one from %s", source)
                 conn.close()
                 continue
             conn.setblocking(False)
             self._selector.register(conn, selectors.EVENT_READ)
+
+    def _victim(self, source: str) -> socket.socket | None:
+        """With every slot taken (lock held), the connection that makes room for one from ``source``: one
+        already refused, else the oldest of the source holding the most slots, if it holds at least two
+        more than ``source`` (else the newcomer is the one refused)."""
+        for conn, pending in self._pending.items():
+            if pending.closing:
+                return conn
+        busiest = max(self._per_source, key=self._per_source.__getitem__, default=None)
+        if busiest is None or self._per_source[busiest] < self._per_source.get(source, 0) + 2:
+            return None
+        return next(conn for conn, pending in self._pending.items() if pending.source == busiest)
 
     def _read(self, conn: socket.socket) -> None:
         pending = self._pending.get(conn)

@@ -48,13 +48,25 @@ def test_calls_and_streams_are_counted_apart_and_per_principal():
     assert admission.held(AUDITOR) == (1, 3) and admission.held(OPERATOR) == (0, 1)
 
 
-def test_users_streams_together_are_bounded_but_peers_streams_are_not_among_them():
+def test_users_streams_together_are_bounded_but_admins_and_peers_streams_are_not_among_them():
     admission = Admission(LIMITS, "vc-b")
+    for _ in range(3):
+        admission.admit(ADMIN, Lane.ADMIN, streaming=True)    # an admin's streams leave users theirs
     for who in (AUDITOR, AUDITOR, AUDITOR, OPERATOR, OPERATOR):
         admission.admit(who, Lane.USER, streaming=True)
     for _ in range(10):
         admission.admit(PEER, Lane.PEER, streaming=True)
     with pytest.raises(UnableToAllocateResource) as refused:
-        admission.admit(ADMIN, Lane.ADMIN, streaming=True)
+        admission.admit(Identity("vsphere.local", "user", "reader"), Lane.USER, streaming=True)
     assert str(refused.value) == "UnableToAllocateResource: vc-b has 5 streams of users open, its limit: try again later"
     assert refused.value.arguments["limit"] == "user_streams"
+    # users holding every stream the listener allows them do not starve an admin (its own limit still holds)
+    admin = Identity("vsphere.local", "user", "root")
+    tickets = [admission.admit(admin, Lane.ADMIN, streaming=True) for _ in range(3)]
+    with pytest.raises(UnableToAllocateResource) as refused:
+        admission.admit(admin, Lane.ADMIN, streaming=True)
+    assert refused.value.arguments["limit"] == "streams_per_principal"
+    admission.release(tickets[0])
+    admission.admit(admin, Lane.ADMIN, streaming=True)
+    with pytest.raises(UnableToAllocateResource):                 # an admin's stream given back is no user's
+        admission.admit(OPERATOR, Lane.USER, streaming=True)

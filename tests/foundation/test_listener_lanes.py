@@ -15,15 +15,15 @@ from estate_helpers import call_fault
 
 from linkedmode.crypto.domain_pki import Pki, ensure_pki
 from linkedmode.crypto.identity import Identity
-from linkedmode.model.faults import UnableToAllocateResource
-from linkedmode.rpc.auth import current_principal
+from linkedmode.model.faults import NotFound, UnableToAllocateResource
+from linkedmode.rpc.auth import current_principal, on_event_loop
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.rpc.policies import LINKED_MODE, VCENTER, vcenter_policy
 from linkedmode.rpc.server import RunningServer, serve, server_options
 from linkedmode.rpc.tls import secure_channel
 from linkedmode.topology import parse_topology
 from linkedmode.topology.spec import ListenerLimits
-from linkedmode.v1 import linked_mode_pb2, linked_mode_pb2_grpc, vcenter_pb2, vcenter_pb2_grpc
+from linkedmode.v1 import common_pb2, inventory_pb2, linked_mode_pb2, linked_mode_pb2_grpc, vcenter_pb2, vcenter_pb2_grpc
 
 TOPOLOGY = {
     "sso_domains": [{
@@ -51,6 +51,16 @@ class HeldVCenter(vcenter_pb2_grpc.VCenterServicer):
                 self.holding += 1
             self.release.wait(30)
         return vcenter_pb2.AboutInfo(name="vc-a")
+
+    @on_event_loop
+    def GetVm(self, request, context):
+        """Answers with the thread it ran in and who called; a VM named "missing" is not there."""
+        if request.name == "missing":
+            raise NotFound("vc-a has no VirtualMachine named 'missing'", object="missing")
+        return inventory_pb2.VirtualMachine(name=threading.current_thread().name, host=current_principal().name)
+
+    def GetDatacenter(self, request, context):
+        return inventory_pb2.Datacenter(name=threading.current_thread().name)
 
 
 class Peer(linked_mode_pb2_grpc.LinkedModeServicer):
@@ -113,6 +123,31 @@ def test_users_filling_their_threads_leave_the_admin_and_peer_threads_free(pki, 
     finally:
         for channel in (auditor, operator, admin, peer):
             channel.close()
+
+
+def test_a_read_marked_for_the_event_loop_runs_there_even_when_every_user_thread_is_held(pki, held):
+    server, servicer = held
+    auditor, operator = (channel_as(pki, server, "user", u) for u in ("auditor", "operator"))
+    try:
+        plain = vcenter_pb2_grpc.VCenterStub(operator).GetDatacenter(common_pb2.ObjectRef(name="dc"), timeout=10).name
+        assert plain.startswith("vc-a-user")                  # an unmarked method runs in its lane's threads
+        blocked = [vcenter_pb2_grpc.VCenterStub(c).GetAbout.future(vcenter_pb2.GetAboutRequest(), timeout=60)
+                   for c in (auditor, operator)]
+        wait_until(lambda: servicer.holding == USER_WORKERS)
+
+        vm = vcenter_pb2_grpc.VCenterStub(auditor).GetVm(common_pb2.ObjectRef(name="web-01"), timeout=10)
+        assert vm.name.endswith("-loop") and vm.host == "auditor"   # on the loop, as its caller
+        code, fault = call_fault(vcenter_pb2_grpc.VCenterStub(operator).GetVm, common_pb2.ObjectRef(name="missing"), timeout=10)
+        assert code == grpc.StatusCode.NOT_FOUND and isinstance(fault, NotFound)
+        assert fault.message == "vc-a has no VirtualMachine named 'missing'"
+        # its ticket is still taken and given back: the auditor holds one call, so one more is admitted
+        assert vcenter_pb2_grpc.VCenterStub(auditor).GetVm(common_pb2.ObjectRef(name="web-01"), timeout=10).host == "auditor"
+
+        servicer.release.set()
+        assert all(f.result(timeout=30).name == "vc-a" for f in blocked)
+    finally:
+        auditor.close()
+        operator.close()
 
 
 def test_a_user_over_its_calls_at_once_is_refused_with_the_fault_and_served_again_after(pki, held):

@@ -3,6 +3,9 @@ thread, and requests, connections and pings are bounded. Every part runs on loop
 
 from __future__ import annotations
 
+import contextlib
+import select
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +20,7 @@ from linkedmode.estate import start_estate
 from linkedmode.model.faults import UnableToAllocateResource
 from linkedmode.rpc.faults import fault_from_error
 from linkedmode.topology import parse_topology
-from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2
+from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2, vcenter_pb2_grpc
 
 # vc-b keeps the default limits (16 streams per principal, as many as the old listener's threads).
 TOPOLOGY = """
@@ -131,17 +134,28 @@ def _until_mover(stream, limit: int = 200):
             return
 
 
+def rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
 def test_hundreds_of_open_streams_hold_no_thread_each():
     streams = 300
     limits = f"{{streams_per_principal: {streams}, user_streams: {streams}}}"
     with start_estate(topology(vc_b_limits=limits)) as estate:
         auditor, operator = client_of(estate, "vc-b", "auditor"), client_of(estate, "vc-b", "operator")
+        admin = client_of(estate, "vc-b", "administrator")
         next(auditor.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))   # every lazy thread started
-        before = threading.active_count()
+        before, rss = threading.active_count(), rss_bytes()
         opened = [open_watch(auditor) for _ in range(streams)]
         try:
             grown = threading.active_count() - before
             assert grown < 10, f"{streams} open streams took {grown} threads"
+            cost = rss_bytes() - rss      # both ends of each stream live in this process (~50 KiB together)
+            assert cost < 64 << 20, f"{streams} open streams grew the process by {cost >> 20} MiB"
             started = time.monotonic()
             assert operator.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-b"
             assert time.monotonic() - started < 5
@@ -149,11 +163,14 @@ def test_hundreds_of_open_streams_hold_no_thread_each():
             code, fault = refusal_of(operator.api.WatchEvents(vcenter_pb2.EventFilter(), timeout=10))
             assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and fault.arguments["limit"] == "user_streams"
             assert fault.message == "vc-b has 300 streams of users open, its limit: try again later"
+            # an admin's stream is not a user's: users at their limit do not keep an admin from watching
+            watching = open_watch(admin)
+            watching.cancel()
         finally:
             for stream in opened:
                 stream.cancel()
-            auditor.close()
-            operator.close()
+            for client in (auditor, operator, admin):
+                client.close()
 
 
 def test_a_call_flood_by_one_user_is_bounded_and_leaves_others_served():
@@ -214,6 +231,84 @@ def test_an_idle_connection_is_closed_after_the_idle_limit():
         assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"   # a client just reconnects
         admin.close()
 
+
+def test_a_client_that_pings_too_often_is_cut_off_and_its_stream_given_back():
+    """The listener takes a ping without data at most every 10 s and twice too early at most: a client
+    pinging every 100 ms gets GOAWAY (too_many_pings), and what it held is given back."""
+    with start_estate(topology(vc_a_limits="{streams_per_principal: 1}")) as estate:
+        server = estate.vcenters["vc-a"]
+        auditor = estate.credential("vsphere.local", "user", "auditor")
+        tls = grpc.ssl_channel_credentials(root_certificates=auditor.ca_pem, private_key=auditor.key_pem,
+                                           certificate_chain=auditor.cert_pem)
+        pinging = grpc.secure_channel(server.address, tls, options=[
+            ("grpc.ssl_target_name_override", "vc-a.vcenter.vsphere.local"), ("grpc.keepalive_time_ms", 100),
+            ("grpc.keepalive_permit_without_calls", 1), ("grpc.http2.max_pings_without_data", 0)])
+        polite = client_of(estate, "vc-a", "operator")
+        try:
+            kept = open_watch(polite)
+            stream = vcenter_pb2_grpc.VCenterStub(pinging).WatchEvents(vcenter_pb2.EventFilter(), timeout=60)
+            next(stream)
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as cut:
+                for _ in stream:
+                    pass
+            assert cut.value.code() == grpc.StatusCode.UNAVAILABLE and "Too many pings" in cut.value.details()
+            assert time.monotonic() - started < 30
+            # its stream was given back: the auditor (1 stream at most) may open one again
+            again = client_of(estate, "vc-a", "auditor")
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    open_watch(again).cancel()
+                    break
+                except grpc.RpcError as error:   # the server may not have seen the connection go yet
+                    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and time.monotonic() < deadline
+                    time.sleep(0.2)
+            again.close()
+            # a client that keeps to the rules keeps its stream
+            assert polite.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=5).name == "vc-a"
+            assert not kept.done()
+            kept.cancel()
+        finally:
+            pinging.close()
+            polite.close()
+
+
+def resident_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_connections_that_never_finish_their_tls_handshake_are_closed_at_the_handshake_limit():
+    """A flood of half-open TLS connections (a record header, then nothing) costs little and is
+    dropped after `handshake_seconds`, not gRPC's 120 s; calls are served meanwhile."""
+    with start_estate(topology(vc_a_limits="{handshake_seconds: 1}")) as estate:
+        admin = client_of(estate, "vc-a", "administrator")
+        host, port = estate.vcenters["vc-a"].address.rsplit(":", 1)
+        before = resident_kib()
+        stalled = []
+        for _ in range(200):
+            connection = socket.create_connection((host, int(port)), timeout=5)
+            connection.sendall(b"\x16\x03\x01")      # the start of a TLS record, and no more
+            stalled.append(connection)
+        try:
+            assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+            assert resident_kib() - before < 64 * 1024     # 200 of them: not 140 MiB per thousand
+            deadline = time.monotonic() + 15
+            open_ones = list(stalled)
+            while open_ones:
+                assert time.monotonic() < deadline, f"{len(open_ones)} half-open connections still open"
+                readable, _, _ = select.select(open_ones, [], [], 0.5)
+                for connection in readable:
+                    with contextlib.suppress(OSError):
+                        if connection.recv(1024):
+                            continue                   # an alert before the close
+                    open_ones.remove(connection)
+            assert admin.api.GetAbout(vcenter_pb2.GetAboutRequest(), timeout=10).name == "vc-a"
+        finally:
+            for connection in stalled:
+                connection.close()
+            admin.close()
 
 
 def test_a_host_takes_its_limits_from_the_topology_too():

@@ -157,3 +157,57 @@ def test_owner_only_helpers_tighten_what_was_made_open(tmp_path):
         assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
     finally:
         os.umask(old_umask)
+
+
+def test_an_estate_started_under_an_open_umask_still_makes_everything_owner_only(tmp_path):
+    """Not only `up` (which narrows the umask): an estate started from Python (or a part run by `serve`,
+    which builds its parts the same way) makes its VM folders, disks and KMS logs owner-only under a
+    umask that would share them."""
+    state_dir = tmp_path / "state"
+    old_umask = os.umask(0o022)
+    try:
+        with start_estate(default_topology(), state_dir) as estate:
+            assert estate.kms, "the built-in topology runs a KMS"
+            found = modes(state_dir)
+    finally:
+        os.umask(old_umask)
+    assert any(n.startswith("kms/") and n.endswith("stderr.log") for n in found)
+    assert any(n.endswith(".vmdk") for n in found)
+    assert not_private(state_dir) == {}
+
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "linkedmode", *args], capture_output=True, text=True, env=ENV, timeout=60)
+
+
+def test_certs_export_gives_a_client_its_own_credential_and_no_other(up_state, tmp_path):
+    state_dir, _ = up_state
+    mine = tmp_path / "auditor"
+    done = cli("certs", "export", "auditor", str(mine), "--state-dir", str(state_dir))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{mine}: the credential of auditor@vsphere.local alone")
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file()) == [
+        "endpoints.json", "pki/vsphere.local/ca.pem", "pki/vsphere.local/user/auditor.key",
+        "pki/vsphere.local/user/auditor.pem"]
+    assert [p.name for p in mine.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()] == ["auditor.key"]
+    assert not_private(mine) == {}
+    # the folder is a state directory to the client commands: as the auditor, and as no one else
+    listed = cli("vm", "list", "--state-dir", str(mine), "--user", "auditor", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "app-required" in listed.stdout
+    other = cli("vm", "list", "--state-dir", str(mine), "--user", "administrator")
+    assert other.returncode == 1
+    assert other.stderr.strip() == (f"linkedmode: no certificate for user administrator@vsphere.local under {mine.resolve() / 'pki'}: "
+                                    f"{mine.resolve() / 'pki/vsphere.local/user/administrator.pem'} is missing")
+
+
+def test_certs_export_of_an_unknown_user_or_without_a_running_estate_says_so(up_state, tmp_path):
+    state_dir, _ = up_state
+    unknown = cli("certs", "export", "nobody", str(tmp_path / "x"), "--state-dir", str(state_dir))
+    assert unknown.returncode == 1 and unknown.stderr.startswith("linkedmode: NotFound: no user 'nobody' in vsphere.local (it has ")
+    assert not (tmp_path / "x").exists()
+    stopped = cli("certs", "export", "auditor", str(tmp_path / "y"), "--state-dir", str(tmp_path / "none"))
+    assert stopped.returncode == 1
+    assert stopped.stderr.strip() == (f"linkedmode: no running estate in {tmp_path / 'none'} "
+                                      f"(start one with: linkedmode up --state-dir {tmp_path / 'none'})")

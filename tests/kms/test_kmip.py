@@ -71,6 +71,18 @@ def test_two_vcenters_share_keys_by_id_and_only_the_creator_retires(ca: Certific
         vc_b.close()
 
 
+def test_a_key_is_active_on_the_kms_once_created_and_gone_once_retired(ca: CertificateAuthority, kms: KmsProcess) -> None:
+    vc_a = client(ca, kms, "vc-a")
+    try:
+        key_id = vc_a.create_key()
+        assert vc_a.key_state(key_id) == "ACTIVE"       # created, then activated: usable at once
+        vc_a.retire_key(key_id)                          # revoked, then destroyed: this KMS forgets it
+        with pytest.raises(CryptoKeyUnavailable, match=f"cannot read the state of key {key_id}: ITEM_NOT_FOUND"):
+            vc_a.key_state(key_id)
+    finally:
+        vc_a.close()
+
+
 def test_unknown_key_id_is_a_clean_fault(ca: CertificateAuthority, kms: KmsProcess) -> None:
     vc_a = client(ca, kms, "vc-a")
     try:

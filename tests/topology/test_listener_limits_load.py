@@ -35,9 +35,11 @@ def test_limits_default_when_left_out():
 
 
 def test_limits_of_a_vcenter_and_a_host_are_read():
-    vc = first_vcenter(data_with({"streams_per_principal": 4, "idle_seconds": 30, "max_message_bytes": 65536},
+    vc = first_vcenter(data_with({"streams_per_principal": 4, "idle_seconds": 30, "max_message_bytes": 65536,
+                                  "handshake_seconds": 2.5},
                                  {"peer_workers": 32, "keepalive_seconds": 20}))
-    assert vc.limits == ListenerLimits(streams_per_principal=4, idle_seconds=30.0, max_message_bytes=65536)
+    assert vc.limits == ListenerLimits(streams_per_principal=4, idle_seconds=30.0, max_message_bytes=65536,
+                                       handshake_seconds=2.5)
     assert vc.hosts()[0].limits == HostLimits(peer_workers=32, keepalive_seconds=20.0)   # and the vMotion port's defaults
 
 
@@ -47,6 +49,7 @@ def test_limits_of_a_vcenter_and_a_host_are_read():
      f"{VC}.limits.streams_per_principal: expected a positive integer, got 'many' (a string)"),
     ({"max_message_bytes": 100}, None, f"{VC}.limits.max_message_bytes: expected an integer >= 1024, got 100 (an integer)"),
     ({"idle_seconds": 0.5}, None, f"{VC}.limits.idle_seconds: expected a number >= 1, got 0.5 (a number)"),
+    ({"handshake_seconds": 0}, None, f"{VC}.limits.handshake_seconds: expected a number >= 0.5, got 0 (an integer)"),
     ({"threads": 4}, None, f"{VC}.limits.threads: unknown key; allowed: calls_per_principal, streams_per_principal"),
     (None, {"user_workers": -1}, f"{HOST}.limits.user_workers: expected a positive integer, got -1 (an integer)"),
     (None, [1, 2], f"{HOST}.limits: expected a mapping, got a list"),

@@ -13,7 +13,7 @@ from vmotion_mitm import Tamper, VMotionProxy
 from linkedmode.model.faults import Fault, FileAlreadyExists, FileNotFound, InvalidArgument, MigrationFault
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.disks import DiskDigest, DiskReader, block_map, check_disk_path, copy_disk, create_disk, disk_digest
-from linkedmode.vmotion.frames import DISK_BLOCK, FrameKind, decode_header
+from linkedmode.vmotion.frames import DISK_BLOCK, RUN, FrameKind, decode_header
 
 MB = 1 << 20
 MARKER = b"disk-secret:customer-ledger-0042"
@@ -115,10 +115,13 @@ def test_a_disk_crosses_after_round_0_and_only_a_plaintext_tap_sees_it(listener:
     assert kinds.index(FrameKind.DISK) > kinds.index(FrameKind.SYNC)                   # after pre-copy started
     assert all(decode_header(f[:40]).sealed is encrypted for f in tap.frames if decode_header(f[:40]).kind is FrameKind.DISK)
     seen = bytes(tap.captured).count(MARKER)
+    block_map = [RUN.pack(block, 1, 0) for block in (40, 127)]        # run table entries: blocks 40 and 127 of disk 0
+    mapped = sum(entry in bytes(tap.captured) for entry in block_map)
     if encrypted:
         assert seen == 0 and key not in tap.captured
+        assert mapped == 0                                              # the block map is sealed with the blocks
     else:
-        assert seen == 3
+        assert seen == 3 and mapped == 2
 
 
 def test_a_cut_mid_disk_leaves_no_destination_file_and_the_source_intact(listener: VMotionListener, tmp_path: Path) -> None:

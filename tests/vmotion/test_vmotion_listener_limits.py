@@ -17,7 +17,7 @@ from vmotion_helpers import secrets_pair
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.abort_codes import AbortCode
 from linkedmode.vmotion.frames import HELLO, FrameHeader, FrameKind
-from linkedmode.vmotion.handshake import VMotionLimits
+from linkedmode.vmotion.handshake import VMotionLimits, source_of
 
 FLOOD = 200
 PER_SOURCE = 8
@@ -101,25 +101,71 @@ def test_an_idle_flood_from_one_source_is_capped_costs_no_memory_or_threads_and_
         assert guarded.refused_connections == FLOOD - PER_SOURCE
 
 
-def test_beyond_the_total_cap_connections_are_closed_and_the_held_ones_go_at_the_hello_deadline(
+def test_a_flood_from_many_sources_fills_the_total_cap_costs_no_memory_and_a_migration_still_gets_in(
         guarded: VMotionListener, vm: GuestMemory) -> None:
     sources = [f"127.0.1.{i}" for i in range(1, 11)]               # 10 addresses, at most 8 each
+    source, destination, _ = secrets_pair()
+    incoming = guarded.prepare(destination, vm.memory_mb)
+    threads, rss = threading.active_count(), rss_bytes()
     with ExitStack() as stack:
         clients = flood(stack, guarded.address, 60, sources)
+        # every slot taken, 3 or 2 per address: a newcomer from one of them makes no room, it is closed
         assert wait_until(lambda: guarded.handshake.over_limit == 60 - TOTAL)
-        assert guarded.handshake.unauthenticated == TOTAL
+        assert guarded.handshake.unauthenticated == TOTAL and guarded.handshake.evicted == 0
         assert wait_until(lambda: sum(map(is_closed, clients)) == 60 - TOTAL)
-        # the HELLO deadline (3 s) frees the slots the flood holds; then migrations get in again
+        grown = rss_bytes() - rss
+        assert threading.active_count() <= threads
+        assert grown < 16 << 20, f"a flood of 60 connections grew the process by {grown >> 20} MiB"
+        # a migration's source (127.0.0.1, holding none) takes the place of the oldest of a busiest address,
+        # well before the HELLO deadline (3 s) would free any slot
+        started = time.monotonic()
+        OutgoingMigration(vm, guarded.address, source).run()
+        assert incoming.wait(10).digest() == vm.digest()
+        assert time.monotonic() - started < 2.5
+        assert guarded.handshake.evicted == 1 and guarded.handshake.late == 0
+        assert is_closed(clients[0])                                  # 127.0.1.1's oldest gave way
+        # the HELLO deadline frees the slots the flood still holds
         assert wait_until(lambda: guarded.handshake.unauthenticated == 0, seconds=8)
-        assert guarded.handshake.late == TOTAL
+        assert guarded.handshake.late == TOTAL - 1
         assert wait_until(lambda: all(map(is_closed, clients)))
         migrate(vm, guarded)
+
+
+def test_a_full_table_makes_room_only_for_a_source_holding_two_fewer_than_the_busiest() -> None:
+    limits = VMotionLimits(unauthenticated_connections=4, connections_per_source=3, hello_seconds=5.0)
+    with VMotionListener(limits=limits) as listener, ExitStack() as stack:
+        stage = listener.handshake
+        first = flood(stack, listener.address, 3, ["127.0.2.1"])      # 3 from .1
+        second = flood(stack, listener.address, 1, ["127.0.2.2"])     # 1 from .2: full
+        assert wait_until(lambda: stage.unauthenticated == 4)
+        second += flood(stack, listener.address, 1, ["127.0.2.2"])    # .2 holds 1, .1 holds 3: room is made
+        assert wait_until(lambda: stage.evicted == 1) and wait_until(lambda: is_closed(first[0]))
+        assert stage.unauthenticated == 4
+        again = flood(stack, listener.address, 1, ["127.0.2.2"])      # .1 and .2 hold 2 each: none for .2
+        assert wait_until(lambda: stage.over_limit == 1) and wait_until(lambda: is_closed(again[0]))
+        assert stage.evicted == 1 and stage.unauthenticated == 4
+        third = flood(stack, listener.address, 1, ["127.0.2.3"])      # .3 holds none: the oldest of .1 goes
+        assert wait_until(lambda: stage.evicted == 2) and wait_until(lambda: is_closed(first[1]))
+        assert stage.unauthenticated == 4 and stage.over_limit == 1
+        assert not any(is_closed(c) for c in [first[2], *second, *third])
+
+
+@pytest.mark.parametrize("address, counted_as", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("fe80::1%eth0", "fe80::/64"),
+])
+def test_an_ipv6_source_counts_by_its_64(address: str, counted_as: str) -> None:
+    assert source_of(address) == counted_as
 
 
 def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
     """Sends a valid HELLO one byte at a time (at most 40 bytes, at most ~12 s), until the listener hangs up."""
     hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256, b"")
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=5, source_address=("127.0.0.2", 0)) as sock:   # not the migration's
         started = time.monotonic()
         for byte in hello[:-1]:
             try:
@@ -136,16 +182,28 @@ def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
         report["after_s"] = time.monotonic() - started
 
 
-def test_a_trickling_sender_is_dropped_at_the_hello_deadline_while_a_migration_goes_through(vm: GuestMemory) -> None:
+def test_trickling_senders_are_dropped_at_the_hello_deadline_cost_no_memory_and_a_migration_goes_through(
+        vm: GuestMemory) -> None:
+    senders = 8
     with VMotionListener(limits=VMotionLimits(hello_seconds=1.0)) as listener:
-        report: dict = {}
-        sender = threading.Thread(target=trickle, args=(listener.address, 0.25, report))
-        sender.start()
-        migrate(vm, listener)
-        sender.join(15)
-        assert not sender.is_alive()
-        assert report["eof"] and 0.9 <= report["after_s"] < 4.0, report     # one byte every 0.25 s: never enough
-        assert listener.handshake.late == 1 and listener.refused_connections == 1
+        source, destination, _ = secrets_pair()
+        incoming = listener.prepare(destination, vm.memory_mb)            # before the baseline
+        rss = rss_bytes()
+        reports: list[dict] = [{} for _ in range(senders)]
+        threads = [threading.Thread(target=trickle, args=(listener.address, 0.25, report)) for report in reports]
+        for sender in threads:
+            sender.start()
+        assert wait_until(lambda: listener.handshake.unauthenticated == senders)
+        grown = rss_bytes() - rss
+        assert grown < 8 << 20, f"{senders} trickling senders grew the process by {grown >> 20} MiB"
+        OutgoingMigration(vm, listener.address, source).run()              # while they trickle
+        assert incoming.wait(10).digest() == vm.digest()
+        for sender in threads:
+            sender.join(15)
+            assert not sender.is_alive()
+        for report in reports:                                             # one byte every 0.25 s: never enough
+            assert report["eof"] and 0.9 <= report["after_s"] < 4.0, report
+        assert listener.handshake.late == senders and listener.refused_connections == senders
 
 
 def test_a_first_frame_that_is_not_a_hello_gets_an_abort_code_and_the_door(guarded: VMotionListener) -> None:

@@ -1,0 +1,33 @@
+"""A client's own folder: where a running estate's parts listen, and one user's credential, nothing else.
+
+The state directory's PKI holds the credential of every part and user of the estate; a client handed
+this folder instead finds only its own (and its domain's CA certificate, to check the vCenters), so
+it can act as that user and no one else. The folder reads as a state directory: `--state-dir` points
+the client commands at it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..crypto.files import private_folder, write_private
+from ..crypto.identity import Identity
+from ..crypto.pki import credential_paths
+from ..estate import ENDPOINTS_FILE
+from .connection import Endpoints
+
+
+def export_user(endpoints: Endpoints, domain: str, user: str, folder: Path) -> Path:
+    """Writes `folder`/endpoints.json and `folder`/pki with `user`'s credential alone (owner-only);
+    returns the PKI root made there."""
+    credential = endpoints.user(domain, user)             # NotFound for a user the estate lacks
+    folder = private_folder(Path(folder))
+    pki = private_folder(folder / "pki").resolve()
+    cert, key, ca = credential_paths(pki, Identity(domain, "user", user))
+    private_folder(cert.parent)
+    write_private(ca, credential.ca_pem)
+    write_private(cert, credential.cert_pem)
+    write_private(key, credential.key_pem)
+    write_private(folder / ENDPOINTS_FILE, json.dumps({**endpoints.data, "pki": str(pki)}, indent=2).encode())
+    return pki
