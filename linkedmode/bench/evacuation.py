@@ -1,11 +1,13 @@
 """linkedmode bench evacuate: a host of 64 running VMs evacuated into a linked vCenter through the public
 API (EvacuateHost), in one process on loopback. Figures: wall time from the call to the task's end,
-total and worst downtime of the live moves, failures, bytes on the stream, and, per host of both
-vCenters, the most vMotions it ran at once beside its limit (which must never be exceeded).
+total and worst downtime of the live moves, failures, bytes on the stream, the process's resident
+memory once the estate is up and at its peak (the estate is all this process holds), and, per host of
+both vCenters, the most vMotions it ran at once beside its limit (which must never be exceeded).
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from ..estate import Estate, start_estate
 from ..model.inventory import Host
 from ..topology import parse_topology
 from ..v1 import common_pb2, vcenter_pb2
+from .scale_estate import resident_mib
 
 
 def topology(vms: int, memory_mb: int, destination_hosts: int, dirty_rate_mbps: float, working_set_mb: int) -> dict[str, Any]:
@@ -53,6 +56,7 @@ def run_evacuation_benchmark(vms: int = 64, memory_mb: int = 256, destination_ho
     spec = parse_topology(topology(vms, memory_mb, destination_hosts, dirty_rate_mbps, working_set_mb), "bench-evacuate")
     say(f"starting 2 vCenters, {1 + destination_hosts} hosts, {vms} VMs of {memory_mb} MiB")
     with start_estate(spec) as estate:
+        up_rss_mib = resident_mib()
         server = estate.vcenters["src"]
         client = connect_vcenter(server.address, estate.credential("bench.local", "user", "administrator"), "src")
         try:
@@ -82,6 +86,8 @@ def run_evacuation_benchmark(vms: int = 64, memory_mb: int = 256, destination_ho
         "max_downtime_ms": round(max(downtimes), 1) if downtimes else 0.0,
         "stream_bytes": sum(o.migration.stream.bytes_sent + o.migration.stream.disk_bytes for o in moved),
         "median_queued_ms": round(statistics.median(o.migration.queued_ms for o in moved), 1) if moved else 0.0,
+        "estate_up_rss_mib": round(up_rss_mib, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "slots": slots,
         "slots_exceeded": sorted(h for h, s in slots.items() if s["peak"] > s["limit"]),
     }

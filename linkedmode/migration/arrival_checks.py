@@ -20,7 +20,7 @@ from ..model.faults import (
 )
 from ..model.inventory import HOST_CONNECTED, HOST_NOT_RESPONDING, Cluster, Datacenter, Datastore, Host, Network, Nic, Vm
 from ..model.maintenance import check_takes_vms
-from ..model.settings import PowerState
+from ..vcenter.host_memory import free_memory_mb
 from .compatibility import check_cpu, check_network
 from .journal import ArrivalRow
 from .ports import VCenterParts
@@ -119,13 +119,7 @@ class ArrivalChecks:
     def _check_capacity(self, arrival: Arrival, host: Host, ignore: int | None) -> None:
         if not arrival.hot:
             return
-        here = {v.instance_uuid: v.memory_mb for v in self.vc.state.all(Vm)
-                if v.host == host.moid and v.power_state == PowerState.POWERED_ON and v.instance_uuid != arrival.vm.instance_uuid}
-        # arrivals coming to this host hold their memory from their reservation until they are in the inventory
-        coming = {row.vm.instance_uuid: row.vm.memory_mb for row in self._others(ignore)
-                  if row.host == host.moid and row.arrival.hot and row.vm.instance_uuid not in here}
-        running, reserved = sum(here.values()), sum(coming.values())
-        free = host.memory_mb - running - reserved
+        free = free_memory_mb(self.vc.state, self._others(ignore), ignore_uuid=arrival.vm.instance_uuid)[host.moid]
         if arrival.vm.memory_mb > free:
             raise InsufficientMemoryResourcesFault(
                 f"host {host.name} has {free} MB of memory free; {arrival.vm.name} needs {arrival.vm.memory_mb} MB",

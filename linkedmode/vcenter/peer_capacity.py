@@ -16,17 +16,8 @@ from .placement import Candidate, DatastoreChoice, host_candidates
 from .state import VCenterState
 
 
-def reserved_memory(arrivals: list[ArrivalRow]) -> dict[str, int]:
-    """Host moid -> MB that live arrivals hold there from their reservation until they are in the inventory."""
-    held: dict[str, int] = {}
-    for row in arrivals:
-        if row.arrival.hot:
-            held[row.host] = held.get(row.host, 0) + row.vm.memory_mb
-    return held
-
-
 def local_candidates(state: VCenterState, arrivals: list[ArrivalRow], *, exclude: str = "") -> list[Candidate]:
-    return host_candidates(state, reserved_memory(arrivals), exclude=exclude)
+    return host_candidates(state, arrivals, exclude=exclude)
 
 
 def candidates_to_proto(found: list[Candidate], hosts: dict[str, inventory_pb2.HostSystem]

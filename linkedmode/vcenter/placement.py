@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..migration.journal import ArrivalRow
 from ..model.faults import InsufficientMemoryResourcesFault, NotFound
 from ..model.inventory import HOST_CONNECTED, Cluster, Datastore, Host, Vm
 from ..model.settings import PowerState
+from .host_memory import free_memory_mb
 from .state import VCenterState
 
 # vSphere's limit of concurrent vMotions touching one datastore (the per-datastore cost of 1 out of 128).
@@ -82,15 +84,10 @@ def place(vms: list[Vm], candidates: list[Candidate], keep: dict[str, tuple[str,
     return plan, unplaced
 
 
-def host_candidates(state: VCenterState, reserved_mb: dict[str, int] | None = None, *, exclude: str = "") -> list[Candidate]:
+def host_candidates(state: VCenterState, arrivals: list[ArrivalRow] | None = None, *, exclude: str = "") -> list[Candidate]:
     """This vCenter's hosts that can take VMs (connected, not in maintenance mode), but `exclude` (a moid),
-    each with its memory less what its powered-on VMs take and `reserved_mb` (host moid -> MB of
-    arrivals that hold memory there already)."""
-    reserved_mb = reserved_mb or {}
-    used: dict[str, int] = {}
-    for vm in state.all(Vm):
-        if vm.power_state == PowerState.POWERED_ON:
-            used[vm.host] = used.get(vm.host, 0) + vm.memory_mb
+    each with its free memory (host_memory.py: less its powered-on VMs and the live `arrivals` coming)."""
+    free = free_memory_mb(state, arrivals or ())
     clusters = {h: c.name for c in state.all(Cluster) for h in c.hosts}
     datastores = state.all(Datastore)
     found = []
@@ -98,6 +95,5 @@ def host_candidates(state: VCenterState, reserved_mb: dict[str, int] | None = No
         if host.moid == exclude or host.connection_state != HOST_CONNECTED or host.in_maintenance_mode:
             continue
         mounted = tuple(DatastoreChoice(d.name, d.type, d.capacity_mb) for d in datastores if host.moid in d.hosts)
-        free = host.memory_mb - used.get(host.moid, 0) - reserved_mb.get(host.moid, 0)
-        found.append(Candidate(host.name, clusters.get(host.moid, ""), free, mounted))
+        found.append(Candidate(host.name, clusters.get(host.moid, ""), free[host.moid], mounted))
     return found

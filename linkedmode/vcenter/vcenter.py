@@ -76,7 +76,7 @@ class VCenter:
         self.faults = FaultInjector(spec.name)
         self.vm_operations = VmOperations(self.state, self.hosts, self.tasks)
         self.macs = MacPool(self.state)
-        self.lifecycle = VmLifecycle(self.state, self.hosts, self.tasks, datastores, self.macs)
+        self.lifecycle = VmLifecycle(self.state, self.hosts, self.tasks, datastores, self.macs, lambda: self.arrivals.pending())
         self.snapshots = Snapshots(self.state, self.tasks)
         self.crypto = VmCrypto(self.state, self.tasks, datastores, keys)
         self.guest = GuestControl(self.state, self.hosts)

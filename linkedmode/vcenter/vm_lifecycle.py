@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..migration.journal import ArrivalRow
 from ..model.events import Event
 from ..model.faults import DuplicateName, InsufficientMemoryResourcesFault, InvalidArgument, InvalidPowerState, NotFound
 from ..model.inventory import HOST_CONNECTED, Cluster, Datacenter, Datastore, Disk, Host, Network, Nic, Vm
@@ -20,6 +22,7 @@ from ..vmotion.disks import MAX_DISK_MB
 from .datastores import DatastoreFolders
 from .events import vm_event
 from .host_client import HostConnections
+from .host_memory import free_memory_mb
 from .macs import MacPool
 from .state import VCenterState
 from .tasks import TaskControl, TaskRunner
@@ -75,8 +78,10 @@ class VmCreateSpec:
 
 class VmLifecycle:
     def __init__(self, state: VCenterState, hosts: HostConnections, tasks: TaskRunner, datastores: DatastoreFolders,
-                 macs: MacPool) -> None:
+                 macs: MacPool, arrivals: Callable[[], list[ArrivalRow]] = list) -> None:
+        """`arrivals`: the migrations this vCenter expects now (they hold memory on their hosts)."""
         self.state = state
+        self.arrivals = arrivals
         self.hosts = hosts
         self.tasks = tasks
         self.datastores = datastores
@@ -147,16 +152,13 @@ class VmLifecycle:
 
     def _host(self, spec: VmCreateSpec, dc: Datacenter, datastore: Datastore) -> Host:
         """The host named, or the connected host of the cluster that mounts the datastore and has the
-        most memory free (memory less what its powered-on VMs take)."""
+        most memory free (host_memory.py: less its powered-on VMs and the live arrivals coming)."""
         if spec.host:
             host = self.state.resolve(Host, spec.host)
             check_takes_vms(host, f"{spec.name} cannot be created there")
             return host
         cluster = self.state.resolve(Cluster, spec.cluster)
-        free = {h.moid: h.memory_mb for h in self.state.all(Host)}
-        for vm in self.state.all(Vm):
-            if vm.power_state == PowerState.POWERED_ON and vm.host in free:
-                free[vm.host] -= vm.memory_mb
+        free = free_memory_mb(self.state, self.arrivals())
         candidates = [self.state.get(moid, Host) for moid in cluster.hosts]
         candidates = [h for h in candidates if h.connection_state == HOST_CONNECTED and not h.in_maintenance_mode
                       and h.moid in datastore.hosts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from enum import IntEnum
 
-from ..model.faults import Fault, HostCommunication, RequestCanceled, SystemError, Timedout
+from ..model.faults import Fault, HostCommunication, InsufficientMemoryResourcesFault, RequestCanceled, SystemError, Timedout
 
 ABORT_PAYLOAD = struct.Struct(">H")
 
@@ -39,6 +39,7 @@ class AbortCode(IntEnum):
     DISK_DIGEST_MISMATCH = 17
     UNKNOWN_DISK = 18
     SWITCHOVER_TIMEOUT = 19     # the switchover outlived max_switchover_seconds
+    OUT_OF_MEMORY = 20          # the destination cannot back the memory the guest wrote
 
 
 _SAYS = {
@@ -62,6 +63,7 @@ _SAYS = {
     AbortCode.DISK_DIGEST_MISMATCH: "a disk digest at the checkpoint did not match",
     AbortCode.UNKNOWN_DISK: "a frame carried blocks of an unknown disk",
     AbortCode.SWITCHOVER_TIMEOUT: "the switchover exceeded max_switchover_seconds",
+    AbortCode.OUT_OF_MEMORY: "the destination has not the memory free for what the guest wrote",
 }
 
 _BAD_FRAME_REASONS = frozenset({"truncated", "bad_magic", "bad_version", "bad_kind", "bad_flags", "oversize",
@@ -87,6 +89,8 @@ def abort_code(fault: Fault) -> AbortCode:
         return AbortCode.CONNECTION_LOST
     if isinstance(fault, SystemError):
         return AbortCode.INTERNAL
+    if isinstance(fault, InsufficientMemoryResourcesFault):
+        return AbortCode.OUT_OF_MEMORY
     return AbortCode.FAILED
 
 

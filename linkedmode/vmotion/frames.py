@@ -21,7 +21,9 @@ Everything about the guest is in the payload, so an encrypted stream shows none 
   is, so a frame's length says how many pages or blocks crossed, not which. In an encrypted stream
   the two parts are sealed apart (the table under its own nonces, see crypto/sealing.py), so the
   receiver learns where the pages go before it opens them straight into guest memory.
-* HELLO: the checkpoint digest's code (u8) and the VM's size in pages (u64). SYNC: the round (u32).
+* HELLO: the checkpoint digest's code (u8), the VM's size in pages (u64) and the chunk map (256
+  bytes, see populate.py: which chunks of guest memory the source has written, so the destination backs
+  those alone before the pages come; of one size for every guest). SYNC: the round (u32).
   CHECKPOINT: digests and device state. ACK: which step, and a digest. END: empty.
 * ABORT: an AbortCode (u16), never sealed and never text: it names no VM, host or page.
 
@@ -66,7 +68,7 @@ def is_zero_block(block: memoryview) -> bool:
     block of data; the whole compare (a copy, yet ~40x faster than memoryview's) settles the rest."""
     return block[:16].tobytes() == _ZERO_PREFIX[:len(block)] and bytes(block) == _ZERO_BLOCK[:len(block)]
 
-HELLO = struct.Struct(">BQ")       # checkpoint digest code, the VM's pages
+HELLO = struct.Struct(">BQ256s")   # checkpoint digest code, the VM's pages, its chunk map (populate.py)
 ROUND = struct.Struct(">I")        # what a SYNC carries
 
 RUN_TABLE_BYTES = 4096

@@ -12,6 +12,7 @@ run, not per page; collecting a round swaps the dirty map for an empty one under
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import mmap
 import os
@@ -30,6 +31,8 @@ PAGES_PER_MB = (1 << 20) // PAGE_SIZE
 _BLOCK = 1 << 20                      # fill_random / fill_pattern write 1 MiB blocks
 
 
+MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)    # Linux's number; Python 3.11 does not name it
+
 REGION_SHIFT = 15
 REGION_PAGES = 1 << REGION_SHIFT      # pages of guest memory per region of a PageMap (128 MiB)
 REGION_MASK = REGION_PAGES - 1
@@ -47,6 +50,19 @@ def iter_runs(page_map: bytes | bytearray, value: int = 1, start: int = 0,
             end = stop
         yield first, end - first
         first = page_map.find(value, end, stop)
+
+
+@functools.cache
+def kernel_populates() -> bool:
+    """Whether this kernel backs a range of memory on request (MADV_POPULATE_WRITE, Linux 5.14)."""
+    probe = mmap.mmap(-1, PAGE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        probe.madvise(MADV_POPULATE_WRITE, 0, PAGE_SIZE)
+        return True
+    except (OSError, ValueError):
+        return False
+    finally:
+        probe.close()
 
 
 def available_memory() -> int:
@@ -141,6 +157,18 @@ class PageMap:
         if pending_first >= 0:
             yield pending_first, pending_end - pending_first
 
+    def marked_blocks(self, block_pages: int) -> Iterator[int]:
+        """Index of each block of ``block_pages`` pages (a power of two) that holds a mark, in order."""
+        step = min(block_pages, REGION_PAGES)
+        last = -1
+        for index in sorted(self._regions):
+            region, base = self._regions[index], index * REGION_PAGES
+            for start in range(0, len(region), step):
+                block = (base + start) // block_pages
+                if block != last and region.find(1, start, start + step) != -1:
+                    last = block
+                    yield block
+
     def copy(self) -> PageMap:
         other = PageMap(self.page_count)
         other._regions = {index: bytearray(region) for index, region in self._regions.items()}
@@ -155,12 +183,12 @@ class PageMap:
 class GuestMemory:
     """The RAM of one VM: ``memory_mb`` MiB of 4 KiB pages, with write tracing.
 
-    The mapping is made on first access. ``prefault`` maps and populates every page at once (the
-    destination of a migration does this at prepare time, so that receiving is not slowed by a page
-    fault per page).
+    The mapping is made on first access; a page is backed by the system when it is first written, or
+    ahead of that by ``populate`` (the destination of a migration backs what the source says it wrote,
+    so that receiving is not slowed by a page fault per page: see populate.py).
     """
 
-    def __init__(self, memory_mb: int, *, prefault: bool = False) -> None:
+    def __init__(self, memory_mb: int) -> None:
         if memory_mb <= 0:
             raise InvalidArgument(f"memory_mb must be positive, got {memory_mb}", argument="memory_mb")
         self.memory_mb = memory_mb
@@ -172,14 +200,8 @@ class GuestMemory:
         self._written = PageMap(self.page_count)
         self._dirty = PageMap(self.page_count)
         self._lock = threading.Lock()
-        if prefault:
-            free = available_memory()
-            if self.size > free:      # populating it would run this machine out of memory
-                raise InsufficientMemoryResourcesFault(f"{memory_mb} MB of guest memory is more than this machine has "
-                                                       f"free ({free >> 20} MB)", requested=memory_mb, unreserved=free >> 20)
-            self._mapped(mmap.MAP_POPULATE)
 
-    def _mapped(self, extra_flags: int = 0) -> memoryview:
+    def _mapped(self) -> memoryview:
         """The whole memory as one view, mapping it on first use."""
         view = self._view
         if view is not None:
@@ -189,7 +211,7 @@ class GuestMemory:
                 raise InvalidState("this guest memory was dropped")
             if self._view is None:
                 try:
-                    self._map = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | extra_flags)
+                    self._map = mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
                 except OSError as error:
                     raise InsufficientMemoryResourcesFault(f"cannot back {self.memory_mb} MB of guest memory: "
                                                            f"{error.strerror}", requested=self.memory_mb) from None
@@ -219,6 +241,21 @@ class GuestMemory:
         if first_page < 0 or count < 0 or first_page + count > self.page_count:
             raise InvalidArgument(f"pages {first_page}..{first_page + count} are outside {self.page_count} pages")
         return self._mapped()[first_page * PAGE_SIZE:(first_page + count) * PAGE_SIZE]
+
+    def populate(self, first_page: int, count: int) -> None:
+        """Backs pages [first_page, first_page + count) with memory now, in one call into the kernel
+        (MADV_POPULATE_WRITE, Linux 5.14; where the kernel has no such call they are backed as they are
+        written). What the pages hold does not change."""
+        with self.view(first_page, count):
+            pass                                   # checks the bounds, maps the memory on first use
+        memory_map = self._map
+        if memory_map is None or not kernel_populates():
+            return
+        try:
+            memory_map.madvise(MADV_POPULATE_WRITE, first_page * PAGE_SIZE, count * PAGE_SIZE)
+        except OSError as error:
+            raise InsufficientMemoryResourcesFault(f"cannot back {count * PAGE_SIZE >> 20} MB of guest memory: "
+                                                   f"{error.strerror}", requested=count * PAGE_SIZE >> 20) from None
 
     def read(self, first_page: int, count: int = 1) -> bytes:
         return bytes(self.view(first_page, count))

@@ -26,15 +26,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..crypto.sealing import TAG_BYTES
 from ..model.faults import Fault
 from .abort_codes import AbortCode, abort_payload
-from .frames import ABORT_PAYLOAD, HEADER_SIZE, FrameHeader, FrameKind, decode_header
+from .frames import ABORT_PAYLOAD, HEADER_SIZE, HELLO, FrameHeader, FrameKind, decode_header
 
 log = logging.getLogger(__name__)
 
 _TICK_S = 0.25                    # how often deadlines and ``tick`` run when nothing happens
 _LINGER_S = 0.5                   # a refused peer gets this long to read our ABORT before the close
-_MAX_HELLO = HEADER_SIZE + 64     # a HELLO's header and payload, sealed or not, fit in this
+_MAX_HELLO = HEADER_SIZE + HELLO.size + TAG_BYTES     # a HELLO's header and payload, sealed or not
 _DRAIN_READS = 16                 # of _SINK_BYTES each, per wake-up, from a refused peer
 _SINK_BYTES = 64 << 10
 

@@ -35,6 +35,7 @@ from .disks import DiskFile, send_disk
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, HELLO, ROUND, FrameKind, stream_fault
 from .guest import GuestMemory, GuestWorkload, PageMap
 from .packing import RunPacker
+from .populate import chunk_map
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 from .vsan import wipe_all
 
@@ -198,8 +199,8 @@ class OutgoingMigration:
 
     def _migrate(self, writer: FrameWriter, digest: MemoryDigest, checksum_code: int, started: float) -> MigrationResult:
         memory, policy = self.memory, self.options.policy
-        writer.send_control(FrameKind.HELLO, HELLO.pack(checksum_code, memory.page_count))
         written = memory.begin_trace()
+        writer.send_control(FrameKind.HELLO, HELLO.pack(checksum_code, memory.page_count, chunk_map(written)))
         pages_sent = 0
         round_no = 0
         throttle = 0.0

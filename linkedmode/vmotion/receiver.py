@@ -5,10 +5,11 @@ vCenter): its HELLO must name a prepared migration id, and in an encrypted migra
 that migration's key (handshake.py holds connections until then, within the host's limits; a HELLO
 that does not open is refused and the migration still waits for its source).
 
-Pages go straight into the destination VM's memory, allocated and pre-faulted at
-prepare time. Disks that change datastore arrive as DISK frames into new sparse files, made at prepare
-time too. On any failure the destination drops everything it received, disk files included (the VM
-stays on the source, row V5), and whatever way the migration ends its secrets are wiped.
+Pages go straight into the destination VM's memory, backed only where the source wrote: the
+chunks its HELLO names, at once, and any other when its first page comes (populate.py). Disks that
+change datastore arrive as DISK frames into new sparse files, made at prepare time. On any failure
+the destination drops everything it received, disk files included (the VM stays on the source, row
+V5), and whatever way the migration ends its secrets are wiped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import NamedTuple
 
 from ..crypto.sealing import RUN_TABLES, TO_DESTINATION, TO_SOURCE, FrameSealer, FrameUnauthenticated
 from ..crypto.secrets import MigrationSecrets, SecretsWiped
@@ -30,14 +32,23 @@ from .disks import DiskFile, DiskWriter
 from .frames import ACK_RESUMED, ACK_SYNCED, ACK_VERIFIED, DISK_BLOCK, HELLO, RUN_ZERO, FrameHeader, FrameKind, Run, stream_fault
 from .guest import GuestMemory
 from .handshake import HandshakeStage, VMotionLimits
+from .populate import Populator
 from .stream import FrameReader, FrameWriter, connection_fault, tune_socket
 from .vsan import wipe_all
 
 log = logging.getLogger(__name__)
 
 
+class HelloOffer(NamedTuple):
+    """What a source's HELLO says, once it opened."""
+
+    checksum_code: int      # the checkpoint digest's
+    pages: int              # the VM's size
+    chunks: bytes           # the chunk map: where the source has written (populate.py)
+
+
 class IncomingState(StrEnum):
-    PREPARED = "prepared"      # memory allocated, secrets held, no connection yet
+    PREPARED = "prepared"      # memory reserved (not backed yet), secrets held, no connection yet
     RECEIVING = "receiving"    # pre-copy rounds and the last pages
     VERIFIED = "verified"      # the checkpoint digest matched: a complete copy, waiting for END
     RESUMED = "resumed"        # END arrived: the VM is this host's now
@@ -51,7 +62,8 @@ class IncomingMigration:
     """One migration a destination host expects: its memory, its disks, its secrets, and what came of it.
 
     ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order, or a
-    DiskFile with the vSAN layer of its datastore (wiped when the migration ends).
+    DiskFile with the vSAN layer of its datastore (wiped when the migration ends). ``prefault``: back
+    memory before pages land in it (where the source wrote); False, pages fault in as they are copied.
     """
 
     def __init__(self, listener: VMotionListener, secrets: MigrationSecrets | None, memory_mb: int,
@@ -60,7 +72,8 @@ class IncomingMigration:
         self.migration_id = migration_id
         self.memory_mb = memory_mb
         self.encrypted = secrets is not None
-        self.memory: GuestMemory | None = GuestMemory(memory_mb, prefault=prefault)
+        self.memory: GuestMemory | None = GuestMemory(memory_mb)
+        self.populator = Populator(self.memory, enabled=prefault)
         self.disks: list[DiskWriter] = []
         try:
             for disk in disks:
@@ -135,8 +148,8 @@ class IncomingMigration:
             self._conn = conn
             return True
 
-    def open_hello(self, header: FrameHeader, raw: bytes, payload: bytes) -> tuple[int, int]:
-        """The (checkpoint digest code, pages) a HELLO offers, if it opens under this migration's key;
+    def open_hello(self, header: FrameHeader, raw: bytes, payload: bytes) -> HelloOffer:
+        """What a HELLO offers, if it opens under this migration's key;
         raises a stream fault if it does not (the migration itself is not touched)."""
         if header.sealed != self.encrypted:
             raise stream_fault("seal_mismatch", f"the HELLO is {'sealed' if header.sealed else 'not sealed'}, but this "
@@ -159,10 +172,9 @@ class IncomingMigration:
                 sealer.close()
         else:
             plain[:] = payload
-        code, pages = HELLO.unpack(plain)
-        return code, pages
+        return HelloOffer(*HELLO.unpack(plain))
 
-    def receive(self, conn: socket.socket, offer: tuple[int, int], idle_timeout_s: float) -> None:
+    def receive(self, conn: socket.socket, offer: HelloOffer, idle_timeout_s: float) -> None:
         """Runs on the connection's own thread once its HELLO (``offer``) opened and it claimed this migration."""
         writer: FrameWriter | None = None
         sealers: list[FrameSealer] = []
@@ -174,16 +186,16 @@ class IncomingMigration:
             reader.bind(self.migration_id, sealers[0] if sealers else None,
                         table_sealer=sealers[2] if sealers else None, next_sequence=1)
             writer = FrameWriter(conn, self.migration_id, sealers[1] if sealers else None, peer="source")
-            code, pages = offer
             assert self.memory is not None
-            if pages != self.memory.page_count:
-                raise stream_fault("size_mismatch", f"the source migrates {pages} pages; this host prepared "
+            if offer.pages != self.memory.page_count:
+                raise stream_fault("size_mismatch", f"the source migrates {offer.pages} pages; this host prepared "
                                    f"{self.memory.page_count}", self.migration_id)
-            checksum = CHECKSUMS_BY_CODE.get(code)
+            checksum = CHECKSUMS_BY_CODE.get(offer.checksum_code)
             if checksum is None:
                 raise stream_fault("bad_hello", "the source asked for an unknown checkpoint digest", self.migration_id)
             if not checksum.size and not self.encrypted:
                 raise stream_fault("bad_hello", "a plaintext migration must carry a checkpoint digest", self.migration_id)
+            self.populator.announced(offer.chunks)
             tune_socket(conn)
             conn.settimeout(idle_timeout_s)
             self._receive_frames(reader, writer, checksum)
@@ -255,6 +267,7 @@ class IncomingMigration:
         assert memory is not None
         runs = self._checked_runs(reader.read_runs(header, raw), header, memory.page_count, "pages")
         written = [run for run in runs if run.tag != RUN_ZERO]
+        self.populator.cover(written)
         with memory.view() as view:
             reader.read_body_into(header, raw, [view[r.first * PAGE_SIZE:(r.first + r.size) * PAGE_SIZE] for r in written])
         for first, count, tag in runs:
@@ -391,8 +404,8 @@ class VMotionListener:
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
                 prefault: bool = True, connect_within_s: float = 120.0,
                 disks: Sequence[tuple[str, int] | DiskFile] = ()) -> IncomingMigration:
-        """Expects one migration: allocates (and pre-faults) its memory and makes its disk files now (see
-        IncomingMigration); keeps its secrets until it ends.
+        """Expects one migration: reserves its memory (backed once the source says where it wrote) and
+        makes its disk files now (see IncomingMigration); keeps its secrets until it ends.
 
         A source that has not connected within ``connect_within_s`` fails the migration (Timedout),
         so that no key waits here forever for a migration that was given up elsewhere.

@@ -205,7 +205,7 @@ def test_a_destination_ends_a_stream_it_cannot_take_with_a_fault(listener, frame
     (or, if the bytes make a whole migration, takes it), never with a bug of its own, never hangs."""
     incoming = listener.prepare(None, GUEST_MB, MIGRATION_ID, prefault=False)
     pages = GUEST_MB * (1 << 20) // PAGE_SIZE
-    hello = FrameHeader(FrameKind.HELLO, False, MIGRATION_ID, 0, HELLO.size).pack() + HELLO.pack(SHA256.code, pages)
+    hello = FrameHeader(FrameKind.HELLO, False, MIGRATION_ID, 0, HELLO.size).pack() + HELLO.pack(SHA256.code, pages, b"")
     with socket.create_connection(listener.address) as source:
         try:
             source.sendall(hello + frames)

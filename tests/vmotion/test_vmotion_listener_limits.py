@@ -164,7 +164,7 @@ def test_an_ipv6_source_counts_by_its_64(address: str, counted_as: str) -> None:
 
 def trickle(address: tuple[str, int], every_s: float, report: dict) -> None:
     """Sends a valid HELLO one byte at a time (at most 40 bytes, at most ~12 s), until the listener hangs up."""
-    hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256)
+    hello = FrameHeader(FrameKind.HELLO, False, 0x77, 0, HELLO.size).pack() + HELLO.pack(1, 256, b"")
     with socket.create_connection(address, timeout=5, source_address=("127.0.0.2", 0)) as sock:   # not the migration's
         started = time.monotonic()
         for byte in hello[:-1]:

@@ -38,7 +38,7 @@ def pages_frame(runs: list[Run], body_pages: int, kind: FrameKind = FrameKind.PA
 
 def send_after_hello(listener: VMotionListener, frame: bytes) -> tuple[MigrationFault, AbortCode]:
     incoming = listener.prepare(None, 1, MIGRATION, prefault=False)
-    hello = FrameHeader(FrameKind.HELLO, False, MIGRATION, 0, HELLO.size).pack() + HELLO.pack(SHA256.code, PAGES)
+    hello = FrameHeader(FrameKind.HELLO, False, MIGRATION, 0, HELLO.size).pack() + HELLO.pack(SHA256.code, PAGES, b"")
     with socket.create_connection(listener.address, timeout=5) as source:
         source.sendall(hello + frame)
         answer = b""
