@@ -1,7 +1,8 @@
 """linkedmode bench evacuate: a host of 64 running VMs evacuated into a linked vCenter through the public
 API (EvacuateHost), in one process on loopback. Figures: wall time from the call to the task's end,
 total and worst downtime of the live moves, failures, bytes on the stream, the process's resident
-memory once the estate is up and at its peak (the estate is all this process holds), and, per host of
+memory once the estate is up, at its peak (a destination backs a whole guest from prepare to its
+HELLO) and once the VMs have moved (the estate is all this process holds), and, per host of
 both vCenters, the most vMotions it ran at once beside its limit (which must never be exceeded).
 """
 
@@ -67,6 +68,7 @@ def run_evacuation_benchmark(vms: int = 64, memory_mb: int = 256, destination_ho
             wall = time.perf_counter() - started
         finally:
             client.close()
+        end_rss_mib = resident_mib()
         slots = slot_figures(estate)
     if task.state != common_pb2.TASK_STATE_SUCCESS:
         raise RuntimeError(f"the evacuation failed: {task.error.name}: {task.error.message}")
@@ -88,6 +90,7 @@ def run_evacuation_benchmark(vms: int = 64, memory_mb: int = 256, destination_ho
         "median_queued_ms": round(statistics.median(o.migration.queued_ms for o in moved), 1) if moved else 0.0,
         "estate_up_rss_mib": round(up_rss_mib, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "end_rss_mib": round(end_rss_mib, 1),
         "slots": slots,
         "slots_exceeded": sorted(h for h, s in slots.items() if s["peak"] > s["limit"]),
     }

@@ -1,13 +1,14 @@
-"""A destination backs guest memory where the source wrote, before the pages land there, and nowhere else.
+"""A destination's guest memory is backed before pages land in it, and kept only where the source wrote.
 
 Pages copied into memory not backed yet cost a page fault each, in the middle of the stream (+0.4
 CPU s per GiB received, measured); a range backed at once costs only the kernel's allocation and
-zeroing (MADV_POPULATE_WRITE, what MAP_POPULATE does for a whole mapping). Backing the whole guest at
-prepare time made every destination hold all of its guests' memory, written or not. So the source
-names, in its HELLO, the chunks of guest memory it has written (the chunk map: sealed with the rest
-of the HELLO in an encrypted stream, and of one size whatever the guest's, so a HELLO's length says
-nothing); the destination backs those chunks at once, and any other the first time a page arrives in
-it (a pre-copy round carries pages the guest wrote after the HELLO, anywhere).
+zeroing (MADV_POPULATE_WRITE, what MAP_POPULATE does for a whole mapping), and backed at prepare time
+that cost is not in the page stream at all. So a destination backs the whole guest at prepare. The
+source's HELLO then names the chunks of guest memory it has written (the chunk map: sealed with the
+rest of the HELLO in an encrypted stream, and of one size whatever the guest's, so a HELLO's length
+says nothing), and the destination gives back every other chunk at once: from the first frame on it
+holds what the guest wrote, not the guest's size. A page that arrives later in a chunk given back
+backs that chunk again (a pre-copy round carries pages the guest wrote after the HELLO, anywhere).
 
 A chunk is at least 2 MiB: the guest's pages over CHUNK_MAP_BITS, rounded up to a power of two.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..model.faults import InsufficientMemoryResourcesFault
-from .digest import PAGE_SIZE
 from .guest import GuestMemory, PageMap, available_memory
 
 CHUNK_MAP_BYTES = 256
@@ -55,8 +55,9 @@ def chunk_runs(chunks: bytes, count: int) -> Iterator[tuple[int, int]]:
 
 
 class Populator:
-    """Which chunks of one destination's guest memory are backed; backs the others when told to.
-    ``enabled`` False: nothing is backed ahead, pages fault in as they are copied."""
+    """Which chunks of one destination's guest memory are backed. ``enabled``: the whole guest is
+    backed now (if this machine has the memory free) and, once the HELLO says where the source wrote,
+    the rest given back; False: nothing is backed ahead, pages fault in as they are copied."""
 
     def __init__(self, memory: GuestMemory, *, enabled: bool = True) -> None:
         self.memory = memory
@@ -65,21 +66,24 @@ class Populator:
         self._shift = self.chunk_pages.bit_length() - 1
         self._backed = bytearray(-(-memory.page_count // self.chunk_pages))
         self.backed_pages = 0
+        if enabled:
+            free = available_memory()
+            if memory.size > free:      # backing it would run this machine out of memory
+                raise InsufficientMemoryResourcesFault(f"{memory.memory_mb} MB of guest memory is more than this machine "
+                                                       f"has free ({free >> 20} MB)", requested=memory.memory_mb,
+                                                       unreserved=free >> 20)
+            self._back(0, len(self._backed))
 
     def announced(self, chunks: bytes) -> None:
-        """Backs the chunks the source's HELLO names, if this machine has the memory for them."""
+        """Gives back the chunks the source's HELLO does not name: nothing has been received in them."""
         if not self.enabled:
             return
-        runs = list(chunk_runs(chunks, len(self._backed)))
-        pages = sum(self._span(first, count)[1] for first, count in runs)
-        free = available_memory()
-        if pages * PAGE_SIZE > free:
-            written_mb, free_mb = pages * PAGE_SIZE >> 20, free >> 20
-            raise InsufficientMemoryResourcesFault(f"the {written_mb} MB of guest memory the source wrote are more than "
-                                                   f"this machine has free ({free_mb} MB)", requested=written_mb,
-                                                   unreserved=free_mb)
-        for first, count in runs:
-            self._back(first, count)
+        unwritten = bytes(byte ^ 0xFF for byte in chunks)
+        for first, count in chunk_runs(unwritten, len(self._backed)):
+            first_page, pages = self._span(first, count)
+            self.memory.release(first_page, pages)
+            self._backed[first:first + count] = bytes(count)
+            self.backed_pages -= pages
 
     def cover(self, runs: Iterable[tuple[int, int, int]]) -> None:
         """Backs the chunks of runs of pages about to arrive (first, count, tag) that are not backed yet."""

@@ -5,8 +5,9 @@ vCenter): its HELLO must name a prepared migration id, and in an encrypted migra
 that migration's key (handshake.py holds connections until then, within the host's limits; a HELLO
 that does not open is refused and the migration still waits for its source).
 
-Pages go straight into the destination VM's memory, backed only where the source wrote: the
-chunks its HELLO names, at once, and any other when its first page comes (populate.py). Disks that
+Pages go straight into the destination VM's memory, backed whole at prepare time (the page stream
+pays no allocation); once the HELLO names the chunks the source wrote, the others are given back, and
+one is backed again if a page comes into it later (populate.py). Disks that
 change datastore arrive as DISK frames into new sparse files, made at prepare time. On any failure
 the destination drops everything it received, disk files included (the VM stays on the source, row
 V5), and whatever way the migration ends its secrets are wiped.
@@ -48,7 +49,7 @@ class HelloOffer(NamedTuple):
 
 
 class IncomingState(StrEnum):
-    PREPARED = "prepared"      # memory reserved (not backed yet), secrets held, no connection yet
+    PREPARED = "prepared"      # memory backed, secrets held, no connection yet
     RECEIVING = "receiving"    # pre-copy rounds and the last pages
     VERIFIED = "verified"      # the checkpoint digest matched: a complete copy, waiting for END
     RESUMED = "resumed"        # END arrived: the VM is this host's now
@@ -63,7 +64,7 @@ class IncomingMigration:
 
     ``disks``: (path, size in bytes) of each disk that changes datastore, in the source's order, or a
     DiskFile with the vSAN layer of its datastore (wiped when the migration ends). ``prefault``: back
-    memory before pages land in it (where the source wrote); False, pages fault in as they are copied.
+    the whole memory now and keep what the HELLO names (populate.py); False, pages fault in as they are copied.
     """
 
     def __init__(self, listener: VMotionListener, secrets: MigrationSecrets | None, memory_mb: int,
@@ -404,7 +405,7 @@ class VMotionListener:
     def prepare(self, secrets: MigrationSecrets | None, memory_mb: int, migration_id: int | None = None, *,
                 prefault: bool = True, connect_within_s: float = 120.0,
                 disks: Sequence[tuple[str, int] | DiskFile] = ()) -> IncomingMigration:
-        """Expects one migration: reserves its memory (backed once the source says where it wrote) and
+        """Expects one migration: backs its memory (until the HELLO says where the source wrote) and
         makes its disk files now (see IncomingMigration); keeps its secrets until it ends.
 
         A source that has not connected within ``connect_within_s`` fails the migration (Timedout),

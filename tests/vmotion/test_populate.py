@@ -1,5 +1,6 @@
-"""A destination backs guest memory only where the source wrote: the chunks its HELLO names, and any
-other chunk when its first page arrives (pre-copy rounds carry pages written after the HELLO)."""
+"""A destination backs the whole guest at prepare (so the page stream pays no allocation), gives back
+every chunk the source's HELLO does not name, and backs a chunk again when a page arrives in it later
+(pre-copy rounds carry pages written after the HELLO)."""
 
 from __future__ import annotations
 
@@ -60,13 +61,14 @@ def test_blocks_larger_than_a_region_are_found_too() -> None:
     assert list(written.marked_blocks(MIN_CHUNK_PAGES)) == [(3 * REGION_PAGES + 5) // MIN_CHUNK_PAGES]
 
 
-def test_a_guest_moved_hot_is_backed_on_the_destination_only_where_it_wrote(listener: VMotionListener) -> None:
+def test_a_guest_moved_hot_is_backed_whole_at_prepare_and_kept_on_the_destination_only_where_it_wrote(
+        listener: VMotionListener) -> None:
     memory = GuestMemory(512)
     for first in (0, 40_000, 100_000):                                  # 3 MiB in 3 chunks of 256
         memory.write(first, bytes(range(256)) * (MB // 256))
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination, memory.memory_mb)
-    assert resident_bytes(incoming.memory) == 0                          # prepared: nothing backed yet
+    assert resident_bytes(incoming.memory) == incoming.memory.size       # prepared: all of it, before the stream
     with GuestWorkload(memory, dirty_rate_mbps=20, working_set_mb=4, seed=3) as vcpus:   # dirtying the first 4 MiB
         OutgoingMigration(memory, listener.address, source, workload=vcpus, options=MigrationOptions(bandwidth_limit_mbps=50)).run()
         received = incoming.wait(5)
@@ -117,20 +119,40 @@ def test_pages_written_after_the_hello_into_a_chunk_it_did_not_name_arrive_whole
     memory.close()
 
 
-def test_a_destination_without_room_for_what_the_source_wrote_refuses_it_and_says_so(
-        listener: VMotionListener, monkeypatch: pytest.MonkeyPatch) -> None:
-    memory = GuestMemory(64)
-    memory.write(0, os.urandom(32 * MB))
+def test_a_destination_without_room_for_the_guest_refuses_it_at_prepare(listener: VMotionListener,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(populate, "available_memory", lambda: 16 * MB)
+    with pytest.raises(InsufficientMemoryResourcesFault) as refused:
+        listener.prepare(None, 64, 43)
+    assert refused.value.message == "64 MB of guest memory is more than this machine has free (16 MB)"
+    assert listener.incoming(43) is None
+
+
+def test_a_destination_that_cannot_back_a_chunk_mid_stream_ends_it_and_says_why(listener: VMotionListener) -> None:
+    memory = GuestMemory(64)
+    memory.write(0, os.urandom(4 * MB))
+    far_page = 40 * PAGES_PER_MB
     source, destination, _ = secrets_pair()
     incoming = listener.prepare(destination, memory.memory_mb)
+
+    def no_memory(first_page: int, count: int) -> None:
+        raise InsufficientMemoryResourcesFault(f"cannot back {count * PAGE_SIZE >> 20} MB of guest memory: "
+                                               "Cannot allocate memory", requested=count * PAGE_SIZE >> 20)
+
+    assert incoming.memory is not None
+    incoming.memory.populate = no_memory                                 # type: ignore[method-assign]  # the machine runs out from now on
+
+    def guest_writes_far(progress: MigrationProgress) -> None:
+        if progress.round == 0:                                          # into a chunk the HELLO did not name
+            memory.write_page(far_page, b"late")
+
     with pytest.raises(MigrationFault) as on_source:
-        OutgoingMigration(memory, listener.address, source).run()
+        OutgoingMigration(memory, listener.address, source, progress=guest_writes_far).run()
     assert on_source.value.message == ("the destination ended the migration: the destination has not the memory free "
                                        "for what the guest wrote (out_of_memory)")
     with pytest.raises(InsufficientMemoryResourcesFault) as refused:
         incoming.wait(5)
-    assert refused.value.message == "the 32 MB of guest memory the source wrote are more than this machine has free (16 MB)"
+    assert refused.value.message == "cannot back 2 MB of guest memory: Cannot allocate memory"
     assert incoming.memory is None                                       # dropped with the migration
     memory.close()
 
