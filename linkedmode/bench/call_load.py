@@ -8,9 +8,9 @@ them late. Every process makes its connections first; the clock starts once all 
 Two shapes of load:
 * saturated (``rate`` 0): each client calls again as soon as its answer comes, for ``seconds`` or
   ``max_calls``: the most calls a second the vCenter answers;
-* at a rate: ``rate`` calls a second in all, each process sending its share on schedule whether
-  earlier calls have answered or not (an open loop); a call's latency counts from when it was due,
-  so a late sender shows in the figure rather than hiding it.
+* at a rate: ``rate`` calls a second in all, each client sending its calls on schedule (call n due
+  at start + n / rate, client n % clients), a call's latency counted from when it was due, so a
+  server that falls behind shows in the figure rather than slowing the load (as wrk2 measures).
 """
 
 from __future__ import annotations
@@ -62,22 +62,14 @@ class CallLoad:
 
 @dataclass(frozen=True)
 class _Share:
-    """What one load process runs: its clients, and at a rate, its part of the rate and of the calls."""
+    """What one load process runs: its clients."""
 
     load: CallLoad
     clients: tuple[int, ...]
-    calls: int = 0
-
-    @property
-    def rate(self) -> float:
-        return self.load.rate * len(self.clients) / self.load.clients
 
 
 def _shares(load: CallLoad, processes: int) -> list[_Share]:
-    """The clients dealt out; rate x seconds calls in all, split as evenly as whole calls go."""
-    total = int(load.rate * load.seconds)
-    return [_Share(load, tuple(range(n, load.clients, processes)), total // processes + (n < total % processes))
-            for n in range(processes)]
+    return [_Share(load, tuple(range(n, load.clients, processes))) for n in range(processes)]
 
 
 def run_load(load: CallLoad, started: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -165,8 +157,9 @@ async def _share(share: _Share, barrier: Any) -> dict[str, Any]:
         names = load.names
         cpu, started = time.process_time(), time.monotonic()
         if load.rate:
-            await _open_loop(stubs, names[share.clients[0]::len(share.clients)] or names, share.rate, share.calls,
-                             latencies, failed)
+            start = started + 0.05
+            await asyncio.gather(*(_paced(stub, names, n, load, start, latencies, failed)
+                                   for n, stub in zip(share.clients, stubs, strict=True)))
         else:
             budget, deadline = max(1, load.max_calls // load.clients), started + load.seconds
             await asyncio.gather(*(_client(stub, names[n::load.clients] or names, budget, deadline, latencies, failed)
@@ -201,31 +194,20 @@ async def _client(stub: vcenter_pb2_grpc.VCenterAsyncStub, names: list[str], bud
         latencies.append(clock() - began)
 
 
-async def _open_loop(stubs: list[vcenter_pb2_grpc.VCenterAsyncStub], names: list[str], rate: float, total: int,
-                     latencies: list[float], failed: list[str]) -> None:
-    """``total`` calls at ``rate`` a second, call n due at start + n / rate on client n % clients, each
-    sent at its time without waiting for earlier answers; latency counts from when it was due."""
+async def _paced(stub: vcenter_pb2_grpc.VCenterAsyncStub, names: list[str], client: int, load: CallLoad, start: float,
+                 latencies: list[float], failed: list[str]) -> None:
+    """Client ``client``'s share of ``rate`` calls a second: calls client, client + clients, ... of
+    the rate x seconds in all, call n due at start + n / rate. A call is sent at its time, or as soon as
+    the client's previous call has answered if that is later; either way its latency counts from when
+    it was due, so a server that falls behind shows in the figure instead of slowing the load."""
     clock = time.monotonic
-    start = clock() + 0.05
-    pending: set[asyncio.Task[None]] = set()
-
-    async def call(stub: vcenter_pb2_grpc.VCenterAsyncStub, name: str, due: float) -> None:
+    for n in range(client, int(load.rate * load.seconds), load.clients):
+        due = start + n / load.rate
+        if (wait := due - clock()) > 0:
+            await asyncio.sleep(wait)
         try:
-            await stub.GetVm(common_pb2.ObjectRef(name=name), timeout=CALL_TIMEOUT)
+            await stub.GetVm(common_pb2.ObjectRef(name=names[n % len(names)]), timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as error:
             failed.append(error.code().name)
-            return
+            continue
         latencies.append(clock() - due)
-
-    sent = 0
-    while sent < total:
-        now = clock()
-        while sent < total and start + sent / rate <= now:       # every call due by now, late ones too
-            task = asyncio.ensure_future(call(stubs[sent % len(stubs)], names[sent % len(names)], start + sent / rate))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            sent += 1
-        await asyncio.sleep(max(0.0, start + sent / rate - clock()))
-    if pending:
-        await asyncio.gather(*pending)
-

@@ -9,9 +9,9 @@
   - saturated: each client calls again as soon as its answer comes (at most ``max_calls``): the most
     calls per second the estate answers, and the latency then (64 calls always waiting, so the mean
     latency is 64 / calls per second whatever the server does);
-  - at a rate: ``rate`` calls a second in all, each sent at its time whether earlier ones have
-    answered or not (an open loop, as a load of many independent clients arrives); a call's latency
-    counts from when it was due, so a client that falls behind shows in the figure.
+  - at a rate: ``rate`` calls a second in all, each client sending its calls on schedule; a call's
+    latency counts from when it was due, so a server that falls behind shows in the figure instead
+    of slowing the load (call_load.py).
   For each: calls per second, latency percentiles of the calls that answered, how many failed; and
   the CPU each side spent per call (on a shared machine the figure that moves least with what else runs).
 
@@ -47,7 +47,7 @@ class ScaleSettings:
     sizes: tuple[float, ...] = (0.5, 1.0, 2.0)     # of `vms`, for the start figures
     clients: int = 64
     seconds: float = 10.0
-    rate: float = 2000.0                            # calls a second offered in the open-loop figure; 0: none
+    rate: float = 2000.0                            # calls a second offered in the paced figure; 0: none
     load_processes: int = 2                         # the clients spread over this many processes
     max_calls: int = 200_000
     start_timeout_s: float = 600.0

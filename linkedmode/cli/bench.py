@@ -144,7 +144,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     scale.add_argument("--load-processes", type=int, default=d.load_processes,
                        help=f"processes the clients are spread over (default {d.load_processes})")
     scale.add_argument("--rate", type=float, default=d.rate,
-                       help=f"calls a second offered in the open-loop calls figure; 0: saturated only (default {d.rate:g})")
+                       help=f"calls a second offered in the paced calls figure; 0: saturated only (default {d.rate:g})")
     scale.add_argument("--only", action="append", choices=[name for name, _ in SECTIONS],
                        help="run only this section (repeatable)")
     scale.add_argument("--json", action="store_true", help="print one JSON object")
