@@ -184,6 +184,7 @@ class VCenterTimeouts:
     reservation_expiry: float = 60.0       # a destination slot reserved but never prepared is given back
     slot_retry: float = 0.5                # a queued move asks again for its destination host's slot
     settle_interval: float = 5.0           # unsettled journal rows are tried again this often
+    perf_interval: float = 20.0            # row X5: the realtime interval: each running VM is sampled this often
 
 
 @dataclass(frozen=True)
