@@ -70,10 +70,11 @@ class PerfHistory:
         self._round_times: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def record(self, counters: Mapping[str, VmCounters]) -> float:
-        """One sampling round: a sample of each VM given (moid -> its host's counters now); samples of
-        rounds older than `kept` go, and series left empty with them. Returns the round's time."""
-        now = self._clock()
+    def record(self, counters: Mapping[str, VmCounters], at: float | None = None) -> float:
+        """One sampling round: a sample of each VM given (moid -> its host's counters), taken at `at`
+        (default: now); samples of rounds older than `kept` go, and series left empty with them.
+        Returns the round's time."""
+        now = self._clock() if at is None else at
         with self._lock:
             self._round += 1
             self._round_times[self._round] = now

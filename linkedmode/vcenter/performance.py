@@ -8,6 +8,7 @@ The sampling round runs on the vCenter's reaper; a host that does not answer wit
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from ..model.faults import Fault, NotFound
@@ -48,7 +49,10 @@ class PerformanceManager:
         self.sample()
 
     def sample(self) -> int:
-        """One round: a sample of every powered-on VM whose host answers. Returns how many were taken."""
+        """One round: a sample of every powered-on VM whose host answers. Returns how many were taken.
+        A sample's time is when its round began, before any host was asked: a VM that leaves during the
+        round gets no sample dated after it left."""
+        began = time.time()
         running = [vm for vm in self.state.all(Vm) if vm.power_state == PowerState.POWERED_ON]
         wanted = {vm.host for vm in running}
         counters = {}
@@ -60,7 +64,7 @@ class PerformanceManager:
             except Fault as fault:
                 log.debug("no performance sample from host %s: %s", host.name, fault)
         taken = {vm.moid: counters[vm.instance_uuid] for vm in running if vm.instance_uuid in counters}
-        self.history.record(taken)
+        self.history.record(taken, began)
         return len(taken)
 
     def query(self, moid: str, name: str, max_sample: int) -> PerfQueryResult:

@@ -11,8 +11,9 @@ import pytest
 from estate_helpers import call_fault, client_of, wait_task
 from migration_estate import locator_of, migration_estate, relocate, to_vc_b
 
+from linkedmode.client import connect_host
 from linkedmode.model.faults import InvalidArgument, NotFound
-from linkedmode.v1 import common_pb2, vcenter_pb2
+from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2
 
 INTERVAL = 0.1
 
@@ -124,3 +125,19 @@ def test_a_vm_that_comes_back_starts_a_new_history_and_the_old_one_stays_apart(e
     assert again.vm == back.migration.vm and not again.departed
     assert all(s.time > seconds(back.start_time) for s in again.samples)
     assert query(vc_a, moid=before.vm).departed
+
+
+def test_a_host_counts_only_the_vms_it_runs(estate):
+    credential = estate.credential("vsphere.local", "vcenter", "vc-a")
+    stub = host_agent_pb2_grpc.HostAgentStub(connect_host(estate.hosts["a70"].address, credential, "a70"))
+    first = {vm.instance_uuid: vm for vm in stub.QueryVmStats(host_agent_pb2.QueryVmStatsRequest()).vms}
+    vc_a = client_of(estate, "vc-a")
+    running = {vm.instance_uuid: vm.name for vm in vc_a.api.ListVms(vcenter_pb2.ListVmsRequest(host="a70")).vms
+               if vm.power_state == common_pb2.POWER_STATE_POWERED_ON}
+    assert set(first) == set(running) and "off-opportunistic" not in running.values()
+    busy = next(uuid for uuid, name in running.items() if name == "opportunistic")
+    time.sleep(0.3)
+    later = {vm.instance_uuid: vm for vm in stub.QueryVmStats(host_agent_pb2.QueryVmStatsRequest()).vms}
+    assert later[busy].uptime_seconds > first[busy].uptime_seconds
+    assert later[busy].cpu_seconds >= first[busy].cpu_seconds and later[busy].cpu_seconds > 0   # its vCPU writes 2 MB/s
+    assert 0 < later[busy].mem_consumed_kb <= 16 * 1024 and later[busy].num_cpu == 1
