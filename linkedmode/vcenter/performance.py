@@ -1,8 +1,8 @@
 """PerformanceManager of one vCenter (row X5): every `timeouts.perf_interval` it asks each connected
 host that runs its VMs for their counters, and keeps the samples in its PerfHistory; QueryPerf reads them.
 
-The sampling round runs on the vCenter's reaper; a host that does not answer within the interval
-(or its call timeout, if shorter) gives no sample this round, as a host that does not respond in vSphere.
+The sampling round runs on the vCenter's reaper and is bounded in time: a host that does not answer
+within it gives no sample this round, as a host that does not respond in vSphere.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from ..model.inventory import HOST_CONNECTED, Host, Vm
 from ..model.settings import PowerState
 from ..model.validation import whole_number
 from ..reaper import Reaper, Scheduled
+from ..topology.spec import VCenterTimeouts
 from .host_client import HostConnections
 from .perf_history import PERF_SAMPLES, PerfHistory, PerfSample
 from .state import VCenterState
 
 log = logging.getLogger(__name__)
+
+ROUND_FLOOR = 1.0       # seconds a sampling round may always spend asking its hosts
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,15 @@ class PerfQueryResult:
 
 
 class PerformanceManager:
-    def __init__(self, state: VCenterState, hosts: HostConnections, interval: float, call_timeout: float) -> None:
+    def __init__(self, state: VCenterState, hosts: HostConnections, timeouts: VCenterTimeouts) -> None:
         self.state = state
         self.hosts = hosts
-        self.interval = interval
+        self.interval = timeouts.perf_interval
         self.history = PerfHistory()
-        self._call_timeout = min(call_timeout, max(interval, 1.0))
+        # A round runs on the reaper: it asks its hosts for at most this long (one interval, or the time a
+        # host has to answer a heartbeat, whichever is shorter, but 1 s at least); hosts not asked by then
+        # give no sample this round.
+        self._round_seconds = max(ROUND_FLOOR, min(self.interval, timeouts.host_heartbeat))
         self._scheduled: Scheduled | None = None
 
     def start(self, reaper: Reaper) -> None:
@@ -56,11 +62,16 @@ class PerformanceManager:
         running = [vm for vm in self.state.all(Vm) if vm.power_state == PowerState.POWERED_ON]
         wanted = {vm.host for vm in running}
         counters = {}
+        deadline = time.monotonic() + self._round_seconds
         for host in self.state.all(Host):
             if host.moid not in wanted or host.connection_state != HOST_CONNECTED:
                 continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.debug("performance round out of time: no sample from host %s", host.name)
+                continue
             try:
-                counters.update({c.instance_uuid: c for c in self.hosts.agent(host).vm_stats(self._call_timeout)})
+                counters.update({c.instance_uuid: c for c in self.hosts.agent(host).vm_stats(left)})
             except Fault as fault:
                 log.debug("no performance sample from host %s: %s", host.name, fault)
         taken = {vm.moid: counters[vm.instance_uuid] for vm in running if vm.instance_uuid in counters}

@@ -85,7 +85,7 @@ class VCenter:
         self.migrations = Migrations(self, self.arrivals, self.tasks)
         self.bulk_encryption = BulkMigrateEncryption(self.state, self.tasks)
         self.evacuations = Evacuations(self)
-        self.performance = PerformanceManager(self.state, self.hosts, spec.timeouts.perf_interval, spec.timeouts.host_call)
+        self.performance = PerformanceManager(self.state, self.hosts, spec.timeouts)
         self._peers: dict[str, PeerInfo] = {}
         self._killed = False
         self._peers_lock = threading.Lock()

@@ -3,11 +3,17 @@ announcements; the performance history's rounds, ageing and CPU arithmetic."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from linkedmode.host.announce import HostNetwork, rarp_frame
-from linkedmode.model.faults import InvalidArgument
+from linkedmode.model.faults import HostNotConnected, InvalidArgument
+from linkedmode.model.inventory import Host, Vm
+from linkedmode.model.settings import PowerState
+from linkedmode.topology.spec import VCenterTimeouts
 from linkedmode.vcenter.perf_history import PerfHistory, VmCounters, cpu_usage_percent
+from linkedmode.vcenter.performance import PerformanceManager
 
 
 def test_the_rarp_frame_is_a_broadcast_request_reverse_for_the_mac():
@@ -69,3 +75,51 @@ def test_another_vm_under_a_moid_starts_a_new_series():
     history.record({"vm-1": counters(1, 0, uuid="second", mem=2048)})
     assert history.instance_uuid("vm-1") == "second"
     assert [s.mem_consumed_kb for s in history.samples("vm-1")] == [2048]
+
+
+class _Inventory:
+    """What a PerformanceManager reads of its vCenter's state: its VMs and hosts."""
+
+    def __init__(self, *objects):
+        self.objects = objects
+
+    def all(self, cls):
+        return [o for o in self.objects if isinstance(o, cls)]
+
+
+class _Hosts:
+    """Host agents: `hang` does not answer in time (it takes every second it is given and fails)."""
+
+    def __init__(self, hang: str):
+        self.hang = hang
+        self.asked: list[tuple[str, float]] = []
+
+    def agent(self, host):
+        hosts = self
+
+        class Agent:
+            def vm_stats(self, timeout):
+                hosts.asked.append((host.name, timeout))
+                if host.name == hosts.hang:
+                    time.sleep(timeout)
+                    raise HostNotConnected(f"host {host.name} does not answer", object=host.moid)
+                return [counters(10, 1, uuid=f"uuid-{host.name}")]
+
+        return Agent()
+
+
+def test_a_round_is_bounded_in_time_and_a_host_that_hangs_costs_only_its_own_samples():
+    hosts = _Hosts(hang="esx-1")
+    state = _Inventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), Host(moid="host-3", name="esx-3"),
+                       Vm(moid="vm-1", name="a", instance_uuid="uuid-esx-1", host="host-1", power_state=PowerState.POWERED_ON),
+                       Vm(moid="vm-2", name="b", instance_uuid="uuid-esx-2", host="host-2", power_state=PowerState.POWERED_ON),
+                       Vm(moid="vm-3", name="c", instance_uuid="uuid-esx-3", host="host-3", power_state=PowerState.POWERED_OFF))
+    perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=20.0, host_heartbeat=1.0))
+    started = time.monotonic()
+    assert perf.sample() == 0                     # esx-1 took the whole round: esx-2 was not asked in time
+    assert time.monotonic() - started < 2.0
+    assert [name for name, _ in hosts.asked] == ["esx-1"]           # esx-3 runs nothing of ours: never asked
+    hosts.hang = ""
+    assert perf.sample() == 2
+    assert [s.mem_consumed_kb for s in perf.history.samples("vm-2")] == [1024]
+    assert perf.history.samples("vm-3") == []
