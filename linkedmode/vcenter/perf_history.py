@@ -20,7 +20,7 @@ PERF_SAMPLES = 180              # realtime: one hour of 20-second samples
 MAX_MEM_KB = 0xFFFF_FFFF        # what one sample holds (4 TB)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VmCounters:
     """What a host counts of one VM that runs there, since it started running there."""
 
@@ -31,7 +31,7 @@ class VmCounters:
     mem_consumed_kb: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PerfSample:
     time: float                 # seconds since the epoch: the end of the interval
     cpu_usage_percent: float    # CPU time used over the interval, of what its vCPUs could use
