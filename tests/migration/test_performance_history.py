@@ -11,7 +11,7 @@ import pytest
 from estate_helpers import call_fault, client_of, wait_task
 from migration_estate import locator_of, migration_estate, relocate, to_vc_b
 
-from linkedmode.client import connect_host
+from linkedmode.client import Client, connect_host
 from linkedmode.model.faults import InvalidArgument, NotFound
 from linkedmode.v1 import common_pb2, host_agent_pb2, host_agent_pb2_grpc, vcenter_pb2
 
@@ -141,3 +141,19 @@ def test_a_host_counts_only_the_vms_it_runs(estate):
     assert later[busy].uptime_seconds > first[busy].uptime_seconds
     assert later[busy].cpu_seconds >= first[busy].cpu_seconds and later[busy].cpu_seconds > 0   # its vCPU writes 2 MB/s
     assert 0 < later[busy].mem_consumed_kb <= 16 * 1024 and later[busy].num_cpu == 1
+
+
+def test_the_client_reads_both_histories_and_the_announcements(estate):
+    server = estate.vcenters["vc-a"]
+    lm = Client({name: estate.vcenters[name].address for name in ("vc-a", "vc-b")},
+                estate.credential(server.domain.name, "user", "administrator"))
+    with lm:
+        old = wait_samples(client_of(estate, "vc-a"), 2, "opportunistic").vm
+        task = lm.relocate("opportunistic", "b70", to_vcenter="vc-b", datastore="ds-b", pool="cluster-b")
+        assert lm.find_vm("opportunistic").vcenter == "vc-b"
+        assert lm.perf("opportunistic").vm == task.migration.vm                       # where it is now
+        assert lm.perf("opportunistic", vcenter="vc-a", moid=old).departed            # what stayed behind
+        assert len(lm.perf("opportunistic", vcenter="vc-a", moid=old, max_sample=1).samples) == 1
+        assert [a.migration_id for a in lm.announcements("b70")] == [task.migration.migration_id]
+        with pytest.raises(NotFound, match="vc-a has no vm named 'opportunistic'"):
+            lm.perf("opportunistic", vcenter="vc-a")
