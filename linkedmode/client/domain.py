@@ -122,6 +122,22 @@ class Client:
         with faults_raised():
             return list(self.vcenter(vcenter).api.ListBlockedMacs(vcenter_pb2.ListBlockedMacsRequest()).mac_addresses)
 
+    def announcements(self, host: str) -> list[inventory_pb2.NetworkAnnouncement]:
+        """What `host` (name or moid, in whichever vCenter manages it) sent on its network for its VMs,
+        oldest first: the RARP frame of each MAC of a VM that arrived by vMotion (row V7)."""
+        found = self.find_host(host)
+        with faults_raised():
+            return list(self.vcenter(found.vcenter).api.ListHostAnnouncements(common_pb2.ObjectRef(moid=found.moid)).announcements)
+
+    def perf(self, vm: str, *, vcenter: str | None = None, moid: str = "", max_sample: int = 0) -> vcenter_pb2.QueryPerfResponse:
+        """QueryPerf: the realtime samples one vCenter holds of a VM, oldest first. By name, in the vCenter
+        that has it now (or in `vcenter`); by `moid` (with `vcenter`), also a VM that left that vCenter,
+        whose history stayed behind there (row X5)."""
+        where = vcenter or self.find_vm(vm).vcenter
+        request = vcenter_pb2.QueryPerfRequest(vm=common_pb2.ObjectRef(moid=moid, name="" if moid else vm), max_sample=max_sample)
+        with faults_raised():
+            return self.vcenter(where).api.QueryPerf(request)
+
     # -- operations ------------------------------------------------------------------------------
 
     def wait(self, vcenter: str, task: common_pb2.Task, *, on_progress: Progress | None = None,

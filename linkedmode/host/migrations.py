@@ -263,7 +263,10 @@ class HostMigrations:
             memory = incoming.engine.wait()
             after_commit(lambda: self.host.faults.at(MigrationStep.RESUME, incoming.config.name))
             self.host.adopt(incoming.config, memory)
-            incoming.snapshot.phase, incoming.snapshot.resume_time = MigrationPhase.COMPLETED, time.time()
+            resumed = time.time()
+            config = incoming.config     # it runs here now: the network learns where its MACs are (row V7)
+            self.host.network.announce(config.instance_uuid, config.name, config.mac_addresses, incoming.snapshot.migration_id)
+            incoming.snapshot.phase, incoming.snapshot.resume_time = MigrationPhase.COMPLETED, resumed
         except Fault as fault:
             failed = MigrationPhase.ABORTED if isinstance(fault, RequestCanceled) else MigrationPhase.FAILED
             incoming.snapshot.phase, incoming.snapshot.error = failed, fault

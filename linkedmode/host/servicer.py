@@ -16,6 +16,7 @@ from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
 from ..vmotion.disks import MAX_DISK_MB, DiskFile, check_disk_path
 from ..vmotion.vsan import vsan_layer, wipe_all
+from .announce import Announcement
 from .migrations import HostMigrations, MigrationSettings, Snapshot
 from .state import HostState, HostVm, HostVmConfig
 
@@ -94,6 +95,11 @@ def running_vm(vm: HostVm) -> pb.RunningVm:
         instance_uuid=vm.config.instance_uuid, name=vm.config.name,
         power_state=power_state_to_proto(vm.power_state), memory_mb=vm.config.memory_mb,
     )
+
+
+def announcement(host: str, sent: Announcement) -> inventory_pb2.NetworkAnnouncement:
+    return inventory_pb2.NetworkAnnouncement(time=sent.time, host=host, instance_uuid=sent.instance_uuid, vm_name=sent.vm_name,
+                                             mac_address=sent.mac_address, migration_id=sent.migration_id, frame=sent.frame)
 
 
 class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
@@ -218,6 +224,17 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
                                object=request.instance_uuid)
         return running_vm(self.host.set_workload(request.instance_uuid, request.workload.dirty_rate_mbps,
                                                  request.workload.working_set_mb))
+
+    # -- the network and the counters -------------------------------------------------------------
+
+    def ListAnnouncements(self, request: pb.ListAnnouncementsRequest, context: grpc.ServicerContext) -> pb.ListAnnouncementsResponse:
+        return pb.ListAnnouncementsResponse(announcements=[announcement(self.host.name, a) for a in self.host.network.announcements()])
+
+    def QueryVmStats(self, request: pb.QueryVmStatsRequest, context: grpc.ServicerContext) -> pb.QueryVmStatsResponse:
+        return pb.QueryVmStatsResponse(vms=[
+            pb.VmStats(instance_uuid=config.instance_uuid, uptime_seconds=guest.uptime_seconds, cpu_seconds=guest.cpu_seconds,
+                       num_cpu=config.num_cpu, mem_consumed_kb=guest.mem_consumed_kb)
+            for config, guest in self.host.running_guests()])
 
     # -- fault injection -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ them again (as hostd after a reboot, before vpxa reconnects).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field, replace
 
 from ..model.fault_rules import FaultInjector
@@ -22,7 +23,9 @@ from ..model.settings import PowerState
 from ..model.validation import required, vm_resources
 from ..model.versions import Version, build_number, encrypted_vmotion_supported, max_concurrent_vmotions
 from ..topology.spec import HostSpec
+from ..vmotion.digest import PAGE_SIZE
 from ..vmotion.guest import GuestMemory, GuestWorkload
+from .announce import HostNetwork
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,25 @@ class Guest:
 
     def __init__(self, config: HostVmConfig, memory: GuestMemory | None = None) -> None:
         self.memory = memory or GuestMemory(config.memory_mb)
+        self.started = time.monotonic()
+        self._cpu_before = 0.0             # CPU time of the workloads it had before its current one
         self.workload = GuestWorkload(self.memory, config.dirty_rate_mbps, config.working_set_mb or None)
         if config.dirty_rate_mbps > 0:
             self.workload.start()
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time its vCPUs used since it started running here."""
+        return self._cpu_before + self.workload.cpu_seconds
+
+    @property
+    def mem_consumed_kb(self) -> int:
+        """Guest memory written, so backed by this host (pages never written cost nothing)."""
+        return self.memory.written_count() * PAGE_SIZE // 1024
 
     def stop(self) -> None:
         self.workload.stop()
@@ -63,6 +82,7 @@ class Guest:
     def retune(self, config: HostVmConfig) -> GuestWorkload:
         """A new workload with the config's rate and working set; returns the old one, to be stopped."""
         old = self.workload
+        self._cpu_before += old.cpu_seconds
         self.workload = GuestWorkload(self.memory, config.dirty_rate_mbps, config.working_set_mb or None)
         if config.dirty_rate_mbps > 0:
             self.workload.start()
@@ -76,6 +96,7 @@ class HostState:
     managed_by: str
     vmotion_address: str = ""
     faults: FaultInjector = field(default_factory=lambda: FaultInjector(""))
+    network: HostNetwork = field(default_factory=HostNetwork)
     _vms: dict[str, HostVm] = field(default_factory=dict)
     _guests: dict[str, Guest] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -191,6 +212,11 @@ class HostState:
         if guest is not None:
             guest.stop()
 
+    def running_guests(self) -> list[tuple[HostVmConfig, Guest]]:
+        """Every VM that runs here, with its guest."""
+        with self._lock:
+            return [(self._vms[uuid].config, guest) for uuid, guest in self._guests.items() if uuid in self._vms]
+
     def has(self, instance_uuid: str) -> bool:
         with self._lock:
             return instance_uuid in self._vms
@@ -208,6 +234,7 @@ class HostState:
             guests = list(self._guests.values())
             self._vms.clear()
             self._guests.clear()
+        self.network.reset()
         for guest in guests:
             guest.stop()
 

@@ -20,7 +20,7 @@ HOST_AGENT = "linkedmode.v1.HostAgent"
 READ_ONLY_METHODS = frozenset({
     "GetAbout", "ListLinkedVCenters", "ListDatacenters", "ListClusters", "ListHosts", "ListDatastores", "ListNetworks", "ListVms",
     "GetDatacenter", "GetCluster", "GetHost", "GetDatastore", "GetNetwork", "GetVm", "ListSnapshots",
-    "GetTask", "ListTasks", "WaitTask", "QueryEvents", "WatchEvents",
+    "GetTask", "ListTasks", "WaitTask", "QueryEvents", "WatchEvents", "QueryPerf", "ListHostAnnouncements",
 })
 
 

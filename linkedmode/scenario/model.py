@@ -106,6 +106,27 @@ class HostExpectation:
     max_concurrent_vmotions: int | None = None
 
 
+@dataclass(frozen=True)
+class AnnouncementExpectation:
+    """What a host announced on its network for a VM since the scenario began (row V7)."""
+
+    host: str
+    vm: str
+    announced: bool = True      # True: one RARP frame per MAC of the VM, after its last move began; False: none
+
+
+@dataclass(frozen=True)
+class PerfExpectation:
+    """What one vCenter's performance history holds of a VM (row X5). Every field left None is not checked."""
+
+    vcenter: str
+    vm: str
+    samples: int = 0                           # at least this many (the step waits for them, PERF_WAIT at most)
+    before_last_move: bool | None = None       # some sample is older than the VM's last move in the scenario
+    left_behind: bool = False                  # the VM left this vCenter in its last move, and its samples from
+                                               # before stayed here, under the moid it had here
+
+
 @dataclass(frozen=True, kw_only=True)
 class Step:
     number: str                                # "3", or "3.2" inside a parallel block
@@ -237,6 +258,16 @@ class ExpectHost(Step):
 @dataclass(frozen=True, kw_only=True)
 class ExpectEvents(Step):
     expect: EventExpectation
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectAnnouncements(Step):
+    expect: AnnouncementExpectation
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectPerf(Step):
+    expect: PerfExpectation
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from ..topology.load import parse_topology
 from ..topology.spec import Topology
 from .model import (
     AddFaultRule,
+    AnnouncementExpectation,
     Bound,
     CheckExpectation,
     CheckRelocate,
@@ -29,8 +30,10 @@ from .model import (
     Destination,
     Encrypt,
     EventExpectation,
+    ExpectAnnouncements,
     ExpectEvents,
     ExpectHost,
+    ExpectPerf,
     ExpectVm,
     Figure,
     HostExpectation,
@@ -38,6 +41,7 @@ from .model import (
     Kill,
     Migrate,
     Parallel,
+    PerfExpectation,
     Power,
     Restart,
     Scenario,
@@ -52,7 +56,7 @@ from .model import (
 
 ACTIONS = ("create", "power", "set_encryption", "encrypt", "decrypt", "key_provider_backup", "snapshot", "migrate",
            "check_relocate", "fault_rule", "clear_fault_rules", "kill", "restart", "wait", "expect", "expect_host", "events",
-           "parallel")
+           "announcements", "perf", "parallel")
 TASK_ACTIONS = ("create", "power", "set_encryption", "encrypt", "decrypt", "snapshot", "migrate")
 FIGURES = ("downtime_ms", "duration_ms", "mbps", "rounds", "bytes_sent", "pages_sent", "zero_pages", "max_throttle",
            "disk_bytes", "queued_ms", "disks_moved")
@@ -394,6 +398,22 @@ def _events(node: Node, number: str, label: str, source: str, where: str) -> Ste
     return ExpectEvents(number=number, label=label or f"events{about} on {expect.vcenter}", expect=expect)
 
 
+def _announcements(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    spec = _mapping(node, "announcements", ("host", "vm", "announced"))
+    expect = AnnouncementExpectation(spec.text("host"), spec.text("vm"), spec.boolean("announced", True))
+    said = "announced" if expect.announced else "did not announce"
+    return ExpectAnnouncements(number=number, label=label or f"{expect.host} {said} {expect.vm}'s MACs", expect=expect)
+
+
+def _perf(node: Node, number: str, label: str, source: str, where: str) -> Step:
+    spec = _mapping(node, "perf", ("vcenter", "vm", "samples", "before_last_move", "left_behind"))
+    expect = PerfExpectation(spec.text("vcenter"), spec.text("vm"), spec.integer("samples", 0, minimum=0),
+                             _flag(spec, "before_last_move"), spec.boolean("left_behind", False))
+    if expect.left_behind and expect.before_last_move is not None:
+        raise spec.fail("left_behind", "what stayed behind is all from before the move: leave out before_last_move")
+    return ExpectPerf(number=number, label=label or f"performance history of {expect.vm} on {expect.vcenter}", expect=expect)
+
+
 def _parallel(node: Node, number: str, label: str, source: str, where: str) -> Step:
     items = node.items("parallel")
     if len(items) < 2:
@@ -409,5 +429,5 @@ _READERS = {
     "key_provider_backup": _key_provider_backup, "snapshot": _snapshot, "migrate": _migrate,
     "check_relocate": _check_relocate, "fault_rule": _fault_rule, "clear_fault_rules": _clear_fault_rules, "kill": _kill,
     "restart": _restart, "wait": _wait, "expect": _expect, "expect_host": _expect_host, "events": _events,
-    "parallel": _parallel,
+    "announcements": _announcements, "perf": _perf, "parallel": _parallel,
 }

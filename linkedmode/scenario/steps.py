@@ -21,8 +21,10 @@ from .model import (
     Decrypt,
     Destination,
     Encrypt,
+    ExpectAnnouncements,
     ExpectEvents,
     ExpectHost,
+    ExpectPerf,
     ExpectVm,
     KeyProviderBackup,
     Kill,
@@ -36,6 +38,7 @@ from .model import (
     TaskStep,
     Wait,
 )
+from .observations import announcement_problems, perf_problems
 from .results import StepResult
 
 TASK_TIMEOUT = 120.0
@@ -50,6 +53,8 @@ class Context:
     domain: str
     event_marks: dict[str, int]        # per vCenter, the last event key before the scenario began
     killed: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.time)            # when the scenario began
+    moves: dict[str, common_pb2.Task] = field(default_factory=dict)   # per VM, its last successful migrate task
 
 
 class StepFailed(Exception):
@@ -81,6 +86,8 @@ def _do(step: Step, context: Context) -> tuple[list[str], str]:
     """The problems found (empty: passed) and what happened."""
     if isinstance(step, TaskStep):
         task, refused = _run_task(step, context.client)
+        if isinstance(step, Migrate) and task is not None and task.state == common_pb2.TASK_STATE_SUCCESS:
+            context.moves[step.vm] = task
         return task_problems(task, refused, step.expect), outcome(task, refused)
     if isinstance(step, CheckRelocate):
         source, spec = _relocate_request(context.client, step.vm, step.to)
@@ -111,6 +118,11 @@ def _do(step: Step, context: Context) -> tuple[list[str], str]:
         after = context.event_marks.get(vcenter, 0)
         events = [e for _, e in context.client.events(vcenter=vcenter, after_key=after)]
         return event_problems(events, step.expect), f"{len(events)} events on {vcenter}"
+    if isinstance(step, ExpectAnnouncements):
+        problems = announcement_problems(context.client, step.expect, context.started, context.moves.get(step.expect.vm))
+        return problems, "as expected"
+    if isinstance(step, ExpectPerf):
+        return perf_problems(context.client, step.expect, context.moves.get(step.expect.vm)), "as expected"
     raise StepFailed(f"no way to run a {type(step).__name__} step")
 
 

@@ -180,6 +180,7 @@ class VCenterTimeouts:
     locator_probe: float = 3.0             # reading the certificate at a ServiceLocator's URL
     switchover_goal: float = 0.5           # row V2: pre-copy stops when the rest crosses within this
     max_switchover: float = 100.0          # row V4: vmotion.maxSwitchoverSeconds
+    perf_interval: float = 20.0            # row X5: the realtime interval: each running VM is sampled this often
     migration: float = 3600.0              # the longest page stream a vCenter follows
     resume_wait: float = 10.0              # for the destination host to run the VM after END
     arrival_expiry: float = 3600.0         # an arrival prepared here but never committed is dropped

@@ -284,3 +284,37 @@ class RegisterVmsRequest(_message.Message):
     vms: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.VmConfig]
     power_on: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, vms: _Optional[_Iterable[_Union[_inventory_pb2.VmConfig, _Mapping]]] = ..., power_on: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListAnnouncementsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAnnouncementsResponse(_message.Message):
+    __slots__ = ("announcements",)
+    ANNOUNCEMENTS_FIELD_NUMBER: _ClassVar[int]
+    announcements: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.NetworkAnnouncement]
+    def __init__(self, announcements: _Optional[_Iterable[_Union[_inventory_pb2.NetworkAnnouncement, _Mapping]]] = ...) -> None: ...
+
+class QueryVmStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class VmStats(_message.Message):
+    __slots__ = ("instance_uuid", "uptime_seconds", "cpu_seconds", "num_cpu", "mem_consumed_kb")
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NUM_CPU_FIELD_NUMBER: _ClassVar[int]
+    MEM_CONSUMED_KB_FIELD_NUMBER: _ClassVar[int]
+    instance_uuid: str
+    uptime_seconds: float
+    cpu_seconds: float
+    num_cpu: int
+    mem_consumed_kb: int
+    def __init__(self, instance_uuid: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., cpu_seconds: _Optional[float] = ..., num_cpu: _Optional[int] = ..., mem_consumed_kb: _Optional[int] = ...) -> None: ...
+
+class QueryVmStatsResponse(_message.Message):
+    __slots__ = ("vms",)
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    vms: _containers.RepeatedCompositeFieldContainer[VmStats]
+    def __init__(self, vms: _Optional[_Iterable[_Union[VmStats, _Mapping]]] = ...) -> None: ...

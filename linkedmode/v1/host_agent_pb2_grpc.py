@@ -122,6 +122,16 @@ class HostAgentStub:
                 request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.FromString,
                 _registered_method=True)
+        self.ListAnnouncements = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/ListAnnouncements',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsResponse.FromString,
+                _registered_method=True)
+        self.QueryVmStats = channel.unary_unary(
+                '/linkedmode.v1.HostAgent/QueryVmStats',
+                request_serializer=linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsResponse.FromString,
+                _registered_method=True)
         self.AddFaultRule = channel.unary_unary(
                 '/linkedmode.v1.HostAgent/AddFaultRule',
                 request_serializer=linkedmode_dot_v1_dot_fault__rules__pb2.FaultRule.SerializeToString,
@@ -255,6 +265,21 @@ class HostAgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAnnouncements(self, request, context):
+        """What the host sent on its physical network for its VMs (RARP after vMotion, row V7), oldest first;
+        the host keeps the latest ones only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryVmStats(self, request, context):
+        """The counters of every running VM, which its vCenter samples into its performance history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddFaultRule(self, request, context):
         """Fault injection rules for this host's steps (installed through its vCenter's Emulator service).
         """
@@ -361,6 +386,16 @@ def add_HostAgentServicer_to_server(servicer, server):
                     servicer.SetGuestWorkload,
                     request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.FromString,
                     response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.SerializeToString,
+            ),
+            'ListAnnouncements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnnouncements,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsResponse.SerializeToString,
+            ),
+            'QueryVmStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryVmStats,
+                    request_deserializer=linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsResponse.SerializeToString,
             ),
             'AddFaultRule': grpc.unary_unary_rpc_method_handler(
                     servicer.AddFaultRule,
@@ -838,6 +873,60 @@ class HostAgent:
             '/linkedmode.v1.HostAgent/SetGuestWorkload',
             linkedmode_dot_v1_dot_host__agent__pb2.SetHostGuestWorkloadRequest.SerializeToString,
             linkedmode_dot_v1_dot_host__agent__pb2.RunningVm.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnnouncements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/ListAnnouncements',
+            linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.ListAnnouncementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryVmStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.HostAgent/QueryVmStats',
+            linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsRequest.SerializeToString,
+            linkedmode_dot_v1_dot_host__agent__pb2.QueryVmStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

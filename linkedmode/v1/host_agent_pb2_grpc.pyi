@@ -63,6 +63,12 @@ class HostAgentStub:
     GetGuestMemory: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _inventory_pb2.GuestMemoryInfo]
     SetGuestWorkload: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]
     """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
+    ListAnnouncements: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.ListAnnouncementsRequest, _host_agent_pb2.ListAnnouncementsResponse]
+    """What the host sent on its physical network for its VMs (RARP after vMotion, row V7), oldest first;
+    the host keeps the latest ones only.
+    """
+    QueryVmStats: _grpc.UnaryUnaryMultiCallable[_host_agent_pb2.QueryVmStatsRequest, _host_agent_pb2.QueryVmStatsResponse]
+    """The counters of every running VM, which its vCenter samples into its performance history."""
     AddFaultRule: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]
     """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
     ListFaultRules: _grpc.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]
@@ -101,6 +107,12 @@ class HostAgentAsyncStub(HostAgentStub):
     GetGuestMemory: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.VmRequest, _inventory_pb2.GuestMemoryInfo]  # type: ignore[assignment]
     SetGuestWorkload: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.SetHostGuestWorkloadRequest, _host_agent_pb2.RunningVm]  # type: ignore[assignment]
     """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
+    ListAnnouncements: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.ListAnnouncementsRequest, _host_agent_pb2.ListAnnouncementsResponse]  # type: ignore[assignment]
+    """What the host sent on its physical network for its VMs (RARP after vMotion, row V7), oldest first;
+    the host keeps the latest ones only.
+    """
+    QueryVmStats: _aio.UnaryUnaryMultiCallable[_host_agent_pb2.QueryVmStatsRequest, _host_agent_pb2.QueryVmStatsResponse]  # type: ignore[assignment]
+    """The counters of every running VM, which its vCenter samples into its performance history."""
     AddFaultRule: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.FaultRule, _fault_rules_pb2.FaultRule]  # type: ignore[assignment]
     """Fault injection rules for this host's steps (installed through its vCenter's Emulator service)."""
     ListFaultRules: _aio.UnaryUnaryMultiCallable[_fault_rules_pb2.ListFaultRulesRequest, _fault_rules_pb2.ListFaultRulesResponse]  # type: ignore[assignment]
@@ -238,6 +250,24 @@ class HostAgentServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_host_agent_pb2.RunningVm, _abc.Awaitable[_host_agent_pb2.RunningVm]]:
         """Changes how a VM's guest writes its memory (the registered config, and the running guest)."""
+
+    @_abc_1.abstractmethod
+    def ListAnnouncements(
+        self,
+        request: _host_agent_pb2.ListAnnouncementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.ListAnnouncementsResponse, _abc.Awaitable[_host_agent_pb2.ListAnnouncementsResponse]]:
+        """What the host sent on its physical network for its VMs (RARP after vMotion, row V7), oldest first;
+        the host keeps the latest ones only.
+        """
+
+    @_abc_1.abstractmethod
+    def QueryVmStats(
+        self,
+        request: _host_agent_pb2.QueryVmStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_host_agent_pb2.QueryVmStatsResponse, _abc.Awaitable[_host_agent_pb2.QueryVmStatsResponse]]:
+        """The counters of every running VM, which its vCenter samples into its performance history."""
 
     @_abc_1.abstractmethod
     def AddFaultRule(

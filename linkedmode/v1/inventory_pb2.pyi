@@ -276,3 +276,21 @@ class GuestMemoryInfo(_message.Message):
     digest: str
     power_state: _common_pb2.PowerState
     def __init__(self, instance_uuid: _Optional[str] = ..., pages: _Optional[int] = ..., written_pages: _Optional[int] = ..., digest: _Optional[str] = ..., power_state: _Optional[_Union[_common_pb2.PowerState, str]] = ...) -> None: ...
+
+class NetworkAnnouncement(_message.Message):
+    __slots__ = ("time", "host", "instance_uuid", "vm_name", "mac_address", "migration_id", "frame")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    VM_NAME_FIELD_NUMBER: _ClassVar[int]
+    MAC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    time: float
+    host: str
+    instance_uuid: str
+    vm_name: str
+    mac_address: str
+    migration_id: int
+    frame: bytes
+    def __init__(self, time: _Optional[float] = ..., host: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., vm_name: _Optional[str] = ..., mac_address: _Optional[str] = ..., migration_id: _Optional[int] = ..., frame: _Optional[bytes] = ...) -> None: ...

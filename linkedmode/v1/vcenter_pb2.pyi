@@ -420,3 +420,41 @@ class RestoreKeyProviderRequest(_message.Message):
     backup: bytes
     password: str
     def __init__(self, backup: _Optional[bytes] = ..., password: _Optional[str] = ...) -> None: ...
+
+class QueryPerfRequest(_message.Message):
+    __slots__ = ("vm", "max_sample")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    MAX_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    vm: _common_pb2.ObjectRef
+    max_sample: int
+    def __init__(self, vm: _Optional[_Union[_common_pb2.ObjectRef, _Mapping]] = ..., max_sample: _Optional[int] = ...) -> None: ...
+
+class PerfSample(_message.Message):
+    __slots__ = ("time", "cpu_usage_percent", "mem_consumed_kb")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CPU_USAGE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MEM_CONSUMED_KB_FIELD_NUMBER: _ClassVar[int]
+    time: float
+    cpu_usage_percent: float
+    mem_consumed_kb: int
+    def __init__(self, time: _Optional[float] = ..., cpu_usage_percent: _Optional[float] = ..., mem_consumed_kb: _Optional[int] = ...) -> None: ...
+
+class QueryPerfResponse(_message.Message):
+    __slots__ = ("vm", "instance_uuid", "interval_seconds", "samples", "departed")
+    VM_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_UUID_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DEPARTED_FIELD_NUMBER: _ClassVar[int]
+    vm: str
+    instance_uuid: str
+    interval_seconds: float
+    samples: _containers.RepeatedCompositeFieldContainer[PerfSample]
+    departed: bool
+    def __init__(self, vm: _Optional[str] = ..., instance_uuid: _Optional[str] = ..., interval_seconds: _Optional[float] = ..., samples: _Optional[_Iterable[_Union[PerfSample, _Mapping]]] = ..., departed: _Optional[bool] = ...) -> None: ...
+
+class ListHostAnnouncementsResponse(_message.Message):
+    __slots__ = ("announcements",)
+    ANNOUNCEMENTS_FIELD_NUMBER: _ClassVar[int]
+    announcements: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.NetworkAnnouncement]
+    def __init__(self, announcements: _Optional[_Iterable[_Union[_inventory_pb2.NetworkAnnouncement, _Mapping]]] = ...) -> None: ...

@@ -228,6 +228,16 @@ class VCenterStub:
                 request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
                 response_deserializer=linkedmode_dot_v1_dot_common__pb2.Task.FromString,
                 _registered_method=True)
+        self.QueryPerf = channel.unary_unary(
+                '/linkedmode.v1.VCenter/QueryPerf',
+                request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfRequest.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfResponse.FromString,
+                _registered_method=True)
+        self.ListHostAnnouncements = channel.unary_unary(
+                '/linkedmode.v1.VCenter/ListHostAnnouncements',
+                request_serializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+                response_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.ListHostAnnouncementsResponse.FromString,
+                _registered_method=True)
         self.QueryEvents = channel.unary_unary(
                 '/linkedmode.v1.VCenter/QueryEvents',
                 request_serializer=linkedmode_dot_v1_dot_vcenter__pb2.EventFilter.SerializeToString,
@@ -503,6 +513,25 @@ class VCenterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryPerf(self, request, context):
+        """PerformanceManager.QueryPerf, realtime: the samples of a VM's performance history this vCenter holds,
+        oldest first. It samples each powered-on VM every `timeouts.perf_interval` (20 s) and keeps the last
+        180 intervals. A move inside this vCenter keeps the history; a move to another vCenter does not carry
+        it (row X5): there it starts with the VM's arrival, under its new moid, and here what was sampled stays
+        behind under the old moid (readable by that moid, `departed`) until it ages out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHostAnnouncements(self, request, context):
+        """The frames a host of this vCenter sent on its physical network for its VMs, oldest first: the RARP
+        announcement of each MAC of a VM that arrived by vMotion (row V7). The host keeps the latest 1024.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def QueryEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -708,6 +737,16 @@ def add_VCenterServicer_to_server(servicer, server):
                     servicer.ExitMaintenanceMode,
                     request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
                     response_serializer=linkedmode_dot_v1_dot_common__pb2.Task.SerializeToString,
+            ),
+            'QueryPerf': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryPerf,
+                    request_deserializer=linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfRequest.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfResponse.SerializeToString,
+            ),
+            'ListHostAnnouncements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHostAnnouncements,
+                    request_deserializer=linkedmode_dot_v1_dot_common__pb2.ObjectRef.FromString,
+                    response_serializer=linkedmode_dot_v1_dot_vcenter__pb2.ListHostAnnouncementsResponse.SerializeToString,
             ),
             'QueryEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.QueryEvents,
@@ -1748,6 +1787,60 @@ class VCenter:
             '/linkedmode.v1.VCenter/ExitMaintenanceMode',
             linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
             linkedmode_dot_v1_dot_common__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryPerf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/QueryPerf',
+            linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfRequest.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.QueryPerfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHostAnnouncements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkedmode.v1.VCenter/ListHostAnnouncements',
+            linkedmode_dot_v1_dot_common__pb2.ObjectRef.SerializeToString,
+            linkedmode_dot_v1_dot_vcenter__pb2.ListHostAnnouncementsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -111,6 +111,17 @@ class VCenterStub:
     in: InvalidHostState) until ExitMaintenanceMode.
     """
     ExitMaintenanceMode: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]
+    QueryPerf: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.QueryPerfRequest, _vcenter_pb2.QueryPerfResponse]
+    """PerformanceManager.QueryPerf, realtime: the samples of a VM's performance history this vCenter holds,
+    oldest first. It samples each powered-on VM every `timeouts.perf_interval` (20 s) and keeps the last
+    180 intervals. A move inside this vCenter keeps the history; a move to another vCenter does not carry
+    it (row X5): there it starts with the VM's arrival, under its new moid, and here what was sampled stays
+    behind under the old moid (readable by that moid, `departed`) until it ages out.
+    """
+    ListHostAnnouncements: _grpc.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _vcenter_pb2.ListHostAnnouncementsResponse]
+    """The frames a host of this vCenter sent on its physical network for its VMs, oldest first: the RARP
+    announcement of each MAC of a VM that arrived by vMotion (row V7). The host keeps the latest 1024.
+    """
     QueryEvents: _grpc.UnaryUnaryMultiCallable[_vcenter_pb2.EventFilter, _vcenter_pb2.QueryEventsResponse]
     WatchEvents: _grpc.UnaryStreamMultiCallable[_vcenter_pb2.EventFilter, _common_pb2.Event]
     """Streams the events after `after_key` that match, then each new one as it is posted."""
@@ -196,6 +207,17 @@ class VCenterAsyncStub(VCenterStub):
     in: InvalidHostState) until ExitMaintenanceMode.
     """
     ExitMaintenanceMode: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _common_pb2.Task]  # type: ignore[assignment]
+    QueryPerf: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.QueryPerfRequest, _vcenter_pb2.QueryPerfResponse]  # type: ignore[assignment]
+    """PerformanceManager.QueryPerf, realtime: the samples of a VM's performance history this vCenter holds,
+    oldest first. It samples each powered-on VM every `timeouts.perf_interval` (20 s) and keeps the last
+    180 intervals. A move inside this vCenter keeps the history; a move to another vCenter does not carry
+    it (row X5): there it starts with the VM's arrival, under its new moid, and here what was sampled stays
+    behind under the old moid (readable by that moid, `departed`) until it ages out.
+    """
+    ListHostAnnouncements: _aio.UnaryUnaryMultiCallable[_common_pb2.ObjectRef, _vcenter_pb2.ListHostAnnouncementsResponse]  # type: ignore[assignment]
+    """The frames a host of this vCenter sent on its physical network for its VMs, oldest first: the RARP
+    announcement of each MAC of a VM that arrived by vMotion (row V7). The host keeps the latest 1024.
+    """
     QueryEvents: _aio.UnaryUnaryMultiCallable[_vcenter_pb2.EventFilter, _vcenter_pb2.QueryEventsResponse]  # type: ignore[assignment]
     WatchEvents: _aio.UnaryStreamMultiCallable[_vcenter_pb2.EventFilter, _common_pb2.Event]  # type: ignore[assignment]
     """Streams the events after `after_key` that match, then each new one as it is posted."""
@@ -506,6 +528,29 @@ class VCenterServicer(metaclass=_abc_1.ABCMeta):
         request: _common_pb2.ObjectRef,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Task, _abc.Awaitable[_common_pb2.Task]]: ...
+
+    @_abc_1.abstractmethod
+    def QueryPerf(
+        self,
+        request: _vcenter_pb2.QueryPerfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.QueryPerfResponse, _abc.Awaitable[_vcenter_pb2.QueryPerfResponse]]:
+        """PerformanceManager.QueryPerf, realtime: the samples of a VM's performance history this vCenter holds,
+        oldest first. It samples each powered-on VM every `timeouts.perf_interval` (20 s) and keeps the last
+        180 intervals. A move inside this vCenter keeps the history; a move to another vCenter does not carry
+        it (row X5): there it starts with the VM's arrival, under its new moid, and here what was sampled stays
+        behind under the old moid (readable by that moid, `departed`) until it ages out.
+        """
+
+    @_abc_1.abstractmethod
+    def ListHostAnnouncements(
+        self,
+        request: _common_pb2.ObjectRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vcenter_pb2.ListHostAnnouncementsResponse, _abc.Awaitable[_vcenter_pb2.ListHostAnnouncementsResponse]]:
+        """The frames a host of this vCenter sent on its physical network for its VMs, oldest first: the RARP
+        announcement of each MAC of a VM that arrived by vMotion (row V7). The host keeps the latest 1024.
+        """
 
     @_abc_1.abstractmethod
     def QueryEvents(

@@ -24,6 +24,7 @@ from ..rpc.faults import fault_from_error, fault_from_proto
 from ..rpc.tls import secure_channel
 from ..v1 import fault_rules_pb2, host_agent_pb2_grpc, inventory_pb2
 from ..v1 import host_agent_pb2 as pb
+from .perf_history import VmCounters
 from .translate import phase_from_proto, stream_figures
 
 CALL_TIMEOUT = 10.0
@@ -127,6 +128,15 @@ class HostAgentClient:
 
     def reset(self) -> None:
         self._call(self._stub.Reset, pb.HostResetRequest())
+
+    def vm_stats(self, timeout: float | None = None) -> list[VmCounters]:
+        """The counters of every VM that runs on the host."""
+        vms = self._call(self._stub.QueryVmStats, pb.QueryVmStatsRequest(), timeout).vms
+        return [VmCounters(vm.instance_uuid, vm.uptime_seconds, vm.cpu_seconds, vm.num_cpu, vm.mem_consumed_kb) for vm in vms]
+
+    def announcements(self) -> list[inventory_pb2.NetworkAnnouncement]:
+        """What the host sent on its physical network for its VMs (RARP after vMotion), oldest first."""
+        return list(self._call(self._stub.ListAnnouncements, pb.ListAnnouncementsRequest()).announcements)
 
     def write_guest_memory(self, vm: Vm, *, random_fraction: float = 0.0, marker: bytes = b"",
                            every_pages: int = 0, page: int | None = None) -> inventory_pb2.GuestMemoryInfo:

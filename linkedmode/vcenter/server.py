@@ -101,6 +101,7 @@ class VCenterServer:
         vc.metrics_url = metrics.serve(vc.spec.metrics_address)
         self.metrics = metrics
         vc.connect_hosts()
+        vc.performance.start(vc.reaper)
         return self
 
     def _serve_login(self, vc: VCenter, roles: dict[str, str], address: str) -> RunningServer:

@@ -21,6 +21,7 @@ from . import translate
 from .bulk_encryption import VmFilter
 from .evacuation import EvacuationSpec
 from .key_provider_calls import KeyProviderCalls
+from .observation_calls import ObservationCalls
 from .vcenter import VCenter
 from .vm_crypto import CryptoChange, DecryptVm, EncryptVm
 from .vm_lifecycle import DiskRequest, VmCreateSpec
@@ -32,7 +33,7 @@ DEFAULT_EVENT_LIMIT = 1000
 MAX_LIMIT = 1000  # tasks or events per answer, as vSphere's collectors page them; and under gRPC's 4 MB
 
 
-class VCenterServicer(KeyProviderCalls, vcenter_pb2_grpc.VCenterServicer):
+class VCenterServicer(KeyProviderCalls, ObservationCalls, vcenter_pb2_grpc.VCenterServicer):
     def __init__(self, vc: VCenter) -> None:
         self.vc = vc
 

@@ -41,6 +41,7 @@ from .guest_control import GuestControl
 from .host_client import HostConnections
 from .macs import MacPool
 from .peers import PeerInfo
+from .performance import PerformanceManager
 from .seed import ensure_disk_files, seed_inventory
 from .snapshots import Snapshots
 from .state import VCenterState
@@ -84,6 +85,7 @@ class VCenter:
         self.migrations = Migrations(self, self.arrivals, self.tasks)
         self.bulk_encryption = BulkMigrateEncryption(self.state, self.tasks)
         self.evacuations = Evacuations(self)
+        self.performance = PerformanceManager(self.state, self.hosts, spec.timeouts)
         self._peers: dict[str, PeerInfo] = {}
         self._killed = False
         self._peers_lock = threading.Lock()
@@ -237,6 +239,7 @@ class VCenter:
             except Fault as fault:
                 log.warning("host %s was not reset: %s", host.name, fault)
         self.arrivals.reset()
+        self.performance.history.clear()
         self.keys.reset()
         self.state.store.wipe()
         self.state.store.apply(meta={"instance_uuid": instance_uuid})

@@ -428,6 +428,7 @@ class GuestWorkload:
         ws_mb = memory.memory_mb if not working_set_mb else min(working_set_mb, memory.memory_mb)
         self.working_set_pages = ws_mb * PAGES_PER_MB
         self.pages_written = 0
+        self.cpu_seconds = 0.0                   # CPU time its vCPU thread used (updated by that thread)
         self._seed = seed
         self._tick_s = tick_s
         self._throttle = 0.0
@@ -501,6 +502,7 @@ class GuestWorkload:
                         self._write_batch(rng, pool, count)
                     except InvalidState:
                         return          # the memory was dropped under us: the VM is gone
+                self.cpu_seconds = time.thread_time()
             self._stopping.wait(self._tick_s)
 
     def _write_batch(self, rng: random.Random, pool: memoryview, count: int) -> None:

@@ -79,6 +79,8 @@ def test_connect_with_certificate_files(state_dir):
         assert client.find_vm("app-required").vcenter == "vc-a"
         with pytest.raises(lm.NoPermission):          # read-only: may read, not power
             client.power_off("app-required")
+        assert client.perf("app-required").instance_uuid              # read-only may read the history (row X5)
+        assert client.announcements("esx-a1") == []                  # and what a host announced (row V7)
 
 
 def test_a_certificate_from_another_ca_is_refused_as_peer_unreachable(state_dir):

@@ -164,6 +164,11 @@ CASES = [
     invalid("VCenter/ListSnapshots", ref(), "name a vm by moid or name"),
     not_found("VCenter/ListSnapshots", ref(name="nope"), "vc-a has no vm named 'nope'"),
     garbage("VCenter/ListBlockedMacs"),
+    not_found("VCenter/QueryPerf", vcenter_pb2.QueryPerfRequest(vm=ref(name="nope")), "vc-a has no vm named 'nope'"),
+    invalid("VCenter/QueryPerf", vcenter_pb2.QueryPerfRequest(vm=vm_ref, max_sample=-1), "max_sample -1 is not between 0 and 180"),
+    invalid("VCenter/QueryPerf", vcenter_pb2.QueryPerfRequest(vm=ref(name=LONG)), TOO_LONG),
+    invalid("VCenter/ListHostAnnouncements", ref(), "name a host by moid or name"),
+    not_found("VCenter/ListHostAnnouncements", ref(name="nope"), "vc-a has no host named 'nope'"),
     invalid("VCenter/SetMigrateEncryption", vcenter_pb2.SetMigrateEncryptionRequest(), "migrate_encryption 0 is not one of"),
     invalid("VCenter/SetMigrateEncryption", vcenter_pb2.SetMigrateEncryptionRequest(
         filter=vcenter_pb2.VmFilter(power_state=42), migrate_encryption=common_pb2.MIGRATE_ENCRYPTION_REQUIRED),
@@ -298,6 +303,8 @@ CASES = [
     not_found("HostAgent/CompleteMigration", host_agent_pb2.MigrationRef(migration_id=999), "no migration 00000000000003e7 on host esx-a1"),
     invalid("HostAgent/AbortMigration", host_agent_pb2.AbortMigrationRequest(reason="r" * 20_000), "reason is 20000 characters long"),
     garbage("HostAgent/ListMigrations"),
+    garbage("HostAgent/ListAnnouncements"),
+    garbage("HostAgent/QueryVmStats"),
     invalid("HostAgent/WriteGuestMemory", host_agent_pb2.WriteGuestMemoryRequest(), "instance_uuid is required"),
     invalid("HostAgent/WriteGuestMemory", lambda facts: host_agent_pb2.WriteGuestMemoryRequest(
         instance_uuid=facts.running_vm, random_fraction=float("nan")), "random_fraction must be a finite number, not nan"),

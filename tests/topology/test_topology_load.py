@@ -383,6 +383,8 @@ BROKEN = [
      "expected a positive number of seconds, got inf (a number)"),
     ("vcenter timeout unknown", changed((f"{VC}.timeouts", {"prepared_expiry": 5})), f"{VC}.timeouts.prepared_expiry",
      "unknown key; allowed: host_call, host_heartbeat"),
+    ("vcenter perf interval zero", changed((f"{VC}.timeouts", {"perf_interval": 0})), f"{VC}.timeouts.perf_interval",
+     "expected a positive number of seconds, got 0 (an integer)"),
     ("vcenter timeouts not a mapping", changed((f"{VC}.timeouts", [5])), f"{VC}.timeouts", "expected a mapping, got a list"),
     ("host timeout zero", changed((f"{HOST}.timeouts", {"prepared_expiry": 0})), f"{HOST}.timeouts.prepared_expiry",
      "expected a positive number of seconds, got 0 (an integer)"),
@@ -479,10 +481,11 @@ def test_absent_fields_take_the_dataclass_defaults():
 
 
 def test_timeouts_given_in_part_are_read_and_the_rest_keep_their_defaults():
-    data = changed((f"{VC}.timeouts", {"peer_call": 12, "switchover_goal": 0.25}),
+    data = changed((f"{VC}.timeouts", {"peer_call": 12, "switchover_goal": 0.25, "perf_interval": 0.5}),
                    (f"{HOST}.timeouts", {"prepared_expiry": 1.5}))
     vc = parse_topology(data, "t").vcenters()[0][1]
-    assert vc.timeouts == VCenterTimeouts(peer_call=12.0, switchover_goal=0.25)
+    assert vc.timeouts == VCenterTimeouts(peer_call=12.0, switchover_goal=0.25, perf_interval=0.5)
+    assert VCenterTimeouts().perf_interval == 20.0       # vSphere's realtime interval
     assert isinstance(vc.timeouts.peer_call, float)
     esx_a1, esx_a2 = vc.hosts()
     assert esx_a1.timeouts == HostTimeouts(prepared_expiry=1.5)
