@@ -21,12 +21,15 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ..crypto.files import private_folder, write_private
 
 POLICY = "linkedmode-key-provider"
+POLICY_LOAD_SECONDS = 30.0
 CERTIFICATE, KEY, TRUST, DATABASE, LOG = "kms.pem", "kms.key", "trust.pem", "kms.db", "kms.log"
 LOOPBACK = ("127.0.0.1", 0)          # what it listens on unless told: a free loopback port
 # TLS 1.2 suites for ECDSA certificates (the estate's CAs issue P-256 keys)
@@ -40,6 +43,10 @@ def write_policy(data_dir: Path) -> Path:
     folder = private_folder(data_dir / "policies")
     write_private(folder / "key-provider.json", json.dumps({POLICY: {"preset": {"SYMMETRIC_KEY": _SHARED | _OWNER}}}).encode())
     return folder
+
+
+class KmsNotReady(RuntimeError):
+    """The server started but cannot serve yet (its operation policy did not load)."""
 
 
 class ListenAddressError(ValueError):
@@ -75,6 +82,11 @@ def serve(data_dir: Path, listen: tuple[str, int] = LOOPBACK, credential_dir: Pa
         server.policy_monitor.join()
         server._socket.close()
         raise ListenAddressError(f"cannot listen on {listen[0]}:{listen[1]} (see {data_dir / LOG})") from None
+    try:
+        _wait_for_policy(server.policies, data_dir)
+    except KmsNotReady:
+        server.stop()
+        raise
     stopping = threading.Event()
     _stop_with_parent(stopping)
     host, port = server._socket.getsockname()[:2]   # PyKMIP keeps its listening socket private
@@ -86,6 +98,17 @@ def serve(data_dir: Path, listen: tuple[str, int] = LOOPBACK, credential_dir: Pa
     finally:
         stopping.set()
         server.stop()                          # joins every thread, the parent watch among them
+
+
+def _wait_for_policy(policies: Any, data_dir: Path) -> None:
+    """PyKMIP loads the policy files in a process of its own, after the server starts: a key created
+    before it has read ours is refused (PERMISSION_DENIED). The address is told only once it has."""
+    deadline = time.monotonic() + POLICY_LOAD_SECONDS
+    while POLICY not in policies:
+        if time.monotonic() > deadline:
+            raise KmsNotReady(f"the operation policy {POLICY} was not loaded in {POLICY_LOAD_SECONDS:g} s "
+                              f"(see {data_dir / LOG})")
+        time.sleep(0.02)
 
 
 def _stop_with_parent(stopping: threading.Event) -> None:
@@ -121,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         serve(args.data_dir, listen, args.credential_dir)
-    except ListenAddressError as error:
+    except (ListenAddressError, KmsNotReady) as error:
         print(f"KMS {args.name}: {error}", file=sys.stderr)
         return 1
     return 0

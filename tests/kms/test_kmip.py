@@ -83,6 +83,33 @@ def test_a_key_is_active_on_the_kms_once_created_and_gone_once_retired(ca: Certi
         vc_a.close()
 
 
+SLOW_POLICY_LOAD = """\
+import time
+import kmip.services.server.monitor as monitor
+_scan = monitor.PolicyDirectoryMonitor.scan_policies
+def scan(self):
+    time.sleep(2)
+    _scan(self)
+monitor.PolicyDirectoryMonitor.scan_policies = scan
+"""
+
+
+def test_a_kms_tells_its_address_only_once_its_key_policy_is_loaded(ca: CertificateAuthority, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyKMIP reads policy files in a process of its own after it starts; a key made before that is
+    refused (PERMISSION_DENIED). Here the read takes 2 s: the first create still succeeds."""
+    slow = tmp_path / "slow-policy"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(SLOW_POLICY_LOAD)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(slow), os.environ.get("PYTHONPATH", "")) if p))
+    with KmsProcess("kms-shared", ca.issue(KMS), [ca.cert_pem], tmp_path / "kms").start() as process:
+        vc_a = client(ca, process, "vc-a")
+        try:
+            assert vc_a.key_state(vc_a.create_key()) == "ACTIVE"
+        finally:
+            vc_a.close()
+
+
 def test_unknown_key_id_is_a_clean_fault(ca: CertificateAuthority, kms: KmsProcess) -> None:
     vc_a = client(ca, kms, "vc-a")
     try:
