@@ -57,3 +57,12 @@ def step_of(rule: fault_rules_pb2.FaultRule) -> str:
 
 def vm_ref(name: str) -> common_pb2.ObjectRef:
     return common_pb2.ObjectRef(name=name)
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (VmRSS)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from grpc import aio
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ..rpc.interceptors import WrappingInterceptor
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -51,22 +52,12 @@ class ApiMetrics:
             histogram.observe(seconds)
 
 
-class MetricsInterceptor(aio.ServerInterceptor):
+class MetricsInterceptor(WrappingInterceptor):
     """Serves one server: its handlers are wrapped once per method and kept."""
 
     def __init__(self, metrics: ApiMetrics) -> None:
+        super().__init__()
         self._metrics = metrics
-        self._handlers: dict[str, Any] = {}
-
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]  # grpc's own signature is untyped
-        method = handler_call_details.method
-        wrapped = self._handlers.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None:      # an unknown method is not kept: callers choose its name
-                return None
-            wrapped = self._handlers[method] = self._wrap(handler, method)
-        return wrapped
 
     def _wrap(self, handler: Any, method: str) -> Any:
         if handler.unary_unary:

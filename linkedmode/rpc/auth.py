@@ -32,6 +32,7 @@ from ..model import faults
 from .admission import Admission, Lane, Ticket
 from .context import SyncAbort, SyncContext
 from .faults import abort
+from .interceptors import WrappingInterceptor
 from .validation import check_request, lenient
 
 log = logging.getLogger(__name__)
@@ -99,24 +100,14 @@ def _unary(request: Any) -> Any:
     return None if hasattr(request, "__aiter__") or hasattr(request, "__next__") else request
 
 
-class AuthorizationInterceptor(aio.ServerInterceptor):
+class AuthorizationInterceptor(WrappingInterceptor):
     def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor],
                  authenticate: Authenticator = certificate_principal) -> None:
+        super().__init__()
         self._policy = policy
         self._authenticate = authenticate
         self._admission = admission
         self._workers = workers
-        self._handlers: dict[str, Any] = {}   # method -> its handler wrapped (a server's methods do not change)
-
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]  # grpc's own signature is untyped
-        method = handler_call_details.method
-        wrapped = self._handlers.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None:      # an unknown method is not kept: callers choose its name
-                return None
-            wrapped = self._handlers[method] = self._wrap(handler, method)
-        return wrapped
 
     def _wrap(self, handler: Any, method: str) -> Any:
         if handler.request_deserializer is not None and not handler.request_streaming:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+from estate_helpers import rss_bytes
 from vmotion_helpers import secrets_pair
 
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
@@ -23,13 +24,6 @@ FLOOD = 200
 PER_SOURCE = 8
 TOTAL = 24
 
-
-def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS in /proc/self/status")
 
 
 def wait_until(condition, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
