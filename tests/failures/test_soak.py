@@ -21,7 +21,7 @@ def test_a_short_soak_loses_nothing():
 def test_the_soak_command_prints_one_json_object():
     done = subprocess.run([sys.executable, "-m", "linkedmode", "soak", "--migrations", "6", "--seed", "5", "--json"],
                           capture_output=True, text=True, timeout=120, env={**os.environ, "GRPC_VERBOSITY": "NONE"})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"     # the report names what was lost, if anything
     report = json.loads(done.stdout)
     assert {"migrations", "succeeded", "failed_safely", "lost", "keys_left", "faults_fired"} <= set(report)
     assert report["migrations"] == 6 and report["lost"] == 0 and report["keys_left"] == 0
