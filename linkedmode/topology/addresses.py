@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from .generate import expand
 from .spec import Topology
 
 ANY_HOSTS = ("", "0.0.0.0", "::", "[::]")   # a wildcard listens everywhere and names nothing to dial
@@ -154,6 +155,11 @@ def _dicts(value: object) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def placed_topology_text(text: str) -> str:
-    """`place_ports` on a topology's YAML text; the result is YAML again."""
-    return yaml.safe_dump(place_ports(yaml.safe_load(text)), sort_keys=False)
+def placed_topology_text(text: str, source: str = "<topology>") -> str:
+    """`place_ports` on a topology's YAML text, its `generate:` written out first (each part of the
+    estate must find every other part's port in it); the result is YAML again. libyaml reads and
+    writes it where PyYAML has it: a generated estate of 5,000 VMs is 0.7 MB of YAML."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    document = expand(yaml.load(text, Loader=loader), source)   # a safe loader: libyaml's or PyYAML's
+    return yaml.dump(place_ports(document), Dumper=dumper, sort_keys=False)

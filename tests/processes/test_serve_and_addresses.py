@@ -114,3 +114,14 @@ def test_ipv6_names_go_into_certificates_as_addresses(tmp_path):
     topology = parse_topology(yaml.safe_load(SPREAD.replace('"10.20.0.11:9000"', '"[fd00::11]:9000"')), "v6")
     ensure_pki(tmp_path / "pki", topology)
     assert str(ipaddress.ip_address("fd00::11")) in sans(tmp_path / "pki", "host", "esx-1")
+
+
+def test_a_generated_topology_is_written_out_before_its_ports_are_placed():
+    placed = yaml.safe_load(placed_topology_text("generate: {vcenters: 2, hosts_per_vcenter: 3, vms: 12}\n", "gen.yaml"))
+    assert "generate" not in placed
+    topology = parse_topology(placed, "placed")
+    hosts = [h for vc in topology.sso_domains[0].vcenters for h in vc.hosts()]
+    assert len(hosts) == 6 and sum(len(vc.vms()) for vc in topology.sso_domains[0].vcenters) == 12
+    ports = [int(a.rsplit(":", 1)[1]) for a in (*(vc.address for vc in topology.sso_domains[0].vcenters),
+                                                 *(h.address for h in hosts))]
+    assert all(ports) and len(set(ports)) == len(ports)     # every part a port of its own, none left at 0

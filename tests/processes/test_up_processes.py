@@ -12,6 +12,7 @@ import pytest
 from estate_helpers import fault_rule
 from process_estate_helpers import TOPOLOGY, client, journal_rows, relocate_to_vc_b, settled_where
 
+from linkedmode import supervisor
 from linkedmode.process_estate import start_process_estate
 from linkedmode.supervisor import PartDidNotStart, PartProcess
 from linkedmode.v1 import common_pb2, inventory_pb2, vcenter_pb2
@@ -132,3 +133,18 @@ def test_a_part_that_cannot_start_says_why(tmp_path):
     topology.write_text(TOPOLOGY)
     with pytest.raises(PartDidNotStart, match=r"host:nowhere did not start: .*the topology has no host 'nowhere'"):
         PartProcess("host:nowhere", topology, tmp_path).wait_ready()
+
+
+def test_a_generated_topology_with_more_hosts_than_a_start_wave_runs_as_processes(tmp_path, monkeypatch):
+    """`generate:` is written out before ports are placed (each vCenter must know where its hosts
+    are), and parts start a wave at a time: 64 hosts at once on 2 cores ran past their start time."""
+    monkeypatch.setattr(supervisor, "START_WAVE", 2)
+    generated = "generate: {vcenters: 2, hosts_per_vcenter: 3, vms: 12, memory_mb: [256, 256]}\n"
+    with start_process_estate(generated, tmp_path / "state") as running:
+        assert len([p for p in running.supervisor.parts if p.startswith("host:")]) == 6
+        for name in ("vc-01", "vc-02"):
+            vcenter = client(running, name)
+            try:
+                assert len(vcenter.api.ListVms(vcenter_pb2.ListVmsRequest(), timeout=30).vms) == 6
+            finally:
+                vcenter.close()
