@@ -60,25 +60,13 @@ class CallLoad:
         return [f"vm-{n:05d}" for n in range(1, self.vms + 1, self.vcenters)]
 
 
-@dataclass(frozen=True)
-class _Share:
-    """What one load process runs: its clients."""
-
-    load: CallLoad
-    clients: tuple[int, ...]
-
-
-def _shares(load: CallLoad, processes: int) -> list[_Share]:
-    return [_Share(load, tuple(range(n, load.clients, processes))) for n in range(processes)]
-
-
 def run_load(load: CallLoad, started: Callable[[], None] | None = None) -> dict[str, Any]:
     """The load's figures; `started()` is called once every client has connected, as the clock starts."""
     processes = max(1, min(load.processes, load.clients))
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes + 1), context.Queue()
-    workers = [context.Process(target=_run_share, args=(share, barrier, results), name=f"call-load-{n}", daemon=True)
-               for n, share in enumerate(_shares(load, processes))]
+    workers = [context.Process(target=_run_clients, args=(load, tuple(range(n, load.clients, processes)), barrier, results),
+                               name=f"call-load-{n}", daemon=True) for n in range(processes)]
     for worker in workers:
         worker.start()
     try:
@@ -132,18 +120,18 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 # -- in a load process ------------------------------------------------------------------------------
 
-def _run_share(share: _Share, barrier: Any, results: Any) -> None:
+def _run_clients(load: CallLoad, clients: tuple[int, ...], barrier: Any, results: Any) -> None:
+    """A load process: clients n, n + processes, ... of the load."""
     try:
-        results.put(asyncio.run(_share(share, barrier)))
+        results.put(asyncio.run(_clients(load, clients, barrier)))
     except BaseException as error:      # the parent reports it; a broken barrier frees the others
         barrier.abort()
         results.put({"error": f"{type(error).__name__}: {error}"})
 
 
-async def _share(share: _Share, barrier: Any) -> dict[str, Any]:
-    load = share.load
+async def _clients(load: CallLoad, clients: tuple[int, ...], barrier: Any) -> dict[str, Any]:
     server = Identity(BENCH_DOMAIN, "vcenter", "vc-01")
-    channels = [_channel(load.address, Path(load.pki), bench_user(n), server) for n in share.clients]
+    channels = [_channel(load.address, Path(load.pki), bench_user(n), server) for n in clients]
     latencies: list[float] = []
     failed: list[str] = []
     try:
@@ -159,11 +147,11 @@ async def _share(share: _Share, barrier: Any) -> dict[str, Any]:
         if load.rate:
             start = started + 0.05
             await asyncio.gather(*(_paced(stub, names, n, load, start, latencies, failed)
-                                   for n, stub in zip(share.clients, stubs, strict=True)))
+                                   for n, stub in zip(clients, stubs, strict=True)))
         else:
             budget, deadline = max(1, load.max_calls // load.clients), started + load.seconds
             await asyncio.gather(*(_client(stub, names[n::load.clients] or names, budget, deadline, latencies, failed)
-                                   for n, stub in zip(share.clients, stubs, strict=True)))
+                                   for n, stub in zip(clients, stubs, strict=True)))
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     finally:
         await asyncio.gather(*(c.close() for c in channels))
