@@ -49,6 +49,7 @@ class ScaleSettings:
     seconds: float = 10.0
     rate: float = 2000.0                            # calls a second offered in the paced figure; 0: none
     load_processes: int = 2                         # the clients spread over this many processes
+    warmup_s: float = 1.0                           # of each load, first, not counted (fresh connections)
     max_calls: int = 200_000
     start_timeout_s: float = 600.0
     evacuation_vms: int = 64                        # running VMs on the host evacuated across vCenters
@@ -129,7 +130,8 @@ def measure_starts(settings: ScaleSettings, say: Say) -> dict[str, Any]:
 def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
     with EstateProcess(settings, settings.vms, users=settings.clients, serve=True) as estate:
         load = CallLoad(estate.figures["address"], estate.figures["pki"], settings.vms, settings.vcenters, settings.clients,
-                        settings.seconds, max_calls=settings.max_calls, processes=settings.load_processes)
+                        settings.seconds, max_calls=settings.max_calls, processes=settings.load_processes,
+                        warmup=settings.warmup_s)
         saturated = _measured(estate, load)
         say(f"calls, saturated: {saturated['calls_per_s']:.0f}/s from {settings.clients} clients, "
             f"p50 {saturated['p50_ms']:.1f} ms, p99 {saturated['p99_ms']:.1f} ms, {saturated['failed']} failed")
@@ -144,12 +146,12 @@ def measure_calls(settings: ScaleSettings, say: Say) -> dict[str, Any]:
 
 
 def _measured(estate: EstateProcess, load: CallLoad) -> dict[str, Any]:
-    """One load's figures, with the CPU each side spent per call answered (the estate's counted from
-    when every client has connected)."""
+    """One load's figures, with the CPU each side spent per call sent, warm-up included (the estate's
+    counted from when every client has connected)."""
     server_cpu = [0.0]
     figures = run_load(load, started=lambda: server_cpu.__setitem__(0, estate.cpu_seconds()))
     server_cpu[0] = estate.cpu_seconds() - server_cpu[0]
-    calls = max(figures["calls"], 1)
+    calls = max(figures["calls"] + figures["failed"] + figures["warmup_calls"], 1)
     figures["server_cpu_ms_per_call"] = round(server_cpu[0] / calls * 1e3, 3)
     figures["client_cpu_ms_per_call"] = round(figures.pop("client_cpu_s") / calls * 1e3, 3)
     return figures

@@ -74,9 +74,13 @@ SCALE_TARGETS = [     # (section, figure, bound): each figure at most its bound,
 
 
 def bench_scale(args: argparse.Namespace) -> int:
+    for option, value, least in (("--clients", args.clients, 1), ("--load-processes", args.load_processes, 1),
+                                 ("--seconds", args.seconds, 0.1), ("--rate", args.rate, 0), ("--warmup", args.warmup, 0)):
+        if value < least:
+            raise CommandError(f"{option} must be at least {least:g} (got {value:g})")
     settings = ScaleSettings(vms=args.vms, vcenters=args.vcenters, hosts_per_vcenter=args.hosts_per_vcenter,
                              memory_mb=tuple(args.memory_mb), clients=args.clients, seconds=args.seconds,
-                             rate=args.rate, load_processes=args.load_processes)
+                             rate=args.rate, load_processes=args.load_processes, warmup_s=args.warmup)
     say = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
         summary = run_scale_bench(settings, say, tuple(args.only or ()))
@@ -141,6 +145,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     scale.add_argument("--clients", type=int, default=d.clients, help=f"concurrent clients of the calls figure (default {d.clients})")
     scale.add_argument("--seconds", type=float, default=d.seconds,
                        help=f"how long each calls figure runs (default {d.seconds:g})")
+    scale.add_argument("--warmup", type=float, default=d.warmup_s,
+                       help=f"seconds of each calls figure run first and not counted (default {d.warmup_s:g})")
     scale.add_argument("--load-processes", type=int, default=d.load_processes,
                        help=f"processes the clients are spread over (default {d.load_processes})")
     scale.add_argument("--rate", type=float, default=d.rate,

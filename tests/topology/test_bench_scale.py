@@ -17,7 +17,7 @@ from linkedmode.bench.scale import SECTIONS, ScaleSettings, run_scale_bench
 def test_a_tiny_estate_reports_start_memory_calls_from_every_client_and_an_evacuation() -> None:
     settings = ScaleSettings(vms=24, vcenters=2, hosts_per_vcenter=2, memory_mb=(256, 1024), sizes=(0.5, 1.0, 2.0),
                              clients=4, seconds=0.5, rate=100, max_calls=200, evacuation_vms=3,
-                             evacuation_memory_mb=32)
+                             evacuation_memory_mb=32, warmup_s=0.2)
     lines: list[str] = []
     summary = run_scale_bench(settings, lines.append)
     start, calls = summary["start"], summary["calls"]
@@ -30,6 +30,7 @@ def test_a_tiny_estate_reports_start_memory_calls_from_every_client_and_an_evacu
     assert calls["max_calls_per_s"] == saturated["calls_per_s"]
     # the open loop sends exactly rate x seconds calls, each counted from when it was due
     assert at_rate["offered_per_s"] == 100 and at_rate["calls"] + at_rate["failed"] == 50
+    assert at_rate["warmup_calls"] == 20 and at_rate["warmup_s"] == 0.2     # run first, not counted
     assert calls["calls_per_s"] == at_rate["calls_per_s"] == 100.0 and calls["p99_ms"] == at_rate["p99_ms"] > 0
     evacuation = summary["evacuation"]
     assert evacuation["failures"] == 0 and not evacuation["slots_exceeded"]
@@ -37,14 +38,15 @@ def test_a_tiny_estate_reports_start_memory_calls_from_every_client_and_an_evacu
 
 
 def test_sections_can_be_run_alone() -> None:
-    settings = ScaleSettings(vms=4, vcenters=1, hosts_per_vcenter=1, sizes=(1.0,), clients=2, seconds=0.2, max_calls=20)
+    settings = ScaleSettings(vms=4, vcenters=1, hosts_per_vcenter=1, sizes=(1.0,), clients=2, seconds=0.2, max_calls=20, warmup_s=0)
     summary = run_scale_bench(settings, lambda line: None, ("calls",))
     assert "start" not in summary and summary["calls"]["saturated"]["failed"] == 0
     assert "at_rate" in summary["calls"]     # offered 2,000 a second by default
 
 
 def test_a_rate_of_zero_measures_the_saturated_calls_alone() -> None:
-    settings = ScaleSettings(vms=4, vcenters=1, hosts_per_vcenter=1, sizes=(1.0,), clients=2, seconds=0.2, max_calls=20, rate=0)
+    settings = ScaleSettings(vms=4, vcenters=1, hosts_per_vcenter=1, sizes=(1.0,), clients=2, seconds=0.2, max_calls=20, rate=0,
+                             warmup_s=0)
     calls = run_scale_bench(settings, lambda line: None, ("calls",))["calls"]
     assert "at_rate" not in calls and calls["saturated"]["calls"] > 0
 
