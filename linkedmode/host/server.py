@@ -60,7 +60,7 @@ class HostServer:
             host_policy(self.state.domain, self.name, self.state.managed_by),
             [(host_agent_pb2_grpc.add_HostAgentServicer_to_server, HostAgentServicer(self.state, self.migrations), HOST_AGENT)],
             limits=self.state.spec.limits,
-            interceptors=[metrics.interceptor],
+            layers=[metrics.layer],
         )
         metrics.serve(self.state.spec.metrics_address)
         self.metrics = metrics

@@ -1,5 +1,5 @@
-"""API calls and their latency, by method, counted by a server interceptor placed before the
-authorising one: refused calls count too, under their status code."""
+"""API calls and their latency, by method, counted by a handler layer placed outside the authorising
+one: refused calls count too, under their status code."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from ..rpc.interceptors import WrappingInterceptor
+from ..rpc.layers import HandlerLayer
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -52,14 +52,14 @@ class ApiMetrics:
             histogram.observe(seconds)
 
 
-class MetricsInterceptor(WrappingInterceptor):
-    """Serves one server: its handlers are wrapped once per method and kept."""
+class MetricsLayer(HandlerLayer):
+    """Serves one server: the outermost layer, so refused calls count too."""
 
     def __init__(self, metrics: ApiMetrics) -> None:
         super().__init__()
         self._metrics = metrics
 
-    def _wrap(self, handler: Any, method: str) -> Any:
+    def wrap(self, handler: Any, method: str) -> Any:
         if handler.unary_unary:
             return handler._replace(unary_unary=self._unary(handler.unary_unary, method))
         if handler.stream_unary:

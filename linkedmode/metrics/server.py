@@ -8,7 +8,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.registry import Collector
 
-from .api import ApiMetrics, MetricsInterceptor
+from .api import ApiMetrics, MetricsLayer
 
 
 class PartMetrics:
@@ -18,7 +18,7 @@ class PartMetrics:
         self.part = part
         self.registry = CollectorRegistry(auto_describe=True)
         self.api = ApiMetrics(self.registry)
-        self.interceptor = MetricsInterceptor(self.api)
+        self.layer = MetricsLayer(self.api)
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.address = ""

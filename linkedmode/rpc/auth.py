@@ -1,4 +1,4 @@
-"""One interceptor: the peer certificate becomes a principal, the part's policy authorises the call
+"""One handler layer: the peer certificate becomes a principal, the part's policy authorises the call
 and names its lane, the principal is admitted under the listener's limits (admission.py), the request
 is checked against the limits every request keeps (validation.py), and a Fault raised by the servicer
 becomes the call's status.
@@ -32,7 +32,7 @@ from ..model import faults
 from .admission import Admission, Lane, Ticket
 from .context import SyncAbort, SyncContext
 from .faults import abort
-from .interceptors import WrappingInterceptor
+from .layers import HandlerLayer
 from .validation import check_request, lenient
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _unary(request: Any) -> Any:
     return None if hasattr(request, "__aiter__") or hasattr(request, "__next__") else request
 
 
-class AuthorizationInterceptor(WrappingInterceptor):
+class AuthorizationLayer(HandlerLayer):
     def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor],
                  authenticate: Authenticator = certificate_principal) -> None:
         super().__init__()
@@ -109,7 +109,7 @@ class AuthorizationInterceptor(WrappingInterceptor):
         self._admission = admission
         self._workers = workers
 
-    def _wrap(self, handler: Any, method: str) -> Any:
+    def wrap(self, handler: Any, method: str) -> Any:
         if handler.request_deserializer is not None and not handler.request_streaming:
             handler = handler._replace(request_deserializer=lenient(handler.request_deserializer))
         if handler.unary_unary:

@@ -1,4 +1,4 @@
-"""A gRPC server for one part: mutual TLS, the authorising interceptor, limits, health and reflection.
+"""A gRPC server for one part: mutual TLS, the authorising layer, limits, health and reflection.
 
 The servers of a process share one event loop in a thread of its own (grpc's aio poller hands
 every completion to every event loop of the process through one socket they all read, so each more
@@ -24,7 +24,8 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 from ..crypto.pki import Credential
 from ..topology.spec import ListenerLimits
 from .admission import Admission, Lane
-from .auth import Authenticator, AuthorizationInterceptor, Policy, certificate_principal
+from .auth import Authenticator, AuthorizationLayer, Policy, certificate_principal
+from .layers import HandlerLayer, LayeredHandlers
 from .tls import login_server_credentials, server_credentials
 
 # (add_XServicer_to_server, servicer instance, full service name)
@@ -45,13 +46,14 @@ class GenericHandlersOnly:
     """The server as the generated `add_XServicer_to_server` functions see it, taking each service's
     generic handler and not its registered methods. grpc's asyncio server waits on one pending future
     per registered method for every call it accepts (asyncio.wait over all of them), so with the
-    vCenter's 60 methods that wait cost more than serving the call; a generic handler is a dict lookup."""
+    vCenter's 60 methods that wait cost more than serving the call; a generic handler is a dict lookup.
+    The services go behind the server's one LayeredHandlers."""
 
-    def __init__(self, server: aio.Server) -> None:
-        self._server = server
+    def __init__(self, handlers: LayeredHandlers) -> None:
+        self._handlers = handlers
 
     def add_generic_rpc_handlers(self, handlers: Any) -> None:
-        self._server.add_generic_rpc_handlers(handlers)
+        self._handlers.add(handlers)
 
     def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
         """Not passed on: the same handlers arrive through add_generic_rpc_handlers."""
@@ -204,15 +206,15 @@ def serve(
     services: Iterable[ServiceBinding],
     *,
     limits: ListenerLimits | None = None,
-    interceptors: Iterable[aio.ServerInterceptor] = (),
+    layers: Iterable[HandlerLayer] = (),
     authenticate: Authenticator | None = None,
 ) -> RunningServer:
     """Starts a server on `address` ("127.0.0.1:0" picks a free port) and returns where it listens.
 
     By default callers show a certificate of the SSO domain (mutual TLS). With `authenticate`, the
     listener asks for none (server-only TLS) and `authenticate` says who calls (a login listener).
-    `interceptors` see each call before the authorising one (metrics count refused calls too)."""
-    outer = list(interceptors)
+    `layers` see each call before the authorising one (metrics count refused calls too)."""
+    outer = list(layers)
     limits = limits or ListenerLimits()
     name = credential.identity.name
     admission = Admission(limits, name)
@@ -224,11 +226,12 @@ def serve(
     loop = LISTENER_LOOP.acquire()
 
     async def start() -> tuple[aio.Server, HealthServicer, int]:
-        interceptor = AuthorizationInterceptor(policy, admission, workers, authenticate or certificate_principal)
-        server = aio.server(interceptors=[*outer, interceptor],
-                            options=server_options(limits))
+        authorise = AuthorizationLayer(policy, admission, workers, authenticate or certificate_principal)
+        handlers = LayeredHandlers([*outer, authorise])
+        server = aio.server(options=server_options(limits))
+        server.add_generic_rpc_handlers((handlers,))
         health = HealthServicer()
-        generic = GenericHandlersOnly(server)
+        generic = GenericHandlersOnly(handlers)
         health_pb2_grpc.add_HealthServicer_to_server(health, generic)
         names = ["grpc.health.v1.Health", reflection.SERVICE_NAME, REFLECTION_V1]
         for add, servicer, service in services:

@@ -1,6 +1,6 @@
 """What every request must be, whatever its method: parseable, and within the limits below.
 
-The interceptor runs `check_request` before any servicer sees a request, so no method has to guard
+The authorising layer runs `check_request` before any servicer sees a request, so no method has to guard
 against a 100 KB name, a million-entry list, an enum number the API does not define or a NaN; each
 refusal is an InvalidArgument naming the field (`spec.service.url`, `types[3]`). What one method
 needs beyond that (a required field, a range) it checks itself with linkedmode.model.validation.

@@ -87,7 +87,7 @@ class VCenterServer:
                 (emulator_pb2_grpc.add_EmulatorServicer_to_server, EmulatorServicer(vc), EMULATOR),
             ],
             limits=vc.spec.limits,
-            interceptors=[metrics.interceptor],
+            layers=[metrics.layer],
         )
         vc.url = self._server.address
         if any(u.password_hash for u in self.domain.users):   # no password, no login listener

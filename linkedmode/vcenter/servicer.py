@@ -18,6 +18,7 @@ from ..rpc.faults import fault_to_proto
 from ..rpc.watch import ChangeFeed
 from ..v1 import common_pb2, inventory_pb2, vcenter_pb2, vcenter_pb2_grpc
 from . import translate
+from .answers import Answers
 from .bulk_encryption import VmFilter
 from .evacuation import EvacuationSpec
 from .key_provider_calls import KeyProviderCalls
@@ -36,6 +37,11 @@ MAX_LIMIT = 1000  # tasks or events per answer, as vSphere's collectors page the
 class VCenterServicer(KeyProviderCalls, ObservationCalls, vcenter_pb2_grpc.VCenterServicer):
     def __init__(self, vc: VCenter) -> None:
         self.vc = vc
+        self._datacenters = Answers(translate.datacenter)
+        self._clusters = Answers(translate.cluster)
+        self._datastores = Answers(translate.datastore)
+        self._networks = Answers(translate.network)
+        self._vms = Answers(translate.vm)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -111,26 +117,26 @@ class VCenterServicer(KeyProviderCalls, ObservationCalls, vcenter_pb2_grpc.VCent
 
     @on_event_loop
     def GetDatacenter(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datacenter:
-        return translate.datacenter(self._find(Datacenter, request))
+        return self._datacenters(self._find(Datacenter, request))
 
     @on_event_loop
     def GetCluster(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Cluster:
-        return translate.cluster(self._find(Cluster, request))
+        return self._clusters(self._find(Cluster, request))
 
     def GetHost(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.HostSystem:
         return self._host(self._find(Host, request))
 
     @on_event_loop
     def GetDatastore(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Datastore:
-        return translate.datastore(self._find(Datastore, request))
+        return self._datastores(self._find(Datastore, request))
 
     @on_event_loop
     def GetNetwork(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.Network:
-        return translate.network(self._find(Network, request))
+        return self._networks(self._find(Network, request))
 
     @on_event_loop
     def GetVm(self, request: common_pb2.ObjectRef, context: grpc.ServicerContext) -> inventory_pb2.VirtualMachine:
-        return translate.vm(self._find(Vm, request))
+        return self._vms(self._find(Vm, request))
 
     # -- VM operations ---------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """SessionManager: logging in with a password at a vCenter's login address (row X7).
 
-The interceptor has already checked the password (rpc/login.py) by the time Login runs; Login opens
+The authorising layer has already checked the password (rpc/login.py) by the time Login runs; Login opens
 the session and hands its id back, Logout ends the session the call names."""
 
 from __future__ import annotations
