@@ -12,6 +12,9 @@ source's oldest connection: a flood from a few addresses cannot keep a migration
 
 A complete HELLO goes to ``admit``, which either takes the connection (the listener then gives it a
 thread and a full-size buffer) or answers with the AbortCode to refuse it with.
+
+The thread sleeps until a connection or a deadline needs it: the next HELLO deadline, or the time
+``tick`` asks to run again (``wake`` when that time moves earlier). An idle host's stage never wakes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from .frames import ABORT_PAYLOAD, HEADER_SIZE, HELLO, FrameHeader, FrameKind, d
 
 log = logging.getLogger(__name__)
 
-_TICK_S = 0.25                    # how often deadlines and ``tick`` run when nothing happens
 _LINGER_S = 0.5                   # a refused peer gets this long to read our ABORT before the close
 _MAX_HELLO = HEADER_SIZE + HELLO.size + TAG_BYTES     # a HELLO's header and payload, sealed or not
 _DRAIN_READS = 16                 # of _SINK_BYTES each, per wake-up, from a refused peer
@@ -65,6 +67,9 @@ def source_of(address: str) -> str:
 # Takes a connection whose HELLO is complete (header, raw header bytes, payload as received): returns
 # None once the connection is the caller's, or the code to refuse it with.
 Admit = Callable[[socket.socket, FrameHeader, bytes, bytes], AbortCode | None]
+# Runs the owner's timed work at a time (time.monotonic()); returns when it must run next (None: not
+# until `wake` says so).
+Tick = Callable[[float], float | None]
 
 
 class _Pending:
@@ -83,11 +88,12 @@ class _Pending:
 class HandshakeStage:
     """Accepts on ``server`` and holds each connection until its HELLO is complete, within the limits."""
 
-    def __init__(self, server: socket.socket, limits: VMotionLimits, admit: Admit, tick: Callable[[], None]) -> None:
+    def __init__(self, server: socket.socket, limits: VMotionLimits, admit: Admit, tick: Tick) -> None:
         self.limits = limits
         self._server = server
         self._admit = admit
         self._tick = tick
+        self._next_tick: float | None = None
         self._pending: dict[socket.socket, _Pending] = {}
         self._per_source: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -111,10 +117,14 @@ class HandshakeStage:
         with self._lock:
             return len(self._pending)
 
-    def close(self) -> None:
-        self._closed.set()
+    def wake(self) -> None:
+        """Runs ``tick`` now (from any thread), so that it can say when it must run next."""
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
+
+    def close(self) -> None:
+        self._closed.set()
+        self.wake()
         self._thread.join()
         for conn in list(self._pending):
             self._drop(conn)
@@ -126,16 +136,31 @@ class HandshakeStage:
 
     def _run(self) -> None:
         while not self._closed.is_set():
-            for key, _ in self._selector.select(_TICK_S):
+            woken = False
+            for key, _ in self._selector.select(self._wait(time.monotonic())):
                 if key.fileobj is self._server:
                     self._accept()
-                elif key.fileobj is not self._wake_r:
+                elif key.fileobj is self._wake_r:
+                    woken = True
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+                else:
                     self._read(key.fileobj)  # type: ignore[arg-type]  # registered connections are sockets
-            self._expire(time.monotonic())
-            try:
-                self._tick()
-            except Exception:
-                log.exception("vMotion listener: periodic check failed")
+            now = time.monotonic()
+            self._expire(now)
+            if woken or (self._next_tick is not None and now >= self._next_tick):
+                try:
+                    self._next_tick = self._tick(now)
+                except Exception:
+                    log.exception("vMotion listener: periodic check failed")
+                    self._next_tick = None
+
+    def _wait(self, now: float) -> float | None:
+        """Seconds until the next deadline (a HELLO's, or the tick's); None: none, wait for a connection."""
+        deadlines = [p.deadline for p in self._pending.values()]
+        if self._next_tick is not None:
+            deadlines.append(self._next_tick)
+        return max(0.0, min(deadlines) - now) if deadlines else None
 
     def _accept(self) -> None:
         while True:

@@ -128,11 +128,14 @@ class IncomingMigration:
         else:
             self._finish(RequestCanceled(reason, object=self._object))
 
-    def expire_if_unclaimed(self, now: float) -> None:
+    def expire_if_unclaimed(self, now: float) -> float | None:
+        """Fails the migration if its source has not connected by now; else when to look again (None: never)."""
         with self._lock:
-            expired = self.state == PREPARED and now > self._connect_by
+            waiting = self.state == PREPARED
+            expired = waiting and now >= self._connect_by
         if expired:
             self._finish(Timedout("the source host did not connect in time", object=self._object))
+        return self._connect_by if waiting and not expired else None
 
     @property
     def _object(self) -> str:
@@ -423,6 +426,7 @@ class VMotionListener:
         with self._lock:
             if mid not in self._incoming:
                 self._incoming[mid] = incoming
+                self._stage.wake()         # its connect deadline may come before any the stage waits for
                 return incoming
         incoming._secrets = None          # a race with another prepare: its secrets are not ours to wipe
         incoming.abort("prepared twice")
@@ -455,10 +459,10 @@ class VMotionListener:
             if self._incoming.get(incoming.migration_id) is incoming:
                 del self._incoming[incoming.migration_id]
 
-    def _expire_unclaimed(self) -> None:
-        now = time.monotonic()
-        for incoming in self.migrations:
-            incoming.expire_if_unclaimed(now)
+    def _expire_unclaimed(self, now: float) -> float | None:
+        """Fails the prepared migrations whose source did not connect in time; returns the next such deadline."""
+        upcoming = [when for incoming in self.migrations if (when := incoming.expire_if_unclaimed(now)) is not None]
+        return min(upcoming, default=None)
 
     def _admit(self, conn: socket.socket, hello: FrameHeader, raw: bytes, payload: bytes) -> AbortCode | None:
         """A complete HELLO: takes the connection for its migration, or says why not."""

@@ -162,3 +162,31 @@ def test_a_bad_metrics_address_in_a_topology_is_one_clear_line() -> None:
                               "127.0.0.1:8443 (host:port, port 0..65535)")
     data["sso_domains"][0]["vcenters"][0]["metrics_address"] = "127.0.0.1:0"
     assert parse_topology(data, "estate.yaml").sso_domains[0].vcenters[0].metrics_address == "127.0.0.1:0"
+
+
+def test_a_metrics_listener_sleeps_until_scraped_and_stops_at_once() -> None:
+    """Its thread waits for a request without a timeout (prometheus_client's own woke twice a second); a
+    scrape is answered, and `stop` wakes the thread and returns within a moment, the port closed."""
+    from linkedmode.metrics.server import PartMetrics
+
+    metrics = PartMetrics("vc-x")
+    url = metrics.serve("127.0.0.1:0")
+    thread = metrics._thread
+    assert thread is not None and thread.native_id is not None
+    time.sleep(0.2)
+    before = _wakeups(thread.native_id)
+    time.sleep(1.5)
+    assert _wakeups(thread.native_id) - before <= 1
+    metrics.api.observe("/linkedmode.v1.VCenter/GetVm", "OK", 0.001)
+    assert value(scrape(url), "linkedmode_api_calls_total", service="linkedmode.v1.VCenter", method="GetVm", code="OK") == 1
+    began = time.monotonic()
+    metrics.stop()
+    assert time.monotonic() - began < 2 and not thread.is_alive()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
+
+
+def _wakeups(native_id: int) -> int:
+    with open(f"/proc/self/task/{native_id}/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status if "ctxt_switches" in line)
+    return int(fields["voluntary_ctxt_switches"]) + int(fields["nonvoluntary_ctxt_switches"])

@@ -15,6 +15,7 @@ import pytest
 from estate_helpers import rss_bytes
 from vmotion_helpers import secrets_pair
 
+from linkedmode.model.faults import Timedout
 from linkedmode.vmotion import GuestMemory, OutgoingMigration, VMotionListener
 from linkedmode.vmotion.abort_codes import AbortCode
 from linkedmode.vmotion.frames import HELLO, FrameHeader, FrameKind
@@ -211,3 +212,27 @@ def test_a_first_frame_that_is_not_a_hello_gets_an_abort_code_and_the_door(guard
     assert answer == header + AbortCode.BAD_HELLO.to_bytes(2, "big")
     assert guarded.refused_connections == 1
     assert wait_until(lambda: guarded.handshake.unauthenticated == 0)      # gone once we hung up too
+
+
+
+def _wakeups(thread: threading.Thread) -> int:
+    """Times the kernel switched to `thread` (voluntary and not): how often it woke."""
+    with open(f"/proc/self/task/{thread.native_id}/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status if "ctxt_switches" in line)
+    return int(fields["voluntary_ctxt_switches"]) + int(fields["nonvoluntary_ctxt_switches"])
+
+
+def test_an_idle_listener_does_not_wake_and_a_prepared_migration_still_expires_on_time() -> None:
+    """With nothing to accept and no deadline, the handshake thread sleeps (it used to wake every 0.25 s);
+    a migration prepared meanwhile wakes it, and is failed once its source is late."""
+    with VMotionListener() as listener:
+        stage = listener.handshake._thread
+        time.sleep(0.2)
+        before = _wakeups(stage)
+        time.sleep(1.5)
+        assert _wakeups(stage) - before <= 1
+        incoming = listener.prepare(None, 8, migration_id=0xABC, connect_within_s=0.3)
+        began = time.monotonic()
+        with pytest.raises(Timedout, match="did not connect in time"):
+            incoming.wait(3)
+        assert time.monotonic() - began < 2
