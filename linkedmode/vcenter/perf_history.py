@@ -17,14 +17,15 @@ import time
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PERF_SAMPLES = 180              # realtime: one hour of 20-second samples
 MAX_MEM_KB = 0xFFFF_FFFF        # what one sample holds (4 TB)
 
 
-@dataclass(frozen=True, slots=True)
-class VmCounters:
-    """What a host counts of one VM that runs there, since it started running there."""
+class VmCounters(NamedTuple):
+    """What a host counts of one VM that runs there, since it started running there. A named tuple:
+    made for each VM of each sample, in half the time of a frozen dataclass."""
 
     instance_uuid: str
     uptime_seconds: float
