@@ -18,7 +18,7 @@ from ..model.faults import Fault, NotFound
 from ..model.inventory import HOST_CONNECTED, Host, Vm
 from ..model.settings import PowerState
 from ..model.validation import whole_number
-from ..reaper import Reaper, Scheduled
+from ..reaper import Reaper
 from ..topology.spec import VCenterTimeouts
 from .host_client import HostConnections
 from .perf_history import PERF_SAMPLES, PerfHistory, PerfSample, VmCounters
@@ -51,7 +51,7 @@ class PerformanceManager:
         self._lock = threading.Lock()
         self._reaper: Reaper | None = None
         self._schedule: SamplingSchedule | None = None
-        self._scheduled: Scheduled | None = None
+        self._planned = 0.0                      # when the schedule last took the inventory's hosts
 
     def start(self, reaper: Reaper) -> None:
         """Sampling from now on, on `reaper`: each host of the inventory at its offset of every interval."""
@@ -62,6 +62,7 @@ class PerformanceManager:
             now = time.monotonic()
             self._schedule = SamplingSchedule(self.interval, now)
             self._schedule.plan(self._sampled_hosts(), now)
+            self._planned = now
             self._arm()
 
     def _arm(self) -> None:
@@ -69,26 +70,29 @@ class PerformanceManager:
         assert self._reaper is not None and self._schedule is not None
         upcoming = self._schedule.next()
         wait = self.interval if upcoming is None else upcoming[1] - time.monotonic()
-        self._scheduled = self._reaper.after(max(0.0, wait), self._turn, name="sample performance")
+        self._reaper.after(max(0.0, wait), self._turn, name="sample performance")
 
     def _turn(self) -> None:
-        """One turn of the reaper: the hosts as the inventory has them now, and the host due, if any."""
+        """One turn of the reaper: the host due, if any (and once an interval, the hosts as the inventory
+        has them: those added get an offset, those removed lose theirs)."""
         with self._lock:
             schedule = self._schedule
             if schedule is None:
                 return
             now = time.monotonic()
-            schedule.plan(self._sampled_hosts(), now)
+            if now >= self._planned + self.interval:     # hosts come and go seldom: looked at once an interval
+                schedule.plan(self._sampled_hosts(), now)
+                self._planned = now
             upcoming = schedule.next()
         try:
             if upcoming is not None and upcoming[1] <= now:
-                host = self.state.find(Host, moid=upcoming[0])
-                self.sample_host(host)
-                schedule.asked(host.moid, time.monotonic())
+                self.sample_host(self.state.find(Host, moid=upcoming[0]))
         except NotFound:
             pass      # the host left the inventory: the next turn's plan drops it
         finally:
             with self._lock:
+                if upcoming is not None and upcoming[1] <= now:
+                    schedule.asked(upcoming[0], time.monotonic())     # whatever came of it: never asked again at once
                 if self._schedule is schedule:
                     self._arm()
 

@@ -131,8 +131,9 @@ class _Inventory:
 class _Hosts:
     """Host agents that note when each host is asked (by the monotonic clock)."""
 
-    def __init__(self):
+    def __init__(self, broken: str = ""):
         self.asked: list[tuple[str, float]] = []
+        self.broken = broken
 
     def agent(self, host):
         hosts = self
@@ -140,6 +141,8 @@ class _Hosts:
         class Agent:
             def vm_stats(self, timeout):
                 hosts.asked.append((host.name, time.monotonic()))
+                if host.name == hosts.broken:
+                    raise RuntimeError("an answer nobody expected")
                 return [counters(10, uuid=f"uuid-{host.name}")]
 
         return Agent()
@@ -207,3 +210,18 @@ def test_a_host_added_is_asked_from_then_on_and_a_host_removed_no_more():
         reaper.stop()
     assert all(at < removed + interval for at in hosts.times("esx-2"))   # a turn already under way, at most
     assert len(perf.history.samples("vm-3")) >= 2
+
+
+def test_a_host_whose_answer_breaks_the_turn_is_still_asked_once_an_interval():
+    interval = 0.2
+    state, hosts = estate_of(2), _Hosts(broken="esx-1")
+    perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=interval))
+    reaper = Reaper("vc-broken")
+    try:
+        perf.start(reaper)
+        wait_until(lambda: len(hosts.times("esx-2")) >= 4, 10)
+        asked = len(hosts.times("esx-1"))
+    finally:
+        reaper.stop()
+    assert 2 <= asked <= 6                                 # not again and again at once
+    assert len(perf.history.samples("vm-2")) >= 4 and perf.history.samples("vm-1") == []
