@@ -59,6 +59,16 @@ def test_a_running_vm_is_sampled_every_interval_and_a_powered_off_one_is_not(est
     assert len(newest.samples) == 2 and newest.samples[-1].time >= found.samples[-1].time
 
 
+def test_the_vms_of_one_host_are_sampled_together_and_another_hosts_at_other_moments(estate):
+    vc_a = client_of(estate, "vc-a")
+    on_a70 = [{s.time for s in wait_samples(vc_a, 4, name).samples} for name in ("opportunistic", "disabled")]
+    on_slow = [{s.time for s in wait_samples(vc_a, 4, name).samples} for name in ("busy-1", "busy-2")]
+    # a sample is dated when its host was asked: one host's VMs share their times...
+    assert len(on_a70[0] & on_a70[1]) >= 3 and len(on_slow[0] & on_slow[1]) >= 3
+    # ...and vc-a asks its hosts one at a time, so a70's and a-slow's VMs share none
+    assert not (on_a70[0] | on_a70[1]) & (on_slow[0] | on_slow[1])
+
+
 def test_a_move_to_another_vcenter_leaves_the_history_behind(estate):
     vc_a, vc_b = client_of(estate, "vc-a"), client_of(estate, "vc-b")
     before = wait_samples(vc_a, 3, "opportunistic")
