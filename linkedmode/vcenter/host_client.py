@@ -222,7 +222,7 @@ class HostConnections:
                 # the old channel is left to the garbage collector: calls still on it finish or fail alone
                 server = Identity(self._credential.identity.domain, "host", host.name)
                 channel = secure_channel(host.agent_address, self._credential, server)
-                # the stub made once with its channel: making one binds each of its methods (0.6 ms)
+                # the stub made once with its channel: making one binds each of its methods (0.1 ms a call)
                 known = (host.agent_address, channel, host_agent_pb2_grpc.HostAgentStub(channel))
                 self._channels[host.name] = known
         return HostAgentClient(host, known[2], self._call_timeout)
