@@ -1,13 +1,16 @@
 """PerformanceManager of one vCenter (row X5): every `timeouts.perf_interval` it asks each connected
 host that runs its VMs for their counters, and keeps the samples in its PerfHistory; QueryPerf reads them.
 
-The sampling round runs on the vCenter's reaper and is bounded in time: a host that does not answer
-within it gives no sample this round, as a host that does not respond in vSphere.
+Each host is asked at its own offset into the interval (perf_schedule.py), one host per turn of the
+vCenter's reaper, so that sampling costs the vCenter's calls at most the time of one host's answer at
+a time, never that of the whole vCenter. A sample is dated when its host was asked. A host that does
+not answer within its time gives no sample this interval, as a host that does not respond in vSphere.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -15,16 +18,16 @@ from ..model.faults import Fault, NotFound
 from ..model.inventory import HOST_CONNECTED, Host, Vm
 from ..model.settings import PowerState
 from ..model.validation import whole_number
-from ..reaper import Reaper, Scheduled
+from ..reaper import Reaper
 from ..topology.spec import VCenterTimeouts
 from .host_client import HostConnections
-from .perf_history import PERF_SAMPLES, PerfHistory, PerfSample
+from .perf_history import PERF_SAMPLES, PerfHistory, PerfSample, VmCounters
+from .perf_schedule import SamplingSchedule
 from .state import VCenterState
 
 log = logging.getLogger(__name__)
 
-ROUND_FLOOR = 1.0       # seconds a sampling round may always spend asking its hosts
-
+ASK_FLOOR = 1.0       # seconds a host may always take to answer
 
 @dataclass(frozen=True)
 class PerfQueryResult:
@@ -40,43 +43,119 @@ class PerformanceManager:
         self.state = state
         self.hosts = hosts
         self.interval = timeouts.perf_interval
-        self.history = PerfHistory()
-        # A round runs on the reaper: it asks its hosts for at most this long (one interval, or the time a
-        # host has to answer a heartbeat, whichever is shorter, but 1 s at least); hosts not asked by then
-        # give no sample this round.
-        self._round_seconds = max(ROUND_FLOOR, min(self.interval, timeouts.host_heartbeat))
-        self._scheduled: Scheduled | None = None
+        self.history = PerfHistory(PERF_SAMPLES, self.interval)
+        # A host has one interval to answer, or the time it has to answer a heartbeat, whichever is
+        # shorter, but 1 s at least; one that takes longer gives no sample this interval.
+        self._ask_seconds = max(ASK_FLOOR, min(self.interval, timeouts.host_heartbeat))
+        self._running: dict[str, str] = {}       # instance UUID -> moid of the VMs that ran when last looked
+        self._lock = threading.Lock()
+        self._reaper: Reaper | None = None
+        self._schedule: SamplingSchedule | None = None
+        self._planned = 0.0                      # when the schedule last took the inventory's hosts
 
     def start(self, reaper: Reaper) -> None:
-        if self._scheduled is None:
-            self._scheduled = reaper.every(self.interval, self._round, name="sample performance")
+        """Sampling from now on, on `reaper`: each host of the inventory at its offset of every interval."""
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = reaper
+            now = time.monotonic()
+            self._schedule = SamplingSchedule(self.interval, now)
+            self._schedule.plan(self._sampled_hosts(), now)
+            self._planned = now
+            self._arm()
 
-    def _round(self) -> None:
-        self.sample()
+    def _arm(self) -> None:
+        """The next turn, when the next host is due (or a while later when there is no host yet)."""
+        assert self._reaper is not None and self._schedule is not None
+        upcoming = self._schedule.next()
+        wait = self.interval if upcoming is None else upcoming[1] - time.monotonic()
+        self._reaper.after(max(0.0, wait), self._turn, name="sample performance")
+
+    def _turn(self) -> None:
+        """One turn of the reaper: the host due, if any (and once an interval, the hosts as the inventory
+        has them: those added get an offset, those removed lose theirs)."""
+        with self._lock:
+            schedule = self._schedule
+            if schedule is None:
+                return
+            now = time.monotonic()
+            if now >= self._planned + self.interval:     # hosts come and go seldom: looked at once an interval
+                schedule.plan(self._sampled_hosts(), now)
+                self._planned = now
+            upcoming = schedule.next()
+        try:
+            if upcoming is not None and upcoming[1] <= now:
+                self.sample_host(self.state.find(Host, moid=upcoming[0]))
+        except NotFound:
+            pass      # the host left the inventory: the next turn's plan drops it
+        finally:
+            with self._lock:
+                if upcoming is not None and upcoming[1] <= now:
+                    schedule.asked(upcoming[0], time.monotonic())     # whatever came of it: never asked again at once
+                if self._schedule is schedule:
+                    self._arm()
+
+    def _sampled_hosts(self) -> list[str]:
+        return [host.moid for host in self.state.all(Host)]
 
     def sample(self) -> int:
-        """One round: a sample of every powered-on VM whose host answers. Returns how many were taken.
-        A sample's time is when its round began, before any host was asked: a VM that leaves during the
-        round gets no sample dated after it left."""
-        began = time.time()
-        running = [vm for vm in self.state.all(Vm) if vm.power_state == PowerState.POWERED_ON]
-        wanted = {vm.host for vm in running}
-        counters = {}
-        deadline = time.monotonic() + self._round_seconds
+        """Every host at once, now (for figures: the sampler itself asks one host at a time). Returns
+        how many samples were taken."""
+        deadline = time.monotonic() + self._ask_seconds
+        taken = 0
         for host in self.state.all(Host):
-            if host.moid not in wanted or host.connection_state != HOST_CONNECTED:
-                continue
             left = deadline - time.monotonic()
             if left <= 0:
-                log.debug("performance round out of time: no sample from host %s", host.name)
+                log.debug("performance sampling out of time: no sample from host %s", host.name)
                 continue
-            try:
-                counters.update({c.instance_uuid: c for c in self.hosts.agent(host).vm_stats(left)})
-            except Fault as fault:
-                log.debug("no performance sample from host %s: %s", host.name, fault)
-        taken = {vm.moid: counters[vm.instance_uuid] for vm in running if vm.instance_uuid in counters}
-        self.history.record(taken, began)
+            taken += self.sample_host(host, left)
+        return taken
+
+    def sample_host(self, host: Host, timeout: float | None = None) -> int:
+        """A sample of each VM of this vCenter that runs on `host` (as the inventory says), dated when
+        the host was asked: one that left before the answer came back gets none. Returns how many."""
+        if host.connection_state != HOST_CONNECTED:
+            return 0
+        asked = time.time()
+        try:
+            counters = self.hosts.agent(host).vm_stats(timeout or self._ask_seconds)
+        except Fault as fault:
+            log.debug("no performance sample from host %s: %s", host.name, fault)
+            return 0
+        taken = self._ours(host, counters)
+        if taken:
+            self.history.record(taken, asked)
         return len(taken)
+
+    def _ours(self, host: Host, counters: list[VmCounters]) -> dict[str, VmCounters]:
+        """moid -> counters of each VM the host runs that the inventory has, running on that host, now
+        (after the host answered). The VMs that run are found by instance UUID in a map kept from one
+        host to the next, read again from the inventory only when a host names a VM the map misses."""
+        taken, missed = self._match(host, counters)
+        if missed:
+            self._running = {vm.instance_uuid: vm.moid for vm in self.state.all(Vm) if vm.power_state == PowerState.POWERED_ON}
+            taken, _ = self._match(host, counters)
+        return taken
+
+    def _match(self, host: Host, counters: list[VmCounters]) -> tuple[dict[str, VmCounters], bool]:
+        """What `_ours` returns, by the map as it is, and whether the map missed a VM."""
+        taken, missed = {}, False
+        for c in counters:
+            vm = self._vm(self._running.get(c.instance_uuid))
+            if vm is None or vm.instance_uuid != c.instance_uuid or vm.power_state != PowerState.POWERED_ON:
+                missed = True
+            elif vm.host == host.moid:
+                taken[vm.moid] = c
+        return taken, missed
+
+    def _vm(self, moid: str | None) -> Vm | None:
+        if moid is None:
+            return None
+        try:
+            return self.state.get(moid, Vm)
+        except NotFound:
+            return None
 
     def query(self, moid: str, name: str, max_sample: int) -> PerfQueryResult:
         """QueryPerf of one VM: by moid or name in this vCenter's inventory, or the moid of a VM that left

@@ -79,11 +79,15 @@ def available_memory() -> int:
 class PageMap:
     """Which pages of a guest are marked: one byte per page, held only for regions that have a mark."""
 
-    __slots__ = ("_regions", "page_count")
+    __slots__ = ("_changes", "_counted", "_regions", "page_count")
 
     def __init__(self, page_count: int) -> None:
         self.page_count = page_count
         self._regions: dict[int, bytearray] = {}
+        # count() is read without the guest's lock while a vCPU marks: each change bumps _changes after
+        # its marks are in place, and a count is kept with the _changes it was made at.
+        self._changes = 0
+        self._counted = (-1, 0)
 
     def _region(self, index: int) -> bytearray:
         region = self._regions.get(index)
@@ -95,18 +99,25 @@ class PageMap:
 
     def mark(self, pages: Iterable[int]) -> None:
         regions = self._regions
-        for page in pages:
-            index = page >> REGION_SHIFT
-            (regions.get(index) or self._region(index))[page & REGION_MASK] = 1
+        try:
+            for page in pages:
+                index = page >> REGION_SHIFT
+                (regions.get(index) or self._region(index))[page & REGION_MASK] = 1
+        finally:
+            self._changes += 1
 
     @staticmethod
     def mark_both(first: PageMap, second: PageMap, pages: Iterable[int]) -> None:
         """`mark` on two maps of one guest in one pass (the written and the dirty map: each guest write)."""
         a, b = first._regions, second._regions
-        for page in pages:
-            index, offset = page >> REGION_SHIFT, page & REGION_MASK
-            (a.get(index) or first._region(index))[offset] = 1
-            (b.get(index) or second._region(index))[offset] = 1
+        try:
+            for page in pages:
+                index, offset = page >> REGION_SHIFT, page & REGION_MASK
+                (a.get(index) or first._region(index))[offset] = 1
+                (b.get(index) or second._region(index))[offset] = 1
+        finally:
+            first._changes += 1
+            second._changes += 1
 
     def _spans(self, first: int, count: int) -> Iterator[tuple[int, int, int]]:
         """(region index, start, stop within it) of the regions pages [first, first + count) cover."""
@@ -119,8 +130,11 @@ class PageMap:
             first = stop
 
     def mark_run(self, first: int, count: int) -> None:
-        for index, start, stop in self._spans(first, count):
-            self._region(index)[start:stop] = b"\x01" * (stop - start)
+        try:
+            for index, start, stop in self._spans(first, count):
+                self._region(index)[start:stop] = b"\x01" * (stop - start)
+        finally:
+            self._changes += 1
 
     def clear_run(self, first: int, count: int) -> None:
         for index, start, stop in self._spans(first, count):
@@ -129,6 +143,7 @@ class PageMap:
                 region[start:stop] = bytes(stop - start)
                 if region.find(1) == -1:
                     del self._regions[index]
+        self._changes += 1
 
     def any_in(self, first: int, count: int) -> bool:
         for index, start, stop in self._spans(first, count):
@@ -138,8 +153,13 @@ class PageMap:
         return False
 
     def count(self) -> int:
-        """How many pages are marked."""
-        return sum(region.count(1) for region in self._regions.values())
+        """How many pages are marked: counted again only after a change (a region of 128 MiB takes
+        20 us to count, a guest of 8 GiB written through over 1 ms, on every performance sample)."""
+        changes, (counted_at, marked) = self._changes, self._counted
+        if counted_at != changes:
+            marked = sum(region.count(1) for region in list(self._regions.values()))
+            self._counted = (changes, marked)
+        return marked
 
     def runs(self) -> Iterator[tuple[int, int]]:
         """(first_page, count) of each run of marked pages, in order; a run may span regions."""

@@ -28,10 +28,12 @@ def query(client, name: str = "", moid: str = "", max_sample: int = 0) -> vcente
     return client.api.QueryPerf(vcenter_pb2.QueryPerfRequest(vm=common_pb2.ObjectRef(name=name, moid=moid), max_sample=max_sample))
 
 
-def wait_samples(client, count: int, name: str = "", moid: str = "", timeout: float = 20.0) -> vcenter_pb2.QueryPerfResponse:
+def wait_samples(client, count: int, name: str = "", moid: str = "", timeout: float = 20.0,
+                 newest_after: float = 0.0) -> vcenter_pb2.QueryPerfResponse:
+    """At least `count` samples of the VM, the newest taken after `newest_after` (seconds since the epoch)."""
     deadline = time.monotonic() + timeout
-    while len((found := query(client, name, moid)).samples) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} samples of {name or moid} within {timeout} s"
+    while len((found := query(client, name, moid)).samples) < count or found.samples[-1].time <= newest_after:
+        assert time.monotonic() < deadline, f"no {count} samples of {name or moid}, the newest after {newest_after}, within {timeout} s"
         time.sleep(INTERVAL)
     return found
 
@@ -55,6 +57,16 @@ def test_a_running_vm_is_sampled_every_interval_and_a_powered_off_one_is_not(est
     assert query(vc_a, "off-opportunistic").samples == []
     newest = query(vc_a, "opportunistic", max_sample=2)
     assert len(newest.samples) == 2 and newest.samples[-1].time >= found.samples[-1].time
+
+
+def test_the_vms_of_one_host_are_sampled_together_and_another_hosts_at_other_moments(estate):
+    vc_a = client_of(estate, "vc-a")
+    on_a70 = [{s.time for s in wait_samples(vc_a, 4, name).samples} for name in ("opportunistic", "disabled")]
+    on_slow = [{s.time for s in wait_samples(vc_a, 4, name).samples} for name in ("busy-1", "busy-2")]
+    # a sample is dated when its host was asked: one host's VMs share their times...
+    assert len(on_a70[0] & on_a70[1]) >= 3 and len(on_slow[0] & on_slow[1]) >= 3
+    # ...and vc-a asks its hosts one at a time, so a70's and a-slow's VMs share none
+    assert not (on_a70[0] | on_a70[1]) & (on_slow[0] | on_slow[1])
 
 
 def test_a_move_to_another_vcenter_leaves_the_history_behind(estate):
@@ -85,9 +97,9 @@ def test_a_move_inside_one_vcenter_keeps_the_history(estate):
     before = wait_samples(vc_a, 3, "opportunistic")
     task = relocate(vc_a, "opportunistic", host="a67")
     assert task.state == common_pb2.TASK_STATE_SUCCESS and task.migration.vm == before.vm
-    after = wait_samples(vc_a, len(before.samples) + 3, "opportunistic")
+    # sampled on: a move takes a few sampling intervals here, so how many samples it holds says nothing
+    after = wait_samples(vc_a, len(before.samples) + 3, "opportunistic", newest_after=seconds(task.complete_time))
     assert [s.time for s in after.samples[:len(before.samples)]] == [s.time for s in before.samples]
-    assert after.samples[-1].time > seconds(task.complete_time)
     assert not after.departed
 
 

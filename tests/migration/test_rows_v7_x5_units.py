@@ -8,7 +8,7 @@ import time
 import pytest
 
 from linkedmode.host.announce import HostNetwork, rarp_frame
-from linkedmode.model.faults import HostNotConnected, InvalidArgument
+from linkedmode.model.faults import HostNotConnected, InvalidArgument, NotFound
 from linkedmode.model.inventory import Host, Vm
 from linkedmode.model.settings import PowerState
 from linkedmode.topology.spec import VCenterTimeouts
@@ -54,7 +54,7 @@ def test_cpu_usage_is_over_the_interval_or_over_the_run_when_the_counters_began_
 
 def test_samples_age_out_after_the_rounds_kept_and_an_empty_series_goes():
     clock = iter(range(100, 200))
-    history = PerfHistory(kept=3, clock=lambda: float(next(clock)))
+    history = PerfHistory(kept=3, interval=1.0, clock=lambda: float(next(clock)))
     history.record({"vm-1": counters(1, 0.5), "vm-2": counters(1, 0)})
     history.record({"vm-1": counters(2, 0.5)})
     assert [(s.time, s.cpu_usage_percent) for s in history.samples("vm-1")] == [(100, 50), (101, 0)]
@@ -70,7 +70,7 @@ def test_samples_age_out_after_the_rounds_kept_and_an_empty_series_goes():
 
 
 def test_another_vm_under_a_moid_starts_a_new_series():
-    history = PerfHistory(kept=10, clock=lambda: 1.0)
+    history = PerfHistory(kept=10, interval=1.0, clock=lambda: 1.0)
     history.record({"vm-1": counters(1, 0, uuid="first")})
     history.record({"vm-1": counters(1, 0, uuid="second", mem=2048)})
     assert history.instance_uuid("vm-1") == "second"
@@ -81,10 +81,19 @@ class _Inventory:
     """What a PerformanceManager reads of its vCenter's state: its VMs and hosts."""
 
     def __init__(self, *objects):
-        self.objects = objects
+        self.objects = list(objects)
 
     def all(self, cls):
         return [o for o in self.objects if isinstance(o, cls)]
+
+    def get(self, moid, cls):
+        found = [o for o in self.all(cls) if o.moid == moid]
+        if not found:
+            raise NotFound(f"no {moid}", object=moid)
+        return found[0]
+
+    def find(self, cls, moid="", name=""):
+        return self.get(moid, cls)
 
 
 class _Hosts:
@@ -116,10 +125,24 @@ def test_a_round_is_bounded_in_time_and_a_host_that_hangs_costs_only_its_own_sam
                        Vm(moid="vm-3", name="c", instance_uuid="uuid-esx-3", host="host-3", power_state=PowerState.POWERED_OFF))
     perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=20.0, host_heartbeat=1.0))
     started = time.monotonic()
-    assert perf.sample() == 0                     # esx-1 took the whole round: esx-2 was not asked in time
+    assert perf.sample() == 0                     # esx-1 took the whole round: the others were not asked in time
     assert time.monotonic() - started < 2.0
-    assert [name for name, _ in hosts.asked] == ["esx-1"]           # esx-3 runs nothing of ours: never asked
+    assert [name for name, _ in hosts.asked] == ["esx-1"]
     hosts.hang = ""
-    assert perf.sample() == 2
+    assert perf.sample() == 2                     # esx-3 answers for a VM the inventory has powered off: no sample
+    assert [name for name, _ in hosts.asked[1:]] == ["esx-1", "esx-2", "esx-3"]
     assert [s.mem_consumed_kb for s in perf.history.samples("vm-2")] == [1024]
     assert perf.history.samples("vm-3") == []
+
+
+def test_a_host_gives_samples_only_of_the_vms_the_inventory_runs_there():
+    hosts = _Hosts(hang="")
+    moved = Vm(moid="vm-1", name="a", instance_uuid="uuid-esx-1", host="host-2", power_state=PowerState.POWERED_ON)
+    state = _Inventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), moved)
+    perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=20.0))
+    assert perf.sample_host(state.get("host-1", Host)) == 0     # the inventory has it on esx-2 now
+    state.objects.remove(moved)                                 # it left the vCenter: no sample after that
+    assert perf.sample_host(state.get("host-1", Host)) == 0
+    state.objects.append(Vm(moid="vm-7", name="a", instance_uuid="uuid-esx-1", host="host-1", power_state=PowerState.POWERED_ON))
+    assert perf.sample_host(state.get("host-1", Host)) == 1     # back under a new moid: the map is read again
+    assert perf.history.holds("vm-7") and not perf.history.holds("vm-1")

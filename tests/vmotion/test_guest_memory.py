@@ -159,6 +159,23 @@ def test_runs_span_regions_and_clearing_gives_regions_back() -> None:
         pages.mark([3 * REGION_PAGES + 10])
 
 
+def test_the_count_of_marked_pages_follows_every_change_though_it_is_kept_between_them() -> None:
+    pages = PageMap(2 * REGION_PAGES)
+    assert pages.count() == 0
+    pages.mark([1, 2, REGION_PAGES])
+    assert pages.count() == 3 and pages.count() == 3
+    other = PageMap(2 * REGION_PAGES)
+    PageMap.mark_both(pages, other, [3])
+    assert (pages.count(), other.count()) == (4, 1)
+    pages.mark_run(10, 5)
+    assert pages.count() == 9
+    pages.clear_run(0, 12)
+    assert pages.count() == 4                                          # 12, 13, 14 and REGION_PAGES
+    with pytest.raises(IndexError):
+        pages.mark([20, 2 * REGION_PAGES])                             # the first marked, the second outside
+    assert pages.count() == 5 and pages.copy().count() == 5
+
+
 def test_a_dropped_lazy_memory_refuses_access() -> None:
     memory = GuestMemory(64)
     memory.close()
