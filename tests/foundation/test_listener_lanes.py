@@ -6,6 +6,7 @@ with its real interceptor, policy and mutual TLS, so a blocked user lane is cert
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -54,10 +55,11 @@ class HeldVCenter(vcenter_pb2_grpc.VCenterServicer):
 
     @on_event_loop
     def GetVm(self, request, context):
-        """Answers with the thread it ran in and who called; a VM named "missing" is not there."""
+        """Answers with the thread it ran in, who called and whose event loop; a VM named "missing" is not there."""
         if request.name == "missing":
             raise NotFound("vc-a has no VirtualMachine named 'missing'", object="missing")
-        return inventory_pb2.VirtualMachine(name=threading.current_thread().name, host=current_principal().name)
+        return inventory_pb2.VirtualMachine(name=threading.current_thread().name, host=current_principal().name,
+                                            datacenter=type(asyncio.get_running_loop()).__module__)
 
     def GetDatacenter(self, request, context):
         return inventory_pb2.Datacenter(name=threading.current_thread().name)
@@ -137,6 +139,7 @@ def test_a_read_marked_for_the_event_loop_runs_there_even_when_every_user_thread
 
         vm = vcenter_pb2_grpc.VCenterStub(auditor).GetVm(common_pb2.ObjectRef(name="web-01"), timeout=10)
         assert vm.name.endswith("-loop") and vm.host == "auditor"   # on the loop, as its caller
+        assert vm.datacenter.startswith("uvloop")                   # the listeners' loop is uvloop's
         code, fault = call_fault(vcenter_pb2_grpc.VCenterStub(operator).GetVm, common_pb2.ObjectRef(name="missing"), timeout=10)
         assert code == grpc.StatusCode.NOT_FOUND and isinstance(fault, NotFound)
         assert fault.message == "vc-a has no VirtualMachine named 'missing'"

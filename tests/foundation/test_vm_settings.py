@@ -43,6 +43,7 @@ def test_changing_it_on_a_powered_on_vm_fails_with_invalid_power_state(vc_a):
 
 
 def test_changing_it_on_a_powered_off_vm_works_and_posts_an_event(vc_a):
+    assert vc_a.api.GetVm(vm_ref("batch-off")).migrate_encryption != REQUIRED     # read (and its answer kept) before
     task = reconfig(vc_a, "batch-off", REQUIRED)
     assert task.state == common_pb2.TASK_STATE_SUCCESS, task
     assert vc_a.api.GetVm(vm_ref("batch-off")).migrate_encryption == REQUIRED
