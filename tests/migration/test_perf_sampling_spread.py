@@ -4,13 +4,12 @@ the process for the time of all their answers); and the history ages by time, a 
 
 from __future__ import annotations
 
-import threading
 import time
 from itertools import pairwise
 
 import pytest
+from perf_fakes import FakeInventory
 
-from linkedmode.model.faults import NotFound
 from linkedmode.model.inventory import Host, Vm
 from linkedmode.model.settings import PowerState
 from linkedmode.reaper import Reaper
@@ -99,35 +98,6 @@ def test_a_vm_keeps_at_most_the_samples_kept_however_often_it_is_sampled():
 # -- the sampler on a real reaper -------------------------------------------------------------------
 
 
-class _Inventory:
-    """What a PerformanceManager reads of its vCenter's state; objects may come and go."""
-
-    def __init__(self, *objects):
-        self.objects = list(objects)
-        self._lock = threading.Lock()
-
-    def all(self, cls):
-        with self._lock:
-            return [o for o in self.objects if isinstance(o, cls)]
-
-    def get(self, moid, cls):
-        found = [o for o in self.all(cls) if o.moid == moid]
-        if not found:
-            raise NotFound(f"no {moid}", object=moid)
-        return found[0]
-
-    def find(self, cls, moid="", name=""):
-        return self.get(moid, cls)
-
-    def add(self, obj):
-        with self._lock:
-            self.objects.append(obj)
-
-    def remove(self, moid):
-        with self._lock:
-            self.objects = [o for o in self.objects if o.moid != moid]
-
-
 class _Hosts:
     """Host agents that note when each host is asked (by the monotonic clock)."""
 
@@ -151,13 +121,13 @@ class _Hosts:
         return [at for asked, at in list(self.asked) if asked == name]
 
 
-def estate_of(count: int) -> _Inventory:
+def estate_of(count: int) -> FakeInventory:
     objects: list[object] = []
     for n in range(1, count + 1):
         objects.append(Host(moid=f"host-{n}", name=f"esx-{n}"))
         objects.append(Vm(moid=f"vm-{n}", name=f"vm-{n}", instance_uuid=f"uuid-esx-{n}", host=f"host-{n}",
                           power_state=PowerState.POWERED_ON))
-    return _Inventory(*objects)
+    return FakeInventory(*objects)
 
 
 def wait_until(check, timeout: float) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from perf_fakes import FakeInventory
 
 from linkedmode.host.announce import HostNetwork, rarp_frame
-from linkedmode.model.faults import HostNotConnected, InvalidArgument, NotFound
+from linkedmode.model.faults import HostNotConnected, InvalidArgument
 from linkedmode.model.inventory import Host, Vm
 from linkedmode.model.settings import PowerState
 from linkedmode.topology.spec import VCenterTimeouts
@@ -77,25 +78,6 @@ def test_another_vm_under_a_moid_starts_a_new_series():
     assert [s.mem_consumed_kb for s in history.samples("vm-1")] == [2048]
 
 
-class _Inventory:
-    """What a PerformanceManager reads of its vCenter's state: its VMs and hosts."""
-
-    def __init__(self, *objects):
-        self.objects = list(objects)
-
-    def all(self, cls):
-        return [o for o in self.objects if isinstance(o, cls)]
-
-    def get(self, moid, cls):
-        found = [o for o in self.all(cls) if o.moid == moid]
-        if not found:
-            raise NotFound(f"no {moid}", object=moid)
-        return found[0]
-
-    def find(self, cls, moid="", name=""):
-        return self.get(moid, cls)
-
-
 class _Hosts:
     """Host agents: `hang` does not answer in time (it takes every second it is given and fails)."""
 
@@ -119,7 +101,7 @@ class _Hosts:
 
 def test_a_round_is_bounded_in_time_and_a_host_that_hangs_costs_only_its_own_samples():
     hosts = _Hosts(hang="esx-1")
-    state = _Inventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), Host(moid="host-3", name="esx-3"),
+    state = FakeInventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), Host(moid="host-3", name="esx-3"),
                        Vm(moid="vm-1", name="a", instance_uuid="uuid-esx-1", host="host-1", power_state=PowerState.POWERED_ON),
                        Vm(moid="vm-2", name="b", instance_uuid="uuid-esx-2", host="host-2", power_state=PowerState.POWERED_ON),
                        Vm(moid="vm-3", name="c", instance_uuid="uuid-esx-3", host="host-3", power_state=PowerState.POWERED_OFF))
@@ -138,7 +120,7 @@ def test_a_round_is_bounded_in_time_and_a_host_that_hangs_costs_only_its_own_sam
 def test_a_host_gives_samples_only_of_the_vms_the_inventory_runs_there():
     hosts = _Hosts(hang="")
     moved = Vm(moid="vm-1", name="a", instance_uuid="uuid-esx-1", host="host-2", power_state=PowerState.POWERED_ON)
-    state = _Inventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), moved)
+    state = FakeInventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"), moved)
     perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=20.0))
     assert perf.sample_host(state.get("host-1", Host)) == 0     # the inventory has it on esx-2 now
     state.objects.remove(moved)                                 # it left the vCenter: no sample after that
