@@ -68,6 +68,7 @@ class CallDriver:
         self.outcome = Outcome()
         self._start = self._counted_from = self._deadline = 0.0
         self._budget = self._calls = 0
+        self._in_flight = 0                # calls sent and not answered yet
 
     def _connect(self, number: int) -> WireConnection:
         cert, key, ca = credential_paths(Path(self.load.pki), Identity(BENCH_DOMAIN, "user", bench_user(number)))
@@ -95,7 +96,7 @@ class CallDriver:
             else:
                 self._at(self._start, client)
         give_up = self._deadline + load.call_timeout
-        while self._timers or any(c.due is not None for c in self._clients):
+        while self._timers or self._in_flight:
             now = clock()
             if now >= give_up:
                 self._give_up()
@@ -126,6 +127,7 @@ class CallDriver:
 
     def _send(self, client: _Client, due: float) -> None:
         name = client.names[client.next_call % len(client.names)]
+        self._in_flight += 1
         client.due, client.asked = due, name
         client.connection.send_call(self._headers, self._messages[name])
         self._watch_writes(client)
@@ -141,6 +143,7 @@ class CallDriver:
         if client.due is None:
             return
         due, asked = client.due, client.asked
+        self._in_flight -= 1
         client.due = None
         if due < self._counted_from:
             self.outcome.warmup_calls += 1
@@ -179,6 +182,7 @@ class CallDriver:
             if client.due is not None:
                 if client.due >= self._counted_from:
                     self.outcome.failed.append("DEADLINE_EXCEEDED")
+                self._in_flight -= 1
                 client.due = None
         self._timers.clear()
 

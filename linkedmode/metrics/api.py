@@ -56,7 +56,6 @@ class MetricsLayer(HandlerLayer):
     """Serves one server: the outermost layer, so refused calls count too."""
 
     def __init__(self, metrics: ApiMetrics) -> None:
-        super().__init__()
         self._metrics = metrics
 
     def wrap(self, handler: Any, method: str) -> Any:

@@ -95,15 +95,9 @@ def method_name(method: str) -> str:
     return method.rsplit("/", 1)[-1]
 
 
-def _unary(request: Any) -> Any:
-    """The request of a call, or None when the client streams (what an authenticator may read)."""
-    return None if hasattr(request, "__aiter__") or hasattr(request, "__next__") else request
-
-
 class AuthorizationLayer(HandlerLayer):
     def __init__(self, policy: Policy, admission: Admission, workers: Mapping[Lane, Executor],
                  authenticate: Authenticator = certificate_principal) -> None:
-        super().__init__()
         self._policy = policy
         self._authenticate = authenticate
         self._admission = admission
@@ -112,13 +106,14 @@ class AuthorizationLayer(HandlerLayer):
     def wrap(self, handler: Any, method: str) -> Any:
         if handler.request_deserializer is not None and not handler.request_streaming:
             handler = handler._replace(request_deserializer=lenient(handler.request_deserializer))
+        streams_in = handler.request_streaming      # an authenticator reads a unary request only
         if handler.unary_unary:
-            return handler._replace(unary_unary=self._call(handler.unary_unary, method))
+            return handler._replace(unary_unary=self._call(handler.unary_unary, method, streams_in))
         if handler.stream_unary:
-            return handler._replace(stream_unary=self._call(handler.stream_unary, method))
+            return handler._replace(stream_unary=self._call(handler.stream_unary, method, streams_in))
         if handler.unary_stream:
-            return handler._replace(unary_stream=self._stream(handler.unary_stream, method))
-        return handler._replace(stream_stream=self._stream(handler.stream_stream, method))
+            return handler._replace(unary_stream=self._stream(handler.unary_stream, method, streams_in))
+        return handler._replace(stream_stream=self._stream(handler.stream_stream, method, streams_in))
 
     async def _admit(self, context: Context, method: str, request: Any, *, streaming: bool) -> tuple[Identity, Ticket]:
         principal = None
@@ -141,11 +136,11 @@ class AuthorizationLayer(HandlerLayer):
         log.error("%s failed", method, exc_info=error)
         await abort(context, faults.SystemError(f"internal error in {method_name(method)}: {type(error).__name__}"))
 
-    def _call(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], Awaitable[Any]]:
+    def _call(self, behavior: Callable[..., Any], method: str, streams_in: bool) -> Callable[[Any, Context], Awaitable[Any]]:
         is_coroutine, inline = inspect.iscoroutinefunction(behavior), runs_on_event_loop(behavior)
 
         async def authorised(request: Any, context: Context) -> Any:
-            principal, ticket = await self._admit(context, method, _unary(request), streaming=False)
+            principal, ticket = await self._admit(context, method, None if streams_in else request, streaming=False)
             in_thread = False
             try:
                 check_request(request)
@@ -199,9 +194,9 @@ class AuthorizationLayer(HandlerLayer):
         finally:
             sync_context.finish()
 
-    def _stream(self, behavior: Callable[..., Any], method: str) -> Callable[[Any, Context], AsyncIterator[Any]]:
+    def _stream(self, behavior: Callable[..., Any], method: str, streams_in: bool) -> Callable[[Any, Context], AsyncIterator[Any]]:
         async def authorised_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-            principal, ticket = await self._admit(context, method, _unary(request), streaming=True)
+            principal, ticket = await self._admit(context, method, None if streams_in else request, streaming=True)
             try:
                 check_request(request)
                 if inspect.isasyncgenfunction(behavior):
