@@ -36,6 +36,7 @@ from .frames import ABORT_PAYLOAD, HEADER_SIZE, HELLO, FrameHeader, FrameKind, d
 
 log = logging.getLogger(__name__)
 
+_TICK_RETRY_S = 1.0               # a ``tick`` that failed is tried again this much later
 _LINGER_S = 0.5                   # a refused peer gets this long to read our ABORT before the close
 _MAX_HELLO = HEADER_SIZE + HELLO.size + TAG_BYTES     # a HELLO's header and payload, sealed or not
 _DRAIN_READS = 16                 # of _SINK_BYTES each, per wake-up, from a refused peer
@@ -153,7 +154,7 @@ class HandshakeStage:
                     self._next_tick = self._tick(now)
                 except Exception:
                     log.exception("vMotion listener: periodic check failed")
-                    self._next_tick = None
+                    self._next_tick = now + _TICK_RETRY_S
 
     def _wait(self, now: float) -> float | None:
         """Seconds until the next deadline (a HELLO's, or the tick's); None: none, wait for a connection."""

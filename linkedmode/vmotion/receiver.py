@@ -74,9 +74,9 @@ class IncomingMigration:
         self.memory_mb = memory_mb
         self.encrypted = secrets is not None
         self.memory: GuestMemory | None = GuestMemory(memory_mb)
-        self.populator = Populator(self.memory, enabled=prefault)
         self.disks: list[DiskWriter] = []
         try:
+            self.populator = Populator(self.memory, enabled=prefault)      # refuses a guest there is no room for
             for disk in disks:
                 target = disk if isinstance(disk, DiskFile) else DiskFile(*disk)
                 self.disks.append(DiskWriter(target.path, target.size, target.vsan))
@@ -227,6 +227,9 @@ class IncomingMigration:
         assert memory is not None
         digest = MemoryDigest(memory.view(), memory.page_count, checksum)
         ours = b""
+        # Round 0 sends the pages the HELLO's chunk map was made from, all in chunks backed at the HELLO;
+        # only a later round can write into a chunk given back, so only then are chunks covered first.
+        later_round = False
         try:
             while True:
                 header, raw = reader.next_header()
@@ -235,11 +238,12 @@ class IncomingMigration:
                     if self.state != RECEIVING:
                         raise stream_fault("unexpected_kind", f"pages after the checkpoint (frame {header.sequence})",
                                            self.migration_id)
-                    self._receive_pages(reader, header, raw, digest)
+                    self._receive_pages(reader, header, raw, digest, cover=later_round)
                 elif kind is FrameKind.DISK and self.state == RECEIVING:
                     self._receive_disk_blocks(reader, header, raw)
                 elif kind is FrameKind.SYNC and self.state == RECEIVING:
                     reader.read_payload(header, raw)           # the round: nothing to check beyond the seal
+                    later_round = True
                     writer.send_control(FrameKind.ACK, bytes([ACK_SYNCED]))
                 elif kind is FrameKind.CHECKPOINT and self.state == RECEIVING:
                     payload = reader.read_payload(header, raw)
@@ -266,12 +270,14 @@ class IncomingMigration:
         finally:
             digest.release()
 
-    def _receive_pages(self, reader: FrameReader, header: FrameHeader, raw: bytes, digest: MemoryDigest) -> None:
+    def _receive_pages(self, reader: FrameReader, header: FrameHeader, raw: bytes, digest: MemoryDigest, *,
+                       cover: bool) -> None:
         memory = self.memory
         assert memory is not None
         runs = self._checked_runs(reader.read_runs(header, raw), header, memory.page_count, "pages")
         written = [run for run in runs if run.tag != RUN_ZERO]
-        self.populator.cover(written)
+        if cover:
+            self.populator.cover(written)
         with memory.view() as view:
             reader.read_body_into(header, raw, [view[r.first * PAGE_SIZE:(r.first + r.size) * PAGE_SIZE] for r in written])
         for first, count, tag in runs:

@@ -115,8 +115,8 @@ def test_a_disk_crosses_after_round_0_and_only_a_plaintext_tap_sees_it(listener:
     assert kinds.index(FrameKind.DISK) > kinds.index(FrameKind.SYNC)                   # after pre-copy started
     assert all(decode_header(f[:40]).sealed is encrypted for f in tap.frames if decode_header(f[:40]).kind is FrameKind.DISK)
     seen = bytes(tap.captured).count(MARKER)
-    block_map = [RUN.pack(block, 1, 0) for block in (40, 127)]        # run table entries: blocks 40 and 127 of disk 0
-    mapped = sum(entry in bytes(tap.captured) for entry in block_map)
+    entries = [RUN.pack(block, 1, 0) for block in (40, 127)]          # run table entries: blocks 40 and 127 of disk 0
+    mapped = sum(entry in bytes(tap.captured) for entry in entries)
     if encrypted:
         assert seen == 0 and key not in tap.captured
         assert mapped == 0                                              # the block map is sealed with the blocks

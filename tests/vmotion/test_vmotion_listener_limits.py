@@ -26,7 +26,6 @@ PER_SOURCE = 8
 TOTAL = 24
 
 
-
 def wait_until(condition, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -212,7 +211,6 @@ def test_a_first_frame_that_is_not_a_hello_gets_an_abort_code_and_the_door(guard
     assert answer == header + AbortCode.BAD_HELLO.to_bytes(2, "big")
     assert guarded.refused_connections == 1
     assert wait_until(lambda: guarded.handshake.unauthenticated == 0)      # gone once we hung up too
-
 
 
 def _wakeups(thread: threading.Thread) -> int:
