@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from ..crypto.files import private_folder, write_private
-from ..crypto.identity import Identity
-from ..crypto.pki import credential_paths
+from ..crypto.pki import save_credential, save_trust_anchor
 from ..estate import ENDPOINTS_FILE
 from .connection import Endpoints
 
@@ -24,10 +23,7 @@ def export_user(endpoints: Endpoints, domain: str, user: str, folder: Path) -> P
     credential = endpoints.user(domain, user)             # NotFound for a user the estate lacks
     folder = private_folder(Path(folder))
     pki = private_folder(folder / "pki").resolve()
-    cert, key, ca = credential_paths(pki, Identity(domain, "user", user))
-    private_folder(cert.parent)
-    write_private(ca, credential.ca_pem)
-    write_private(cert, credential.cert_pem)
-    write_private(key, credential.key_pem)
+    save_trust_anchor(pki, domain, credential.ca_pem)
+    save_credential(pki, credential)
     write_private(folder / ENDPOINTS_FILE, json.dumps({**endpoints.data, "pki": str(pki)}, indent=2).encode())
     return pki

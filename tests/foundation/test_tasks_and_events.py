@@ -89,6 +89,7 @@ def test_inventory_lists_and_lookups(estate):
     vc_b = client_of(estate, "vc-b")
     hosts = {h.name: h for h in vc_b.api.ListHosts(inventory_pb2.ListRequest()).hosts}
     assert {n: h.version for n, h in hosts.items()} == {"esx-b1": "7.0.3", "esx-b2": "6.7.0", "esx-b3": "7.0.3"}
+    # row E12: the capability shows as HostCapability.encryptedVMotionSupported (esx-b3 has no AES-NI)
     assert {n: h.capability.encrypted_vmotion_supported for n, h in hosts.items()} == {"esx-b1": True, "esx-b2": True, "esx-b3": False}
     assert all(h.connection_state == inventory_pb2.HOST_CONNECTION_STATE_CONNECTED for h in hosts.values())
     assert [d.name for d in vc_b.api.ListDatacenters(inventory_pb2.ListRequest()).datacenters] == ["dc-b"]

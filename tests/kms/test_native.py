@@ -1,5 +1,5 @@
-"""The Native Key Provider: sealed at rest apart from its sealing key, backed up under a password and
-restored into another vCenter, which then gets the same keys by id."""
+"""The Native Key Provider (row K1: the key provider built into vCenter): sealed at rest apart from its
+sealing key, backed up under a password and restored into another vCenter, which then gets the same keys by id."""
 
 from __future__ import annotations
 
