@@ -131,8 +131,20 @@ class HostAgentClient:
 
     def vm_stats(self, timeout: float | None = None) -> list[VmCounters]:
         """The counters of every VM that runs on the host."""
-        vms = self._call(self._stub.QueryVmStats, pb.QueryVmStatsRequest(), timeout).vms
-        return [VmCounters(vm.instance_uuid, vm.uptime_seconds, vm.cpu_seconds, vm.num_cpu, vm.mem_consumed_kb) for vm in vms]
+        return _counters(self._call(self._stub.QueryVmStats, pb.QueryVmStatsRequest(), timeout))
+
+    def vm_stats_later(self, timeout: float, answered: Callable[[list[VmCounters] | Exception], None]) -> None:
+        """Asks for the counters without waiting for them: `answered` gets them, or the fault that came
+        instead, on a thread of grpc's."""
+        def done(future: Any) -> None:
+            try:
+                reply = future.result()
+            except grpc.RpcError as error:
+                answered(self._fault(error))
+                return
+            answered(_counters(reply))
+
+        self._stub.QueryVmStats.future(pb.QueryVmStatsRequest(), timeout=timeout).add_done_callback(done)
 
     def announcements(self) -> list[inventory_pb2.NetworkAnnouncement]:
         """What the host sent on its physical network for its VMs (RARP after vMotion), oldest first."""
@@ -235,4 +247,5 @@ class HostConnections:
             self._channels.clear()
 
 
-
+def _counters(reply: pb.QueryVmStatsResponse) -> list[VmCounters]:
+    return [VmCounters(vm.instance_uuid, vm.uptime_seconds, vm.cpu_seconds, vm.num_cpu, vm.mem_consumed_kb) for vm in reply.vms]

@@ -86,7 +86,7 @@ class PerformanceManager:
             upcoming = schedule.next()
         try:
             if upcoming is not None and upcoming[1] <= now:
-                self.sample_host(self.state.find(Host, moid=upcoming[0]))
+                self._ask(self.state.find(Host, moid=upcoming[0]))
         except NotFound:
             pass      # the host left the inventory: the next turn's plan drops it
         finally:
@@ -123,6 +123,30 @@ class PerformanceManager:
         except Fault as fault:
             log.debug("no performance sample from host %s: %s", host.name, fault)
             return 0
+        return self._take(host, counters, asked)
+
+    def _ask(self, host: Host) -> None:
+        """`sample_host` without waiting for the answer: the reaper that asks serves the vCenter's other
+        deadlines too (expiries, settling), and a host that does not answer must not hold it."""
+        if host.connection_state != HOST_CONNECTED:
+            return
+        asked = time.time()
+
+        def answered(counters: list[VmCounters] | Exception) -> None:
+            if isinstance(counters, Exception):
+                log.debug("no performance sample from host %s: %s", host.name, counters)
+                return
+            try:
+                self._take(host, counters, asked)
+            except Exception:
+                log.exception("recording the performance sample of host %s failed", host.name)
+
+        try:
+            self.hosts.agent(host).vm_stats_later(self._ask_seconds, answered)
+        except Fault as fault:
+            log.debug("no performance sample from host %s: %s", host.name, fault)
+
+    def _take(self, host: Host, counters: list[VmCounters], asked: float) -> int:
         taken = self._ours(host, counters)
         if taken:
             self.history.record(taken, asked)

@@ -115,6 +115,14 @@ class _Hosts:
                     raise RuntimeError("an answer nobody expected")
                 return [counters(10, uuid=f"uuid-{host.name}")]
 
+            def vm_stats_later(self, timeout, answered):
+                try:
+                    stats = self.vm_stats(timeout)
+                except RuntimeError as error:
+                    answered(error)
+                    return
+                answered(stats)
+
         return Agent()
 
     def times(self, name: str) -> list[float]:

@@ -3,6 +3,7 @@ announcements; the performance history's rounds, ageing and CPU arithmetic."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -96,6 +97,15 @@ class _Hosts:
                     raise HostNotConnected(f"host {host.name} does not answer", object=host.moid)
                 return [counters(10, 1, uuid=f"uuid-{host.name}")]
 
+            def vm_stats_later(self, timeout, answered):
+                """As a channel does: the answer (or the fault) comes later, on another thread."""
+                def answer():
+                    try:
+                        answered(self.vm_stats(timeout))
+                    except HostNotConnected as fault:
+                        answered(fault)
+                threading.Thread(target=answer, daemon=True).start()
+
         return Agent()
 
 
@@ -128,3 +138,41 @@ def test_a_host_gives_samples_only_of_the_vms_the_inventory_runs_there():
     state.objects.append(Vm(moid="vm-7", name="a", instance_uuid="uuid-esx-1", host="host-1", power_state=PowerState.POWERED_ON))
     assert perf.sample_host(state.get("host-1", Host)) == 1     # back under a new moid: the map is read again
     assert perf.history.holds("vm-7") and not perf.history.holds("vm-1")
+
+
+def test_the_scenario_check_takes_only_the_exact_announcement_of_the_mac():
+    from linkedmode.scenario.observations import rarp_problem
+
+    mac = "00:50:56:aa:bb:01"
+    assert rarp_problem(rarp_frame(mac), mac) == ""
+    other = rarp_problem(rarp_frame("00:50:56:aa:bb:02"), mac)
+    assert other.startswith(f"not the RARP announcement of {mac} (60 bytes, ethertype 8035, opcode 0003)")
+    unpadded = rarp_problem(rarp_frame(mac)[:42], mac)
+    assert "(42 bytes" in unpadded
+
+
+
+def test_a_host_that_hangs_does_not_hold_the_reaper_it_was_asked_from():
+    """The sampler asks one host per turn of the vCenter's reaper, which also runs its expiries and
+    settling: a host that takes its whole time to fail must not delay them, nor the other hosts."""
+    from linkedmode.reaper import Reaper
+
+    hosts = _Hosts(hang="esx-1")
+    state = FakeInventory(Host(moid="host-1", name="esx-1"), Host(moid="host-2", name="esx-2"),
+                          Vm(moid="vm-2", name="b", instance_uuid="uuid-esx-2", host="host-2", power_state=PowerState.POWERED_ON))
+    perf = PerformanceManager(state, hosts, VCenterTimeouts(perf_interval=1.0, host_heartbeat=2.0))   # ask: 1 s
+    reaper = Reaper("vc-test")
+    ran: list[float] = []
+    try:
+        perf.start(reaper)
+        time.sleep(1.05)                                   # the first turn (esx-1) is due one interval after start
+        asked = time.monotonic()
+        reaper.after(0.05, lambda: ran.append(time.monotonic() - asked), name="an expiry")
+        deadline = time.monotonic() + 10
+        while not (ran and perf.history.samples("vm-2", 0)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        reaper.stop()
+    assert ran and ran[0] < 0.5                            # not held for the second esx-1 takes to fail
+    assert perf.history.samples("vm-2", 0)                 # esx-2 sampled all the same
+    assert ("esx-1", 1.0) in hosts.asked
