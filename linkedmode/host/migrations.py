@@ -337,7 +337,9 @@ class HostMigrations:
                     self._forget(migration_id)
                 return
 
-    def complete(self, migration_id: int) -> Snapshot:
+    def complete(self, migration_id: int, wait: float | None = None) -> Snapshot:
+        """Commits an outgoing migration; for an arrival, waits for it to end (at most `wait`, the
+        caller's deadline, and never beyond `arrival_end`) and says how it stands."""
         with self._lock:
             outgoing = self._outgoing.get(migration_id)
             incoming = self._incoming.get(migration_id)
@@ -348,7 +350,7 @@ class HostMigrations:
                 if not outgoing.unsettled:
                     self._forget(migration_id)
         if incoming is not None:
-            incoming.done.wait(self.timeouts.arrival_end)
+            incoming.done.wait(self.timeouts.arrival_end if wait is None else min(wait, self.timeouts.arrival_end))
             return incoming.snapshot
         raise NotFound(f"no migration {migration_id:016x} on host {self.host.name}", object=f"{migration_id:016x}")
 

@@ -180,7 +180,7 @@ class HostAgentServicer(host_agent_pb2_grpc.HostAgentServicer):
             yield progress(snapshot)
 
     def CompleteMigration(self, request: pb.MigrationRef, context: grpc.ServicerContext) -> pb.MigrationOutcome:
-        return outcome(self.migrations.complete(request.migration_id))
+        return outcome(self.migrations.complete(request.migration_id, context.time_remaining()))
 
     def AbortMigration(self, request: pb.AbortMigrationRequest, context: grpc.ServicerContext) -> pb.MigrationOutcome:
         return outcome(self.migrations.abort(request.migration_id, request.reason))

@@ -8,6 +8,7 @@ The table must hold a case for each method the generated descriptors list: a new
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -406,3 +407,24 @@ def test_a_refused_prepare_wipes_the_key_it_was_given(channels, monkeypatch):
                                                        key=key, nonce=b"12345678"))
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     assert len(made) == 1 and made[0].wiped
+
+
+def test_waiting_for_an_arrival_gives_its_thread_back_at_the_callers_deadline(channels):
+    """CompleteMigration on an arrival waits for it to end, but no longer than its caller does: more calls
+    given up than the host has peer threads leave one for the next call (each used to hold a thread for
+    the host's whole arrival_end, 30 s, after its caller had gone)."""
+    host = host_agent_pb2_grpc.HostAgentStub(channels["linkedmode.v1.HostAgent"])
+    arriving = config(instance_uuid="42000000-0000-0000-0000-000000000077", name="arriving")
+    host.PrepareDestination(spec(migration_id=77, vm=arriving), timeout=10)
+    try:
+        for _ in range(17):                              # the host's 16 peer threads, and one more
+            try:                                         # it says how the arrival stands, or the deadline passes first
+                answer = host.CompleteMigration(host_agent_pb2.MigrationRef(migration_id=77), timeout=0.2)
+                assert answer.phase == host_agent_pb2.MIGRATION_PHASE_PREPARED      # not ended: still waiting for its source
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        began = time.monotonic()
+        host.ListMigrations(host_agent_pb2.ListMigrationsRequest(), timeout=5)     # a peer thread is free at once
+        assert time.monotonic() - began < 2
+    finally:
+        host.AbortMigration(host_agent_pb2.AbortMigrationRequest(migration_id=77, reason="test over"), timeout=10)
