@@ -15,8 +15,8 @@ from linkedmode.model.faults import InsufficientMemoryResourcesFault, MigrationF
 from linkedmode.model.validation import MAX_VM_MEMORY_MB
 from linkedmode.vmotion import GuestMemory, GuestWorkload, MigrationOptions, OutgoingMigration, VMotionListener, populate
 from linkedmode.vmotion.frames import HEADER_SIZE, FrameKind, iter_frames
-from linkedmode.vmotion.guest import PAGE_SIZE, PAGES_PER_MB, REGION_PAGES, PageMap
-from linkedmode.vmotion.populate import CHUNK_MAP_BITS, MIN_CHUNK_PAGES, chunk_map, chunk_pages, chunk_runs
+from linkedmode.vmotion.guest import PAGE_SIZE, PAGES_PER_MB, REGION_PAGES, PageMap, iter_runs
+from linkedmode.vmotion.populate import CHUNK_MAP_BITS, MIN_CHUNK_PAGES, chunk_map, chunk_pages, named_chunks
 from linkedmode.vmotion.precopy import MigrationProgress
 
 MB = 1 << 20
@@ -50,8 +50,8 @@ def test_the_chunk_map_names_the_chunks_that_hold_a_written_page() -> None:
     written.mark([0, 600, 256 * PAGES_PER_MB - 1])                       # chunks 0, 1 and the last (127)
     chunks = chunk_map(written)
     assert len(chunks) == 256
-    assert list(chunk_runs(chunks, 128)) == [(0, 2), (127, 1)]
-    assert list(chunk_runs(chunk_map(PageMap(256 * PAGES_PER_MB)), 128)) == []     # nothing written: nothing named
+    assert list(iter_runs(named_chunks(chunks, 128))) == [(0, 2), (127, 1)]
+    assert list(iter_runs(named_chunks(chunk_map(PageMap(256 * PAGES_PER_MB)), 128))) == []     # nothing written: nothing named
 
 
 def test_blocks_larger_than_a_region_are_found_too() -> None:
@@ -97,7 +97,7 @@ def test_pages_written_after_the_hello_into_a_chunk_it_did_not_name_arrive_whole
     memory = GuestMemory(256)
     memory.fill_pattern(b"before the move ", 0.01)                       # 3 MiB, first chunks only
     far_page = 200 * PAGES_PER_MB + 7                                    # a chunk nothing wrote before the HELLO
-    named = list(chunk_runs(chunk_map(memory.begin_trace()), 128))
+    named = list(iter_runs(named_chunks(chunk_map(memory.begin_trace()), 128)))
     assert all(first + count <= far_page // MIN_CHUNK_PAGES or first > far_page // MIN_CHUNK_PAGES
                for first, count in named)
     source, destination, _ = secrets_pair()
